@@ -1,0 +1,7 @@
+"""Alembic environment of the shared stream: the connection and options come from kentra."""
+
+from alembic import context
+
+from kentra.tenants.revisions import configure_environment
+
+configure_environment(context, "shared")

@@ -1,0 +1,1 @@
+"""Core of the web platform: configuration, database engine, app factory, CLI, logging."""

@@ -1,0 +1,112 @@
+"""The Flask application factory: ``flask --app kentra.platform.core.app run``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, abort, g, request
+from sqlalchemy import Engine
+
+from kentra.platform.api import API_PREFIX, Api, Blueprint
+from kentra.platform.core import health, problems
+from kentra.platform.core.config import Settings, broker_url
+from kentra.platform.core.database import get_engine, init_request_boundary
+from kentra.platform.core.logging import configure_logging
+from kentra.tenants import routing
+
+log = logging.getLogger("kentra.request")
+
+
+@dataclass(frozen=True)
+class KentraExtension:
+    """What the app holds for the rest of the platform: ``app.extensions["kentra"]``."""
+
+    settings: Settings
+    engine: Engine
+    broker_url: str
+
+
+def discover_blueprints() -> list[Blueprint]:
+    """Every ``blueprint`` object of a ``kentra.platform.<module>.blueprint`` module."""
+    import kentra.platform  # noqa: PLC0415
+
+    found = []
+    for module in sorted(pkgutil.iter_modules(kentra.platform.__path__, "kentra.platform."), key=lambda m: m.name):
+        if not module.ispkg:
+            continue
+        try:
+            blueprint_module = importlib.import_module(module.name + ".blueprint")
+        except ModuleNotFoundError as exc:
+            if exc.name != module.name + ".blueprint":
+                raise
+            continue
+        found.append(blueprint_module.blueprint)
+    return found
+
+
+def _reject_oversized_body(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    # Runs before tenant resolution, so an oversized body never reaches the database.
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        abort(413, f"The request body is larger than {limit} bytes.")
+
+
+def _start_request_log() -> None:
+    g.request_started = time.perf_counter()
+    g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+
+
+def _finish_request_log(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    started = g.get("request_started")
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,  # never the query string: it may carry search terms
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "request_id": g.get("request_id"),
+        },
+    )
+    return response
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, json_format=settings.log_json)
+    app = Flask("kentra")
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        SECRET_KEY=settings.secret_key,
+        API_TITLE="Kentra",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["kentra"] = KentraExtension(
+        settings=settings, engine=get_engine(settings), broker_url=broker_url(settings)
+    )
+
+    app.url_value_preprocessor(_reject_oversized_body)
+    app.before_request(_start_request_log)
+    routing.init_app(app)
+    init_request_boundary(app)
+    app.after_request(_finish_request_log)
+
+    problems.init_app(app)
+    api = Api(app)
+    for blueprint in discover_blueprints():
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.blueprint)
+    return app

@@ -1,0 +1,114 @@
+"""Configuration from environment variables, with embedded defaults.
+
+Every setting has a default that works on a fresh machine with no services: without
+``KENTRA_DATABASE_URL`` an embedded PostgreSQL (pgserver) is started under ``var/``; without
+``KENTRA_BROKER_URL`` Celery uses kombu's SQLAlchemy transport on that same database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+ENVIRONMENTS = ("development", "test", "production")
+DEFAULT_DATABASE_NAME = "kentra"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the platform cannot use."""
+
+
+def _project_root() -> Path:
+    # platform/core/config.py -> repo root (editable install) or site-packages/kentra (wheel).
+    return Path(__file__).resolve().parents[2]
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective settings of one process. Build with :meth:`from_env`."""
+
+    env: str = "development"
+    database_url: str | None = None
+    broker_url: str | None = None
+    result_backend: str | None = None
+    var_dir: Path = field(default_factory=lambda: _project_root() / "var")
+    database_name: str = DEFAULT_DATABASE_NAME
+    max_content_length: int = 1024 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+    pool_size: int = 5
+    max_overflow: int = 5
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("KENTRA_ENV", "development")
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"KENTRA_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+        var_dir = Path(env_vars.get("KENTRA_VAR_DIR") or _project_root() / "var")
+        return cls(
+            env=env,
+            database_url=env_vars.get("KENTRA_DATABASE_URL") or None,
+            broker_url=env_vars.get("KENTRA_BROKER_URL") or None,
+            result_backend=env_vars.get("KENTRA_RESULT_BACKEND") or None,
+            var_dir=var_dir,
+            database_name=env_vars.get("KENTRA_DATABASE_NAME") or DEFAULT_DATABASE_NAME,
+            max_content_length=_int(env_vars, "KENTRA_MAX_CONTENT_LENGTH", 1024 * 1024),
+            log_level=env_vars.get("KENTRA_LOG_LEVEL", "INFO").upper(),
+            log_json=env_vars.get("KENTRA_LOG_FORMAT", "json") != "text",
+            pool_size=_int(env_vars, "KENTRA_DB_POOL_SIZE", 5),
+            max_overflow=_int(env_vars, "KENTRA_DB_MAX_OVERFLOW", 5),
+            secret_key=env_vars.get("KENTRA_SECRET_KEY") or None,
+        )
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def sqlalchemy_url(raw: str) -> URL:
+    """Normalise a PostgreSQL URL to SQLAlchemy's psycopg 3 driver."""
+    url = make_url(raw)
+    if url.get_backend_name() != "postgresql":
+        raise ConfigError(f"only PostgreSQL is supported, got {url.get_backend_name()!r}")
+    return url.set(drivername="postgresql+psycopg")
+
+
+def database_url(settings: Settings) -> URL:
+    """The database URL this process uses, starting the embedded server if none is configured."""
+    if settings.database_url is not None:
+        return sqlalchemy_url(settings.database_url)
+    from kentra.platform.core import embedded  # noqa: PLC0415 - pgserver is only needed here
+
+    return embedded.database_url(settings)
+
+
+def broker_url(settings: Settings) -> str:
+    """The Celery broker: the configured one, else kombu's SQLAlchemy transport on our database."""
+    if settings.broker_url is not None:
+        return settings.broker_url
+    url = database_url(settings)
+    return "sqla+" + url.render_as_string(hide_password=False)
+
+
+def result_backend(settings: Settings) -> str:
+    """Task results live in PostgreSQL unless another backend is configured."""
+    if settings.result_backend is not None:
+        return settings.result_backend
+    url = database_url(settings)
+    return "db+" + url.render_as_string(hide_password=False)

@@ -1,0 +1,97 @@
+"""The process's database engine and the unbound (shared-schema) session.
+
+Sessions bound to a tenant schema come only from :mod:`kentra.tenants.binding`. The request
+or task boundary owns the transaction: it commits once on success and rolls back otherwise;
+domain operations only flush.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+
+from kentra.platform.core.config import Settings, database_url
+
+_lock = threading.Lock()
+_engines: dict[tuple[str, int, int], Engine] = {}
+
+
+def make_engine(url: URL, *, pool_size: int = 5, max_overflow: int = 5) -> Engine:
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"application_name": "kentra"},
+    )
+
+
+def get_engine(settings: Settings) -> Engine:
+    """One engine per database URL and pool shape, created on first use."""
+    url = database_url(settings)
+    key = (url.render_as_string(hide_password=False), settings.pool_size, settings.max_overflow)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = make_engine(url, pool_size=settings.pool_size, max_overflow=settings.max_overflow)
+            _engines[key] = engine
+        return engine
+
+
+@contextmanager
+def shared_session(engine: Engine) -> Iterator[Session]:
+    """A session on the shared schema only, committed on success, rolled back on error."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+# --- the request boundary -------------------------------------------------------------------
+
+_SESSION_KEY = "_kentra_session"
+
+
+def request_session() -> Session:
+    """The session of the current request: the tenant-bound one on tenant URLs, else shared."""
+    from flask import current_app, g  # noqa: PLC0415
+
+    session: Session | None = g.get(_SESSION_KEY)
+    if session is None:
+        session = Session(current_app.extensions["kentra"].engine, expire_on_commit=False)
+        setattr(g, _SESSION_KEY, session)
+    return session
+
+
+def set_request_session(session: Session) -> None:
+    """Install the request's session (called by kentra.tenants.routing for tenant URLs)."""
+    from flask import g  # noqa: PLC0415
+
+    if g.get(_SESSION_KEY) is not None:
+        raise RuntimeError("the request already has a database session")
+    setattr(g, _SESSION_KEY, session)
+
+
+def init_request_boundary(app: Any) -> None:
+    """Commit once when the response is a success, roll back otherwise, always close."""
+    from flask import Response, g  # noqa: PLC0415
+
+    @app.after_request
+    def _finish_transaction(response: Response) -> Response:
+        session: Session | None = g.get(_SESSION_KEY)
+        if session is not None:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        return response
+
+    @app.teardown_request
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop(_SESSION_KEY, None)
+        if session is not None:
+            session.close()

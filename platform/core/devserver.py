@@ -1,0 +1,118 @@
+"""``kentra run`` (``make run``): the whole platform on one machine, on embedded defaults.
+
+Starts (or reuses) the database, migrates, seeds demo tenants, then runs a real Celery worker
+and the web server (gunicorn) as child processes, prints what is running, and stops them on
+Ctrl-C. Every child gets the resolved database and broker URLs, so they share one server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from types import FrameType
+
+import click
+from sqlalchemy import Engine
+
+from kentra.platform.core.config import Settings, broker_url, database_url, result_backend
+from kentra.platform.core.database import get_engine
+
+DEMO_TENANTS = ("4501", "0101", "7101")
+
+
+def seed_demo(engine: Engine) -> Iterator[str]:
+    from kentra.tenants.provisioning import create_tenant  # noqa: PLC0415
+
+    for code in DEMO_TENANTS:
+        result = create_tenant(engine, code, actor="demo-seed")
+        verb = "created" if result.created else "exists "
+        yield f"{verb} tenant {result.tenant.code} {result.tenant.name_el} ({result.tenant.schema})"
+
+
+def _child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KENTRA_DATABASE_URL"] = database_url(settings).render_as_string(hide_password=False)
+    env["KENTRA_BROKER_URL"] = broker_url(settings)
+    env["KENTRA_RESULT_BACKEND"] = result_backend(settings)
+    return env
+
+
+def _wait_until_up(url: str, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own local URL
+                return bool(response.status == 200)
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def run_platform(*, host: str, port: int) -> None:
+    from kentra.tenants.migrate import upgrade_all  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    db_url = database_url(settings)
+    where = "embedded PostgreSQL in " + str(settings.var_dir / "pg") if settings.uses_embedded_database else "configured PostgreSQL"
+    click.echo(f"database : {db_url.render_as_string(hide_password=True)} ({where})")
+    engine = get_engine(settings)
+    report = upgrade_all(engine, jobs=1)
+    click.echo(f"migrations: shared at {report.shared_to}, {len(report.tenants)} tenant schema(s) checked")
+    for line in seed_demo(engine):
+        click.echo(f"demo     : {line}")
+
+    env = _child_env(settings)
+    broker_kind = "configured broker" if settings.broker_url else "kombu SQLAlchemy transport on the same database"
+    children = [
+        subprocess.Popen(  # noqa: S603 - fixed argv
+            [sys.executable, "-m", "celery", "-A", "kentra.tasks", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            env=env,
+        ),
+        subprocess.Popen(  # noqa: S603 - fixed argv
+            [
+                sys.executable, "-m", "gunicorn", "kentra.platform.core.wsgi:app",
+                "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4", "--access-logfile", "-",
+            ],
+            env=env,
+        ),
+    ]
+    worker, web = children
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    base = f"http://{host}:{port}"
+    if not _wait_until_up(base + "/healthz"):
+        _stop(signal.SIGTERM, None)
+        raise click.ClickException("the web server did not start; see its output above")
+    click.echo(
+        "\n".join(
+            [
+                "",
+                "Kentra is running:",
+                f"  web + API  : {base}   (gunicorn pid {web.pid})",
+                f"  reference  : {base}/api/v1/reference/municipalities?q=αθηνα",
+                f"  a tenant   : {base}/api/v1/municipalities/{DEMO_TENANTS[0]}",
+                f"  OpenAPI    : {base}/api/v1/openapi.json",
+                f"  health     : {base}/healthz , {base}/readyz",
+                f"  worker     : Celery pid {worker.pid}, broker: {broker_kind}",
+                "Press Ctrl-C to stop.",
+            ]
+        )
+    )
+    exit_code = 0
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    _stop(signal.SIGTERM, None)
+    for child in children:
+        exit_code = exit_code or (child.wait(timeout=30) or 0)
+    sys.exit(exit_code)

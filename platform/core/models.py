@@ -1,0 +1,56 @@
+"""Declarative bases for the two kinds of tables.
+
+Shared tables live in the ``shared`` schema. Tenant tables are declared once against the
+placeholder schema ``tenant`` and bound to a municipality's schema (``m_<code>``) per request
+by :mod:`kentra.tenants.binding` through ``schema_translate_map``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from datetime import UTC, datetime
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+SHARED_SCHEMA = "shared"
+TENANT_SCHEMA = "tenant"  # placeholder, never a real schema
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class SharedBase(DeclarativeBase):
+    metadata = MetaData(schema=SHARED_SCHEMA, naming_convention=NAMING_CONVENTION)
+
+
+class TenantBase(DeclarativeBase):
+    metadata = MetaData(schema=TENANT_SCHEMA, naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_all_models() -> None:
+    """Import every ``models`` module of the platform's domain modules and of the registry.
+
+    Both metadata objects are complete only after this; migrations, provisioning and the drift
+    check call it.
+    """
+    import kentra.platform  # noqa: PLC0415
+
+    for module in pkgutil.iter_modules(kentra.platform.__path__, "kentra.platform."):
+        if module.ispkg:
+            try:
+                importlib.import_module(module.name + ".models")
+            except ModuleNotFoundError as exc:
+                if exc.name != module.name + ".models":
+                    raise
+    importlib.import_module("kentra.tenants.models")

@@ -1,0 +1,58 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), for every path.
+
+Clients never see a stack trace: unexpected exceptions are logged server-side and answered
+with a generic 500 problem.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    if errors:
+        body["errors"] = errors
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def http_exception_problem(error: HTTPException) -> Response:
+    status = error.code or 500
+    # flask-smorest's abort() and webargs put validation messages in error.data.
+    data = getattr(error, "data", None) or {}
+    errors = data.get("messages") or data.get("errors")
+    detail = data.get("message") or (error.description if status < 500 else None)
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return problem_response(status, error.name, detail, errors=errors, headers=headers)
+
+
+def unexpected_exception_problem(error: Exception) -> Response:
+    log.exception("unhandled error", extra={"error_type": type(error).__name__})
+    return problem_response(500, InternalServerError.name, "An unexpected error occurred.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, http_exception_problem)
+    app.register_error_handler(Exception, unexpected_exception_problem)

@@ -1,0 +1,1 @@
+"""A municipality's own space: its public profile and settings (tenant schema)."""

@@ -1,0 +1,37 @@
+"""Tenant-scoped API root: ``/api/v1/municipalities/<code>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import abort
+
+from kentra.platform.api import Blueprint
+from kentra.platform.core.database import request_session
+from kentra.platform.municipalities.access import access_profile
+from kentra.platform.municipalities.schemas import MunicipalityProfileSchema
+from kentra.tenants.codes import MunicipalityCode
+from kentra.tenants.models import TenantStatus
+from kentra.tenants.routing import NOT_FOUND_DETAIL
+
+blueprint = Blueprint(
+    "municipalities",
+    __name__,
+    url_prefix="/municipalities",
+    description="A municipality's own space (tenant-scoped)",
+)
+
+
+@blueprint.route("/<municipality_code>")
+@blueprint.response(200, MunicipalityProfileSchema)
+def get_profile(municipality_code: MunicipalityCode) -> dict[str, Any]:
+    """The municipality's public profile, read from its own schema."""
+    profile = access_profile(request_session())
+    if profile is None:
+        abort(404, message=NOT_FOUND_DETAIL)
+    return {
+        "code": profile.municipality_code,
+        "name_el": profile.display_name_el,
+        "name_latin": profile.display_name_latin,
+        "status": TenantStatus.ACTIVE.value,  # routing answers 404 for any other status
+    }

@@ -1,0 +1,1 @@
+"""Reference data: regions, regional units (with seats) and the 332 municipalities."""

@@ -1,0 +1,32 @@
+"""Loaders of reference data. Reference data is public: no principal is needed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kentra.platform.reference.models import Municipality, RegionalUnit
+from kentra.platform.reference.text import fold
+
+
+def search_municipalities(
+    session: Session,
+    *,
+    region: str | None = None,
+    regional_unit: str | None = None,
+    q: str | None = None,
+) -> Sequence[Municipality]:
+    query = select(Municipality).join(Municipality.regional_unit).order_by(Municipality.code)
+    if region is not None:
+        query = query.where(RegionalUnit.region_code == region)
+    if regional_unit is not None:
+        query = query.where(Municipality.regional_unit_code == regional_unit)
+    if q is not None:
+        query = query.where(Municipality.search_text.contains(fold(q), autoescape=True))
+    return session.scalars(query).unique().all()
+
+
+def access_municipality_by_code(session: Session, code: str) -> Municipality | None:
+    return session.get(Municipality, code)

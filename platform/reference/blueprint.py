@@ -1,0 +1,36 @@
+"""Reference API: ``/api/v1/reference/municipalities``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask_smorest import abort
+
+from kentra.platform.api import Blueprint
+from kentra.platform.core.database import request_session
+from kentra.platform.reference.access import access_municipality_by_code, search_municipalities
+from kentra.platform.reference.models import Municipality
+from kentra.platform.reference.schemas import MunicipalityQueryArgsSchema, MunicipalitySchema
+
+blueprint = Blueprint(
+    "reference", __name__, url_prefix="/reference", description="Public reference data (ELSTAT 2021)"
+)
+
+
+@blueprint.route("/municipalities")
+@blueprint.arguments(MunicipalityQueryArgsSchema, location="query")
+@blueprint.response(200, MunicipalitySchema(many=True))
+def list_municipalities(args: dict[str, Any]) -> Sequence[Municipality]:
+    """List municipalities, filtered by region, regional unit or name."""
+    return search_municipalities(request_session(), **args)
+
+
+@blueprint.route("/municipalities/<string:code>")
+@blueprint.response(200, MunicipalitySchema)
+def get_municipality(code: str) -> Municipality:
+    """One municipality by its ELSTAT code."""
+    municipality = access_municipality_by_code(request_session(), code)
+    if municipality is None:
+        abort(404, message="There is no municipality with this code in the reference data.")
+    return municipality

@@ -1,0 +1,7 @@
+"""Background work (Celery): the app, the tenant-aware task base, jobs."""
+
+from kentra.tasks.celery_app import celery
+
+app = celery
+
+__all__ = ["app", "celery"]

@@ -1,0 +1,57 @@
+"""The Celery application: ``celery -A kentra.tasks worker``.
+
+Broker and result backend come from the same settings as the web process: the configured
+Redis/RabbitMQ, else kombu's SQLAlchemy transport on the platform's PostgreSQL (no extra
+server, and still a real worker process).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from kentra.platform.core.config import Settings, broker_url, result_backend
+
+TASK_MODULES = ["kentra.tasks.probes"]
+
+
+class KentraCelery(Celery):
+    """Resolves broker and backend on first use, so importing the app starts nothing."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__("kentra", include=TASK_MODULES)
+        self._kentra_settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        if self._kentra_settings is None:
+            self._kentra_settings = Settings.from_env()
+        return self._kentra_settings
+
+    def on_configure(self) -> None:
+        self.conf.update(
+            broker_url=broker_url(self.settings),
+            result_backend=result_backend(self.settings),
+        )
+
+
+def create_celery(settings: Settings | None = None) -> KentraCelery:
+    app = KentraCelery(settings)
+    app.conf.update(
+        broker_connection_retry_on_startup=True,
+        # The SQLAlchemy transport polls; keep latency low without hammering the database.
+        broker_transport_options={"polling_interval": 0.2},
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        result_extended=True,
+        timezone="Europe/Athens",
+        enable_utc=True,
+    )
+    return app
+
+
+celery = create_celery()

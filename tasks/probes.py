@@ -1,0 +1,34 @@
+"""A task that proves the tenant plumbing end to end: it reads its tenant's own schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from kentra.platform.audit.models import AuditEvent
+from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.municipalities.access import access_profile
+from kentra.tasks.base import TenantTask
+from kentra.tasks.celery_app import celery
+from kentra.tenants.binding import current_tenant
+
+
+@celery.task(base=TenantTask, bind=True, name="kentra.describe_tenant")
+def describe_tenant(self: TenantTask, marker: str | None = None) -> dict[str, Any]:
+    """Report what the task sees of its tenant: the profile row, the schema, the audit count.
+
+    With ``marker``, also writes an audit event carrying it (so tests can tell which sends ran).
+    """
+    session = self.session
+    profile = access_profile(session)
+    if marker is not None:
+        record_tenant_event(session, actor="task", action="probe.ran", details={"marker": marker})
+    tenant = current_tenant()
+    return {
+        "tenant": tenant.value if tenant else None,
+        "profile_code": profile.municipality_code if profile else None,
+        "current_schema": session.scalar(text("SELECT current_schema()")),
+        "audit_events": session.scalar(select(func.count()).select_from(AuditEvent)),
+        "task_id": self.request.id,
+    }

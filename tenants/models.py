@@ -1,0 +1,43 @@
+"""The tenant registry, in the shared schema."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CHAR, BigInteger, DateTime, Enum, ForeignKey, Identity, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kentra.platform.core.models import SharedBase, utcnow
+
+
+class TenantStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ARCHIVED = "archived"
+
+
+class Tenant(SharedBase):
+    """A municipality on the platform, with its own schema ``m_<code>``."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(
+        CHAR(4), ForeignKey("shared.municipalities.code"), unique=True
+    )
+    schema_name: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[TenantStatus] = mapped_column(
+        Enum(
+            TenantStatus,
+            name="tenant_status",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda statuses: [s.value for s in statuses],
+        )
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,187 @@
+"""Tenant lifecycle: create (provision), list, suspend, resume, archive.
+
+Provisioning is one transaction: the schema, every tenant table from the current models, the
+tenant stream's head stamped in the schema's version table, the registry row and the seeded
+defaults. A failure anywhere rolls all of it back. It takes the tenant's advisory lock (the
+same key as ``kentra db upgrade``), so concurrent creates and migrations of one tenant queue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateSchema
+
+from kentra.platform.audit.operations import record_platform_event, record_tenant_event
+from kentra.platform.core.models import TENANT_SCHEMA, utcnow
+from kentra.platform.municipalities.operations import seed_tenant_defaults
+from kentra.platform.reference.models import Municipality
+from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from kentra.tenants.migrate import LOCK_NAMESPACE_TENANT, stamp
+from kentra.tenants.models import Tenant, TenantStatus
+from kentra.tenants.streams import TENANT, default_stream, tenant_metadata
+
+
+class TenantError(Exception):
+    """A lifecycle request that cannot be carried out; the message is meant for the operator."""
+
+
+class UnknownMunicipality(TenantError):
+    pass
+
+
+class UnknownTenant(TenantError):
+    pass
+
+
+class InvalidTransition(TenantError):
+    pass
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    code: str
+    name_el: str
+    schema: str
+    status: str
+    created_at: datetime
+    status_changed_at: datetime
+
+
+@dataclass(frozen=True)
+class ProvisioningResult:
+    tenant: TenantInfo
+    created: bool
+    duration_ms: float
+
+
+def _info(tenant: Tenant, name_el: str) -> TenantInfo:
+    return TenantInfo(
+        code=tenant.code,
+        name_el=name_el,
+        schema=tenant.schema_name,
+        status=str(tenant.status),
+        created_at=tenant.created_at,
+        status_changed_at=tenant.status_changed_at,
+    )
+
+
+def _create_schema_objects(conn: Connection, code: MunicipalityCode) -> None:
+    """Schema, tables from the models, and the migration stamp."""
+    conn.execute(CreateSchema(code.schema_name))
+    bound = conn.execution_options(schema_translate_map={TENANT_SCHEMA: code.schema_name})
+    tenant_metadata().create_all(bound, checkfirst=False)
+    stamp(conn, default_stream(TENANT), code.schema_name)
+
+
+def _seed(conn: Connection, code: MunicipalityCode, municipality: Municipality, actor: str) -> None:
+    """The defaults and first audit entry, written through the tenant-bound ORM."""
+    bound = conn.execution_options(schema_translate_map={TENANT_SCHEMA: code.schema_name})
+    with Session(bind=bound) as session:
+        seed_tenant_defaults(session, municipality)
+        record_tenant_event(session, actor=actor, action="tenant.provisioned", object_type="tenant", object_id=code.value)
+
+
+# The steps after the registry lookup, in order. Tests inject a failure between them.
+ProvisioningStep = Callable[[Connection, MunicipalityCode, Municipality, str], None]
+
+
+def _step_schema(conn: Connection, code: MunicipalityCode, _m: Municipality, _actor: str) -> None:
+    _create_schema_objects(conn, code)
+
+
+def _step_defaults(conn: Connection, code: MunicipalityCode, municipality: Municipality, actor: str) -> None:
+    _seed(conn, code, municipality, actor)
+
+
+PROVISIONING_STEPS: list[ProvisioningStep] = [_step_schema, _step_defaults]
+
+
+def create_tenant(engine: Engine, raw_code: str, *, actor: str = "cli") -> ProvisioningResult:
+    """Provision the tenant for municipality ``raw_code``; a repeat returns the existing tenant."""
+    started = time.perf_counter()
+    code = parse_municipality_code(raw_code)
+    with engine.connect() as conn, conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+        conn.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE_TENANT, code.number)))
+        municipality = session.get(Municipality, code.value)
+        if municipality is None:
+            raise UnknownMunicipality(
+                f"{code.value} is not a municipality in the reference data (ELSTAT 2021, 332 municipalities)"
+            )
+        tenant = session.scalars(select(Tenant).where(Tenant.code == code.value)).one_or_none()
+        if tenant is not None and tenant.status != TenantStatus.REQUESTED:
+            return ProvisioningResult(_info(tenant, municipality.name_el), False, _ms(started))
+
+        if tenant is None:
+            tenant = Tenant(code=code.value, schema_name=code.schema_name, status=TenantStatus.PROVISIONING)
+            session.add(tenant)
+        else:
+            _set_status(tenant, TenantStatus.PROVISIONING)
+        session.flush()
+        for step in PROVISIONING_STEPS:
+            step(conn, code, municipality, actor)
+        _set_status(tenant, TenantStatus.ACTIVE)
+        record_platform_event(session, actor=actor, action="tenant.provisioned", tenant_code=code.value)
+        session.flush()
+        info = _info(tenant, municipality.name_el)
+    return ProvisioningResult(info, True, _ms(started))
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _set_status(tenant: Tenant, status: TenantStatus) -> None:
+    tenant.status = status
+    tenant.status_changed_at = utcnow()
+
+
+def list_tenants(engine: Engine, *, status: TenantStatus | None = None) -> list[TenantInfo]:
+    with Session(engine) as session:
+        query = (
+            select(Tenant, Municipality.name_el)
+            .join(Municipality, Municipality.code == Tenant.code)
+            .order_by(Tenant.code)
+        )
+        if status is not None:
+            query = query.where(Tenant.status == status)
+        return [_info(tenant, name) for tenant, name in session.execute(query)]
+
+
+# Allowed lifecycle moves: target status -> statuses it may come from.
+_TRANSITIONS: dict[TenantStatus, frozenset[TenantStatus]] = {
+    TenantStatus.SUSPENDED: frozenset({TenantStatus.ACTIVE}),
+    TenantStatus.ACTIVE: frozenset({TenantStatus.SUSPENDED}),
+    TenantStatus.ARCHIVED: frozenset({TenantStatus.ACTIVE, TenantStatus.SUSPENDED}),
+}
+
+
+def change_status(
+    engine: Engine, raw_code: str, target: TenantStatus, *, actor: str = "cli"
+) -> tuple[TenantInfo, bool]:
+    """Move a tenant to ``target``; a repeat is not an error. Returns (tenant, changed?)."""
+    code = parse_municipality_code(raw_code)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        row = session.execute(
+            select(Tenant, Municipality.name_el)
+            .join(Municipality, Municipality.code == Tenant.code)
+            .where(Tenant.code == code.value)
+            .with_for_update(of=Tenant)
+        ).one_or_none()
+        if row is None:
+            raise UnknownTenant(f"there is no tenant for municipality {code.value}")
+        tenant, name = row
+        if tenant.status == target:
+            return _info(tenant, name), False
+        if tenant.status not in _TRANSITIONS[target]:
+            raise InvalidTransition(f"tenant {code.value} is {tenant.status}; it cannot become {target}")
+        _set_status(tenant, target)
+        record_platform_event(
+            session, actor=actor, action=f"tenant.{target}", tenant_code=code.value
+        )
+        return _info(tenant, name), True

@@ -1,0 +1,54 @@
+"""Per-request tenant resolution for URLs carrying ``<municipality_code>``.
+
+The code in the URL is validated, the tenant looked up in the registry, and the request's
+session bound to the tenant schema, before the view runs. A malformed code, an unknown tenant
+and a tenant that is not active all answer the same 404, so the answer reveals nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, current_app
+from sqlalchemy import select
+
+from kentra.platform.core.database import set_request_session
+from kentra.tenants.binding import current_tenant, open_tenant_session, set_current_tenant
+from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
+from kentra.tenants.models import Tenant, TenantStatus
+
+URL_PARAMETER = "municipality_code"
+NOT_FOUND_DETAIL = "There is no municipality with this code on the platform."
+
+
+def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    if not values or URL_PARAMETER not in values:
+        return
+    try:
+        code = parse_municipality_code(values[URL_PARAMETER])
+    except InvalidMunicipalityCode:
+        abort(404, NOT_FOUND_DETAIL)
+    session = open_tenant_session(current_app.extensions["kentra"].engine, code)
+    set_request_session(session)
+    status = session.scalar(select(Tenant.status).where(Tenant.code == code.value))
+    if status != TenantStatus.ACTIVE:
+        abort(404, NOT_FOUND_DETAIL)
+    set_current_tenant(code)  # cleared in teardown, see _reset_tenant
+    values[URL_PARAMETER] = code
+
+
+def _reset_tenant(_exc: BaseException | None) -> None:
+    set_current_tenant(None)
+
+
+def request_tenant() -> MunicipalityCode:
+    """The tenant of the current request (only valid in views under a tenant URL)."""
+    code = current_tenant()
+    if code is None:
+        raise RuntimeError("this view is not under a tenant URL")
+    return code
+
+
+def init_app(app: Flask) -> None:
+    app.url_value_preprocessor(_resolve_tenant)
+    app.teardown_request(_reset_tenant)
