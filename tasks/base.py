@@ -40,10 +40,14 @@ class TenantTask(Task):  # type: ignore[type-arg]
             raise RuntimeError("the tenant session exists only while the task runs")
         return self._session
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+    def apply_async(  # type: ignore[override]  # adds the tenant= option
+        self, args: Any = None, kwargs: Any = None, **options: Any
+    ) -> Any:
         tenant: MunicipalityCode | None = options.pop("tenant", None) or current_tenant()
         if tenant is None:
-            raise ValueError(f"{self.name} is a tenant task: give tenant=… or send it inside a tenant context")
+            raise ValueError(
+                f"{self.name} is a tenant task: give tenant=… or send it inside a tenant context"
+            )
         headers = dict(options.pop("headers", None) or {})
         headers[TENANT_HEADER] = tenant.value
         return super().apply_async(args, kwargs, headers=headers, **options)

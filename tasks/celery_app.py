@@ -20,6 +20,7 @@ class KentraCelery(Celery):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__("kentra", include=TASK_MODULES)
         self._kentra_settings = settings
+        self.add_defaults(self._connection_defaults)
 
     @property
     def settings(self) -> Settings:
@@ -27,11 +28,11 @@ class KentraCelery(Celery):
             self._kentra_settings = Settings.from_env()
         return self._kentra_settings
 
-    def on_configure(self) -> None:
-        self.conf.update(
-            broker_url=broker_url(self.settings),
-            result_backend=result_backend(self.settings),
-        )
+    def _connection_defaults(self) -> dict[str, str]:
+        return {
+            "broker_url": broker_url(self.settings),
+            "result_backend": result_backend(self.settings),
+        }
 
 
 def create_celery(settings: Settings | None = None) -> KentraCelery:

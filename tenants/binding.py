@@ -72,7 +72,9 @@ class TenantSession(Session):
         event.listen(self, "after_begin", _after_begin)
 
 
-def _after_begin(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+def _after_begin(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
     assert isinstance(session, TenantSession)
     set_local_search_path(connection, session.tenant)
 

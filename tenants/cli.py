@@ -65,7 +65,9 @@ def create_command(code: str, as_json: bool) -> None:
     except TenantError as exc:
         _fail(str(exc), as_json=as_json, code=EXIT_FAILED)
     if as_json:
-        _dump({**asdict(result.tenant), "created": result.created, "duration_ms": result.duration_ms})
+        _dump(
+            {**asdict(result.tenant), "created": result.created, "duration_ms": result.duration_ms}
+        )
     elif result.created:
         click.echo(f"created {_tenant_line(result.tenant)} in {result.duration_ms:.1f} ms")
     else:
@@ -73,7 +75,9 @@ def create_command(code: str, as_json: bool) -> None:
 
 
 @tenants_group.command("list")
-@click.option("--status", type=click.Choice([s.value for s in TenantStatus]), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice([s.value for s in TenantStatus]), help="Only this status."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def list_command(status: str | None, as_json: bool) -> None:
     """List tenants."""
@@ -106,13 +110,17 @@ def _status_command(name: str, target: TenantStatus, help_text: str) -> click.Co
 
 
 tenants_group.add_command(
-    _status_command("suspend", TenantStatus.SUSPENDED, "Suspend tenant CODE: its API answers 404, data is kept.")
+    _status_command(
+        "suspend", TenantStatus.SUSPENDED, "Suspend tenant CODE: its API answers 404, data is kept."
+    )
 )
 tenants_group.add_command(
     _status_command("resume", TenantStatus.ACTIVE, "Resume a suspended tenant CODE.")
 )
 tenants_group.add_command(
-    _status_command("archive", TenantStatus.ARCHIVED, "Archive tenant CODE: data is kept, access ends.")
+    _status_command(
+        "archive", TenantStatus.ARCHIVED, "Archive tenant CODE: data is kept, access ends."
+    )
 )
 
 
@@ -122,18 +130,37 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.option("--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes for tenant schemas.")
+@click.option(
+    "--jobs",
+    "-j",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes for tenant schemas.",
+)
 @click.option("--tenant", "only", multiple=True, help="Only this tenant (repeatable).")
-@click.option("--lock-timeout", default="10s", show_default=True, help="PostgreSQL lock_timeout per schema.")
-@click.option("--statement-timeout", default="10min", show_default=True, help="PostgreSQL statement_timeout per schema.")
+@click.option(
+    "--lock-timeout", default="10s", show_default=True, help="PostgreSQL lock_timeout per schema."
+)
+@click.option(
+    "--statement-timeout",
+    default="10min",
+    show_default=True,
+    help="PostgreSQL statement_timeout per schema.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def upgrade_command(jobs: int, only: tuple[str, ...], lock_timeout: str, statement_timeout: str, as_json: bool) -> None:
+def upgrade_command(
+    jobs: int, only: tuple[str, ...], lock_timeout: str, statement_timeout: str, as_json: bool
+) -> None:
     """Migrate the shared schema, then every tenant schema; report failures per tenant."""
     from kentra.tenants.migrate import Timeouts, upgrade_all  # noqa: PLC0415
 
     try:
         report = upgrade_all(
-            _engine(), jobs=jobs, only=only, timeouts=Timeouts(lock=lock_timeout, statement=statement_timeout)
+            _engine(),
+            jobs=jobs,
+            only=only,
+            timeouts=Timeouts(lock=lock_timeout, statement=statement_timeout),
         )
     except InvalidMunicipalityCode as exc:
         _fail(str(exc), as_json=as_json, code=EXIT_BAD_INPUT)
@@ -162,7 +189,10 @@ def check_command() -> None:
     for difference in differences:
         click.echo(difference, err=True)
     if differences:
-        click.echo(f"{len(differences)} difference(s): write a migration with `kentra db revision`", err=True)
+        click.echo(
+            f"{len(differences)} difference(s): write a migration with `kentra db revision`",
+            err=True,
+        )
         sys.exit(EXIT_FAILED)
     click.echo("models and migrations agree")
 

@@ -25,6 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
     column,
     func,
     literal,
@@ -102,13 +103,17 @@ def _set_timeouts(conn: Connection, timeouts: Timeouts) -> None:
     conn.execute(select(func.set_config("statement_timeout", timeouts.statement, True)))
 
 
-def _run_stream(conn: Connection, stream: Stream, *, version_table_schema: str, destination: str) -> None:
+def _run_stream(
+    conn: Connection, stream: Stream, *, version_table_schema: str, destination: str
+) -> None:
     """Run the stream's upgrade inside the connection's current transaction."""
 
     def upgrade(revision: Any, _context: MigrationContext) -> Any:
-        return stream.script._upgrade_revs(destination, revision)  # noqa: SLF001 - Alembic's own upgrade path
+        return stream.script._upgrade_revs(destination, revision)
 
-    with EnvironmentContext(stream.config, stream.script, fn=upgrade, destination_rev=destination) as env:
+    with EnvironmentContext(
+        stream.config, stream.script, fn=upgrade, destination_rev=destination
+    ) as env:
         env.configure(
             connection=conn,
             version_table=VERSION_TABLE,
@@ -135,8 +140,9 @@ def stamp(conn: Connection, stream: Stream, version_table_schema: str) -> None:
 
 def upgrade_shared(engine: Engine, stream: Stream, timeouts: Timeouts) -> tuple[str | None, bool]:
     """Upgrade the shared schema and (re)load the reference data; return (old revision, loaded?)."""
-    from kentra.platform.reference.operations import load_reference_data  # noqa: PLC0415
     from sqlalchemy.orm import Session  # noqa: PLC0415
+
+    from kentra.platform.reference.operations import load_reference_data  # noqa: PLC0415
 
     with engine.connect() as conn, conn.begin():
         _set_timeouts(conn, timeouts)
@@ -168,7 +174,7 @@ def tenant_versions(conn: Connection, codes: Sequence[MunicipalityCode]) -> dict
         )
     )
     versions: dict[str, str | None] = {c.value: None for c in codes}
-    selects = [
+    selects: list[Select[Any, Any]] = [
         select(literal(c.value).label("code"), column("version_num")).select_from(
             table(VERSION_TABLE, column("version_num"), schema=c.schema_name)
         )
@@ -194,7 +200,9 @@ def migrate_tenant_schema(
             set_local_search_path(conn, code)
             result.from_revision = current_revision(conn, code.schema_name)
             if result.from_revision != stream.head:
-                _run_stream(conn, stream, version_table_schema=code.schema_name, destination="heads")
+                _run_stream(
+                    conn, stream, version_table_schema=code.schema_name, destination="heads"
+                )
                 result.outcome = "migrated"
             result.to_revision = stream.head
     except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the others
@@ -258,7 +266,9 @@ def upgrade_all(
     for code in codes:
         if versions[code.value] == tenant_stream.head:
             report.tenants.append(
-                SchemaResult(code.value, code.schema_name, "skipped", tenant_stream.head, tenant_stream.head)
+                SchemaResult(
+                    code.value, code.schema_name, "skipped", tenant_stream.head, tenant_stream.head
+                )
             )
         else:
             pending.append(code)
@@ -274,7 +284,9 @@ def upgrade_all(
         ) as pool:
             report.tenants.extend(pool.map(_worker_migrate, [c.value for c in pending]))
     else:
-        report.tenants.extend(migrate_tenant_schema(engine, tenant_stream, c, timeouts) for c in pending)
+        report.tenants.extend(
+            migrate_tenant_schema(engine, tenant_stream, c, timeouts) for c in pending
+        )
     report.tenants.sort(key=lambda r: r.code)
     report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
     return report
@@ -297,7 +309,9 @@ def check_drift(engine: Engine, *, tenant_stream: Stream | None = None) -> list[
         trans = conn.begin()
         try:
             if current_revision(conn, SHARED_SCHEMA) != shared_stream.head:
-                differences.append(f"shared schema is not at head {shared_stream.head}: run `kentra db upgrade`")
+                differences.append(
+                    f"shared schema is not at head {shared_stream.head}: run `kentra db upgrade`"
+                )
             shared_context = MigrationContext.configure(
                 conn,
                 opts={
@@ -306,13 +320,18 @@ def check_drift(engine: Engine, *, tenant_stream: Stream | None = None) -> list[
                     "version_table_schema": SHARED_SCHEMA,
                 },
             )
-            differences += [f"shared: {d}" for d in compare_metadata(shared_context, shared_metadata())]
+            differences += [
+                f"shared: {d}" for d in compare_metadata(shared_context, shared_metadata())
+            ]
 
             conn.execute(CreateSchema(DRIFT_CHECK_SCHEMA))
             conn.execute(select(func.set_config("search_path", DRIFT_CHECK_SCHEMA, True)))
-            _run_stream(conn, tenant_stream, version_table_schema=DRIFT_CHECK_SCHEMA, destination="heads")
+            _run_stream(
+                conn, tenant_stream, version_table_schema=DRIFT_CHECK_SCHEMA, destination="heads"
+            )
             tenant_context = MigrationContext.configure(
-                conn, opts={
+                conn,
+                opts={
                     "include_schemas": False,
                     "include_object": only_unqualified_tables,
                     # Unqualified, like the tables, so autogenerate recognises its own table.
@@ -320,7 +339,8 @@ def check_drift(engine: Engine, *, tenant_stream: Stream | None = None) -> list[
                 },
             )
             differences += [
-                f"tenant: {d}" for d in compare_metadata(tenant_context, unqualified_tenant_metadata())
+                f"tenant: {d}"
+                for d in compare_metadata(tenant_context, unqualified_tenant_metadata())
             ]
         finally:
             trans.rollback()

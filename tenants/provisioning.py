@@ -84,7 +84,13 @@ def _seed(conn: Connection, code: MunicipalityCode, municipality: Municipality, 
     bound = conn.execution_options(schema_translate_map={TENANT_SCHEMA: code.schema_name})
     with Session(bind=bound) as session:
         seed_tenant_defaults(session, municipality)
-        record_tenant_event(session, actor=actor, action="tenant.provisioned", object_type="tenant", object_id=code.value)
+        record_tenant_event(
+            session,
+            actor=actor,
+            action="tenant.provisioned",
+            object_type="tenant",
+            object_id=code.value,
+        )
 
 
 # The steps after the registry lookup, in order. Tests inject a failure between them.
@@ -95,7 +101,9 @@ def _step_schema(conn: Connection, code: MunicipalityCode, _m: Municipality, _ac
     _create_schema_objects(conn, code)
 
 
-def _step_defaults(conn: Connection, code: MunicipalityCode, municipality: Municipality, actor: str) -> None:
+def _step_defaults(
+    conn: Connection, code: MunicipalityCode, municipality: Municipality, actor: str
+) -> None:
     _seed(conn, code, municipality, actor)
 
 
@@ -106,7 +114,11 @@ def create_tenant(engine: Engine, raw_code: str, *, actor: str = "cli") -> Provi
     """Provision the tenant for municipality ``raw_code``; a repeat returns the existing tenant."""
     started = time.perf_counter()
     code = parse_municipality_code(raw_code)
-    with engine.connect() as conn, conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+    with (
+        engine.connect() as conn,
+        conn.begin(),
+        Session(bind=conn, expire_on_commit=False) as session,
+    ):
         conn.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE_TENANT, code.number)))
         municipality = session.get(Municipality, code.value)
         if municipality is None:
@@ -118,7 +130,9 @@ def create_tenant(engine: Engine, raw_code: str, *, actor: str = "cli") -> Provi
             return ProvisioningResult(_info(tenant, municipality.name_el), False, _ms(started))
 
         if tenant is None:
-            tenant = Tenant(code=code.value, schema_name=code.schema_name, status=TenantStatus.PROVISIONING)
+            tenant = Tenant(
+                code=code.value, schema_name=code.schema_name, status=TenantStatus.PROVISIONING
+            )
             session.add(tenant)
         else:
             _set_status(tenant, TenantStatus.PROVISIONING)
@@ -126,7 +140,9 @@ def create_tenant(engine: Engine, raw_code: str, *, actor: str = "cli") -> Provi
         for step in PROVISIONING_STEPS:
             step(conn, code, municipality, actor)
         _set_status(tenant, TenantStatus.ACTIVE)
-        record_platform_event(session, actor=actor, action="tenant.provisioned", tenant_code=code.value)
+        record_platform_event(
+            session, actor=actor, action="tenant.provisioned", tenant_code=code.value
+        )
         session.flush()
         info = _info(tenant, municipality.name_el)
     return ProvisioningResult(info, True, _ms(started))
@@ -179,7 +195,9 @@ def change_status(
         if tenant.status == target:
             return _info(tenant, name), False
         if tenant.status not in _TRANSITIONS[target]:
-            raise InvalidTransition(f"tenant {code.value} is {tenant.status}; it cannot become {target}")
+            raise InvalidTransition(
+                f"tenant {code.value} is {tenant.status}; it cannot become {target}"
+            )
         _set_status(tenant, target)
         record_platform_event(
             session, actor=actor, action=f"tenant.{target}", tenant_code=code.value

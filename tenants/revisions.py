@@ -31,9 +31,13 @@ from kentra.tenants.streams import (
 def configure_environment(context: Any, stream: str) -> None:
     attributes = context.config.attributes
     if "connection" not in attributes:
-        raise RuntimeError("use `kentra db upgrade` to migrate and `kentra db revision` to write revisions")
+        raise RuntimeError(
+            "use `kentra db upgrade` to migrate and `kentra db revision` to write revisions"
+        )
     metadata = unqualified_tenant_metadata() if stream == TENANT else shared_metadata()
-    context.configure(connection=attributes["connection"], target_metadata=metadata, **attributes["opts"])
+    context.configure(
+        connection=attributes["connection"], target_metadata=metadata, **attributes["opts"]
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -53,7 +57,9 @@ def create_revision(engine: Engine, stream_name: str, message: str, *, autogener
             else:
                 conn.execute(CreateSchema(DRIFT_CHECK_SCHEMA))
                 conn.execute(select(func.set_config("search_path", DRIFT_CHECK_SCHEMA, True)))
-                _run_stream(conn, stream, version_table_schema=DRIFT_CHECK_SCHEMA, destination="heads")
+                _run_stream(
+                    conn, stream, version_table_schema=DRIFT_CHECK_SCHEMA, destination="heads"
+                )
                 opts = {
                     "include_schemas": False,
                     "include_object": only_unqualified_tables,

@@ -86,7 +86,7 @@ def unqualified_tenant_metadata() -> MetaData:
     for table in source.sorted_tables:
         table.to_metadata(
             target,
-            schema=None,
+            schema=None,  # type: ignore[arg-type]  # None means "no schema" at runtime
             referred_schema_fn=lambda _t, _s, _fk, referred: (
                 None if referred == TENANT_SCHEMA else referred
             ),
@@ -94,9 +94,19 @@ def unqualified_tenant_metadata() -> MetaData:
     return target
 
 
-def only_unqualified_tables(obj: Any, _name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
+def only_unqualified_tables(
+    obj: Any, _name: str | None, type_: str, _reflected: bool, _compare_to: Any
+) -> bool:
     """Alembic ``include_object`` filter for tenant comparisons: skip the shared tables."""
     return type_ != "table" or obj.schema is None
 
 
-__all__ = ["SHARED", "SHARED_SCHEMA", "TENANT", "VERSION_TABLE", "Stream", "default_stream", "load_stream"]
+__all__ = [
+    "SHARED",
+    "SHARED_SCHEMA",
+    "TENANT",
+    "VERSION_TABLE",
+    "Stream",
+    "default_stream",
+    "load_stream",
+]

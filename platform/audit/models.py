@@ -18,7 +18,9 @@ class AuditEvent(TenantBase):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     actor: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str | None] = mapped_column(String(64))
@@ -32,7 +34,9 @@ class PlatformAuditEvent(SharedBase):
     __tablename__ = "platform_audit"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     actor: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(String(64))
     tenant_code: Mapped[str | None] = mapped_column(String(4), index=True)

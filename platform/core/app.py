@@ -37,7 +37,9 @@ def discover_blueprints() -> list[Blueprint]:
     import kentra.platform  # noqa: PLC0415
 
     found = []
-    for module in sorted(pkgutil.iter_modules(kentra.platform.__path__, "kentra.platform."), key=lambda m: m.name):
+    for module in sorted(
+        pkgutil.iter_modules(kentra.platform.__path__, "kentra.platform."), key=lambda m: m.name
+    ):
         if not module.ispkg:
             continue
         try:

@@ -29,9 +29,9 @@ def run_command(port: int, host: str) -> None:
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create the demo tenants (idempotent)."""
-    from kentra.platform.core.devserver import seed_demo  # noqa: PLC0415
     from kentra.platform.core.config import Settings  # noqa: PLC0415
     from kentra.platform.core.database import get_engine  # noqa: PLC0415
+    from kentra.platform.core.devserver import seed_demo  # noqa: PLC0415
 
     for line in seed_demo(get_engine(Settings.from_env())):
         click.echo(line)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from kentra.platform.core.config import Settings, database_url
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
 
 _lock = threading.Lock()
 _engines: dict[tuple[str, int, int], Engine] = {}
@@ -39,7 +42,9 @@ def get_engine(settings: Settings) -> Engine:
     with _lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = make_engine(url, pool_size=settings.pool_size, max_overflow=settings.max_overflow)
+            engine = make_engine(
+                url, pool_size=settings.pool_size, max_overflow=settings.max_overflow
+            )
             _engines[key] = engine
         return engine
 
@@ -76,9 +81,9 @@ def set_request_session(session: Session) -> None:
     setattr(g, _SESSION_KEY, session)
 
 
-def init_request_boundary(app: Any) -> None:
+def init_request_boundary(app: Flask) -> None:
     """Commit once when the response is a success, roll back otherwise, always close."""
-    from flask import Response, g  # noqa: PLC0415
+    from flask import g  # noqa: PLC0415
 
     @app.after_request
     def _finish_transaction(response: Response) -> Response:

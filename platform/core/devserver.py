@@ -58,25 +58,56 @@ def run_platform(*, host: str, port: int) -> None:
 
     settings = Settings.from_env()
     db_url = database_url(settings)
-    where = "embedded PostgreSQL in " + str(settings.var_dir / "pg") if settings.uses_embedded_database else "configured PostgreSQL"
+    where = (
+        "embedded PostgreSQL in " + str(settings.var_dir / "pg")
+        if settings.uses_embedded_database
+        else "configured PostgreSQL"
+    )
     click.echo(f"database : {db_url.render_as_string(hide_password=True)} ({where})")
     engine = get_engine(settings)
     report = upgrade_all(engine, jobs=1)
-    click.echo(f"migrations: shared at {report.shared_to}, {len(report.tenants)} tenant schema(s) checked")
+    click.echo(
+        f"migrations: shared at {report.shared_to}, {len(report.tenants)} tenant schema(s) checked"
+    )
     for line in seed_demo(engine):
         click.echo(f"demo     : {line}")
 
     env = _child_env(settings)
-    broker_kind = "configured broker" if settings.broker_url else "kombu SQLAlchemy transport on the same database"
+    broker_kind = (
+        "configured broker"
+        if settings.broker_url
+        else "kombu SQLAlchemy transport on the same database"
+    )
     children = [
-        subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "celery", "-A", "kentra.tasks", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kentra.tasks",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
             env=env,
         ),
         subprocess.Popen(  # noqa: S603 - fixed argv
             [
-                sys.executable, "-m", "gunicorn", "kentra.platform.core.wsgi:app",
-                "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4", "--access-logfile", "-",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "kentra.platform.core.wsgi:app",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
             ],
             env=env,
         ),

@@ -27,7 +27,7 @@ def server_url(data_dir: Path) -> URL:
     with _lock:
         if data_dir not in _servers:
             data_dir.mkdir(parents=True, exist_ok=True)
-            server = pgserver.get_server(data_dir, cleanup_mode=None)
+            server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
             _servers[data_dir] = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
         return _servers[data_dir]
 

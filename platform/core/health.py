@@ -32,7 +32,9 @@ def _database_ok() -> bool:
 
 def _broker_ok() -> bool:
     try:
-        with BrokerConnection(current_app.extensions["kentra"].broker_url, connect_timeout=2) as conn:
+        with BrokerConnection(
+            current_app.extensions["kentra"].broker_url, connect_timeout=2
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception:  # noqa: BLE001 - any failure means "not ready"
         log.warning("readiness: broker unreachable")
@@ -44,7 +46,7 @@ def _broker_ok() -> bool:
 def readyz() -> Any:
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     if all(checks.values()):
-        return {"status": "ready", "checks": {k: "ok" for k in checks}}
+        return {"status": "ready", "checks": dict.fromkeys(checks, "ok")}
     failing = ", ".join(k for k, ok in checks.items() if not ok)
     return problem_response(
         503,

@@ -33,7 +33,9 @@ def configure_logging(level: str = "INFO", *, json_format: bool = True) -> None:
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(tenant)s] %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(tenant)s] %(message)s")
+        )
     root = logging.getLogger()
     for existing in [h for h in root.handlers if getattr(h, "_kentra", False)]:
         root.removeHandler(existing)

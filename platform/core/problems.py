@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def http_exception_problem(error: HTTPException) -> Response:
 
 
 def unexpected_exception_problem(error: Exception) -> Response:
-    log.exception("unhandled error", extra={"error_type": type(error).__name__})
-    return problem_response(500, InternalServerError.name, "An unexpected error occurred.")
+    log.error("unhandled error", exc_info=error, extra={"error_type": type(error).__name__})
+    return problem_response(500, "Internal Server Error", "An unexpected error occurred.")
 
 
 def init_app(app: Flask) -> None:

@@ -29,6 +29,7 @@ def get_profile(municipality_code: MunicipalityCode) -> dict[str, Any]:
     profile = access_profile(request_session())
     if profile is None:
         abort(404, message=NOT_FOUND_DETAIL)
+    assert profile is not None  # abort() raises
     return {
         "code": profile.municipality_code,
         "name_el": profile.display_name_el,

@@ -20,7 +20,9 @@ class TenantProfile(TenantBase):
 
     municipality_code: Mapped[str] = mapped_column(
         # A Column object, not a string: the shared table lives in another MetaData.
-        CHAR(4), ForeignKey(Municipality.code), primary_key=True
+        CHAR(4),
+        ForeignKey(Municipality.code),
+        primary_key=True,
     )
     display_name_el: Mapped[str] = mapped_column(Text)
     display_name_latin: Mapped[str] = mapped_column(Text)

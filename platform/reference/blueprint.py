@@ -14,7 +14,10 @@ from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.schemas import MunicipalityQueryArgsSchema, MunicipalitySchema
 
 blueprint = Blueprint(
-    "reference", __name__, url_prefix="/reference", description="Public reference data (ELSTAT 2021)"
+    "reference",
+    __name__,
+    url_prefix="/reference",
+    description="Public reference data (ELSTAT 2021)",
 )
 
 
@@ -33,4 +36,5 @@ def get_municipality(code: str) -> Municipality:
     municipality = access_municipality_by_code(request_session(), code)
     if municipality is None:
         abort(404, message="There is no municipality with this code in the reference data.")
+    assert municipality is not None  # abort() raises
     return municipality

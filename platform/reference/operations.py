@@ -60,7 +60,9 @@ def load_reference_data(session: Session, *, force: bool = False) -> ReferenceLo
 
     regions = {row["nuts3_2021"][:4]: row["region_el"] for row in units}
     stmt = insert(Region).values([{"code": c, "name_el": n} for c, n in sorted(regions.items())])
-    session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={"name_el": stmt.excluded.name_el}))
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["code"], set_={"name_el": stmt.excluded.name_el})
+    )
 
     unit_rows = [
         {
@@ -78,7 +80,10 @@ def load_reference_data(session: Session, *, force: bool = False) -> ReferenceLo
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["code"],
-            set_={c: stmt.excluded[c] for c in ("name_el", "region_code", "nuts3", "seat_town", "seat_basis")},
+            set_={
+                c: stmt.excluded[c]
+                for c in ("name_el", "region_code", "nuts3", "seat_town", "seat_basis")
+            },
         )
     )
 

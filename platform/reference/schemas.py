@@ -38,12 +38,16 @@ class RegionalUnitSchema(Schema):
 
 
 class MunicipalitySchema(Schema):
-    code = ma.fields.String(metadata={"description": "4-digit ELSTAT code (text: the leading zero matters)"})
+    code = ma.fields.String(
+        metadata={"description": "4-digit ELSTAT code (text: the leading zero matters)"}
+    )
     name_el = ma.fields.String()
     name_latin = ma.fields.String(metadata={"description": "ELOT 743 transliteration"})
     region = ma.fields.Nested(RegionSchema, attribute="regional_unit.region")
     regional_unit = ma.fields.Nested(RegionalUnitSchema)
-    population = ma.fields.Integer(metadata={"description": "ELSTAT 2021 census, resident population"})
+    population = ma.fields.Integer(
+        metadata={"description": "ELSTAT 2021 census, resident population"}
+    )
     population_provisional = ma.fields.Boolean()
     is_regional_unit_seat = ma.fields.Boolean(
         allow_none=True, metadata={"description": "null where the sources do not confirm it"}
@@ -56,7 +60,9 @@ class MunicipalityQueryArgsSchema(Schema):
         metadata={"description": "NUTS 2 code of the region"},
     )
     regional_unit = ma.fields.String(
-        validate=validate.Regexp(r"^[0-9]{2}$", error="A regional unit is a two-digit code such as 45."),
+        validate=validate.Regexp(
+            r"^[0-9]{2}$", error="A regional unit is a two-digit code such as 45."
+        ),
         metadata={"description": "two-digit code of the regional unit"},
     )
     q = ma.fields.String(
