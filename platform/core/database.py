@@ -100,3 +100,23 @@ def init_request_boundary(app: Flask) -> None:
         session: Session | None = g.pop(_SESSION_KEY, None)
         if session is not None:
             session.close()
+
+
+# --- scratch databases (tests, benchmarks) ----------------------------------------------------
+
+
+def sibling_database_url(settings: Settings, name: str) -> URL:
+    """The URL of database ``name`` on the same server as the configured (or embedded) one."""
+    return database_url(settings).set(database=name)
+
+
+def recreate_database(url: URL) -> None:
+    """Drop database ``url.database`` if it exists (ending its sessions) and create it empty."""
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    maintenance = url.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(maintenance.render_as_string(hide_password=False), autocommit=True) as conn:
+        name = sql.Identifier(str(url.database))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))

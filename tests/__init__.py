@@ -1,0 +1,1 @@
+"""Kentra test suites; benchmarks live in tests/benchmarks (make bench)."""
