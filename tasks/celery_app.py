@@ -39,8 +39,8 @@ def create_celery(settings: Settings | None = None) -> KentraCelery:
     app = KentraCelery(settings)
     app.conf.update(
         broker_connection_retry_on_startup=True,
-        # The SQLAlchemy transport polls; keep latency low without hammering the database.
-        broker_transport_options={"polling_interval": 0.2},
+        # No broker_transport_options: kombu's SQLAlchemy transport hands every option to
+        # create_engine (polling_interval included, which breaks it), so it polls each second.
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

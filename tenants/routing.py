@@ -13,8 +13,8 @@ from flask import Flask, abort, current_app
 from sqlalchemy import select
 
 from kentra.platform.core.database import set_request_session
-from kentra.tenants.binding import current_tenant, open_tenant_session, set_current_tenant
-from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
+from kentra.tenants.binding import open_tenant_session, set_current_tenant
+from kentra.tenants.codes import InvalidMunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
 
 URL_PARAMETER = "municipality_code"
@@ -39,14 +39,6 @@ def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> Non
 
 def _reset_tenant(_exc: BaseException | None) -> None:
     set_current_tenant(None)
-
-
-def request_tenant() -> MunicipalityCode:
-    """The tenant of the current request (only valid in views under a tenant URL)."""
-    code = current_tenant()
-    if code is None:
-        raise RuntimeError("this view is not under a tenant URL")
-    return code
 
 
 def init_app(app: Flask) -> None:

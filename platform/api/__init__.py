@@ -10,6 +10,7 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask import Response
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from kentra.platform.core.problems import http_exception_problem
@@ -25,7 +26,13 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
-    """flask-smorest's Blueprint; our routes all live under ``/api/v1``."""
+    """flask-smorest's Blueprint; our routes all live under ``/api/v1``.
+
+    Unknown arguments are refused in every location (webargs would silently drop unknown
+    query parameters), so a misspelt filter is a 422, not a list that ignores it.
+    """
+
+    ARGUMENTS_PARSER = FlaskParser(unknown=ma.RAISE)
 
     def __init__(self, name: str, import_name: str, *, url_prefix: str, **kwargs: Any) -> None:
         super().__init__(name, import_name, url_prefix=API_PREFIX + url_prefix, **kwargs)

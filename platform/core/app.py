@@ -8,6 +8,7 @@ import pkgutil
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, g, request
@@ -83,7 +84,8 @@ def _finish_request_log(response: Response) -> Response:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, json_format=settings.log_json)
-    app = Flask("kentra")
+    # "kentra" is a namespace package: Flask cannot find a root path for it by itself.
+    app = Flask("kentra", root_path=str(Path(__file__).resolve().parent))
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_content_length,
         SECRET_KEY=settings.secret_key,

@@ -35,3 +35,7 @@ def seed_demo_command() -> None:
 
     for line in seed_demo(get_engine(Settings.from_env())):
         click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -84,6 +84,8 @@ class Settings:
 def sqlalchemy_url(raw: str) -> URL:
     """Normalise a PostgreSQL URL to SQLAlchemy's psycopg 3 driver."""
     url = make_url(raw)
+    if url.drivername == "postgres":  # the short scheme many hosting providers hand out
+        url = url.set(drivername="postgresql")
     if url.get_backend_name() != "postgresql":
         raise ConfigError(f"only PostgreSQL is supported, got {url.get_backend_name()!r}")
     return url.set(drivername="postgresql+psycopg")

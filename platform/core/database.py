@@ -8,8 +8,6 @@ domain operations only flush.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine
@@ -47,13 +45,6 @@ def get_engine(settings: Settings) -> Engine:
             )
             _engines[key] = engine
         return engine
-
-
-@contextmanager
-def shared_session(engine: Engine) -> Iterator[Session]:
-    """A session on the shared schema only, committed on success, rolled back on error."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
 
 
 # --- the request boundary -------------------------------------------------------------------
@@ -116,7 +107,9 @@ def recreate_database(url: URL) -> None:
     from psycopg import sql  # noqa: PLC0415
 
     maintenance = url.set(drivername="postgresql", database="postgres")
-    with psycopg.connect(maintenance.render_as_string(hide_password=False), autocommit=True) as conn:
+    with psycopg.connect(
+        maintenance.render_as_string(hide_password=False), autocommit=True
+    ) as conn:
         name = sql.Identifier(str(url.database))
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(name))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -22,8 +23,20 @@ class TenantFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record (test capture, reloads)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", *, json_format: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.addFilter(TenantFilter())
     if json_format:
         handler.setFormatter(
@@ -42,3 +55,5 @@ def configure_logging(level: str = "INFO", *, json_format: bool = True) -> None:
     handler._kentra = True  # type: ignore[attr-defined]  # marks our handler for reconfiguration
     root.addHandler(handler)
     root.setLevel(level)
+    # pgserver narrates its start and atexit bookkeeping at INFO; that is noise in our logs.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))

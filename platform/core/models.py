@@ -2,7 +2,7 @@
 
 Shared tables live in the ``shared`` schema. Tenant tables are declared once against the
 placeholder schema ``tenant`` and bound to a municipality's schema (``m_<code>``) per request
-by :mod:`kentra.tenants.binding` through ``schema_translate_map``.
+by :mod:`kentra.tenants.binding`, which translates the placeholder to the real schema name.
 """
 
 from __future__ import annotations

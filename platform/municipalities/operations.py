@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kentra.platform.municipalities.models import DEFAULT_SETTINGS, TenantProfile, TenantSetting
@@ -20,8 +19,3 @@ def seed_tenant_defaults(session: Session, municipality: Municipality) -> None:
     )
     session.add_all(TenantSetting(key=key, value=value) for key, value in DEFAULT_SETTINGS.items())
     session.flush()
-
-
-def get_profile(session: Session) -> TenantProfile | None:
-    """The profile row of the schema the session is bound to."""
-    return session.scalars(select(TenantProfile)).one_or_none()

@@ -1,0 +1,167 @@
+"""Test session: a fresh database holding two tenants, the app, and a real Celery worker.
+
+The database is ``kentra_test`` on the configured server (``KENTRA_DATABASE_URL``), else on
+the embedded one; the broker is the configured one (``KENTRA_BROKER_URL``), else kombu's
+SQLAlchemy transport on the test database. Every process the tests start (CLI, worker) gets
+the same environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, delete, text
+from sqlalchemy.schema import DropSchema
+
+from kentra.platform.audit.models import PlatformAuditEvent
+from kentra.platform.core.config import Settings
+from kentra.platform.core.database import get_engine, recreate_database, sibling_database_url
+from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from kentra.tenants.migrate import upgrade_all
+from kentra.tenants.models import Tenant
+from kentra.tenants.provisioning import create_tenant
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATABASE = "kentra_test"
+# Two tenants in every test database. 7101 shares its name («Δήμος Ηρακλείου») with 4604.
+TENANT_A = parse_municipality_code("4501")
+TENANT_B = parse_municipality_code("7101")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point this process (and every child) at a fresh test database before anything runs."""
+    base = Settings.from_env()
+    url = sibling_database_url(base, TEST_DATABASE)
+    recreate_database(url)
+    os.environ["KENTRA_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    os.environ["KENTRA_ENV"] = "test"
+    os.environ.setdefault("KENTRA_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = get_engine(settings)
+    report = upgrade_all(engine)
+    assert not report.failed
+    for code in (TENANT_A, TENANT_B):
+        create_tenant(engine, code.value, actor="test-setup")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tenant_a(engine: Engine) -> MunicipalityCode:
+    return TENANT_A
+
+
+@pytest.fixture(scope="session")
+def tenant_b(engine: Engine) -> MunicipalityCode:
+    return TENANT_B
+
+
+@pytest.fixture(scope="session")
+def app(engine: Engine) -> Flask:
+    from kentra.platform.core.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def drop_tenant(engine: Engine, code: MunicipalityCode) -> None:
+    """Remove a tenant completely (tests only: the product archives, it never deletes)."""
+    with engine.begin() as conn:
+        conn.execute(DropSchema(code.schema_name, cascade=True, if_exists=True))
+        conn.execute(delete(Tenant).where(Tenant.code == code.value))
+        conn.execute(delete(PlatformAuditEvent).where(PlatformAuditEvent.tenant_code == code.value))
+
+
+@pytest.fixture
+def scratch_tenants(engine: Engine) -> Iterator[Callable[..., list[MunicipalityCode]]]:
+    """Provision extra tenants for one test; they are dropped afterwards."""
+    made: list[MunicipalityCode] = []
+
+    def make(*codes: str, provision: bool = True) -> list[MunicipalityCode]:
+        parsed = [parse_municipality_code(c) for c in codes]
+        made.extend(parsed)
+        if provision:
+            for code in parsed:
+                create_tenant(engine, code.value, actor="test")
+        return parsed
+
+    yield make
+    for code in made:
+        drop_tenant(engine, code)
+
+
+def tenant_schemas(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(
+            conn.scalars(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'm\\_%'"))
+        )
+
+
+def registry_codes(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.scalars(text("SELECT code FROM shared.tenants")))
+
+
+@pytest.fixture(scope="session")
+def worker(engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process (prefork, two children) on the test broker."""
+    log = ROOT / "var" / "test-worker.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kentra.tasks",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while b"ready." not in log.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not start:\n" + log.read_text()[-4000:])
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

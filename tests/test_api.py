@@ -1,0 +1,167 @@
+"""The reference API and the tenant-scoped API root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from kentra.tenants.codes import MunicipalityCode
+from kentra.tenants.models import TenantStatus
+from kentra.tenants.provisioning import change_status
+
+PROBLEM = "application/problem+json"
+Scratch = Callable[..., list[MunicipalityCode]]
+
+
+def codes(client: FlaskClient, query: str = "") -> list[str]:
+    response = client.get("/api/v1/reference/municipalities" + query)
+    assert response.status_code == 200, response.get_json()
+    return [m["code"] for m in response.get_json()]
+
+
+# --- reference: list --------------------------------------------------------------------------
+
+
+def test_lists_all_332_municipalities(client: FlaskClient) -> None:
+    everything = codes(client)
+    assert len(everything) == 332
+    assert everything == sorted(everything)
+    assert everything[0] == "0101"  # text codes: the leading zero is kept
+
+
+def test_filters_by_region_and_regional_unit(client: FlaskClient) -> None:
+    crete = codes(client, "?region=EL43")
+    assert len(crete) == 24
+    assert {"7101", "7403"} <= set(crete)
+    thessaloniki = codes(client, "?regional_unit=07")
+    assert thessaloniki and all(c.startswith("07") for c in thessaloniki)
+    assert codes(client, "?region=EL43&regional_unit=07") == []
+
+
+@pytest.mark.parametrize("term", ["αθηνα", "ΑΘΗΝΑ", "Αθηναίων", "athin", "ΑΘΗΝΑΊΩΝ"])
+def test_name_search_ignores_accents_and_case(client: FlaskClient, term: str) -> None:
+    response = client.get("/api/v1/reference/municipalities", query_string={"q": term})
+    names = {m["code"]: m["name_el"] for m in response.get_json()}
+    assert names.get("4501") == "Δήμος Αθηναίων"
+
+
+def test_search_finds_both_municipalities_of_the_same_name(client: FlaskClient) -> None:
+    response = client.get("/api/v1/reference/municipalities", query_string={"q": "ηρακλειου"})
+    found = {m["code"]: m["region"]["code"] for m in response.get_json()}
+    assert found == {"4604": "EL30", "7101": "EL43"}
+
+
+def test_search_wildcards_are_literal(client: FlaskClient) -> None:
+    assert codes(client, "?q=%25") == []
+    assert codes(client, "?q=_") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?region=Crete", "region"),
+        ("?regional_unit=7", "regional_unit"),
+        ("?q=" + "α" * 101, "q"),
+        ("?colour=red", "colour"),
+    ],
+)
+def test_bad_query_arguments_are_a_422_problem(client: FlaskClient, query: str, field: str) -> None:
+    response = client.get("/api/v1/reference/municipalities" + query)
+    assert response.status_code == 422
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == 422
+    assert field in body["errors"]["query"]
+
+
+# --- reference: one ---------------------------------------------------------------------------
+
+
+def test_one_municipality_with_region_unit_population_and_seat(client: FlaskClient) -> None:
+    body = client.get("/api/v1/reference/municipalities/0714").get_json()
+    assert body["code"] == "0714"
+    assert body["name_el"] == "Δήμος Ωραιοκάστρου"
+    assert body["name_latin"] == "Dimos Oraiokastrou"
+    assert body["population"] == 40004
+    assert body["region"] == {"code": "EL52", "name_el": "Περιφέρεια Κεντρικής Μακεδονίας"}
+    assert body["regional_unit"]["code"] == "07"
+    assert body["regional_unit"]["seat"]["municipality_code"] == "0701"
+    assert body["is_regional_unit_seat"] is False
+
+
+def test_seat_not_determined_is_null_never_guessed(client: FlaskClient) -> None:
+    sporades = [
+        m for m in client.get("/api/v1/reference/municipalities?regional_unit=25").get_json()
+    ]
+    assert sporades
+    for municipality in sporades:
+        assert municipality["regional_unit"]["seat"] is None
+        assert municipality["is_regional_unit_seat"] is None
+
+
+def test_smallest_municipality_and_provisional_figures(client: FlaskClient) -> None:
+    gavdos = client.get("/api/v1/reference/municipalities/7403").get_json()
+    assert gavdos["population"] == 142
+    everything = client.get("/api/v1/reference/municipalities").get_json()
+    assert sum(m["population"] for m in everything) == 10_477_257
+    assert sum(m["population_provisional"] for m in everything) == 12
+
+
+@pytest.mark.parametrize("code", ["9999", "45O1", "4501;", "'"])
+def test_unknown_municipality_is_a_404_problem(client: FlaskClient, code: str) -> None:
+    response = client.get(f"/api/v1/reference/municipalities/{code}")
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+    assert response.get_json()["title"] == "Not Found"
+
+
+# --- tenant-scoped root -----------------------------------------------------------------------
+
+
+def test_tenant_profile_comes_from_its_own_schema(
+    client: FlaskClient, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
+) -> None:
+    a = client.get(f"/api/v1/municipalities/{tenant_a}").get_json()
+    b = client.get(f"/api/v1/municipalities/{tenant_b}").get_json()
+    assert a == {
+        "code": "4501",
+        "name_el": "Δήμος Αθηναίων",
+        "name_latin": "Dimos Athinaion",
+        "status": "active",
+    }
+    assert b["code"] == "7101"
+    assert b["name_el"] == "Δήμος Ηρακλείου"
+
+
+def _not_found(client: FlaskClient, code: str) -> dict[str, object]:
+    response = client.get(f"/api/v1/municipalities/{code}")
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+    body: dict[str, object] = response.get_json()
+    body.pop("instance")
+    return body
+
+
+def test_unknown_suspended_archived_and_malformed_tenants_get_the_same_404(
+    client: FlaskClient, engine: Engine, scratch_tenants: Scratch
+) -> None:
+    scratch_tenants("0301", "0302")
+    change_status(engine, "0301", TenantStatus.SUSPENDED)
+    change_status(engine, "0302", TenantStatus.ARCHIVED)
+    never_provisioned = _not_found(client, "0303")
+    assert never_provisioned["detail"] == "There is no municipality with this code on the platform."
+    for code in ("0301", "0302", "9999", "45O1", "4501%3B%20drop%20schema%20x"):
+        assert _not_found(client, code) == never_provisioned
+    # Resuming brings the suspended one back.
+    change_status(engine, "0301", TenantStatus.ACTIVE)
+    assert client.get("/api/v1/municipalities/0301").status_code == 200
+
+
+def test_openapi_document_lists_the_api(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    assert "/api/v1/reference/municipalities" in spec["paths"]
+    assert "/api/v1/municipalities/{municipality_code}" in spec["paths"]

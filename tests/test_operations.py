@@ -1,0 +1,156 @@
+"""Health, readiness, problem details, body limits, and structured logs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+
+from kentra.platform.core.app import create_app
+from kentra.platform.core.config import ConfigError, Settings, sqlalchemy_url
+from kentra.tenants.codes import MunicipalityCode
+
+PROBLEM = "application/problem+json"
+
+
+def test_healthz_answers_without_touching_services(client: Flask) -> None:
+    response = client.get("/healthz")  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_checks_database_and_broker(client: Flask) -> None:
+    response = client.get("/readyz")  # type: ignore[attr-defined]
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def test_readyz_is_503_when_the_broker_is_unreachable(engine: object) -> None:
+    settings = replace(Settings.from_env(), broker_url="redis://127.0.0.1:9/0")
+    response = create_app(settings).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["errors"] == {"database": "ok", "broker": "unreachable"}
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(engine: object) -> None:
+    settings = replace(
+        Settings.from_env(),
+        database_url="postgresql://postgres@127.0.0.1:9/none",
+        broker_url="redis://127.0.0.1:9/0",
+    )
+    response = create_app(settings).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["errors"]["database"] == "unreachable"
+
+
+def test_oversized_bodies_are_refused_with_413(engine: object) -> None:
+    app = create_app(replace(Settings.from_env(), max_content_length=1024))
+    response = app.test_client().post("/api/v1/municipalities/4501", data=b"x" * 2048)
+    assert response.status_code == 413
+    assert response.mimetype == PROBLEM
+    assert "1024 bytes" in response.get_json()["detail"]
+
+
+def test_wrong_method_is_a_problem(client: Flask) -> None:
+    response = client.delete("/api/v1/reference/municipalities")  # type: ignore[attr-defined]
+    assert response.status_code == 405
+    assert response.mimetype == PROBLEM
+    assert "GET" in response.headers["Allow"]
+
+
+def test_unknown_path_is_a_problem(client: Flask) -> None:
+    response = client.get("/nowhere")  # type: ignore[attr-defined]
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+    assert response.get_json()["instance"] == "/nowhere"
+
+
+def test_unexpected_errors_never_reach_the_client(
+    engine: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app()
+
+    @app.get("/explode")
+    def explode() -> str:
+        raise RuntimeError("secret internal detail")
+
+    response = app.test_client().get("/explode")
+    assert response.status_code == 500
+    assert response.mimetype == PROBLEM
+    text = response.get_data(as_text=True)
+    assert "secret" not in text
+    assert "Traceback" not in text
+    assert response.get_json()["detail"] == "An unexpected error occurred."
+    # The server-side log has the error (and its traceback) for the operator.
+    assert "secret internal detail" in capsys.readouterr().err
+
+
+def test_logs_are_json_lines_with_the_tenant_code(
+    engine: object, tenant_a: MunicipalityCode, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(replace(Settings.from_env(), log_level="INFO"))
+    app.test_client().get(f"/api/v1/municipalities/{tenant_a}?q=Παπαδόπουλος")
+    app.test_client().get("/api/v1/reference/municipalities/0101")
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    requests = [line for line in lines if line.get("message") == "request"]
+    tenant_line = next(
+        line for line in requests if line["path"] == f"/api/v1/municipalities/{tenant_a}"
+    )
+    assert tenant_line["tenant"] == "4501"
+    assert tenant_line["status"] == 200
+    assert tenant_line["duration_ms"] >= 0
+    assert tenant_line["request_id"]
+    shared_line = next(
+        line for line in requests if line["path"] == "/api/v1/reference/municipalities/0101"
+    )
+    assert shared_line["tenant"] is None
+    # Query strings may carry search terms or names: never logged.
+    assert all("Παπαδόπουλος" not in json.dumps(line, ensure_ascii=False) for line in lines)
+
+
+def test_request_id_is_returned_and_propagated(client: Flask) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": "abc123"})  # type: ignore[attr-defined]
+    assert response.headers["X-Request-ID"] == "abc123"
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def test_settings_from_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "KENTRA_ENV": "production",
+            "KENTRA_DATABASE_URL": "postgresql://u:p@db:5432/k",
+            "KENTRA_BROKER_URL": "amqp://guest:guest@mq:5672//",
+            "KENTRA_MAX_CONTENT_LENGTH": "2048",
+            "KENTRA_LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.env == "production"
+    assert settings.broker_url == "amqp://guest:guest@mq:5672//"
+    assert settings.max_content_length == 2048
+    assert settings.log_level == "DEBUG"
+    assert not settings.uses_embedded_database
+    assert Settings.from_env({}).uses_embedded_database
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{"KENTRA_ENV": "staging"}, {"KENTRA_MAX_CONTENT_LENGTH": "lots"}],
+)
+def test_bad_settings_are_refused_with_the_variable_named(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="KENTRA_"):
+        Settings.from_env(environ)
+
+
+def test_database_urls_are_normalised_to_psycopg() -> None:
+    assert sqlalchemy_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert sqlalchemy_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    with pytest.raises(ConfigError, match="only PostgreSQL"):
+        sqlalchemy_url("sqlite:///x.db")
