@@ -51,7 +51,8 @@ def test_two_tenants_at_once_each_get_their_own_answer(
         assert answer["current_schema"] == code.schema_name
         # The tenant travelled in the headers, not in the task's arguments.
         meta = AsyncResult(result.id, app=celery_app)
-        assert meta.args in ([], ()) and meta.kwargs == {}
+        assert meta.args in ([], ())
+        assert meta.kwargs == {}
 
 
 def test_tasks_are_sent_only_after_commit(
