@@ -106,9 +106,7 @@ def run_platform(*, host: str, port: int) -> None:
                 "2",
                 "--threads",
                 "4",
-                "--access-logfile",
-                "-",
-            ],
+                            ],
             env=env,
         ),
     ]

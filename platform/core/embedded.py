@@ -8,6 +8,7 @@ directory.
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 
 import pgserver
@@ -27,7 +28,10 @@ def server_url(data_dir: Path) -> URL:
     with _lock:
         if data_dir not in _servers:
             data_dir.mkdir(parents=True, exist_ok=True)
-            server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers): harmless.
+                warnings.simplefilter("ignore")
+                server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
             _servers[data_dir] = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
         return _servers[data_dir]
 

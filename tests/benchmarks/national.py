@@ -170,7 +170,6 @@ def noop_upgrade_in_process(db: BenchDatabase, outcome: BenchOutcome) -> None:
 
 def seed_audit_rows(db: BenchDatabase, outcome: BenchOutcome) -> None:
     """AUDIT_ROWS_PER_TENANT rows in every tenant's audit_log: one INSERT ... SELECT per schema."""
-    audit = AuditEvent.__table__
     series = (
         func.generate_series(1, AUDIT_ROWS_PER_TENANT).table_valued("n").render_derived("series")
     )
@@ -182,7 +181,7 @@ def seed_audit_rows(db: BenchDatabase, outcome: BenchOutcome) -> None:
         cast(series.c.n, Text),
         func.jsonb_build_object(literal("n", Text), series.c.n),
     )
-    statement = insert(audit).from_select(
+    statement = insert(AuditEvent).from_select(
         ["occurred_at", "actor", "action", "object_type", "object_id", "details"], rows
     )
     with db.engine.connect() as conn:

@@ -76,7 +76,7 @@ def machine_info(postgresql_version: str, embedded: bool) -> dict[str, Any]:
         "python": platform.python_version(),
         "os": platform.platform(),
         "postgresql": postgresql_version,
-        "database": "embedded (pgserver under var/pg)" if embedded else "configured",
+        "database": "embedded pgserver, var/pg" if embedded else "configured",
     }
 
 
@@ -164,8 +164,8 @@ def render_markdown(outcomes: Sequence[BenchOutcome], info: RunInfo) -> str:
         "embedded PostgreSQL under `var/pg`), recreated at the start and dropped at the end "
         "(`--keep-database` leaves it). It writes this page and `var/bench/latest.json`. The "
         "exit code is 0 when every benchmark ran, whether or not its targets were met, and "
-        "non-zero when a benchmark crashed or a migration failed. The whole run takes a few "
-        "minutes.",
+        "non-zero when a benchmark crashed or a migration failed. The latest run took "
+        f"{info.duration_s:.0f} s in all.",
         "",
         "## Latest figures",
         "",

@@ -57,7 +57,7 @@ class Figure:
         return {
             "key": self.key,
             "label": self.label,
-            "value": self.value,
+            "value": round(self.value, 3),
             "unit": self.unit,
             "target": self.target,
             "comparison": self.comparison if self.target is not None else None,
