@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema
 
-from kentra.platform.core.database import make_engine
+from kentra.platform.core.database import forget_inherited_connections, make_engine
 from kentra.platform.core.models import SHARED_SCHEMA
 from kentra.tenants.binding import set_local_search_path
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
@@ -219,6 +219,7 @@ _worker: dict[str, Any] = {}
 
 
 def _worker_init(url: str, extra_locations: Sequence[str], timeouts: Timeouts) -> None:
+    forget_inherited_connections()
     _worker["engine"] = make_engine(make_url(url), pool_size=1, max_overflow=0)
     _worker["stream"] = load_stream(TENANT, [Path(p) for p in extra_locations])
     _worker["timeouts"] = timeouts

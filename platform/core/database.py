@@ -47,6 +47,16 @@ def get_engine(settings: Settings) -> Engine:
         return engine
 
 
+def forget_inherited_connections() -> None:
+    """In a forked child: drop the parent's pooled connections without closing them.
+
+    Closing would send a terminate message on sockets the parent still uses.
+    """
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+
+
 # --- the request boundary -------------------------------------------------------------------
 
 _SESSION_KEY = "_kentra_session"

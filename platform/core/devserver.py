@@ -106,7 +106,7 @@ def run_platform(*, host: str, port: int) -> None:
                 "2",
                 "--threads",
                 "4",
-                            ],
+            ],
             env=env,
         ),
     ]
