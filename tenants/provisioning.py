@@ -12,19 +12,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import CreateSchema
 
-from kentra.platform.audit.operations import record_platform_event, record_tenant_event
+from kentra.platform.audit.operations import platform_event, record_platform_event
 from kentra.platform.core.models import TENANT_SCHEMA, utcnow
 from kentra.platform.municipalities.operations import seed_tenant_defaults
 from kentra.platform.reference.models import Municipality
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from kentra.tenants.migrate import LOCK_NAMESPACE_TENANT, stamp
+from kentra.tenants.ddl import tenant_schema_script
+from kentra.tenants.migrate import LOCK_NAMESPACE_TENANT
 from kentra.tenants.models import Tenant, TenantStatus
-from kentra.tenants.streams import TENANT, default_stream, tenant_metadata
+from kentra.tenants.streams import TENANT, default_stream
 
 
 class TenantError(Exception):
@@ -71,40 +72,20 @@ def _info(tenant: Tenant, name_el: str) -> TenantInfo:
     )
 
 
-def _create_schema_objects(conn: Connection, code: MunicipalityCode) -> None:
-    """Schema, tables from the models, and the migration stamp."""
-    conn.execute(CreateSchema(code.schema_name))
-    bound = conn.execution_options(schema_translate_map={TENANT_SCHEMA: code.schema_name})
-    tenant_metadata().create_all(bound, checkfirst=False)
-    stamp(conn, default_stream(TENANT), code.schema_name)
+# The steps after the registry lookup, in order. Tests inject a failure between them.
+ProvisioningStep = Callable[[Connection, MunicipalityCode, str], None]
 
 
-def _seed(conn: Connection, code: MunicipalityCode, municipality: Municipality, actor: str) -> None:
-    """The defaults and first audit entry, written through the tenant-bound ORM."""
+def _step_schema(conn: Connection, code: MunicipalityCode, _actor: str) -> None:
+    """Schema, tables, indexes and migration stamp: one round trip (see tenants/ddl.py)."""
+    conn.exec_driver_sql(tenant_schema_script(conn.dialect, code, default_stream(TENANT).head))
+
+
+def _step_defaults(conn: Connection, code: MunicipalityCode, actor: str) -> None:
+    """The defaults and first audit entry, written through a tenant-bound session."""
     bound = conn.execution_options(schema_translate_map={TENANT_SCHEMA: code.schema_name})
     with Session(bind=bound) as session:
-        seed_tenant_defaults(session, municipality)
-        record_tenant_event(
-            session,
-            actor=actor,
-            action="tenant.provisioned",
-            object_type="tenant",
-            object_id=code.value,
-        )
-
-
-# The steps after the registry lookup, in order. Tests inject a failure between them.
-ProvisioningStep = Callable[[Connection, MunicipalityCode, Municipality, str], None]
-
-
-def _step_schema(conn: Connection, code: MunicipalityCode, _m: Municipality, _actor: str) -> None:
-    _create_schema_objects(conn, code)
-
-
-def _step_defaults(
-    conn: Connection, code: MunicipalityCode, municipality: Municipality, actor: str
-) -> None:
-    _seed(conn, code, municipality, actor)
+        seed_tenant_defaults(session, code.value, actor=actor)
 
 
 PROVISIONING_STEPS: list[ProvisioningStep] = [_step_schema, _step_defaults]
@@ -114,38 +95,49 @@ def create_tenant(engine: Engine, raw_code: str, *, actor: str = "cli") -> Provi
     """Provision the tenant for municipality ``raw_code``; a repeat returns the existing tenant."""
     started = time.perf_counter()
     code = parse_municipality_code(raw_code)
-    with (
-        engine.connect() as conn,
-        conn.begin(),
-        Session(bind=conn, expire_on_commit=False) as session,
-    ):
+    with engine.connect() as conn, conn.begin():
         conn.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE_TENANT, code.number)))
-        municipality = session.get(Municipality, code.value)
-        if municipality is None:
+        found = conn.execute(
+            select(Municipality.name_el, Tenant.__table__)
+            .select_from(Municipality)
+            .outerjoin(Tenant, Tenant.code == Municipality.code)
+            .where(Municipality.code == code.value)
+        ).one_or_none()
+        if found is None:
             raise UnknownMunicipality(
                 f"{code.value} is not a municipality in the reference data (ELSTAT 2021, 332 municipalities)"
             )
-        tenant = session.scalars(select(Tenant).where(Tenant.code == code.value)).one_or_none()
-        if tenant is not None and tenant.status != TenantStatus.REQUESTED:
-            return ProvisioningResult(_info(tenant, municipality.name_el), False, _ms(started))
+        if found.status is not None and found.status != TenantStatus.REQUESTED:
+            return ProvisioningResult(_info_from_row(found), False, _ms(started))
 
-        if tenant is None:
-            tenant = Tenant(
-                code=code.value, schema_name=code.schema_name, status=TenantStatus.PROVISIONING
-            )
-            session.add(tenant)
-        else:
-            _set_status(tenant, TenantStatus.PROVISIONING)
-        session.flush()
         for step in PROVISIONING_STEPS:
-            step(conn, code, municipality, actor)
-        _set_status(tenant, TenantStatus.ACTIVE)
-        record_platform_event(
-            session, actor=actor, action="tenant.provisioned", tenant_code=code.value
+            step(conn, code, actor)
+        now = utcnow()
+        values = {"status": TenantStatus.ACTIVE, "status_changed_at": now}
+        registry = (
+            insert(Tenant).values(
+                code=code.value, schema_name=code.schema_name, created_at=now, **values
+            )
+            if found.status is None
+            # A requested tenant (self-service signup) becomes active.
+            else update(Tenant).where(Tenant.code == code.value).values(**values)
         )
-        session.flush()
-        info = _info(tenant, municipality.name_el)
-    return ProvisioningResult(info, True, _ms(started))
+        audit = platform_event(actor=actor, action="tenant.provisioned", tenant_code=code.value)
+        row = conn.execute(
+            registry.returning(Tenant.__table__).add_cte(audit.cte("platform_audit"))
+        ).one()
+    return ProvisioningResult(_info_from_row(row, found.name_el), True, _ms(started))
+
+
+def _info_from_row(row: Any, name_el: str | None = None) -> TenantInfo:
+    return TenantInfo(
+        code=row.code,
+        name_el=name_el if name_el is not None else row.name_el,
+        schema=row.schema_name,
+        status=str(TenantStatus(row.status)),
+        created_at=row.created_at,
+        status_changed_at=row.status_changed_at,
+    )
 
 
 def _ms(started: float) -> float:

@@ -13,7 +13,6 @@ from sqlalchemy import Connection, Engine, func, select, text
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
 from kentra.platform.core.cli import main
 from kentra.platform.municipalities.models import DEFAULT_SETTINGS, TenantProfile, TenantSetting
-from kentra.platform.reference.models import Municipality
 from kentra.tenants import provisioning
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
@@ -92,7 +91,7 @@ def test_concurrent_creates_of_one_tenant_queue_on_the_advisory_lock(
     assert sorted(results) == [False, False, True]
 
 
-def _boom(_conn: Connection, _code: MunicipalityCode, _m: Municipality, _actor: str) -> None:
+def _boom(_conn: Connection, _code: MunicipalityCode, _actor: str) -> None:
     raise RuntimeError("injected failure after the schema step")
 
 

@@ -1,12 +1,55 @@
-"""Writing audit events. They flush with the caller's transaction, so they commit or vanish with it."""
+"""Writing audit events: one INSERT each, in the caller's transaction (commit or vanish with it).
+
+Audit rows are written on every read and write of personal data, so they are plain inserts,
+not ORM objects. ``tenant_event``/``platform_event`` return the statement for callers that
+batch it with other statements (provisioning does).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Insert, insert
 from sqlalchemy.orm import Session
 
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
+from kentra.platform.core.models import utcnow
+
+
+def tenant_event(
+    *,
+    actor: str,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Insert:
+    """The INSERT of one event into the tenant's audit log."""
+    return insert(AuditEvent).values(
+        occurred_at=utcnow(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        details=details or {},
+    )
+
+
+def platform_event(
+    *,
+    actor: str,
+    action: str,
+    tenant_code: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Insert:
+    """The INSERT of one event into the platform audit (shared schema)."""
+    return insert(PlatformAuditEvent).values(
+        occurred_at=utcnow(),
+        actor=actor,
+        action=action,
+        tenant_code=tenant_code,
+        details=details or {},
+    )
 
 
 def record_tenant_event(
@@ -17,17 +60,16 @@ def record_tenant_event(
     object_type: str | None = None,
     object_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = AuditEvent(
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        details=details or {},
+) -> None:
+    session.execute(
+        tenant_event(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            details=details,
+        )
     )
-    session.add(event)
-    session.flush()
-    return event
 
 
 def record_platform_event(
@@ -37,10 +79,7 @@ def record_platform_event(
     action: str,
     tenant_code: str | None = None,
     details: dict[str, Any] | None = None,
-) -> PlatformAuditEvent:
-    event = PlatformAuditEvent(
-        actor=actor, action=action, tenant_code=tenant_code, details=details or {}
+) -> None:
+    session.execute(
+        platform_event(actor=actor, action=action, tenant_code=tenant_code, details=details)
     )
-    session.add(event)
-    session.flush()
-    return event
