@@ -9,6 +9,7 @@ both, so nothing of one tenant survives into the next task on the same worker pr
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from celery import Task
@@ -28,17 +29,22 @@ class TenantNotActive(Exception):
     """The task's tenant does not exist or is not active; the task does not run."""
 
 
+# The running task's session: a context variable, not a task attribute, because one task
+# instance serves every execution in a process (and several at once with thread pools).
+_task_session: ContextVar[Session | None] = ContextVar("kentra_task_session", default=None)
+
+
 class TenantTask(Task):  # type: ignore[type-arg]
     """Base for tasks that work inside one tenant's schema. Use ``self.session`` in the body."""
 
     abstract = True
-    _session: Session | None = None
 
     @property
     def session(self) -> Session:
-        if self._session is None:
+        session = _task_session.get()
+        if session is None:
             raise RuntimeError("the tenant session exists only while the task runs")
-        return self._session
+        return session
 
     def apply_async(  # type: ignore[override]  # adds the tenant= option
         self, args: Any = None, kwargs: Any = None, **options: Any
@@ -63,15 +69,15 @@ class TenantTask(Task):  # type: ignore[type-arg]
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         code = self._tenant_from_request()
         engine = get_engine(self.app.settings)  # type: ignore[attr-defined]
-        try:
-            with tenant_session(engine, code) as session:
-                status = session.scalar(select(Tenant.status).where(Tenant.code == code.value))
-                if status != TenantStatus.ACTIVE:
-                    raise TenantNotActive(f"tenant {code.value} is not active")
-                self._session = session
+        with tenant_session(engine, code) as session:
+            status = session.scalar(select(Tenant.status).where(Tenant.code == code.value))
+            if status != TenantStatus.ACTIVE:
+                raise TenantNotActive(f"tenant {code.value} is not active")
+            token = _task_session.set(session)
+            try:
                 return super().__call__(*args, **kwargs)
-        finally:
-            self._session = None
+            finally:
+                _task_session.reset(token)
 
 
 _PENDING = "kentra_pending_tasks"

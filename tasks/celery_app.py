@@ -7,9 +7,14 @@ server, and still a real worker process).
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import Celery
+from celery.signals import setup_logging
 
 from kentra.platform.core.config import Settings, broker_url, result_backend
+from kentra.platform.core.logging import configure_logging
 
 TASK_MODULES = ["kentra.tasks.probes"]
 
@@ -56,3 +61,14 @@ def create_celery(settings: Settings | None = None) -> KentraCelery:
 
 
 celery = create_celery()
+
+
+@setup_logging.connect
+def _worker_logging(**_kwargs: Any) -> None:
+    """Worker logs are the same JSON lines as the web's, with the task's tenant code."""
+    settings = celery.settings
+    configure_logging(settings.log_level, json_format=settings.log_json)
+    # Celery logs each task's arguments on receipt and its return value on success; either may
+    # one day carry personal data, so only their warnings and errors are kept.
+    for name in ("celery.worker.strategy", "celery.app.trace"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))

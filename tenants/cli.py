@@ -153,7 +153,7 @@ def upgrade_command(
     jobs: int, only: tuple[str, ...], lock_timeout: str, statement_timeout: str, as_json: bool
 ) -> None:
     """Migrate the shared schema, then every tenant schema; report failures per tenant."""
-    from kentra.tenants.migrate import Timeouts, upgrade_all  # noqa: PLC0415
+    from kentra.tenants.migrate import Timeouts, UnknownTenantFilter, upgrade_all  # noqa: PLC0415
 
     try:
         report = upgrade_all(
@@ -162,7 +162,7 @@ def upgrade_command(
             only=only,
             timeouts=Timeouts(lock=lock_timeout, statement=statement_timeout),
         )
-    except InvalidMunicipalityCode as exc:
+    except (InvalidMunicipalityCode, UnknownTenantFilter) as exc:
         _fail(str(exc), as_json=as_json, code=EXIT_BAD_INPUT)
     if as_json:
         _dump(report.as_dict())

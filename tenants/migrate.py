@@ -59,6 +59,10 @@ LOCK_NAMESPACE_SHARED = 0x4B53
 DRIFT_CHECK_SCHEMA = "kentra_drift_check"
 
 
+class UnknownTenantFilter(ValueError):
+    """``--tenant`` named a municipality that has no tenant schema."""
+
+
 @dataclass
 class SchemaResult:
     code: str
@@ -234,9 +238,14 @@ def _worker_migrate(code: str) -> SchemaResult:
 def registered_tenant_codes(conn: Connection, only: Iterable[str] = ()) -> list[MunicipalityCode]:
     """Tenants that have a schema (every status but ``requested``), optionally a subset."""
     wanted = {parse_municipality_code(c).value for c in only}
-    rows = conn.scalars(
-        select(Tenant.code).where(Tenant.status != TenantStatus.REQUESTED).order_by(Tenant.code)
+    rows = list(
+        conn.scalars(
+            select(Tenant.code).where(Tenant.status != TenantStatus.REQUESTED).order_by(Tenant.code)
+        )
     )
+    unknown = sorted(wanted - set(rows))
+    if unknown:
+        raise UnknownTenantFilter(f"no tenant schema for {', '.join(unknown)}")
     return [parse_municipality_code(c) for c in rows if not wanted or c in wanted]
 
 
@@ -310,9 +319,10 @@ def check_drift(engine: Engine, *, tenant_stream: Stream | None = None) -> list[
         trans = conn.begin()
         try:
             if current_revision(conn, SHARED_SCHEMA) != shared_stream.head:
-                differences.append(
-                    f"shared schema is not at head {shared_stream.head}: run `kentra db upgrade`"
-                )
+                # Comparing against a schema that is not there would only produce noise.
+                return [
+                    f"shared schema is not at head {shared_stream.head}: run `kentra db upgrade` first"
+                ]
             shared_context = MigrationContext.configure(
                 conn,
                 opts={

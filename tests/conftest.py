@@ -148,7 +148,8 @@ def worker(engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
                 f"test-{os.getpid()}@%h",
             ],
             cwd=ROOT,
-            env=dict(os.environ),
+            # INFO: the fixture waits for the worker's "ready." line.
+            env={**os.environ, "KENTRA_LOG_LEVEL": "INFO"},
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -189,3 +189,24 @@ def test_db_check_cli_fails_on_drift(
     result = CliRunner().invoke(main, ["db", "check"])
     assert result.exit_code == 1
     assert "kentra db revision" in result.stderr
+
+
+def test_a_tenant_filter_naming_no_tenant_is_refused(engine: Engine) -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade", "--tenant", "0999", "--json"])
+    assert result.exit_code == 2
+    assert "no tenant schema for 0999" in json.loads(result.stdout)["error"]
+
+
+def test_drift_check_on_a_database_never_migrated(settings: object) -> None:
+    from kentra.platform.core.config import Settings
+    from kentra.platform.core.database import make_engine, recreate_database, sibling_database_url
+
+    url = sibling_database_url(Settings.from_env(), "kentra_test_empty")
+    recreate_database(url)
+    empty = make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        differences = check_drift(empty)
+    finally:
+        empty.dispose()
+    assert len(differences) == 1
+    assert "run `kentra db upgrade` first" in differences[0]

@@ -154,3 +154,21 @@ def test_database_urls_are_normalised_to_psycopg() -> None:
     assert sqlalchemy_url("postgres://u@h/db").drivername == "postgresql+psycopg"
     with pytest.raises(ConfigError, match="only PostgreSQL"):
         sqlalchemy_url("sqlite:///x.db")
+
+
+def test_answers_refused_before_the_view_still_carry_a_request_id(
+    engine: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(replace(Settings.from_env(), max_content_length=16, log_level="INFO"))
+    too_big = app.test_client().post("/api/v1/reference/municipalities", data=b"x" * 64)
+    unknown = app.test_client().get("/api/v1/municipalities/0999")
+    assert too_big.status_code == 413
+    assert unknown.status_code == 404
+    assert too_big.headers["X-Request-ID"]
+    assert unknown.headers["X-Request-ID"]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    logged = {line["path"]: line for line in lines if line.get("message") == "request"}
+    assert logged["/api/v1/municipalities/0999"]["request_id"] == unknown.headers["X-Request-ID"]
+    assert logged["/api/v1/municipalities/0999"]["duration_ms"] is not None

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.tasks import app as celery_app
-from kentra.tasks.base import TENANT_HEADER, TenantTask, send_after_commit
+from kentra.tasks.base import TENANT_HEADER, _task_session, send_after_commit
 from kentra.tasks.probes import describe_tenant
 from kentra.tenants.binding import current_tenant, tenant_context, tenant_session
 from kentra.tenants.codes import MunicipalityCode
@@ -103,7 +103,7 @@ def test_the_tenant_context_is_bound_during_and_cleared_after_the_task(
     result = describe_tenant.apply(headers={TENANT_HEADER: tenant_b.value}, throw=True)
     assert result.get()["current_schema"] == tenant_b.schema_name
     assert current_tenant() is None
-    assert TenantTask._session is None
+    assert _task_session.get() is None
     with pytest.raises(RuntimeError, match="only while the task runs"):
         _ = describe_tenant.session
 

@@ -60,7 +60,7 @@ def _reject_oversized_body(_endpoint: str | None, _values: dict[str, Any] | None
         abort(413, f"The request body is larger than {limit} bytes.")
 
 
-def _start_request_log() -> None:
+def _start_request_log(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
     g.request_started = time.perf_counter()
     g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
 
@@ -102,11 +102,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings, engine=get_engine(settings), broker_url=broker_url(settings)
     )
 
+    # URL preprocessors run before before_request, in registration order: the request id and
+    # timer first (so 413 and tenant 404 answers carry them), then the body limit, then tenancy.
+    app.url_value_preprocessor(_start_request_log)
     app.url_value_preprocessor(_reject_oversized_body)
-    app.before_request(_start_request_log)
     routing.init_app(app)
-    init_request_boundary(app)
+    # after_request functions run in reverse order: the boundary commits, then the log line
+    # is written with the final status.
     app.after_request(_finish_request_log)
+    init_request_boundary(app)
 
     problems.init_app(app)
     api = Api(app)

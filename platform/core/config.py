@@ -23,8 +23,9 @@ class ConfigError(ValueError):
 
 
 def _project_root() -> Path:
-    # platform/core/config.py -> repo root (editable install) or site-packages/kentra (wheel).
-    return Path(__file__).resolve().parents[2]
+    """The source checkout (editable install), else the working directory (installed wheel)."""
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "pyproject.toml").exists() else Path.cwd()
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -69,7 +70,7 @@ class Settings:
             var_dir=var_dir,
             database_name=env_vars.get("KENTRA_DATABASE_NAME") or DEFAULT_DATABASE_NAME,
             max_content_length=_int(env_vars, "KENTRA_MAX_CONTENT_LENGTH", 1024 * 1024),
-            log_level=env_vars.get("KENTRA_LOG_LEVEL", "INFO").upper(),
+            log_level=(env_vars.get("KENTRA_LOG_LEVEL") or "INFO").upper(),
             log_json=env_vars.get("KENTRA_LOG_FORMAT", "json") != "text",
             pool_size=_int(env_vars, "KENTRA_DB_POOL_SIZE", 5),
             max_overflow=_int(env_vars, "KENTRA_DB_MAX_OVERFLOW", 5),

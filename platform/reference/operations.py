@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from kentra.platform.core.models import utcnow
 from kentra.platform.reference.models import (
     Municipality,
     ReferenceDataset,
@@ -118,6 +119,7 @@ def load_reference_data(session: Session, *, force: bool = False) -> ReferenceLo
     dataset = current or ReferenceDataset(name=DATASET_NAME)
     dataset.sha256 = digest
     dataset.rows = len(municipality_rows)
+    dataset.loaded_at = utcnow()
     if current is None:
         session.add(dataset)
     session.flush()
