@@ -164,3 +164,18 @@ def test_openapi_document_lists_the_api(client: FlaskClient) -> None:
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/reference/municipalities" in spec["paths"]
     assert "/api/v1/municipalities/{municipality_code}" in spec["paths"]
+
+
+def test_reference_tables_hold_13_regions_and_74_regional_units(engine: Engine) -> None:
+    from sqlalchemy import func, select
+
+    from kentra.platform.reference.models import Municipality, Region, RegionalUnit
+
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Region)) == 13
+        assert conn.scalar(select(func.count()).select_from(RegionalUnit)) == 74
+        assert conn.scalar(select(func.count()).select_from(Municipality)) == 332
+        unknown_seats = conn.scalars(
+            select(RegionalUnit.code).where(RegionalUnit.seat_municipality_code.is_(None))
+        ).all()
+    assert sorted(unknown_seats) == ["25", "52", "63"]

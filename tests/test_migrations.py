@@ -210,3 +210,30 @@ def test_drift_check_on_a_database_never_migrated(settings: object) -> None:
         empty.dispose()
     assert len(differences) == 1
     assert "run `kentra db upgrade` first" in differences[0]
+
+
+@pytest.mark.parametrize("stream", ["shared", "tenant"])
+def test_revision_autogenerates_nothing_when_models_and_migrations_agree(
+    engine: Engine, stream: str
+) -> None:
+    from kentra.tenants.revisions import create_revision
+
+    head = load_stream(stream).head
+    path = create_revision(engine, stream, "nothing to do", autogenerate=True)
+    try:
+        source = path.read_text()
+        assert str(path.parent) == load_stream(stream).script.versions
+        assert f"down_revision: str | None = {head!r}" in source
+        # Autogenerate found no difference: the generated functions are empty.
+        assert "op." not in source
+    finally:
+        path.unlink()
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT to_regnamespace('kentra_drift_check')")) is None
+
+
+def test_alembic_env_refuses_to_run_outside_kentra() -> None:
+    from alembic import command
+
+    with pytest.raises(RuntimeError, match="kentra db upgrade"):
+        command.upgrade(load_stream("tenant").config, "heads")
