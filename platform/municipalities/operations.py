@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from kentra.platform.audit.operations import tenant_event
@@ -24,8 +25,11 @@ def seed_tenant_defaults(session: Session, municipality_code: str, *, actor: str
             Municipality.code, Municipality.name_el, Municipality.name_latin, literal(now)
         ).where(Municipality.code == municipality_code),
     )
-    settings = insert(TenantSetting).values(
-        [{"key": key, "value": value, "updated_at": now} for key, value in DEFAULT_SETTINGS.items()]
+    # One JSONB parameter expanded by jsonb_each: unlike a multi-row VALUES, the statement is
+    # cacheable, so it is not recompiled for every tenant.
+    defaults = func.jsonb_each(literal(DEFAULT_SETTINGS, JSONB)).table_valued("key", "value")
+    settings = insert(TenantSetting).from_select(
+        ["key", "value", "updated_at"], select(defaults.c.key, defaults.c.value, literal(now))
     )
     audit = tenant_event(
         actor=actor, action="tenant.provisioned", object_type="tenant", object_id=municipality_code
