@@ -16,6 +16,8 @@ from sqlalchemy.engine import URL, make_url
 
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_DATABASE_NAME = "kentra"
+# The embedded issuer mimics Keycloak's URL layout, so switching is configuration only.
+EMBEDDED_ISSUER_PATH = "/auth/realms/kentra"
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,15 @@ class Settings:
     pool_size: int = 5
     max_overflow: int = 5
     secret_key: str | None = None
+    # Public base URL of this platform (the embedded issuer lives under it).
+    base_url: str = "http://127.0.0.1:5000"
+    # Unset: the embedded issuer at <base_url>/auth/realms/kentra. Set: e.g. Keycloak's
+    # https://id.example.gr/realms/kentra.
+    oidc_issuer: str | None = None
+    oidc_web_client_secret: str | None = None
+    # Keycloak admin API (the provisioning service account), used when oidc_issuer is set.
+    keycloak_server_url: str | None = None
+    keycloak_admin_client_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,11 +86,28 @@ class Settings:
             pool_size=_int(env_vars, "KENTRA_DB_POOL_SIZE", 5),
             max_overflow=_int(env_vars, "KENTRA_DB_MAX_OVERFLOW", 5),
             secret_key=env_vars.get("KENTRA_SECRET_KEY") or None,
+            base_url=(
+                env_vars.get("KENTRA_BASE_URL")
+                or f"http://127.0.0.1:{env_vars.get('PORT') or 5000}"
+            ).rstrip("/"),
+            oidc_issuer=(env_vars.get("KENTRA_OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_web_client_secret=env_vars.get("KENTRA_OIDC_WEB_CLIENT_SECRET") or None,
+            keycloak_server_url=env_vars.get("KENTRA_KEYCLOAK_URL") or None,
+            keycloak_admin_client_secret=env_vars.get("KENTRA_KEYCLOAK_ADMIN_SECRET") or None,
         )
 
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def uses_embedded_issuer(self) -> bool:
+        return self.oidc_issuer is None
+
+    @property
+    def issuer(self) -> str:
+        """The expected ``iss`` of every token."""
+        return self.oidc_issuer or f"{self.base_url}{EMBEDDED_ISSUER_PATH}"
 
 
 def sqlalchemy_url(raw: str) -> URL:

@@ -1,0 +1,75 @@
+"""Permissions as data: a ``Permission`` enum and one table from roles to permissions.
+
+Deny by default: a role has exactly the permissions listed here. ``check_permission_table``
+runs at start-up (``create_app``) and refuses an inconsistent table. ``docs/permissions.md`` is
+generated from this module (``kentra permissions --markdown``) and a test keeps it current.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from kentra.auth.roles import ROLE_REACH, UNIT_ROLES, Reach, Role
+
+# scope:resource:action; "unit" scope means personal data, reachable only inside units.
+_PERMISSION_FORMAT = re.compile(
+    r"(platform|national|region|tenant|unit):[a-z-]+:(read|write|manage)"
+)
+
+
+class Permission(enum.StrEnum):
+    TENANT_PROFILE_READ = "tenant:profile:read"
+
+
+PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
+    Permission.TENANT_PROFILE_READ: "Read a municipality's public profile (name, status).",
+}
+
+_EVERYONE = frozenset(Role)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.PLATFORM_OPERATOR: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.MINISTRY_OFFICER: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.REGIONAL_OFFICER: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.SUPERVISOR_OPERATIONAL: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.SUPERVISOR_ADMINISTRATIVE: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.MUNICIPALITY_ADMIN: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.CENTRE_HEAD: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.STAFF: frozenset({Permission.TENANT_PROFILE_READ}),
+}
+
+
+class PermissionTableError(RuntimeError):
+    """The roles→permissions table breaks one of its invariants; the app does not start."""
+
+
+def check_permission_table(
+    table: dict[Role, frozenset[Permission]] | None = None,
+    descriptions: dict[Permission, str] | None = None,
+) -> None:
+    """Every role listed with a reach; every permission well-formed, described and granted;
+    personal-data ("unit:") permissions only for unit roles, never for oversight."""
+    table = ROLE_PERMISSIONS if table is None else table
+    descriptions = PERMISSION_DESCRIPTIONS if descriptions is None else descriptions
+    problems = [f"role {role} has no entry" for role in Role if role not in table]
+    problems += [f"role {role} has no reach" for role in Role if role not in ROLE_REACH]
+    for permission in Permission:
+        if not _PERMISSION_FORMAT.fullmatch(permission.value):
+            problems.append(f"{permission.value} is not scope:resource:action")
+        if permission not in descriptions:
+            problems.append(f"{permission.value} has no description")
+        if not any(permission in granted for granted in table.values()):
+            problems.append(f"{permission.value} is granted to no role")
+    for role, granted in table.items():
+        for permission in granted:
+            if permission.value.startswith("unit:") and role not in UNIT_ROLES:
+                problems.append(f"{role} must not hold personal-data permission {permission.value}")
+            if permission.value.startswith("unit:") and ROLE_REACH.get(role) != Reach.ORGANIZATION:
+                problems.append(f"{role} reaches beyond one municipality: no {permission.value}")
+    if problems:
+        raise PermissionTableError("; ".join(problems))
+
+
+def roles_with(permission: Permission) -> list[Role]:
+    return [role for role in Role if permission in ROLE_PERMISSIONS.get(role, frozenset())]

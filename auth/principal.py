@@ -1,0 +1,147 @@
+"""The principal: who is calling, built from a validated access token's claims."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kentra.auth.claims import (
+    API_CLIENT,
+    CLAIM_GROUPS,
+    CLAIM_ORGANIZATION,
+    CLAIM_PROFESSION,
+    CLAIM_REGION,
+    CLAIM_ROLES,
+    CLAIM_USERNAME,
+    ORGANIZATION_PREFIX,
+)
+from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
+from kentra.auth.roles import ROLE_REACH, Profession, Reach, Role
+
+log = logging.getLogger(__name__)
+_ORGANIZATION = re.compile(re.escape(ORGANIZATION_PREFIX) + r"([0-9]{4})", re.ASCII)
+_SEGMENT = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
+_REGION = re.compile(r"EL[0-9]{2}", re.ASCII)
+
+
+@dataclass(frozen=True, order=True)
+class UnitPath:
+    """A unit group path ``/m-<code>/<centre>[/<annex or mobile unit>]``."""
+
+    municipality_code: str
+    centre: str
+    unit: str | None = None
+
+    @classmethod
+    def parse(cls, path: str) -> UnitPath | None:
+        parts = path.split("/")
+        if len(parts) not in (3, 4) or parts[0] != "":
+            return None
+        organization = _ORGANIZATION.fullmatch(parts[1])
+        if organization is None or not all(_SEGMENT.fullmatch(p) for p in parts[2:]):
+            return None
+        return cls(organization.group(1), parts[2], parts[3] if len(parts) == 4 else None)
+
+    def __str__(self) -> str:
+        tail = f"/{self.unit}" if self.unit else ""
+        return f"/{ORGANIZATION_PREFIX}{self.municipality_code}/{self.centre}{tail}"
+
+    def contains(self, other: UnitPath) -> bool:
+        """A centre contains itself and its annexes and mobile units; a unit only itself."""
+        if (self.municipality_code, self.centre) != (other.municipality_code, other.centre):
+            return False
+        return self.unit is None or self.unit == other.unit
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    client: str
+    username: str | None = None
+    roles: frozenset[Role] = frozenset()
+    organization: str | None = None  # municipality code
+    region: str | None = None  # NUTS 2 code, for regional officers
+    units: tuple[UnitPath, ...] = ()
+    profession: Profession | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
+        """Read roles, organization, region, units and profession; ignore what is malformed."""
+        roles = frozenset(_roles(claims))
+        organization = _organization(claims)
+        units = tuple(
+            sorted(
+                unit
+                for unit in (UnitPath.parse(p) for p in _strings(claims.get(CLAIM_GROUPS)))
+                # A unit counts only inside the principal's own municipality.
+                if unit is not None and unit.municipality_code == organization
+            )
+        )
+        region = claims.get(CLAIM_REGION)
+        profession = claims.get(CLAIM_PROFESSION)
+        return cls(
+            subject=str(claims["sub"]),
+            client=str(claims.get("azp", "")),
+            username=claims.get(CLAIM_USERNAME),
+            roles=roles,
+            organization=organization,
+            region=region if isinstance(region, str) and _REGION.fullmatch(region) else None,
+            units=units,
+            profession=Profession(profession) if profession in set(Profession) else None,
+            claims=claims,
+        )
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return frozenset(p for role in self.roles for p in ROLE_PERMISSIONS[role])
+
+    def _reaches(self, role: Role, tenant_code: str, tenant_region: str | None) -> bool:
+        reach = ROLE_REACH[role]
+        if reach is Reach.NATIONAL:
+            return True
+        if reach is Reach.REGION:
+            return self.region is not None and self.region == tenant_region
+        return self.organization is not None and self.organization == tenant_code
+
+    def may_enter(self, tenant_code: str, tenant_region: str | None) -> bool:
+        """Whether any of the principal's roles reaches this municipality at all."""
+        return any(self._reaches(role, tenant_code, tenant_region) for role in self.roles)
+
+    def allows(self, permission: Permission, tenant_code: str, tenant_region: str | None) -> bool:
+        """Whether a role that holds ``permission`` reaches this municipality."""
+        return any(
+            permission in ROLE_PERMISSIONS[role] and self._reaches(role, tenant_code, tenant_region)
+            for role in self.roles
+        )
+
+    def reaches_unit(self, unit: UnitPath) -> bool:
+        """Unit scope: a centre head's centre group covers its annexes and mobile units; staff
+        reach the units whose groups they belong to."""
+        return any(member.contains(unit) for member in self.units)
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _roles(claims: Mapping[str, Any]) -> list[Role]:
+    access = claims.get(CLAIM_ROLES)
+    client = access.get(API_CLIENT) if isinstance(access, dict) else None
+    names = _strings(client.get("roles")) if isinstance(client, dict) else []
+    known = {role.value for role in Role}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        log.warning("token carries unknown roles; ignored", extra={"roles": unknown})
+    return [Role(name) for name in names if name in known]
+
+
+def _organization(claims: Mapping[str, Any]) -> str | None:
+    """The one municipality of the token; none when there are several (ambiguous) or none."""
+    value = claims.get(CLAIM_ORGANIZATION)
+    aliases = list(value) if isinstance(value, dict) else _strings(value)
+    codes = {m.group(1) for m in (_ORGANIZATION.fullmatch(a) for a in aliases) if m}
+    return codes.pop() if len(codes) == 1 else None
