@@ -54,3 +54,9 @@ def load_all_models() -> None:
                 if exc.name != module.name + ".models":
                     raise
     importlib.import_module("kentra.tenants.models")
+    # The embedded issuer's users, organizations and groups (shared schema).
+    try:
+        importlib.import_module("kentra.auth.issuer.models")
+    except ModuleNotFoundError as exc:
+        if exc.name != "kentra.auth.issuer.models":
+            raise
