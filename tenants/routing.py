@@ -12,7 +12,9 @@ from typing import Any
 from flask import Flask, abort, current_app
 from sqlalchemy import select
 
+from kentra.auth.flask import authorize_tenant
 from kentra.platform.core.database import set_request_session
+from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.tenants.binding import open_tenant_session, set_current_tenant
 from kentra.tenants.codes import InvalidMunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
@@ -30,9 +32,16 @@ def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> Non
         abort(404, NOT_FOUND_DETAIL)
     session = open_tenant_session(current_app.extensions["kentra"].engine, code)
     set_request_session(session)
-    status = session.scalar(select(Tenant.status).where(Tenant.code == code.value))
-    if status != TenantStatus.ACTIVE:
+    found = session.execute(
+        select(Tenant.status, RegionalUnit.region_code)
+        .join(Municipality, Municipality.code == Tenant.code)
+        .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
+        .where(Tenant.code == code.value)
+    ).one_or_none()
+    if found is None or found.status != TenantStatus.ACTIVE:
         abort(404, NOT_FOUND_DETAIL)
+    # Another municipality's tenant is exactly as absent as one that does not exist.
+    authorize_tenant(code.value, found.region_code, not_found=lambda: abort(404, NOT_FOUND_DETAIL))
     set_current_tenant(code)  # cleared in teardown, see _reset_tenant
     values[URL_PARAMETER] = code
 

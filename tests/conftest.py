@@ -28,6 +28,7 @@ from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import upgrade_all
 from kentra.tenants.models import Tenant
 from kentra.tenants.provisioning import create_tenant
+from tests.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATABASE = "kentra_test"
@@ -73,10 +74,16 @@ def tenant_b(engine: Engine) -> MunicipalityCode:
 
 
 @pytest.fixture(scope="session")
-def app(engine: Engine) -> Flask:
+def tokens(settings: Settings) -> TokenFactory:
+    """Signs test access tokens; the test app trusts its key (through a JWKS source)."""
+    return TokenFactory(issuer=settings.issuer)
+
+
+@pytest.fixture(scope="session")
+def app(engine: Engine, tokens: TokenFactory) -> Flask:
     from kentra.platform.core.app import create_app
 
-    return create_app()
+    return create_app(jwks=tokens.jwks)
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
+from kentra.auth.roles import Role
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import TenantStatus
 from kentra.tenants.provisioning import change_status
+from tests.tokens import TokenFactory
 
 PROBLEM = "application/problem+json"
 Scratch = Callable[..., list[MunicipalityCode]]
@@ -121,10 +123,19 @@ def test_unknown_municipality_is_a_404_problem(client: FlaskClient, code: str) -
 
 
 def test_tenant_profile_comes_from_its_own_schema(
-    client: FlaskClient, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
+    client: FlaskClient,
+    tenant_a: MunicipalityCode,
+    tenant_b: MunicipalityCode,
+    tokens: TokenFactory,
 ) -> None:
-    a = client.get(f"/api/v1/municipalities/{tenant_a}").get_json()
-    b = client.get(f"/api/v1/municipalities/{tenant_b}").get_json()
+    a = client.get(
+        f"/api/v1/municipalities/{tenant_a}",
+        headers=tokens.headers(Role.STAFF, municipality="4501"),
+    ).get_json()
+    b = client.get(
+        f"/api/v1/municipalities/{tenant_b}",
+        headers=tokens.headers(Role.STAFF, municipality="7101"),
+    ).get_json()
     assert a == {
         "code": "4501",
         "name_el": "Δήμος Αθηναίων",
@@ -135,8 +146,8 @@ def test_tenant_profile_comes_from_its_own_schema(
     assert b["name_el"] == "Δήμος Ηρακλείου"
 
 
-def _not_found(client: FlaskClient, code: str) -> dict[str, object]:
-    response = client.get(f"/api/v1/municipalities/{code}")
+def _not_found(client: FlaskClient, code: str, headers: dict[str, str]) -> dict[str, object]:
+    response = client.get(f"/api/v1/municipalities/{code}", headers=headers)
     assert response.status_code == 404
     assert response.mimetype == PROBLEM
     body: dict[str, object] = response.get_json()
@@ -145,18 +156,24 @@ def _not_found(client: FlaskClient, code: str) -> dict[str, object]:
 
 
 def test_unknown_suspended_archived_and_malformed_tenants_get_the_same_404(
-    client: FlaskClient, engine: Engine, scratch_tenants: Scratch
+    client: FlaskClient, engine: Engine, scratch_tenants: Scratch, tokens: TokenFactory
 ) -> None:
     scratch_tenants("0301", "0302")
     change_status(engine, "0301", TenantStatus.SUSPENDED)
     change_status(engine, "0302", TenantStatus.ARCHIVED)
-    never_provisioned = _not_found(client, "0303")
+    ministry = tokens.headers(Role.MINISTRY_OFFICER)  # national reach: only existence decides
+    never_provisioned = _not_found(client, "0303", ministry)
     assert never_provisioned["detail"] == "There is no municipality with this code on the platform."
     for code in ("0301", "0302", "9999", "45O1", "4501%3B%20drop%20schema%20x"):
-        assert _not_found(client, code) == never_provisioned
+        assert _not_found(client, code, ministry) == never_provisioned
+    # Another municipality's staff get the very same answer for a tenant that exists.
+    assert (
+        _not_found(client, "4501", tokens.headers(Role.STAFF, municipality="7101"))
+        == never_provisioned
+    )
     # Resuming brings the suspended one back.
     change_status(engine, "0301", TenantStatus.ACTIVE)
-    assert client.get("/api/v1/municipalities/0301").status_code == 200
+    assert client.get("/api/v1/municipalities/0301", headers=ministry).status_code == 200
 
 
 def test_openapi_document_lists_the_api(client: FlaskClient) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, func, select, text
 
+from kentra.auth.roles import Role
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.platform.core.app import create_app
@@ -17,6 +19,7 @@ from kentra.platform.core.config import Settings
 from kentra.platform.core.database import make_engine
 from kentra.tenants.binding import current_tenant, tenant_session
 from kentra.tenants.codes import MunicipalityCode
+from tests.tokens import TokenFactory
 
 
 def _write_marker(engine: Engine, code: MunicipalityCode) -> str:
@@ -126,20 +129,18 @@ def test_a_rolled_back_tenant_transaction_leaves_nothing_on_the_pooled_connectio
 
 
 def test_threaded_requests_alternating_tenants_never_see_foreign_rows(
-    engine: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
+    engine: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode, tokens: TokenFactory
 ) -> None:
     # A small pool forces constant reuse of the same connections by both tenants.
-    app: Flask = create_app(
-        Settings.from_env().__class__(
-            **{**Settings.from_env().__dict__, "pool_size": 2, "max_overflow": 0}
-        )
-    )
+    settings = replace(Settings.from_env(), pool_size=2, max_overflow=0)
+    app: Flask = create_app(settings, jwks=tokens.jwks)
     codes = [tenant_a.value, tenant_b.value]
+    headers = {code: tokens.headers(Role.STAFF, municipality=code) for code in codes}
     requests = 2000
 
     def fetch(i: int) -> tuple[str, int, str | None]:
         code = codes[i % 2]
-        response = app.test_client().get(f"/api/v1/municipalities/{code}")
+        response = app.test_client().get(f"/api/v1/municipalities/{code}", headers=headers[code])
         body = response.get_json()
         return code, response.status_code, body.get("code") if body else None
 

@@ -8,9 +8,12 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 
+from kentra.auth.flask import public
+from kentra.auth.roles import Role
 from kentra.platform.core.app import create_app
 from kentra.platform.core.config import ConfigError, Settings, sqlalchemy_url
 from kentra.tenants.codes import MunicipalityCode
+from tests.tokens import TokenFactory
 
 PROBLEM = "application/problem+json"
 
@@ -75,6 +78,7 @@ def test_unexpected_errors_never_reach_the_client(
     app = create_app()
 
     @app.get("/explode")
+    @public
     def explode() -> str:
         raise RuntimeError("secret internal detail")
 
@@ -90,10 +94,16 @@ def test_unexpected_errors_never_reach_the_client(
 
 
 def test_logs_are_json_lines_with_the_tenant_code(
-    engine: object, tenant_a: MunicipalityCode, capsys: pytest.CaptureFixture[str]
+    engine: object,
+    tenant_a: MunicipalityCode,
+    capsys: pytest.CaptureFixture[str],
+    tokens: TokenFactory,
 ) -> None:
-    app = create_app(replace(Settings.from_env(), log_level="INFO"))
-    app.test_client().get(f"/api/v1/municipalities/{tenant_a}?q=Παπαδόπουλος")
+    app = create_app(replace(Settings.from_env(), log_level="INFO"), jwks=tokens.jwks)
+    app.test_client().get(
+        f"/api/v1/municipalities/{tenant_a}?q=Παπαδόπουλος",
+        headers=tokens.headers(Role.STAFF, municipality=tenant_a.value),
+    )
     app.test_client().get("/api/v1/reference/municipalities/0101")
     lines = [
         json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
@@ -157,11 +167,14 @@ def test_database_urls_are_normalised_to_psycopg() -> None:
 
 
 def test_answers_refused_before_the_view_still_carry_a_request_id(
-    engine: object, capsys: pytest.CaptureFixture[str]
+    engine: object, capsys: pytest.CaptureFixture[str], tokens: TokenFactory
 ) -> None:
-    app = create_app(replace(Settings.from_env(), max_content_length=16, log_level="INFO"))
+    settings = replace(Settings.from_env(), max_content_length=16, log_level="INFO")
+    app = create_app(settings, jwks=tokens.jwks)
     too_big = app.test_client().post("/api/v1/reference/municipalities", data=b"x" * 64)
-    unknown = app.test_client().get("/api/v1/municipalities/0999")
+    unknown = app.test_client().get(
+        "/api/v1/municipalities/0999", headers=tokens.headers(Role.MINISTRY_OFFICER)
+    )
     assert too_big.status_code == 413
     assert unknown.status_code == 404
     assert too_big.headers["X-Request-ID"]

@@ -14,6 +14,10 @@ from typing import Any
 from flask import Flask, Response, abort, g, request
 from sqlalchemy import Engine
 
+from kentra.auth import flask as auth
+from kentra.auth.flask import declare_public_endpoint
+from kentra.auth.permissions import check_permission_table
+from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.platform.api import API_PREFIX, Api, Blueprint
 from kentra.platform.core import health, problems
 from kentra.platform.core.config import Settings, broker_url
@@ -81,11 +85,17 @@ def _finish_request_log(response: Response) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def token_validator(settings: Settings, jwks: JwksSource | None = None) -> TokenValidator:
+    """The validator for the configured issuer (Keycloak, or the embedded one)."""
+    source = jwks or HttpJwks(f"{settings.issuer}/protocol/openid-connect/certs")
+    return TokenValidator(settings.issuer, JwksCache(source))
+
+
+def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, json_format=settings.log_json)
     # "kentra" is a namespace package: Flask cannot find a root path for it by itself.
-    app = Flask("kentra", root_path=str(Path(__file__).resolve().parent))
+    app = Flask("kentra", root_path=str(Path(__file__).resolve().parent), static_folder=None)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_content_length,
         SECRET_KEY=settings.secret_key,
@@ -106,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # timer first (so 413 and tenant 404 answers carry them), then the body limit, then tenancy.
     app.url_value_preprocessor(_start_request_log)
     app.url_value_preprocessor(_reject_oversized_body)
+    auth.init_app(app, token_validator(settings, jwks))
     routing.init_app(app)
     # after_request functions run in reverse order: the boundary commits, then the log line
     # is written with the final status.
@@ -117,4 +128,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in discover_blueprints():
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
+    declare_public_endpoint(app, "api-docs.openapi_json")  # the API description is public
+    check_permission_table()
     return app

@@ -11,7 +11,6 @@ import threading
 import warnings
 from pathlib import Path
 
-import pgserver
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
@@ -31,6 +30,8 @@ def server_url(data_dir: Path) -> URL:
             with warnings.catch_warnings():
                 # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers): harmless.
                 warnings.simplefilter("ignore")
+                import pgserver  # noqa: PLC0415 - imported here, under the warning filter
+
                 server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
             _servers[data_dir] = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
         return _servers[data_dir]

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app
 from kombu import Connection as BrokerConnection
 from sqlalchemy import text
 
+from kentra.auth.flask import public
 from kentra.platform.core.problems import problem_response
 
 blueprint = Blueprint("health", __name__)
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 
 @blueprint.get("/healthz")
+@public
 def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
@@ -43,6 +45,7 @@ def _broker_ok() -> bool:
 
 
 @blueprint.get("/readyz")
+@public
 def readyz() -> Any:
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     if all(checks.values()):

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask_smorest import abort
 
+from kentra.auth.flask import requires
+from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
 from kentra.platform.municipalities.access import access_profile
@@ -23,6 +25,7 @@ blueprint = Blueprint(
 
 
 @blueprint.route("/<municipality_code>")
+@requires(Permission.TENANT_PROFILE_READ)
 @blueprint.response(200, MunicipalityProfileSchema)
 def get_profile(municipality_code: MunicipalityCode) -> dict[str, Any]:
     """The municipality's public profile, read from its own schema."""

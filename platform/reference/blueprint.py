@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_smorest import abort
 
+from kentra.auth.flask import public
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
 from kentra.platform.reference.access import access_municipality_by_code, search_municipalities
@@ -22,6 +23,7 @@ blueprint = Blueprint(
 
 
 @blueprint.route("/municipalities")
+@public
 @blueprint.arguments(MunicipalityQueryArgsSchema, location="query")
 @blueprint.response(200, MunicipalitySchema(many=True))
 def list_municipalities(args: dict[str, Any]) -> Sequence[Municipality]:
@@ -30,6 +32,7 @@ def list_municipalities(args: dict[str, Any]) -> Sequence[Municipality]:
 
 
 @blueprint.route("/municipalities/<string:code>")
+@public
 @blueprint.response(200, MunicipalitySchema)
 def get_municipality(code: str) -> Municipality:
     """One municipality by its ELSTAT code."""

@@ -1,0 +1,135 @@
+"""Authentication and authorization of every request.
+
+Order, before any view (URL preprocessors, see platform/core/app.py):
+
+1. ``authenticate``: a bearer token is validated (no database work); a bad one is a 401 with
+   ``WWW-Authenticate``. The principal is kept in ``g``.
+2. ``authorize``: the endpoint's declared requirement (``@requires`` or ``@public``; an
+   endpoint with neither is refused — deny by default). No principal → 401. Outside tenant URLs
+   the principal needs the permission through some role.
+3. On tenant URLs, ``kentra.tenants.routing`` resolves the tenant and calls
+   :func:`authorize_tenant`: a tenant the principal's roles do not reach is a 404 (the same
+   answer as a tenant that does not exist); reached but without the permission is a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+from flask import Flask, abort, current_app, g, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from kentra.auth.permissions import Permission
+from kentra.auth.principal import Principal
+from kentra.auth.tokens import InvalidToken, TokenValidator
+
+F = TypeVar("F", bound=Callable[..., Any])
+REQUIREMENT_ATTRIBUTE = "_kentra_requirement"
+PUBLIC = "public"
+REALM = "kentra"
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    """Declare the permission an endpoint needs (checked before the view runs)."""
+
+    def mark(view: F) -> F:
+        setattr(view, REQUIREMENT_ATTRIBUTE, permission)
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    """Declare an endpoint open to anonymous callers (health, reference data, login)."""
+    setattr(view, REQUIREMENT_ATTRIBUTE, PUBLIC)
+    return view
+
+
+def declare_public_endpoint(app: Flask, endpoint: str) -> None:
+    """Mark an endpoint registered by a library (e.g. the OpenAPI document) as public."""
+    app.extensions.setdefault("kentra_public_endpoints", set()).add(endpoint)
+
+
+def requirement_of(endpoint: str | None, app: Flask | None = None) -> Permission | str | None:
+    """What an endpoint declared: a Permission, PUBLIC, or None (undeclared: refused)."""
+    app = app or current_app
+    if endpoint in app.extensions.get("kentra_public_endpoints", ()):
+        return PUBLIC
+    view = app.view_functions.get(endpoint or "")
+    requirement: Permission | str | None = getattr(view, REQUIREMENT_ATTRIBUTE, None)
+    return requirement
+
+
+def current_principal() -> Principal | None:
+    principal: Principal | None = g.get("principal")
+    return principal
+
+
+def _unauthorized(error: str | None = None, description: str | None = None) -> NoReturn:
+    """401 with a Bearer challenge (RFC 6750), naming the error when a token was given."""
+    parameters = {"realm": REALM}
+    if error:
+        parameters |= {"error": error, "error_description": description or error}
+    raise Unauthorized(
+        description or "Authentication is required.",
+        www_authenticate=WWWAuthenticate("bearer", parameters),
+    )
+
+
+def authenticate(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    g.principal = None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        _unauthorized("invalid_request", "Use the Bearer scheme.")
+    validator: TokenValidator = current_app.extensions["kentra_auth"]
+    try:
+        claims = validator.validate(token.strip())
+    except InvalidToken as exc:
+        _unauthorized("invalid_token", str(exc))
+    g.principal = Principal.from_claims(claims)
+
+
+def authorize(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    if endpoint is None:  # no route matched: the 404/405 follows
+        return
+    requirement = requirement_of(endpoint)
+    if requirement == PUBLIC:
+        return
+    if requirement is None:
+        abort(403, "This endpoint declares no permission, so it is closed to everyone.")
+    principal = current_principal()
+    if principal is None:
+        _unauthorized()
+    assert isinstance(requirement, Permission)
+    if values and "municipality_code" in values:
+        return  # decided by authorize_tenant once the tenant is known
+    if requirement not in principal.permissions:
+        abort(403, "Your role does not allow this.")
+
+
+def authorize_tenant(
+    tenant_code: str, tenant_region: str | None, not_found: Callable[[], None]
+) -> None:
+    """Called by tenant routing once the tenant exists and is active."""
+    requirement = requirement_of(request.endpoint)
+    if requirement == PUBLIC:
+        return
+    principal = current_principal()
+    assert principal is not None  # authorize() ran first
+    assert isinstance(requirement, Permission)
+    if not principal.may_enter(tenant_code, tenant_region):
+        not_found()
+    if not principal.allows(requirement, tenant_code, tenant_region):
+        abort(403, "Your role does not allow this in this municipality.")
+
+
+def init_app(app: Flask, validator: TokenValidator) -> None:
+    """Register the validator and the two preprocessors (call before tenant routing)."""
+    app.extensions["kentra_auth"] = validator
+    app.url_value_preprocessor(authenticate)
+    app.url_value_preprocessor(authorize)
