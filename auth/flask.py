@@ -69,7 +69,7 @@ def current_principal() -> Principal | None:
 
 def _unauthorized(error: str | None = None, description: str | None = None) -> NoReturn:
     """401 with a Bearer challenge (RFC 6750), naming the error when a token was given."""
-    parameters = {"realm": REALM}
+    parameters: dict[str, str | None] = {"realm": REALM}
     if error:
         parameters |= {"error": error, "error_description": description or error}
     raise Unauthorized(
