@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from flask import Flask, abort, current_app, g, request
-from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from kentra.auth.permissions import Permission
@@ -67,15 +66,23 @@ def current_principal() -> Principal | None:
     return principal
 
 
+class BearerChallenge(Unauthorized):
+    """401 with an RFC 6750 challenge: ``Bearer realm="kentra"[, error="…", error_description="…"]``."""
+
+    def __init__(self, description: str, challenge: str) -> None:
+        super().__init__(description)
+        self.challenge = challenge
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [*super().get_headers(*args, **kwargs), ("WWW-Authenticate", self.challenge)]
+
+
 def _unauthorized(error: str | None = None, description: str | None = None) -> NoReturn:
-    """401 with a Bearer challenge (RFC 6750), naming the error when a token was given."""
-    parameters: dict[str, str | None] = {"realm": REALM}
+    """Refuse the request; name the error when a token was given (values are fixed strings)."""
+    challenge = f'Bearer realm="{REALM}"'
     if error:
-        parameters |= {"error": error, "error_description": description or error}
-    raise Unauthorized(
-        description or "Authentication is required.",
-        www_authenticate=WWWAuthenticate("bearer", parameters),
-    )
+        challenge += f', error="{error}", error_description="{description or error}"'
+    raise BearerChallenge(description or "Authentication is required.", challenge)
 
 
 def authenticate(_endpoint: str | None, _values: dict[str, Any] | None) -> None:

@@ -17,7 +17,13 @@ from typing import Any, Protocol
 
 import requests
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    JoseError,
+    MissingClaimError,
+)
 from joserfc.jwk import KeySet, RSAKey
 
 from kentra.auth.claims import API_CLIENT, AUTHORIZED_PARTIES
@@ -149,12 +155,14 @@ class TokenValidator:
 
 
 def _describe(exc: Exception) -> str:
-    """A short reason for the client, without echoing token contents."""
-    name = type(exc).__name__
-    return {
-        "BadSignatureError": "bad signature",
-        "ExpiredTokenError": "token expired",
-        "InvalidTokenError": "token not yet valid",
-        "InvalidClaimError": "claim not accepted",
-        "MissingClaimError": "claim missing",
-    }.get(name, "invalid token")
+    """A short reason for the client, naming at most a claim, never echoing its value."""
+    if isinstance(exc, ExpiredTokenError):
+        return "token expired"
+    if isinstance(exc, ClaimError):
+        if exc.claim == "nbf":
+            return "token not yet valid"
+        kind = "missing" if isinstance(exc, MissingClaimError) else "not accepted"
+        return f"claim {exc.claim} {kind}"
+    if isinstance(exc, BadSignatureError):
+        return "bad signature"
+    return "invalid token"

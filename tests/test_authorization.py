@@ -1,0 +1,184 @@
+"""The authorization matrix: every route, every role, own and other municipality.
+
+Expectations come from the documented tables (``ROLE_PERMISSIONS``, ``ROLE_REACH``; rendered
+in docs/permissions.md), not from the code under test. A route without a declared requirement
+or without sample values for its URL arguments fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+
+from kentra.auth.flask import PUBLIC, requirement_of
+from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
+from kentra.auth.roles import ROLE_REACH, Reach, Role
+from kentra.tenants.codes import MunicipalityCode
+from tests.tokens import TokenFactory
+
+# Own municipality 4501 (Attica, EL30), other 7101 (Crete, EL43).
+OWN, OTHER = "4501", "7101"
+REGIONS = {OWN: "EL30", OTHER: "EL43"}
+# Sample values for every URL argument of the API; a new argument needs an entry.
+SAMPLES: dict[str, str] = {"code": "0101"}
+UNITS = {Role.CENTRE_HEAD: ["/m-4501/kk-athinon"], Role.STAFF: ["/m-4501/kk-athinon/parartima-1"]}
+
+
+def routes(app: Flask) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+def token_kwargs(role: Role) -> dict[str, Any]:
+    """A principal of ``role`` whose own municipality is OWN (and region that of OWN)."""
+    reach = ROLE_REACH[role]
+    if reach is Reach.ORGANIZATION:
+        return {"municipality": OWN, "groups": UNITS.get(role)}
+    if reach is Reach.REGION:
+        return {"region": REGIONS[OWN]}
+    return {}
+
+
+def expected(role: Role, permission: Permission, target: str) -> int:
+    """200, 403 or 404 from the documented tables alone."""
+    reach = ROLE_REACH[role]
+    reaches = (
+        reach is Reach.NATIONAL
+        or (reach is Reach.REGION and REGIONS[target] == REGIONS[OWN])
+        or (reach is Reach.ORGANIZATION and target == OWN)
+    )
+    if not reaches:
+        return 404
+    return 200 if permission in ROLE_PERMISSIONS[role] else 403
+
+
+def url_for_rule(rule: Rule, tenant: str | None = None) -> str:
+    values = {}
+    for argument in rule.arguments:
+        if argument == "municipality_code":
+            assert tenant is not None
+            values[argument] = tenant
+        else:
+            assert argument in SAMPLES, f"{rule.rule}: add a sample value for <{argument}>"
+            values[argument] = SAMPLES[argument]
+    return rule.rule if not values else rule.build(values)[1]  # type: ignore[index]
+
+
+def test_every_route_declares_its_requirement(app: Flask) -> None:
+    undeclared = [r.rule for r in routes(app) if requirement_of(r.endpoint, app) is None]
+    assert undeclared == [], "declare @public or @requires(...) on these routes"
+
+
+def test_every_route_has_sample_values(app: Flask) -> None:
+    missing = sorted(
+        {
+            a
+            for r in routes(app)
+            for a in r.arguments
+            if a != "municipality_code" and a not in SAMPLES
+        }
+    )
+    assert missing == []
+
+
+def cases(app_rules: list[Rule], app: Flask) -> list[tuple[str, Role | None, str | None, int]]:
+    found = []
+    for rule in app_rules:
+        requirement = requirement_of(rule.endpoint, app)
+        tenant_route = "municipality_code" in rule.arguments
+        targets: list[str | None] = [OWN, OTHER] if tenant_route else [None]
+        for target in targets:
+            url = url_for_rule(rule, target)
+            found.append((url, None, target, 200 if requirement == PUBLIC else 401))
+            for role in Role:
+                if requirement == PUBLIC:
+                    status = 200
+                elif tenant_route:
+                    assert isinstance(requirement, Permission)
+                    status = expected(role, requirement, str(target))
+                else:
+                    status = 200 if requirement in ROLE_PERMISSIONS[role] else 403
+                found.append((url, role, target, status))
+    return found
+
+
+def test_authorization_matrix(
+    app: Flask,
+    client: FlaskClient,
+    tokens: TokenFactory,
+    tenant_a: MunicipalityCode,
+    tenant_b: MunicipalityCode,
+) -> None:
+    assert (tenant_a.value, tenant_b.value) == (OWN, OTHER)
+    get_rules = [r for r in routes(app) if "GET" in (r.methods or set())]
+    assert len(get_rules) == len(routes(app)), "add the other methods to the matrix"
+    failures = []
+    checked = 0
+    for url, role, _target, status in cases(get_rules, app):
+        headers = tokens.headers(role, **token_kwargs(role)) if role else {}
+        response = client.get(url, headers=headers)
+        checked += 1
+        if response.status_code != status:
+            failures.append(
+                f"{role or 'anonymous'} GET {url}: {response.status_code}, documented {status}"
+            )
+        elif status == 401:
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        elif status in (403, 404):
+            assert response.mimetype == "application/problem+json"
+    assert failures == []
+    assert checked >= len(get_rules) * (len(Role) + 1)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_other_tenant_is_a_404_for_every_role_without_reach(
+    client: FlaskClient, tokens: TokenFactory, role: Role
+) -> None:
+    # The same 404 body as a municipality that is not on the platform at all.
+    response = client.get(
+        f"/api/v1/municipalities/{OTHER}", headers=tokens.headers(role, **token_kwargs(role))
+    )
+    if ROLE_REACH[role] is Reach.NATIONAL:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 404
+        assert (
+            response.get_json()["detail"]
+            == "There is no municipality with this code on the platform."
+        )
+
+
+def test_a_role_without_the_permission_in_its_own_tenant_is_a_403(
+    client: FlaskClient, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.STAFF, frozenset())
+    response = client.get(
+        f"/api/v1/municipalities/{OWN}", headers=tokens.headers(Role.STAFF, municipality=OWN)
+    )
+    assert response.status_code == 403
+
+
+def test_a_token_without_roles_reaches_nothing(client: FlaskClient, tokens: TokenFactory) -> None:
+    response = client.get(
+        f"/api/v1/municipalities/{OWN}", headers=tokens.headers(None, municipality=OWN)
+    )
+    assert response.status_code == 404
+
+
+def test_an_undeclared_endpoint_is_closed(app: Flask, tokens: TokenFactory) -> None:
+    from kentra.platform.core.app import create_app
+
+    fresh = create_app(jwks=tokens.jwks)
+
+    @fresh.get("/undeclared")
+    def undeclared() -> str:
+        return "should never be seen"
+
+    response = fresh.test_client().get(
+        "/undeclared", headers=tokens.headers(Role.PLATFORM_OPERATOR)
+    )
+    assert response.status_code == 403
+    assert "declares no permission" in response.get_json()["detail"]
