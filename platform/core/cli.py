@@ -37,5 +37,23 @@ def seed_demo_command() -> None:
         click.echo(line)
 
 
+@main.command("permissions")
+@click.option("--write", is_flag=True, help="Rewrite docs/permissions.md instead of printing.")
+def permissions_command(write: bool) -> None:
+    """The roles, permissions and routes table (docs/permissions.md)."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from kentra.auth.documentation import render_permissions_page  # noqa: PLC0415
+    from kentra.platform.core.app import create_app  # noqa: PLC0415
+
+    page = render_permissions_page(create_app())
+    if not write:
+        click.echo(page, nl=False)
+        return
+    target = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
+    target.write_text(page, encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
 if __name__ == "__main__":
     main()
