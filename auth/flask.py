@@ -89,6 +89,10 @@ def authenticate(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
     g.principal = None
     header = request.headers.get("Authorization")
     if header is None:
+        # Web pages (never the API) may run on the login session's principal.
+        from_session = current_app.extensions.get("kentra_session_principal")
+        if from_session is not None and not request.path.startswith("/api/"):
+            g.principal = from_session()
         return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

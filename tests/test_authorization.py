@@ -25,6 +25,9 @@ OWN, OTHER = "4501", "7101"
 REGIONS = {OWN: "EL30", OTHER: "EL43"}
 # Sample values for every URL argument of the API; a new argument needs an entry.
 SAMPLES: dict[str, str] = {"code": "0101"}
+# Public routes that talk to the issuer over HTTP; tests/test_web_login.py drives them against
+# a live server. The matrix still checks that they are declared public.
+OIDC_CLIENT_ROUTES = {"/auth/login", "/auth/callback"}
 UNITS = {Role.CENTRE_HEAD: ["/m-4501/kk-athinon"], Role.STAFF: ["/m-4501/kk-athinon/parartima-1"]}
 
 
@@ -84,24 +87,33 @@ def test_every_route_has_sample_values(app: Flask) -> None:
     assert missing == []
 
 
-def cases(app_rules: list[Rule], app: Flask) -> list[tuple[str, Role | None, str | None, int]]:
-    found = []
-    for rule in app_rules:
+def methods(rule: Rule) -> list[str]:
+    return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+def cases(app: Flask) -> list[tuple[str, str, Role | None, int | None]]:
+    """(method, url, role, documented status); None means "anything but 401/403/404"."""
+    found: list[tuple[str, str, Role | None, int | None]] = []
+    for rule in routes(app):
+        if rule.rule in OIDC_CLIENT_ROUTES:
+            continue
         requirement = requirement_of(rule.endpoint, app)
         tenant_route = "municipality_code" in rule.arguments
         targets: list[str | None] = [OWN, OTHER] if tenant_route else [None]
-        for target in targets:
-            url = url_for_rule(rule, target)
-            found.append((url, None, target, 200 if requirement == PUBLIC else 401))
-            for role in Role:
-                if requirement == PUBLIC:
-                    status = 200
-                elif tenant_route:
-                    assert isinstance(requirement, Permission)
-                    status = expected(role, requirement, str(target))
-                else:
-                    status = 200 if requirement in ROLE_PERMISSIONS[role] else 403
-                found.append((url, role, target, status))
+        for method in methods(rule):
+            for target in targets:
+                url = url_for_rule(rule, target)
+                found.append((method, url, None, None if requirement == PUBLIC else 401))
+                for role in Role:
+                    status: int | None
+                    if requirement == PUBLIC:
+                        status = None
+                    elif tenant_route:
+                        assert isinstance(requirement, Permission)
+                        status = expected(role, requirement, str(target))
+                    else:
+                        status = 200 if requirement in ROLE_PERMISSIONS[role] else 403
+                    found.append((method, url, role, status))
     return found
 
 
@@ -113,24 +125,33 @@ def test_authorization_matrix(
     tenant_b: MunicipalityCode,
 ) -> None:
     assert (tenant_a.value, tenant_b.value) == (OWN, OTHER)
-    get_rules = [r for r in routes(app) if "GET" in (r.methods or set())]
-    assert len(get_rules) == len(routes(app)), "add the other methods to the matrix"
     failures = []
-    checked = 0
-    for url, role, _target, status in cases(get_rules, app):
+    matrix = cases(app)
+    for method, url, role, status in matrix:
         headers = tokens.headers(role, **token_kwargs(role)) if role else {}
-        response = client.get(url, headers=headers)
-        checked += 1
+        response = client.open(url, method=method, headers=headers)
+        if status is None:
+            if response.status_code in (401, 403, 404):
+                failures.append(
+                    f"{role or 'anonymous'} {method} {url}: {response.status_code} on a public route"
+                )
+            continue
         if response.status_code != status:
             failures.append(
-                f"{role or 'anonymous'} GET {url}: {response.status_code}, documented {status}"
+                f"{role or 'anonymous'} {method} {url}: {response.status_code}, documented {status}"
             )
         elif status == 401:
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
         elif status in (403, 404):
             assert response.mimetype == "application/problem+json"
     assert failures == []
-    assert checked >= len(get_rules) * (len(Role) + 1)
+    assert len(matrix) >= (len(routes(app)) - len(OIDC_CLIENT_ROUTES)) * (len(Role) + 1)
+
+
+def test_oidc_client_routes_are_declared_public(app: Flask) -> None:
+    for rule in routes(app):
+        if rule.rule in OIDC_CLIENT_ROUTES:
+            assert requirement_of(rule.endpoint, app) == PUBLIC
 
 
 @pytest.mark.parametrize("role", list(Role))

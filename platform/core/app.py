@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import pkgutil
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,9 +20,10 @@ from kentra.auth import flask as auth
 from kentra.auth.flask import declare_public_endpoint
 from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
+from kentra.auth.web import init_web_login
 from kentra.platform.api import API_PREFIX, Api, Blueprint
 from kentra.platform.core import health, problems
-from kentra.platform.core.config import Settings, broker_url
+from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.logging import configure_logging
 from kentra.tenants import routing
@@ -85,6 +88,23 @@ def _finish_request_log(response: Response) -> Response:
     return response
 
 
+def app_secret_key(settings: Settings) -> str:
+    """KENTRA_SECRET_KEY; outside production, a random one kept under var/ (mode 0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.env == "production":
+        raise ConfigError(
+            "KENTRA_SECRET_KEY is required in production (it signs the session cookie)"
+        )
+    path = settings.var_dir / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def token_validator(settings: Settings, jwks: JwksSource | None = None) -> TokenValidator:
     """The validator for the configured issuer (Keycloak, or the embedded one)."""
     source = jwks or HttpJwks(f"{settings.issuer}/protocol/openid-connect/certs")
@@ -98,7 +118,7 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     app = Flask("kentra", root_path=str(Path(__file__).resolve().parent), static_folder=None)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_content_length,
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=app_secret_key(settings),
         API_TITLE="Kentra",
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",
@@ -128,6 +148,7 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     for blueprint in discover_blueprints():
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
+    init_web_login(app, settings)
     declare_public_endpoint(app, "api-docs.openapi_json")  # the API description is public
     check_permission_table()
     return app

@@ -1,0 +1,173 @@
+"""Web login: OpenID Connect authorization code + PKCE with Authlib's Flask client.
+
+- ``GET /auth/login?next=/local/path`` → the issuer's login page (Keycloak or embedded).
+- ``GET /auth/callback`` → code exchanged (state, PKCE and the ID token's nonce checked by
+  Authlib), the access token validated like any bearer token, the tokens kept in the session.
+- ``POST /auth/logout`` (CSRF-protected form) → the session ends here and at the issuer
+  (RP-initiated logout), back to the home page.
+
+The session cookie is HttpOnly, SameSite=Lax, Secure outside development and tests. A session
+principal serves web pages only: the API takes bearer tokens and never cookies, so it needs no
+CSRF protection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from authlib.integrations.flask_client import OAuth
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
+from flask_wtf.csrf import CSRFProtect, generate_csrf
+from werkzeug.wrappers import Response
+
+from kentra.auth.claims import WEB_CLIENT
+from kentra.auth.flask import public
+from kentra.auth.principal import Principal
+from kentra.auth.tokens import InvalidToken, TokenValidator
+from kentra.platform.core.config import Settings
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("web_auth", __name__, template_folder="templates")
+oauth = OAuth()
+csrf = CSRFProtect()
+DEVELOPMENT_WEB_SECRET = "kentra-web-dev-secret"  # noqa: S105 - the embedded issuer's dev default
+_TOKENS = "oidc_tokens"
+_NEXT = "after_login"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return "/"
+    return target
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["kentra"].settings
+    return settings
+
+
+def _client() -> Any:
+    return oauth.create_client("kentra")
+
+
+@blueprint.get("/auth/login")
+@public
+def login() -> Response:
+    session[_NEXT] = safe_next(request.args.get("next"))
+    response: Response = _client().authorize_redirect(
+        redirect_uri=f"{_settings().base_url}/auth/callback"
+    )
+    return response
+
+
+@blueprint.get("/auth/callback")
+@public
+def callback() -> Response:
+    token = _client().authorize_access_token()  # checks state, PKCE, ID token and nonce
+    validator: TokenValidator = current_app.extensions["kentra_auth"]
+    try:
+        validator.validate(token["access_token"])
+    except InvalidToken:
+        log.warning("login refused: the issuer's access token did not validate")
+        session.clear()
+        return redirect("/?login=failed")
+    session.clear()  # a fresh session at login (no fixation)
+    session[_TOKENS] = {
+        k: token.get(k) for k in ("access_token", "refresh_token", "id_token", "expires_at")
+    }
+    return redirect(session.pop(_NEXT, None) or "/")
+
+
+@blueprint.post("/auth/logout")
+@public
+def logout() -> Response:
+    csrf.protect()
+    tokens = session.get(_TOKENS) or {}
+    session.clear()
+    metadata = _client().load_server_metadata()
+    end_session = metadata.get("end_session_endpoint")
+    if not end_session:
+        return redirect("/")
+    query = {"client_id": WEB_CLIENT, "post_logout_redirect_uri": f"{_settings().base_url}/"}
+    if tokens.get("id_token"):
+        query["id_token_hint"] = tokens["id_token"]
+    return redirect(f"{end_session}?{urlencode(query)}")
+
+
+def session_principal() -> Principal | None:
+    """The principal of the web session, refreshing its access token when it has expired."""
+    tokens = session.get(_TOKENS)
+    if not tokens:
+        return None
+    validator: TokenValidator = current_app.extensions["kentra_auth"]
+    if (tokens.get("expires_at") or 0) <= time.time() + 10 and tokens.get("refresh_token"):
+        try:
+            fresh = _client().fetch_access_token(
+                grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+            )
+        except Exception:  # noqa: BLE001 - any refresh failure ends the session
+            session.pop(_TOKENS, None)
+            return None
+        tokens = {
+            **tokens,
+            **{
+                k: fresh.get(k)
+                for k in ("access_token", "refresh_token", "expires_at")
+                if fresh.get(k)
+            },
+        }
+        session[_TOKENS] = tokens
+    try:
+        return Principal.from_claims(validator.validate(tokens["access_token"]))
+    except InvalidToken:
+        session.pop(_TOKENS, None)
+        return None
+
+
+@blueprint.get("/")
+@public
+def home() -> str:
+    principal = session_principal()
+    roles = ", ".join(sorted(r.value for r in principal.roles)) if principal else ""
+    return render_template(
+        "auth/home.html",
+        principal=principal,
+        roles=roles,
+        csrf_token=generate_csrf(),
+        failed=request.args.get("login") == "failed",
+    )
+
+
+def init_web_login(app: Flask, settings: Settings) -> None:
+    """Register the OIDC client, CSRF protection (checked explicitly on web forms) and routes."""
+    app.config.update(
+        SESSION_COOKIE_NAME="kentra_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env not in ("development", "test"),
+        WTF_CSRF_CHECK_DEFAULT=False,  # API views take bearer tokens; web forms call protect()
+    )
+    secret = settings.oidc_web_client_secret
+    if secret is None and settings.env != "production":
+        secret = DEVELOPMENT_WEB_SECRET
+    oauth.init_app(app)
+    oauth.register(
+        "kentra",
+        client_id=WEB_CLIENT,
+        client_secret=secret,
+        server_metadata_url=f"{settings.issuer}/.well-known/openid-configuration",
+        client_kwargs={
+            "scope": "openid profile email organization",
+            "code_challenge_method": "S256",
+        },
+    )
+    csrf.init_app(app)
+    app.register_blueprint(blueprint)
+    app.extensions["kentra_session_principal"] = session_principal
