@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.benchmarks import national, provisioning, web
+from tests.benchmarks import auth, national, provisioning, web
 from tests.benchmarks.database import BENCH_DATABASE, BenchDatabase
 from tests.benchmarks.report import (
     RunInfo,
@@ -78,6 +78,7 @@ def main() -> int:
             lambda d, o: web.run(d, o, GUNICORN_LOG),
             db,
         ),
+        run_one("b3", "B3 authentication cost", auth.run, db),
     ]
 
     if args.keep_database:

@@ -43,6 +43,13 @@ BENCHMARK_DESCRIPTIONS = {
         "tenant revision (a nullable `bench_note` column and an index on it) is run over all 332 "
         "schemas with `upgrade_all(jobs=2)` (target ≤ 30 s; all 332 must migrate, none fail)."
     ),
+    "b3": (
+        "Validates one RS256 access token 2,000 times with a warm JWKS cache (p50 and p95 in "
+        "µs), then measures GET /api/v1/municipalities/4501 through Flask's test client in this "
+        "process, with a staff token against the same endpoint declared public on a second app, "
+        "in five alternating rounds of 300 requests each (medians). Target: authentication "
+        "costs under 15% of throughput."
+    ),
     "web": (
         "Starts the web server as production does (`python -m gunicorn "
         "kentra.platform.core.wsgi:app --workers 1`) on the bench database, waits for "
