@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from kentra.auth.identity import IdentityAdmin
 from kentra.platform.audit.operations import platform_event, record_platform_event
 from kentra.platform.core.models import TENANT_SCHEMA, utcnow
 from kentra.platform.municipalities.operations import seed_tenant_defaults
@@ -91,42 +92,69 @@ def _step_defaults(conn: Connection, code: MunicipalityCode, actor: str) -> None
 PROVISIONING_STEPS: list[ProvisioningStep] = [_step_schema, _step_defaults]
 
 
-def create_tenant(engine: Engine, raw_code: str, *, actor: str = "cli") -> ProvisioningResult:
-    """Provision the tenant for municipality ``raw_code``; a repeat returns the existing tenant."""
+def create_tenant(
+    engine: Engine,
+    raw_code: str,
+    *,
+    actor: str = "cli",
+    identity: IdentityAdmin | None = None,
+) -> ProvisioningResult:
+    """Provision the tenant for municipality ``raw_code``; a repeat returns the existing tenant.
+
+    With ``identity``, the municipality's organization is ensured in the identity provider
+    inside the database transaction, and removed again if anything after it fails (the commit
+    included): a failed attempt leaves neither a schema nor an organization behind.
+    """
     started = time.perf_counter()
     code = parse_municipality_code(raw_code)
-    with engine.connect() as conn, conn.begin():
-        conn.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE_TENANT, code.number)))
-        found = conn.execute(
-            select(Municipality.name_el, Tenant.__table__)
-            .select_from(Municipality)
-            .outerjoin(Tenant, Tenant.code == Municipality.code)
-            .where(Municipality.code == code.value)
-        ).one_or_none()
-        if found is None:
-            raise UnknownMunicipality(
-                f"{code.value} is not a municipality in the reference data (ELSTAT 2021, 332 municipalities)"
-            )
-        if found.status is not None and found.status != TenantStatus.REQUESTED:
-            return ProvisioningResult(_info_from_row(found), False, _ms(started))
+    organization_ensured = False
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE_TENANT, code.number)))
+            found = _municipality_and_tenant(conn, code)
+            if found.status is not None and found.status != TenantStatus.REQUESTED:
+                return ProvisioningResult(_info_from_row(found), False, _ms(started))
 
-        for step in PROVISIONING_STEPS:
-            step(conn, code, actor)
-        now = utcnow()
-        values = {"status": TenantStatus.ACTIVE, "status_changed_at": now}
-        registry = (
-            insert(Tenant).values(
-                code=code.value, schema_name=code.schema_name, created_at=now, **values
+            if identity is not None:
+                identity.ensure_organization(code.value, found.name_el)
+                organization_ensured = True
+            for step in PROVISIONING_STEPS:
+                step(conn, code, actor)
+            now = utcnow()
+            values = {"status": TenantStatus.ACTIVE, "status_changed_at": now}
+            registry = (
+                insert(Tenant).values(
+                    code=code.value, schema_name=code.schema_name, created_at=now, **values
+                )
+                if found.status is None
+                # A requested tenant (self-service signup) becomes active.
+                else update(Tenant).where(Tenant.code == code.value).values(**values)
             )
-            if found.status is None
-            # A requested tenant (self-service signup) becomes active.
-            else update(Tenant).where(Tenant.code == code.value).values(**values)
-        )
-        audit = platform_event(actor=actor, action="tenant.provisioned", tenant_code=code.value)
-        row = conn.execute(
-            registry.returning(Tenant.__table__).add_cte(audit.cte("platform_audit"))
-        ).one()
+            audit = platform_event(actor=actor, action="tenant.provisioned", tenant_code=code.value)
+            row = conn.execute(
+                registry.returning(Tenant.__table__).add_cte(audit.cte("platform_audit"))
+            ).one()
+    except BaseException:
+        if organization_ensured:
+            assert identity is not None
+            identity.remove_organization(code.value)  # compensation: undo the identity step
+        raise
     return ProvisioningResult(_info_from_row(row, found.name_el), True, _ms(started))
+
+
+def _municipality_and_tenant(conn: Connection, code: MunicipalityCode) -> Any:
+    """The municipality's name with its registry row (NULL columns when there is none)."""
+    found = conn.execute(
+        select(Municipality.name_el, Tenant.__table__)
+        .select_from(Municipality)
+        .outerjoin(Tenant, Tenant.code == Municipality.code)
+        .where(Municipality.code == code.value)
+    ).one_or_none()
+    if found is None:
+        raise UnknownMunicipality(
+            f"{code.value} is not a municipality in the reference data (ELSTAT 2021, 332 municipalities)"
+        )
+    return found
 
 
 def _info_from_row(row: Any, name_el: str | None = None) -> TenantInfo:
