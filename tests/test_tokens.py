@@ -314,3 +314,15 @@ def test_region_claim_must_be_a_nuts2_code(tokens: TokenFactory) -> None:
     assert (
         Principal.from_claims(tokens.claims(Role.REGIONAL_OFFICER, region="Attica")).region is None
     )
+
+
+def test_keycloak_single_string_audience_is_accepted() -> None:
+    # Keycloak writes a single audience as a string; the embedded issuer writes a list.
+    factory = TokenFactory(issuer="https://issuer.example")
+    validator = TokenValidator(factory.issuer, JwksCache(factory.jwks))
+    assert (
+        validator.validate(factory.sign(factory.claims(Role.STAFF, aud=API_CLIENT)))["aud"]
+        == API_CLIENT
+    )
+    with pytest.raises(InvalidToken, match="claim aud"):
+        validator.validate(factory.sign(factory.claims(Role.STAFF, aud="account")))

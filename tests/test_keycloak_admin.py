@@ -1,0 +1,477 @@
+"""KeycloakIdentityAdmin against the stand-in of Keycloak's admin REST API."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import requests
+
+from kentra.auth.claims import API_CLIENT, WEB_CLIENT
+from kentra.auth.identity import IdentityAdmin, UserSpec
+from kentra.auth.keycloak_admin import (
+    ATTRIBUTE_DISPLAY_NAME,
+    INVITATION_ACTIONS,
+    KeycloakAdminError,
+    KeycloakIdentityAdmin,
+)
+from kentra.auth.principal import UnitPath
+from kentra.auth.roles import Profession, Role
+from kentra.platform.core.config import ConfigError, Settings
+from tests.keycloak_standin import (
+    KeycloakStandIn,
+    keycloak_standin_fixture,  # noqa: F401 - registers the keycloak_standin fixture
+)
+
+USER_ID = r"[0-9a-f-]{36}"
+
+
+@pytest.fixture
+def admin(keycloak_standin: KeycloakStandIn) -> KeycloakIdentityAdmin:
+    return KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+
+
+@pytest.fixture
+def athens(admin: KeycloakIdentityAdmin) -> str:
+    return admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+
+def staff_spec(**changes: object) -> UserSpec:
+    """A staff member of an annex of Athens' centre; ``changes`` replace fields."""
+    spec = UserSpec(
+        username="m.papadopoulou",
+        email="m.papadopoulou@example.gr",
+        role=Role.STAFF,
+        municipality_code="4501",
+        unit=UnitPath("4501", "kk-athinon", "parartima-1"),
+        profession=Profession.SOCIAL_WORKER,
+        first_name="Μαρία",
+        last_name="Παπαδοπούλου",
+    )
+    return dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
+
+
+def test_implements_the_identity_admin_protocol(admin: KeycloakIdentityAdmin) -> None:
+    implementation: IdentityAdmin = admin
+    assert implementation is admin
+
+
+def test_authenticates_as_the_provisioning_service_account(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    (token,) = keycloak_standin.calls("POST", "/realms/kentra/protocol/openid-connect/token")
+    assert token.body["grant_type"] == "client_credentials"
+    assert token.body["client_id"] == "kentra-provisioning"
+    assert keycloak_standin.requests[0] is token  # the token first, then the admin calls
+    admin_calls = [r for r in keycloak_standin.requests if r.path.startswith("/admin/")]
+    assert admin_calls
+    assert all(r.authorized for r in admin_calls)
+
+
+def test_admin_calls_without_a_token_are_refused(keycloak_standin: KeycloakStandIn) -> None:
+    response = requests.get(f"{keycloak_standin.url}/admin/realms/kentra/users", timeout=10)
+    assert response.status_code == 401
+
+
+def test_an_expired_token_is_renewed(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    admin.ensure_organization("4501", "Δήμος Αθηναίων")
+    keycloak_standin.state.tokens.clear()  # Keycloak no longer accepts the token
+
+    admin.ensure_organization("7101", "Δήμος Ηρακλείου")
+
+    tokens = keycloak_standin.calls("POST", "/realms/kentra/protocol/openid-connect/token")
+    assert len(tokens) == 2
+    assert len(keycloak_standin.state.organizations) == 2
+
+
+def test_organization_create_repeat_remove_remove_again(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    first = admin.ensure_organization("4501", "Δήμος Αθηναίων")
+    again = admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    assert again == first
+    (organization,) = keycloak_standin.state.organizations.values()
+    assert organization["id"] == first
+    assert organization["alias"] == "m-4501"
+    assert organization["name"] == "Δήμος Αθηναίων (4501)"
+    assert organization["domains"] == []
+    assert len(keycloak_standin.calls("POST", "/admin/realms/kentra/organizations")) == 1
+
+    admin.remove_organization("4501")
+    assert keycloak_standin.state.organizations == {}
+    admin.remove_organization("4501")  # absent: not an error
+    assert len(keycloak_standin.calls("DELETE", "/admin/realms/kentra/organizations/.+")) == 1
+
+
+def test_municipalities_sharing_a_name_get_distinct_organizations(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    heraklion_crete = admin.ensure_organization("7101", "Δήμος Ηρακλείου")
+    heraklion_attica = admin.ensure_organization("4604", "Δήμος Ηρακλείου")
+
+    assert heraklion_crete != heraklion_attica
+    aliases = {o["alias"] for o in keycloak_standin.state.organizations.values()}
+    assert aliases == {"m-7101", "m-4604"}
+
+
+def test_organization_created_meanwhile_is_found_after_the_conflict(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    """A concurrent creator wins between the lookup and the POST: 409, then look up again."""
+    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    original = admin._organization_id
+    calls = 0
+
+    def racing_lookup(alias: str) -> str | None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            found = original(alias)
+            other.ensure_organization("4501", "Δήμος Αθηναίων")
+            return found
+        return original(alias)
+
+    admin._organization_id = racing_lookup  # type: ignore[method-assign]
+    organization_id = admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    assert organization_id == next(iter(keycloak_standin.state.organizations))
+    posts = keycloak_standin.calls("POST", "/admin/realms/kentra/organizations")
+    assert len(posts) == 2  # the other's 201 and ours, answered 409
+
+
+def test_organization_lookup_pages_through_every_organization(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    for number in range(150):
+        code = f"{1000 + number:04d}"
+        keycloak_standin.state.organizations[code] = {
+            "id": code,
+            "name": f"Δήμος {code} ({code})",
+            "alias": f"m-{code}",
+            "enabled": True,
+            "description": None,
+            "attributes": {},
+            "domains": [],
+        }
+
+    assert admin.ensure_organization("1149", "Δήμος 1149") == "1149"
+    assert keycloak_standin.calls("POST", "/admin/realms/kentra/organizations") == []
+
+
+def test_organization_domain_for_keycloak_releases_that_require_one(
+    keycloak_standin: KeycloakStandIn,
+) -> None:
+    admin = KeycloakIdentityAdmin(
+        keycloak_standin.url,
+        keycloak_standin.client_secret,
+        organization_domain="{alias}.kentra.example.gr",
+    )
+    admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    (organization,) = keycloak_standin.state.organizations.values()
+    assert organization["domains"] == [{"name": "m-4501.kentra.example.gr", "verified": False}]
+
+
+def test_unit_groups_at_three_levels_and_repeat(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    annex = UnitPath("4501", "kk-athinon", "parartima-1")
+    annex_id = admin.ensure_unit_group(annex, "Παράρτημα 1")
+    centre_id = admin.ensure_unit_group(UnitPath("4501", "kk-athinon"), "ΚΚ Αθηνών")
+    mobile_id = admin.ensure_unit_group(
+        UnitPath("4501", "kk-athinon", "kinhth-monada"), "Κινητή μονάδα"
+    )
+
+    assert keycloak_standin.group_path(annex_id) == "/m-4501/kk-athinon/parartima-1"
+    assert keycloak_standin.group_path(centre_id) == "/m-4501/kk-athinon"
+    assert keycloak_standin.group_path(mobile_id) == "/m-4501/kk-athinon/kinhth-monada"
+    groups = keycloak_standin.state.groups
+    assert len(groups) == 4  # m-4501, the centre, the annex, the mobile unit
+    assert groups[annex_id]["attributes"] == {ATTRIBUTE_DISPLAY_NAME: ["Παράρτημα 1"]}
+    # The centre was created as the annex's parent, then named by its own call.
+    assert groups[centre_id]["attributes"] == {ATTRIBUTE_DISPLAY_NAME: ["ΚΚ Αθηνών"]}
+
+    posts = len(keycloak_standin.calls("POST", r"/admin/realms/kentra/groups(/.+/children)?"))
+    assert admin.ensure_unit_group(annex, "Παράρτημα 1") == annex_id
+    assert admin.ensure_unit_group(UnitPath("4501", "kk-athinon"), "ΚΚ Αθηνών") == centre_id
+    assert len(groups) == 4
+    after = len(keycloak_standin.calls("POST", r"/admin/realms/kentra/groups(/.+/children)?"))
+    assert after == posts
+
+
+def test_unit_group_created_meanwhile_is_found_after_the_conflict(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    original = admin._group_by_path
+    unit = UnitPath("4501", "kk-athinon")
+
+    def racing_lookup(path: str) -> dict[str, object] | None:
+        found = original(path)
+        if found is None and path == "m-4501/kk-athinon":
+            other.ensure_unit_group(unit, "ΚΚ Αθηνών")
+        return found
+
+    admin._group_by_path = racing_lookup  # type: ignore[method-assign]
+    group_id = admin.ensure_unit_group(unit, "ΚΚ Αθηνών")
+
+    assert keycloak_standin.group_path(group_id) == "/m-4501/kk-athinon"
+    assert len(keycloak_standin.state.groups) == 2
+    conflicts = keycloak_standin.calls("POST", "/admin/realms/kentra/groups/.+/children")
+    assert len(conflicts) == 2
+
+
+def test_user_with_role_organization_unit_and_attributes(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+
+    user = keycloak_standin.state.users[user_id]
+    assert user["username"] == "m.papadopoulou"
+    assert user["email"] == "m.papadopoulou@example.gr"
+    assert (user["firstName"], user["lastName"]) == ("Μαρία", "Παπαδοπούλου")
+    assert user["enabled"] is True
+    assert user["attributes"] == {"profession": ["social_worker"]}
+    assert keycloak_standin.client_roles_of(user_id) == {"staff"}
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
+    assert keycloak_standin.group_paths_of(user_id) == {"/m-4501/kk-athinon/parartima-1"}
+
+
+def test_regional_officer_gets_the_region_attribute_and_no_organization(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    spec = UserSpec(
+        username="regional.el30",
+        email="regional.el30@example.gr",
+        role=Role.REGIONAL_OFFICER,
+        region="EL30",
+    )
+    user_id = admin.ensure_user(spec)
+
+    assert keycloak_standin.state.users[user_id]["attributes"] == {"region": ["EL30"]}
+    assert keycloak_standin.client_roles_of(user_id) == {"regional-officer"}
+    assert keycloak_standin.organizations_of(user_id) == set()
+    assert keycloak_standin.group_paths_of(user_id) == set()
+
+
+def test_unit_implies_its_organization(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec(municipality_code=None))
+
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
+
+
+def test_unit_outside_the_municipality_is_refused(admin: KeycloakIdentityAdmin) -> None:
+    with pytest.raises(ValueError, match="not in municipality 7101"):
+        admin.ensure_user(staff_spec(municipality_code="7101"))
+
+
+def test_user_of_a_missing_organization_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    with pytest.raises(KeycloakAdminError, match="organization m-4501 does not exist"):
+        admin.ensure_user(staff_spec())
+    assert keycloak_standin.state.users == {}
+
+
+def test_user_repeat_is_no_duplicate_and_no_error(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    first = admin.ensure_user(staff_spec())
+    again = admin.ensure_user(staff_spec())
+
+    assert again == first
+    assert len(keycloak_standin.state.users) == 1
+    assert len(keycloak_standin.calls("POST", "/admin/realms/kentra/users")) == 1
+    assert keycloak_standin.client_roles_of(first) == {"staff"}
+    assert keycloak_standin.state.members[athens] == [first]  # the repeat's 409 tolerated
+    assert keycloak_standin.group_paths_of(first) == {"/m-4501/kk-athinon/parartima-1"}
+
+
+def test_user_repeat_brings_access_attributes_to_the_spec(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+    admin.ensure_user(staff_spec(profession=Profession.PSYCHOLOGIST))
+
+    user = keycloak_standin.state.users[user_id]
+    assert user["attributes"] == {"profession": ["psychologist"]}
+    assert (user["firstName"], user["email"]) == ("Μαρία", "m.papadopoulou@example.gr")
+
+
+def test_invitation_email_when_no_password(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+
+    (sent,) = keycloak_standin.state.emails
+    assert sent["user_id"] == user_id
+    assert sent["email"] == "m.papadopoulou@example.gr"
+    assert sent["actions"] == list(INVITATION_ACTIONS) == ["UPDATE_PASSWORD", "VERIFY_EMAIL"]
+    assert sent["client_id"] == WEB_CLIENT
+    assert sent["lifespan"] == str(3 * 24 * 3600)
+    (call,) = keycloak_standin.calls(
+        "PUT", f"/admin/realms/kentra/users/{USER_ID}/execute-actions-email"
+    )
+    assert call.body == ["UPDATE_PASSWORD", "VERIFY_EMAIL"]
+    assert keycloak_standin.state.users[user_id]["emailVerified"] is False
+    assert user_id not in keycloak_standin.state.passwords
+    # The invitation goes out after the role and memberships are in place.
+    paths = [r.path for r in keycloak_standin.requests]
+    email_at = paths.index(call.path)
+    assert email_at > max(i for i, p in enumerate(paths) if "/role-mappings/" in p)
+    assert email_at > max(i for i, p in enumerate(paths) if p.endswith("/members"))
+    assert email_at > max(i for i, p in enumerate(paths) if "/groups/" in p and "/users/" in p)
+
+
+def test_invitation_is_sent_again_until_a_password_is_set(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+    admin.ensure_user(staff_spec())  # the first e-mail may have been lost: resend
+    assert len(keycloak_standin.state.emails) == 2
+
+    keycloak_standin.state.passwords[user_id] = {"id": "c1", "type": "password"}
+    admin.ensure_user(staff_spec())  # the user has accepted: nothing more is sent
+    assert len(keycloak_standin.state.emails) == 2
+
+
+def test_password_set_when_given(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec(password="correct horse battery staple"))
+
+    (call,) = keycloak_standin.calls("PUT", f"/admin/realms/kentra/users/{USER_ID}/reset-password")
+    assert call.body == {
+        "type": "password",
+        "value": "correct horse battery staple",
+        "temporary": False,
+    }
+    assert keycloak_standin.state.passwords[user_id]["temporary"] is False
+    assert keycloak_standin.state.users[user_id]["requiredActions"] == []
+    assert keycloak_standin.state.users[user_id]["emailVerified"] is True
+    assert keycloak_standin.state.emails == []
+    assert keycloak_standin.calls("PUT", ".*/execute-actions-email") == []
+
+
+def test_platform_operator_has_no_organization(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    spec = UserSpec(username="operator", email="operator@example.gr", role=Role.PLATFORM_OPERATOR)
+    user_id = admin.ensure_user(spec)
+
+    assert keycloak_standin.client_roles_of(user_id) == {"platform-operator"}
+    assert keycloak_standin.organizations_of(user_id) == set()
+    assert keycloak_standin.calls("GET", "/admin/realms/kentra/organizations") == []
+
+
+def test_email_taken_by_another_user_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    admin.ensure_user(staff_spec())
+
+    with pytest.raises(KeycloakAdminError, match="already has the e-mail address"):
+        admin.ensure_user(staff_spec(username="someone.else"))
+    assert len(keycloak_standin.state.users) == 1
+
+
+def test_disable_user_and_unknown_user(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+
+    admin.disable_user("m.papadopoulou")
+
+    user = keycloak_standin.state.users[user_id]
+    assert user["enabled"] is False
+    # Nothing else about the user is lost by the update.
+    assert user["attributes"] == {"profession": ["social_worker"]}
+    assert (user["firstName"], user["lastName"]) == ("Μαρία", "Παπαδοπούλου")
+    admin.disable_user("m.papadopoulou")  # again: no error, no second update
+    assert len(keycloak_standin.calls("PUT", f"/admin/realms/kentra/users/{USER_ID}")) == 1
+    admin.disable_user("nobody")  # unknown: not an error
+
+
+def test_disabled_user_is_not_enabled_again_by_a_repeat(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec(password="correct horse battery staple"))
+    admin.disable_user("m.papadopoulou")
+    admin.ensure_user(staff_spec(password="correct horse battery staple"))
+
+    assert keycloak_standin.state.users[user_id]["enabled"] is False
+
+
+def test_wrong_client_secret_fails_clearly(keycloak_standin: KeycloakStandIn) -> None:
+    admin = KeycloakIdentityAdmin(keycloak_standin.url, "not-the-secret")
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    message = str(raised.value)
+    assert "rejected the credentials of client 'kentra-provisioning'" in message
+    assert "HTTP 401" in message
+    assert "KENTRA_KEYCLOAK_ADMIN_SECRET" in message
+    assert keycloak_standin.state.organizations == {}
+
+
+def test_unreachable_server_fails_clearly() -> None:
+    with KeycloakStandIn.running() as gone:
+        url = gone.url
+    admin = KeycloakIdentityAdmin(url, "secret")
+
+    with pytest.raises(KeycloakAdminError, match="cannot reach Keycloak"):
+        admin.disable_user("anyone")
+
+
+def test_missing_api_client_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    keycloak_standin.state.clients = {
+        uuid: client
+        for uuid, client in keycloak_standin.state.clients.items()
+        if client["clientId"] != API_CLIENT
+    }
+    spec = UserSpec(username="operator", email="operator@example.gr", role=Role.PLATFORM_OPERATOR)
+
+    with pytest.raises(KeycloakAdminError, match=r"import infra/keycloak/realm-kentra\.json"):
+        admin.ensure_user(spec)
+
+
+def test_server_url_keeps_its_path() -> None:
+    admin = KeycloakIdentityAdmin("https://id.example.gr/auth", "secret")
+    assert admin.server_url == "https://id.example.gr/auth/"
+
+
+def test_from_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "KENTRA_OIDC_ISSUER": "https://id.example.gr/realms/kentra",
+            "KENTRA_KEYCLOAK_ADMIN_SECRET": "s3cret",
+        }
+    )
+    admin = KeycloakIdentityAdmin.from_settings(settings)
+    assert admin.server_url == "https://id.example.gr/"
+
+    explicit = Settings.from_env(
+        {
+            "KENTRA_KEYCLOAK_URL": "https://kc.internal:8443",
+            "KENTRA_KEYCLOAK_ADMIN_SECRET": "s3cret",
+        }
+    )
+    assert KeycloakIdentityAdmin.from_settings(explicit).server_url == "https://kc.internal:8443/"
+
+    with pytest.raises(ConfigError, match="KENTRA_KEYCLOAK_ADMIN_SECRET"):
+        KeycloakIdentityAdmin.from_settings(
+            Settings.from_env({"KENTRA_KEYCLOAK_URL": "https://kc.internal"})
+        )
+    with pytest.raises(ConfigError, match="KENTRA_KEYCLOAK_URL"):
+        KeycloakIdentityAdmin.from_settings(
+            Settings.from_env({"KENTRA_KEYCLOAK_ADMIN_SECRET": "s3cret"})
+        )

@@ -1,0 +1,198 @@
+"""The Keycloak realm export agrees with the code: clients, roles, claims, user profile."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kentra.auth import keycloak_realm
+from kentra.auth.claims import (
+    API_CLIENT,
+    AUTHORIZED_PARTIES,
+    CLAIM_GROUPS,
+    CLAIM_ORGANIZATION,
+    CLAIM_PROFESSION,
+    CLAIM_REGION,
+    CLAIM_ROLES,
+    CLAIM_USERNAME,
+    CLI_CLIENT,
+    PROVISIONING_CLIENT,
+    REALM,
+    WEB_CLIENT,
+)
+from kentra.auth.keycloak_admin import ATTRIBUTE_PROFESSION, ATTRIBUTE_REGION
+from kentra.auth.roles import Profession, Role
+
+ROOT = Path(__file__).resolve().parents[1]
+KENTRA_CLAIMS = {CLAIM_ROLES, CLAIM_ORGANIZATION, CLAIM_GROUPS, CLAIM_REGION, CLAIM_PROFESSION}
+
+
+@pytest.fixture(scope="module")
+def realm() -> dict[str, object]:
+    return keycloak_realm.load_realm()
+
+
+def mappers_by_type(scope: str) -> dict[str, dict[str, str]]:
+    found = keycloak_realm.client_scope(scope)["protocolMappers"]
+    return {m["protocolMapper"]: m["config"] for m in found}
+
+
+def test_the_file_is_the_repository_export_and_parses() -> None:
+    assert keycloak_realm.realm_file() == ROOT / "infra" / "keycloak" / "realm-kentra.json"
+    data = json.loads(keycloak_realm.realm_file().read_text(encoding="utf-8"))
+    assert data["realm"] == REALM
+
+
+def test_the_file_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "realm.json"
+    other.write_text(json.dumps({"realm": "x", "clients": [{"clientId": "only"}]}))
+    monkeypatch.setenv(keycloak_realm.REALM_FILE_ENV, str(other))
+
+    assert keycloak_realm.client_ids() == {"only"}
+
+
+def test_realm_settings(realm: dict[str, object]) -> None:
+    assert realm["enabled"] is True
+    assert realm["organizationsEnabled"] is True
+    assert realm["sslRequired"] == "external"
+    assert realm["accessTokenLifespan"] == 300
+    assert realm["bruteForceProtected"] is True
+    assert realm["registrationAllowed"] is False
+    assert realm["duplicateEmailsAllowed"] is False
+
+
+def test_client_ids_are_those_of_the_claims_module() -> None:
+    assert keycloak_realm.client_ids() == {API_CLIENT, WEB_CLIENT, CLI_CLIENT, PROVISIONING_CLIENT}
+    assert keycloak_realm.client_ids() - {API_CLIENT} == AUTHORIZED_PARTIES
+
+
+def test_client_roles_are_the_role_enum() -> None:
+    assert keycloak_realm.client_role_names() == {role.value for role in Role}
+    roles = keycloak_realm.load_realm()["roles"]
+    assert set(roles["client"]) == {API_CLIENT}  # kentra-api owns every role
+    for role in roles["client"][API_CLIENT]:
+        assert role["description"].strip(), role["name"]
+        assert role["clientRole"] is True
+        assert role["composite"] is False
+
+
+def test_access_tokens_carry_the_claims_of_the_claims_module() -> None:
+    assert keycloak_realm.access_token_claims() == KENTRA_CLAIMS | {"aud"}
+    for client_id in AUTHORIZED_PARTIES:
+        claims = keycloak_realm.access_token_claims(client_id)
+        assert claims >= KENTRA_CLAIMS | {"aud", "sub", CLAIM_USERNAME}, client_id
+
+
+def test_kentra_scope_mappers_produce_the_layout() -> None:
+    mappers = mappers_by_type(keycloak_realm.KENTRA_SCOPE)
+    assert mappers["oidc-audience-mapper"]["included.client.audience"] == API_CLIENT
+    roles = mappers["oidc-usermodel-client-role-mapper"]
+    assert roles["usermodel.clientRoleMapping.clientId"] == API_CLIENT
+    assert roles["claim.name"] == "resource_access.${client_id}.roles"
+    assert roles["multivalued"] == "true"
+    groups = mappers["oidc-group-membership-mapper"]
+    assert (groups["claim.name"], groups["full.path"]) == (CLAIM_GROUPS, "true")
+    organization = mappers["oidc-organization-membership-mapper"]
+    # String + multivalued: a list of aliases, not an object keyed by alias.
+    assert organization["claim.name"] == CLAIM_ORGANIZATION
+    assert (organization["jsonType.label"], organization["multivalued"]) == ("String", "true")
+    assert organization["addOrganizationId"] == organization["addOrganizationAttributes"]
+    assert organization["addOrganizationId"] == "false"
+    attributes = [
+        m
+        for m in keycloak_realm.client_scope(keycloak_realm.KENTRA_SCOPE)["protocolMappers"]
+        if m["protocolMapper"] == "oidc-usermodel-attribute-mapper"
+    ]
+    assert {m["config"]["user.attribute"]: m["config"]["claim.name"] for m in attributes} == {
+        ATTRIBUTE_REGION: CLAIM_REGION,
+        ATTRIBUTE_PROFESSION: CLAIM_PROFESSION,
+    }
+    for config in mappers.values():
+        assert config["access.token.claim"] == "true"
+
+
+def test_clients_use_the_kentra_scope_and_scopes_exist() -> None:
+    scopes = keycloak_realm.scope_names()
+    # A realm file that declares client scopes gets none of Keycloak's built-in ones, so
+    # "basic" (sub) and "profile" (preferred_username) must be declared here.
+    assert {"basic", "profile", keycloak_realm.KENTRA_SCOPE} <= scopes
+    assert mappers_by_type("basic")["oidc-sub-mapper"]["access.token.claim"] == "true"
+    for client_id in AUTHORIZED_PARTIES:
+        client = keycloak_realm.client(client_id)
+        assert keycloak_realm.KENTRA_SCOPE in client["defaultClientScopes"], client_id
+        assert "basic" in client["defaultClientScopes"], client_id
+        assert set(client["defaultClientScopes"]) | set(client["optionalClientScopes"]) <= scopes
+
+
+def test_api_client_runs_no_flow() -> None:
+    api = keycloak_realm.client(API_CLIENT)
+    assert api["publicClient"] is False
+    for flow in (
+        "standardFlowEnabled",
+        "implicitFlowEnabled",
+        "directAccessGrantsEnabled",
+        "serviceAccountsEnabled",
+    ):
+        assert api[flow] is False, flow
+
+
+def test_web_client_is_confidential_with_pkce_s256() -> None:
+    web = keycloak_realm.client(WEB_CLIENT)
+    assert web["publicClient"] is False
+    assert web["standardFlowEnabled"] is True
+    assert web["directAccessGrantsEnabled"] is False
+    assert web["implicitFlowEnabled"] is False
+    assert web["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert "http://127.0.0.1:5000/auth/callback" in web["redirectUris"]
+    assert all("*" not in uri for uri in web["redirectUris"])
+    assert web["attributes"]["post.logout.redirect.uris"]
+    assert web["webOrigins"]
+
+
+def test_cli_client_is_public_with_direct_access_grants_for_development() -> None:
+    cli = keycloak_realm.client(CLI_CLIENT)
+    assert cli["publicClient"] is True
+    assert cli["directAccessGrantsEnabled"] is True
+    assert cli["standardFlowEnabled"] is False
+    assert "production" in cli["description"]
+
+
+def test_provisioning_client_has_a_service_account_with_admin_roles() -> None:
+    provisioning = keycloak_realm.client(PROVISIONING_CLIENT)
+    assert provisioning["publicClient"] is False
+    assert provisioning["serviceAccountsEnabled"] is True
+    assert provisioning["standardFlowEnabled"] is False
+    assert provisioning["directAccessGrantsEnabled"] is False
+
+    roles = keycloak_realm.service_account_roles(PROVISIONING_CLIENT)
+    assert roles[API_CLIENT] == {Role.PLATFORM_OPERATOR.value}
+    # Organizations need manage-realm; users and groups manage-users; the client lookup for
+    # role mappings view-clients.
+    assert {"manage-realm", "manage-users", "view-users", "query-groups", "view-clients"} <= roles[
+        "realm-management"
+    ]
+
+
+def test_no_person_is_in_the_export(realm: dict[str, object]) -> None:
+    users = realm.get("users", [])
+    assert isinstance(users, list)
+    assert all(user.get("serviceAccountClientId") for user in users)
+
+
+def test_user_profile_declares_region_and_profession_for_admins_only() -> None:
+    attributes = keycloak_realm.user_profile_attributes()
+    assert {"username", "email", "firstName", "lastName"} <= set(attributes)
+    for name in (ATTRIBUTE_REGION, ATTRIBUTE_PROFESSION):
+        # They decide what a user may reach: users must not edit their own.
+        assert attributes[name]["permissions"]["edit"] == ["admin"], name
+    options = attributes[ATTRIBUTE_PROFESSION]["validations"]["options"]["options"]
+    assert set(options) == {p.value for p in Profession}
+    pattern = attributes[ATTRIBUTE_REGION]["validations"]["pattern"]["pattern"]
+    assert re.search(pattern, "EL30")
+    assert not re.search(pattern, "EL3")
+    assert not re.search(pattern, "XX30")
+    # Unmanaged attributes stay disabled: Keycloak drops what the profile does not declare.
+    assert keycloak_realm.user_profile().get("unmanagedAttributePolicy") is None
