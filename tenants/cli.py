@@ -62,8 +62,6 @@ def create_command(code: str, as_json: bool) -> None:
         result = create_tenant(_engine(), code)
     except (InvalidMunicipalityCode, UnknownMunicipality) as exc:
         _fail(str(exc), as_json=as_json, code=EXIT_BAD_INPUT)
-    except TenantError as exc:
-        _fail(str(exc), as_json=as_json, code=EXIT_FAILED)
     if as_json:
         _dump(
             {**asdict(result.tenant), "created": result.created, "duration_ms": result.duration_ms}

@@ -133,12 +133,6 @@ def current_revision(conn: Connection, version_table_schema: str) -> str | None:
     return heads[0] if heads else None
 
 
-def stamp(conn: Connection, stream: Stream, version_table_schema: str) -> None:
-    """Write the stream's head into the schema's version table (creating the table)."""
-    context = MigrationContext.configure(conn, opts={"version_table_schema": version_table_schema})
-    context.stamp(stream.script, "heads")
-
-
 # --- shared stream --------------------------------------------------------------------------
 
 
