@@ -9,6 +9,7 @@ import pkgutil
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,8 +106,17 @@ def app_secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def token_validator(settings: Settings, jwks: JwksSource | None = None) -> TokenValidator:
-    """The validator for the configured issuer (Keycloak, or the embedded one)."""
+def token_validator(
+    settings: Settings, app: Flask, jwks: JwksSource | None = None
+) -> TokenValidator:
+    """The validator for the configured issuer: Keycloak's JWKS over HTTP, or the embedded
+    issuer's key read in-process (no HTTP call to ourselves)."""
+    if jwks is None and settings.uses_embedded_issuer:
+        from kentra.auth.issuer.server import embedded_issuer  # noqa: PLC0415
+
+        def jwks() -> Mapping[str, Any]:
+            return embedded_issuer(app).jwks()
+
     source = jwks or HttpJwks(f"{settings.issuer}/protocol/openid-connect/certs")
     return TokenValidator(settings.issuer, JwksCache(source))
 
@@ -136,7 +146,7 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     # timer first (so 413 and tenant 404 answers carry them), then the body limit, then tenancy.
     app.url_value_preprocessor(_start_request_log)
     app.url_value_preprocessor(_reject_oversized_body)
-    auth.init_app(app, token_validator(settings, jwks))
+    auth.init_app(app, token_validator(settings, app, jwks))
     routing.init_app(app)
     # after_request functions run in reverse order: the boundary commits, then the log line
     # is written with the final status.
@@ -148,6 +158,10 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     for blueprint in discover_blueprints():
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
+    if settings.uses_embedded_issuer:
+        from kentra.auth.issuer.server import init_embedded_issuer  # noqa: PLC0415
+
+        init_embedded_issuer(app, settings, app.extensions["kentra"].engine)
     init_web_login(app, settings)
     declare_public_endpoint(app, "api-docs.openapi_json")  # the API description is public
     check_permission_table()

@@ -1,0 +1,135 @@
+"""Users as the token endpoint sees them: credentials, and what goes into their tokens."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from kentra.auth.issuer.clients import Client
+from kentra.auth.issuer.models import (
+    IdentityGroup,
+    IdentityGroupMember,
+    IdentityOrganization,
+    IdentityOrganizationMember,
+    IdentityUser,
+    IdentityUserRole,
+)
+from kentra.auth.roles import Profession, Role
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user with everything the token layout needs (auth/claims.py)."""
+
+    id: uuid.UUID
+    username: str
+    email: str | None
+    first_name: str
+    last_name: str
+    enabled: bool
+    region: str | None
+    profession: Profession | None
+    roles: tuple[Role, ...]
+    organizations: tuple[str, ...]  # aliases "m-<code>"
+    groups: tuple[str, ...]  # full paths
+
+
+def normalise_username(username: str) -> str:
+    """Keycloak keeps usernames in lower case and without surrounding spaces."""
+    return username.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+@cache
+def _decoy_hash() -> str:
+    return generate_password_hash("decoy password, never matches anything")
+
+
+def authenticate(conn: Connection, username: str, password: str) -> uuid.UUID | None:
+    """The id of the enabled user with these credentials, else None.
+
+    Unknown users, users without a password (invited) and disabled users cost one password
+    check all the same, so the answer time does not tell which usernames exist.
+    """
+    row = conn.execute(
+        select(IdentityUser.id, IdentityUser.password_hash, IdentityUser.enabled).where(
+            IdentityUser.username == normalise_username(username)
+        )
+    ).one_or_none()
+    if row is None or row.password_hash is None:
+        check_password_hash(_decoy_hash(), password)
+        return None
+    if not check_password_hash(row.password_hash, password) or not row.enabled:
+        return None
+    user_id: uuid.UUID = row.id
+    return user_id
+
+
+def load_account(conn: Connection, user_id: uuid.UUID) -> Account | None:
+    user = conn.execute(select(IdentityUser).where(IdentityUser.id == user_id)).one_or_none()
+    if user is None:
+        return None
+    roles = conn.scalars(
+        select(IdentityUserRole.role)
+        .where(IdentityUserRole.user_id == user_id)
+        .order_by(IdentityUserRole.role)
+    ).all()
+    organizations = conn.scalars(
+        select(IdentityOrganization.alias)
+        .join(
+            IdentityOrganizationMember,
+            IdentityOrganizationMember.organization_id == IdentityOrganization.id,
+        )
+        .where(IdentityOrganizationMember.user_id == user_id)
+        .order_by(IdentityOrganization.alias)
+    ).all()
+    groups = conn.scalars(
+        select(IdentityGroup.path)
+        .join(IdentityGroupMember, IdentityGroupMember.group_id == IdentityGroup.id)
+        .where(IdentityGroupMember.user_id == user_id)
+        .order_by(IdentityGroup.path)
+    ).all()
+    return Account(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        enabled=user.enabled,
+        region=user.region,
+        profession=Profession(user.profession) if user.profession else None,
+        roles=tuple(Role(role) for role in roles),
+        organizations=tuple(organizations),
+        groups=tuple(groups),
+    )
+
+
+def ensure_service_account(conn: Connection, client: Client) -> uuid.UUID:
+    """The client's service-account user (Keycloak creates one per such client), with its
+    roles; created on first use."""
+    username = client.service_account_username
+    conn.execute(
+        insert(IdentityUser)
+        .values(id=uuid.uuid4(), username=username, enabled=True, first_name="", last_name="")
+        .on_conflict_do_nothing(index_elements=[IdentityUser.username])
+    )
+    user_id: uuid.UUID = conn.execute(
+        select(IdentityUser.id).where(IdentityUser.username == username)
+    ).scalar_one()
+    for role in client.service_account_roles:
+        conn.execute(
+            insert(IdentityUserRole)
+            .values(user_id=user_id, role=role)
+            .on_conflict_do_nothing(
+                index_elements=[IdentityUserRole.user_id, IdentityUserRole.role]
+            )
+        )
+    return user_id

@@ -1,0 +1,252 @@
+"""``IdentityAdmin`` for the embedded issuer: its tables in the shared schema.
+
+Transactions: the constructor takes an ``Engine`` or a ``Connection``.
+
+- With an **Engine**, every call runs in its own transaction and is committed when it returns.
+- With a **Connection**, every call runs on it, inside the caller's transaction, and nothing is
+  committed here. Tenant provisioning uses this: it runs in one transaction on a Connection, so
+  the municipality's organization and groups are written (or rolled back) together with its
+  schema, and a failed provisioning leaves no identity objects behind — no compensation needed.
+
+Every method is idempotent and safe under concurrency (``INSERT … ON CONFLICT``): a repeat
+returns the same id and creates nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from werkzeug.security import check_password_hash
+
+from kentra.auth.claims import ORGANIZATION_PREFIX, organization_alias
+from kentra.auth.identity import UserSpec
+from kentra.auth.issuer import grants
+from kentra.auth.issuer.accounts import hash_password, normalise_username
+from kentra.auth.issuer.models import (
+    IdentityGroup,
+    IdentityGroupMember,
+    IdentityOrganization,
+    IdentityOrganizationMember,
+    IdentityUser,
+    IdentityUserRole,
+)
+from kentra.auth.principal import UnitPath
+
+log = logging.getLogger("kentra.auth.issuer")
+
+
+class EmbeddedIdentityAdmin:
+    """Organizations, unit groups and users of the embedded issuer (see the module docstring
+    for the choice between an Engine and a Connection)."""
+
+    def __init__(self, bind: Engine | Connection) -> None:
+        self._bind = bind
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if isinstance(self._bind, Connection):
+            yield self._bind
+        else:
+            with self._bind.begin() as conn:
+                yield conn
+
+    # --- organizations and groups -------------------------------------------------------------
+
+    def ensure_organization(self, municipality_code: str, name: str) -> str:
+        with self._connection() as conn:
+            return str(_ensure_organization(conn, organization_alias(municipality_code), name))
+
+    def remove_organization(self, municipality_code: str) -> None:
+        """Delete the organization, its groups and all memberships in them (users remain)."""
+        with self._connection() as conn:
+            conn.execute(
+                delete(IdentityOrganization).where(
+                    IdentityOrganization.alias == organization_alias(municipality_code)
+                )
+            )
+
+    def ensure_unit_group(self, unit: UnitPath, name: str) -> str:
+        """The unit's group; for an annex or mobile unit, its centre's group is created too.
+
+        Like Keycloak's group tree, the path ``/m-<code>/<centre>/<unit>`` hangs under a
+        top-level group ``/m-<code>``. ``name`` is the display name of the group asked for; a
+        parent created on the way is named by its path segment until it is ensured itself.
+        """
+        with self._connection() as conn:
+            return str(_ensure_unit_group(conn, unit, name))
+
+    # --- users --------------------------------------------------------------------------------
+
+    def ensure_user(self, user: UserSpec) -> str:
+        """Create the user, or bring an existing one up to ``user``; return its id.
+
+        With a password, the password is set (development users). Without one, a new user is
+        created enabled but with no usable password: an invitation. E-mail delivery is not part
+        of the embedded issuer (Keycloak sends the "update password" e-mail in production), so
+        an invited user of the embedded issuer cannot log in until a password is set.
+
+        Roles, organization and group memberships are added, never removed; an existing user's
+        e-mail, names, region and profession are updated; a disabled user stays disabled.
+        """
+        unit = user.unit
+        municipality_code = user.municipality_code
+        if unit is not None:
+            if municipality_code not in (None, unit.municipality_code):
+                raise ValueError("the user's unit lies outside the user's municipality")
+            municipality_code = unit.municipality_code
+        username = normalise_username(user.username)
+        profile = {
+            "email": user.email or None,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "region": user.region,
+            "profession": user.profession,
+        }
+        with self._connection() as conn:
+            user_id = _update_existing_user(conn, username, profile, user.password)
+            if user_id is None:
+                user_id = conn.execute(
+                    insert(IdentityUser)
+                    .values(
+                        id=uuid.uuid4(),
+                        username=username,
+                        enabled=True,
+                        password_hash=hash_password(user.password) if user.password else None,
+                        **profile,
+                    )
+                    .on_conflict_do_nothing(index_elements=[IdentityUser.username])
+                    .returning(IdentityUser.id)
+                ).scalar_one_or_none()
+                if user_id is None:  # created concurrently since we looked
+                    user_id = _update_existing_user(conn, username, profile, user.password)
+                    assert user_id is not None
+                else:
+                    log.info("identity.user_created", extra={"user_id": str(user_id)})
+            conn.execute(
+                insert(IdentityUserRole)
+                .values(user_id=user_id, role=user.role)
+                .on_conflict_do_nothing()
+            )
+            if municipality_code is not None:
+                organization_id = _ensure_organization(
+                    conn, organization_alias(municipality_code), None
+                )
+                conn.execute(
+                    insert(IdentityOrganizationMember)
+                    .values(organization_id=organization_id, user_id=user_id)
+                    .on_conflict_do_nothing()
+                )
+            if unit is not None:
+                group_id = _ensure_unit_group(conn, unit, None)
+                conn.execute(
+                    insert(IdentityGroupMember)
+                    .values(group_id=group_id, user_id=user_id)
+                    .on_conflict_do_nothing()
+                )
+            return str(user_id)
+
+    def disable_user(self, username: str) -> None:
+        """Disable the user, end its login sessions and revoke its codes and refresh tokens.
+
+        Access tokens already issued stay valid until they expire (five minutes), as with
+        Keycloak."""
+        with self._connection() as conn:
+            user_id = conn.execute(
+                update(IdentityUser)
+                .where(IdentityUser.username == normalise_username(username))
+                .values(enabled=False)
+                .returning(IdentityUser.id)
+            ).scalar_one_or_none()
+            if user_id is not None:
+                grants.end_user_sessions(conn, user_id)
+                log.info("identity.user_disabled", extra={"user_id": str(user_id)})
+
+
+def _update_existing_user(
+    conn: Connection, username: str, profile: Mapping[str, object], password: str | None
+) -> uuid.UUID | None:
+    """Bring an existing user's profile (and password, if given) up to date; None if there
+    is no such user."""
+    row = conn.execute(
+        select(IdentityUser.id, IdentityUser.password_hash)
+        .where(IdentityUser.username == username)
+        .with_for_update()
+    ).one_or_none()
+    if row is None:
+        return None
+    values = dict(profile)
+    # Hash again only when the password changes (hashing is deliberately slow).
+    if password and not (row.password_hash and check_password_hash(row.password_hash, password)):
+        values["password_hash"] = hash_password(password)
+    conn.execute(update(IdentityUser).where(IdentityUser.id == row.id).values(**values))
+    user_id: uuid.UUID = row.id
+    return user_id
+
+
+def _ensure_organization(conn: Connection, alias: str, name: str | None) -> uuid.UUID:
+    """Create the organization if missing; ``name`` (when given) replaces the current name."""
+    statement = insert(IdentityOrganization).values(
+        id=uuid.uuid4(), alias=alias, name=name or alias
+    )
+    upsert = (
+        statement.on_conflict_do_update(
+            index_elements=[IdentityOrganization.alias], set_={"name": name}
+        )
+        if name is not None
+        else statement.on_conflict_do_nothing(index_elements=[IdentityOrganization.alias])
+    )
+    organization_id: uuid.UUID | None = conn.execute(
+        upsert.returning(IdentityOrganization.id)
+    ).scalar_one_or_none()
+    if organization_id is None:
+        organization_id = conn.execute(
+            select(IdentityOrganization.id).where(IdentityOrganization.alias == alias)
+        ).scalar_one()
+    return organization_id
+
+
+def _ensure_group(
+    conn: Connection,
+    path: str,
+    name: str | None,
+    organization_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+) -> uuid.UUID:
+    statement = insert(IdentityGroup).values(
+        id=uuid.uuid4(),
+        path=path,
+        name=name or path.rsplit("/", 1)[-1],
+        organization_id=organization_id,
+        parent_id=parent_id,
+    )
+    upsert = (
+        statement.on_conflict_do_update(index_elements=[IdentityGroup.path], set_={"name": name})
+        if name is not None
+        else statement.on_conflict_do_nothing(index_elements=[IdentityGroup.path])
+    )
+    group_id: uuid.UUID | None = conn.execute(
+        upsert.returning(IdentityGroup.id)
+    ).scalar_one_or_none()
+    if group_id is None:
+        group_id = conn.execute(
+            select(IdentityGroup.id).where(IdentityGroup.path == path)
+        ).scalar_one()
+    return group_id
+
+
+def _ensure_unit_group(conn: Connection, unit: UnitPath, name: str | None) -> uuid.UUID:
+    alias = ORGANIZATION_PREFIX + unit.municipality_code
+    organization_id = _ensure_organization(conn, alias, None)
+    root = _ensure_group(conn, f"/{alias}", None, organization_id, None)
+    centre_path = str(UnitPath(unit.municipality_code, unit.centre))
+    centre = _ensure_group(
+        conn, centre_path, name if unit.unit is None else None, organization_id, root
+    )
+    if unit.unit is None:
+        return centre
+    return _ensure_group(conn, str(unit), name, organization_id, centre)

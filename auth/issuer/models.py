@@ -1,0 +1,167 @@
+"""The embedded issuer's tables, in the shared schema (prefix ``identity_``).
+
+They hold what Keycloak's realm holds for the platform: organizations (one per municipality),
+unit groups, users with their client roles and attributes, login sessions, and the grants the
+token endpoint hands out (authorization codes and refresh tokens, stored as SHA-256 hashes).
+No native enum types: choices are strings with check constraints.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kentra.auth.roles import Profession, Role
+from kentra.platform.core.models import SharedBase, utcnow
+
+
+def _choices(enum_class: type[enum.StrEnum], name: str, length: int) -> Enum:
+    """A string column limited to the enum's values by a check constraint (no native enum)."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class GrantKind(enum.StrEnum):
+    AUTHORIZATION_CODE = "authorization_code"
+    REFRESH_TOKEN = "refresh_token"  # noqa: S105 - a kind of grant
+
+
+class IdentityOrganization(SharedBase):
+    """A Keycloak organization: one per municipality, alias ``m-<code>``."""
+
+    __tablename__ = "identity_organizations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    alias: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdentityGroup(SharedBase):
+    """A group of the tree ``/m-<code>/<centre>/<unit>``; ``path`` is what tokens carry."""
+
+    __tablename__ = "identity_groups"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_organizations.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("shared.identity_groups.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdentityUser(SharedBase):
+    """A user. Without ``password_hash`` the user cannot log in (invited, not yet set up)."""
+
+    __tablename__ = "identity_users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Lower case, like Keycloak's usernames.
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_name: Mapped[str] = mapped_column(Text, default="")
+    last_name: Mapped[str] = mapped_column(Text, default="")
+    region: Mapped[str | None] = mapped_column(String(4))
+    profession: Mapped[Profession | None] = mapped_column(
+        _choices(Profession, "identity_profession", 32)
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdentityUserRole(SharedBase):
+    """A client role of ``kentra-api`` held by a user."""
+
+    __tablename__ = "identity_user_roles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(_choices(Role, "identity_role", 32), primary_key=True)
+
+
+class IdentityOrganizationMember(SharedBase):
+    __tablename__ = "identity_organization_members"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class IdentityGroupMember(SharedBase):
+    __tablename__ = "identity_group_members"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class IdentityLoginSession(SharedBase):
+    """A login (Keycloak's user session): the ``sid`` of tokens; logout ends it."""
+
+    __tablename__ = "identity_login_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdentityGrant(SharedBase):
+    """An authorization code or a refresh token: only its SHA-256 is stored. Single use:
+    ``consumed_at`` is set by the first presentation (refresh tokens rotate)."""
+
+    __tablename__ = "identity_grants"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(CHAR(64), unique=True)
+    kind: Mapped[GrantKind] = mapped_column(_choices(GrantKind, "identity_grant_kind", 24))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("shared.identity_login_sessions.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(Text, default="")
+    redirect_uri: Mapped[str | None] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    nonce: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

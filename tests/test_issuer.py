@@ -1,0 +1,897 @@
+"""The embedded OIDC issuer: Keycloak's endpoints, token layout and flows, on its own Flask app."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import html
+import re
+import secrets
+import stat
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import Engine, delete, func, select, update
+from werkzeug.test import TestResponse
+
+from kentra.auth.claims import (
+    API_CLIENT,
+    CLI_CLIENT,
+    PROVISIONING_CLIENT,
+    WEB_CLIENT,
+)
+from kentra.auth.identity import UserSpec
+from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
+from kentra.auth.issuer.clients import PROVISIONING_DEV_SECRET, WEB_DEV_SECRET
+from kentra.auth.issuer.demo import seed_demo_users
+from kentra.auth.issuer.grants import digest
+from kentra.auth.issuer.keys import KEY_FILE, key_folder
+from kentra.auth.issuer.models import (
+    IdentityGrant,
+    IdentityGroup,
+    IdentityGroupMember,
+    IdentityOrganization,
+    IdentityOrganizationMember,
+    IdentityUser,
+    IdentityUserRole,
+)
+from kentra.auth.issuer.server import _install, embedded_issuer, init_embedded_issuer
+from kentra.auth.principal import Principal, UnitPath
+from kentra.auth.roles import Profession, Role
+from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
+
+BASE = EMBEDDED_ISSUER_PATH
+OIDC = BASE + "/protocol/openid-connect"
+AUTH, TOKEN, LOGOUT, USERINFO = (OIDC + p for p in ("/auth", "/token", "/logout", "/userinfo"))
+ANNEX = UnitPath("4501", "kk-athinon", "parartima-1")
+PASSWORD = "a long test password"
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def issuer_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return dataclasses.replace(settings, var_dir=tmp_path_factory.mktemp("issuer-var"))
+
+
+@pytest.fixture(scope="module")
+def issuer_app(issuer_settings: Settings, engine: Engine) -> Flask:
+    app = Flask(__name__)
+    init_embedded_issuer(app, issuer_settings, engine)
+    return app
+
+
+@pytest.fixture
+def web(issuer_app: Flask) -> FlaskClient:
+    """A browser: its own cookie jar for each test."""
+    return issuer_app.test_client()
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    username: str
+    password: str
+    id: str
+
+
+@pytest.fixture
+def make_user(engine: Engine) -> Iterator[Callable[..., User]]:
+    """Users with unique names; deleted (with their grants and memberships) afterwards."""
+    made: list[str] = []
+
+    def make(role: Role = Role.STAFF, *, password: str | None = PASSWORD, **scope: Any) -> User:
+        username = f"test-{role.value}-{uuid.uuid4().hex[:8]}"
+        made.append(username)
+        spec = UserSpec(
+            username=username,
+            email=f"{username}@example.invalid",
+            role=role,
+            password=password,
+            first_name="Δοκιμή",
+            last_name="Χρήστης",
+            **scope,
+        )
+        return User(username, password or "", EmbeddedIdentityAdmin(engine).ensure_user(spec))
+
+    yield make
+    with engine.begin() as conn:
+        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(made)))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def jwks(client: FlaskClient) -> KeySet:
+    return KeySet.import_key_set(client.get(OIDC + "/certs").get_json())
+
+
+def decode(client: FlaskClient, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims, the signature checked against the published JWKS."""
+    decoded = jwt.decode(token, jwks(client), algorithms=["RS256"])
+    return dict(decoded.header), dict(decoded.claims)
+
+
+def password_grant(client: FlaskClient, user: User, **extra: str) -> TestResponse:
+    form = {"grant_type": "password", "client_id": CLI_CLIENT, "username": user.username}
+    return client.post(TOKEN, data={**form, "password": user.password, **extra})
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def auth_params(settings: Settings, challenge: str, **extra: str) -> dict[str, str]:
+    return {
+        "response_type": "code",
+        "client_id": WEB_CLIENT,
+        "redirect_uri": settings.base_url + "/auth/callback",
+        "scope": "openid",
+        "state": "state-" + secrets.token_hex(4),
+        "nonce": "nonce-" + secrets.token_hex(4),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
+
+
+def form_fields(page: str) -> dict[str, str]:
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page)
+    }
+
+
+def submit_login(
+    web: FlaskClient, page: TestResponse, username: str, password: str
+) -> TestResponse:
+    fields = form_fields(page.get_data(as_text=True))
+    return web.post(AUTH, data={**fields, "username": username, "password": password})
+
+
+def query(response: TestResponse) -> dict[str, str]:
+    location = response.headers["Location"]
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def log_in(web: FlaskClient, settings: Settings, user: User) -> tuple[dict[str, str], str]:
+    """The code flow up to the redirect: (redirect query, verifier)."""
+    verifier, challenge = pkce()
+    params = auth_params(settings, challenge)
+    page = web.get(AUTH, query_string=params)
+    assert page.status_code == 200
+    response = submit_login(web, page, user.username, user.password)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.headers["Location"].startswith(params["redirect_uri"] + "?")
+    redirect = query(response)
+    assert redirect["state"] == params["state"]
+    assert redirect["iss"] == settings.issuer
+    return redirect | {"nonce": params["nonce"]}, verifier
+
+
+def exchange(
+    web: FlaskClient, settings: Settings, code: str, verifier: str, **extra: str
+) -> TestResponse:
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": settings.base_url + "/auth/callback",
+        "code_verifier": verifier,
+        **extra,
+    }
+    return web.post(TOKEN, data=form, auth=(WEB_CLIENT, WEB_DEV_SECRET))
+
+
+def assert_error(response: TestResponse, error: str, status: int = 400) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["error"] == error
+    assert isinstance(body["error_description"], str)
+
+
+# --- discovery and keys -----------------------------------------------------------------------
+
+
+def test_discovery_document(web: FlaskClient, issuer_settings: Settings) -> None:
+    response = web.get(BASE + "/.well-known/openid-configuration")
+    assert response.status_code == 200
+    document = response.get_json()
+    issuer = issuer_settings.issuer
+    assert issuer == issuer_settings.base_url + EMBEDDED_ISSUER_PATH
+    assert document["issuer"] == issuer
+    assert document["authorization_endpoint"] == issuer + "/protocol/openid-connect/auth"
+    assert document["token_endpoint"] == issuer + "/protocol/openid-connect/token"
+    assert document["jwks_uri"] == issuer + "/protocol/openid-connect/certs"
+    assert document["end_session_endpoint"] == issuer + "/protocol/openid-connect/logout"
+    assert document["userinfo_endpoint"] == issuer + "/protocol/openid-connect/userinfo"
+    assert document["code_challenge_methods_supported"] == ["S256"]
+    assert document["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert document["response_types_supported"] == ["code"]
+    assert set(document["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "password",
+    }
+
+
+def test_jwks_publishes_only_the_public_key(web: FlaskClient) -> None:
+    document = web.get(OIDC + "/certs").get_json()
+    assert len(document["keys"]) == 1
+    key = document["keys"][0]
+    assert key["kty"] == "RSA"
+    assert key["alg"] == "RS256"
+    assert key["use"] == "sig"
+    assert key["kid"]
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
+    assert len(base64.urlsafe_b64decode(key["n"] + "==")) * 8 >= 2048
+    # The kid is the RFC 7638 thumbprint of the published key.
+    assert KeySet.import_key_set(document).keys[0].thumbprint() == key["kid"]
+
+
+# --- password grant (kentra-cli) --------------------------------------------------------------
+
+
+def test_password_grant_token_has_keycloaks_layout(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.STAFF, unit=ANNEX, profession=Profession.SOCIAL_WORKER)
+    response = password_grant(web, user, scope="openid")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 300
+    assert body["refresh_token"]
+    assert body["id_token"]
+
+    header, claims = decode(web, body["access_token"])
+    assert header["alg"] == "RS256"
+    assert header["typ"] == "JWT"
+    assert header["kid"] == jwks(web).keys[0].kid
+    assert claims["iss"] == issuer_settings.issuer
+    assert claims["sub"] == user.id
+    assert str(uuid.UUID(claims["sub"])) == claims["sub"]
+    assert claims["aud"] == [API_CLIENT]
+    assert claims["azp"] == CLI_CLIENT
+    assert claims["typ"] == "Bearer"
+    assert claims["exp"] - claims["iat"] == 300
+    assert claims["nbf"] == claims["iat"]
+    assert claims["jti"]
+    assert claims["sid"] == body["session_state"]
+    assert set(claims["scope"].split()) == {"openid", "profile", "email"}
+    assert claims["preferred_username"] == user.username
+    assert claims["email"] == f"{user.username}@example.invalid"
+    assert claims["resource_access"] == {API_CLIENT: {"roles": ["staff"]}}
+    assert claims["organization"] == ["m-4501"]
+    assert claims["groups"] == ["/m-4501/kk-athinon/parartima-1"]
+    assert claims["kentra_profession"] == "social_worker"
+    assert "kentra_region" not in claims
+
+    principal = Principal.from_claims(claims)
+    assert principal.subject == user.id
+    assert principal.client == CLI_CLIENT
+    assert principal.roles == frozenset({Role.STAFF})
+    assert principal.organization == "4501"
+    assert principal.units == (ANNEX,)
+    assert principal.profession is Profession.SOCIAL_WORKER
+    assert principal.region is None
+    assert principal.reaches_unit(ANNEX)
+    assert not principal.reaches_unit(UnitPath("4501", "kk-athinon"))
+
+
+def test_regional_officer_token_carries_the_region_and_no_organization(
+    web: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.REGIONAL_OFFICER, region="EL30")
+    _header, claims = decode(web, password_grant(web, user).get_json()["access_token"])
+    assert claims["kentra_region"] == "EL30"
+    assert "organization" not in claims
+    assert "groups" not in claims
+    assert "openid" not in claims["scope"].split()
+    principal = Principal.from_claims(claims)
+    assert principal.roles == frozenset({Role.REGIONAL_OFFICER})
+    assert principal.region == "EL30"
+    assert principal.organization is None
+    assert principal.may_enter("4501", "EL30")
+    assert not principal.may_enter("7101", "EL43")
+
+
+def test_password_grant_refuses_bad_credentials(
+    web: FlaskClient, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.MUNICIPALITY_ADMIN, municipality_code="4501")
+    assert_error(password_grant(web, dataclasses.replace(user, password="wrong")), "invalid_grant")
+    stranger = User("nobody-" + uuid.uuid4().hex, PASSWORD, "")
+    assert_error(password_grant(web, stranger), "invalid_grant")
+    assert_error(
+        web.post(TOKEN, data={"grant_type": "password", "client_id": CLI_CLIENT}), "invalid_request"
+    )
+    # Usernames are case-insensitive, like Keycloak's.
+    assert (
+        password_grant(web, dataclasses.replace(user, username=user.username.upper())).status_code
+        == 200
+    )
+    EmbeddedIdentityAdmin(engine).disable_user(user.username)
+    assert_error(password_grant(web, user), "invalid_grant")
+
+
+def test_invited_user_without_password_cannot_log_in(
+    web: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.CENTRE_HEAD, password=None, unit=UnitPath("4501", "kk-athinon"))
+    for attempt in ("None", PASSWORD):
+        assert_error(
+            password_grant(web, dataclasses.replace(user, password=attempt)), "invalid_grant"
+        )
+
+
+def test_password_grant_only_for_the_cli_client(
+    web: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    form = {"grant_type": "password", "username": user.username, "password": user.password}
+    response = web.post(TOKEN, data=form, auth=(WEB_CLIENT, WEB_DEV_SECRET))
+    assert_error(response, "unauthorized_client")
+    response = web.post(TOKEN, data=form, auth=(PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET))
+    assert_error(response, "unauthorized_client")
+    assert_error(web.post(TOKEN, data={**form, "client_id": "unknown"}), "invalid_client", 401)
+    assert_error(web.post(TOKEN, data=form), "invalid_client", 401)
+
+
+def test_password_grant_refused_in_production(
+    issuer_settings: Settings, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    production = dataclasses.replace(
+        issuer_settings,
+        env="production",
+        oidc_web_client_secret="web-secret",
+        keycloak_admin_client_secret="provisioning-secret",
+    )
+    app = Flask(__name__)
+    _install(app, production, engine)  # init_embedded_issuer itself refuses production
+    client = app.test_client()
+    assert_error(password_grant(client, make_user()), "unauthorized_client")
+    document = client.get(BASE + "/.well-known/openid-configuration").get_json()
+    assert "password" not in document["grant_types_supported"]
+    # And the development secrets are not accepted there.
+    form = {"grant_type": "client_credentials"}
+    response = client.post(TOKEN, data=form, auth=(PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET))
+    assert_error(response, "invalid_client", 401)
+    response = client.post(TOKEN, data=form, auth=(PROVISIONING_CLIENT, "provisioning-secret"))
+    assert response.status_code == 200
+
+
+def test_token_endpoint_errors(web: FlaskClient) -> None:
+    assert_error(web.post(TOKEN, data={"client_id": CLI_CLIENT}), "invalid_request")
+    response = web.post(TOKEN, data={"grant_type": "device_code", "client_id": CLI_CLIENT})
+    assert_error(response, "unsupported_grant_type")
+    response = web.post(
+        TOKEN, data={"grant_type": "password", "client_id": [CLI_CLIENT, CLI_CLIENT]}
+    )
+    assert_error(response, "invalid_request")
+    response = web.post(TOKEN, data={"grant_type": "client_credentials", "client_id": CLI_CLIENT})
+    assert_error(response, "unauthorized_client")
+    assert web.get(TOKEN).status_code == 405
+
+
+# --- client credentials (kentra-provisioning) -------------------------------------------------
+
+
+def test_client_credentials_for_the_provisioning_service_account(web: FlaskClient) -> None:
+    form = {"grant_type": "client_credentials"}
+    response = web.post(TOKEN, data=form, auth=(PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert "refresh_token" not in body
+    assert "id_token" not in body
+    _header, claims = decode(web, body["access_token"])
+    assert claims["azp"] == PROVISIONING_CLIENT
+    assert claims["aud"] == [API_CLIENT]
+    assert claims["preferred_username"] == "service-account-kentra-provisioning"
+    assert claims["resource_access"] == {API_CLIENT: {"roles": ["platform-operator"]}}
+    assert Principal.from_claims(claims).roles == frozenset({Role.PLATFORM_OPERATOR})
+    # client_secret_post works as well, and the service account keeps its id.
+    again = web.post(
+        TOKEN,
+        data={**form, "client_id": PROVISIONING_CLIENT, "client_secret": PROVISIONING_DEV_SECRET},
+    )
+    assert decode(web, again.get_json()["access_token"])[1]["sub"] == claims["sub"]
+
+
+def test_client_credentials_with_a_wrong_secret(web: FlaskClient) -> None:
+    form = {"grant_type": "client_credentials"}
+    response = web.post(TOKEN, data=form, auth=(PROVISIONING_CLIENT, "wrong"))
+    assert_error(response, "invalid_client", 401)
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    response = web.post(TOKEN, data={**form, "client_id": PROVISIONING_CLIENT})
+    assert_error(response, "invalid_client", 401)
+    # Two authentication methods at once are refused.
+    response = web.post(
+        TOKEN,
+        data={**form, "client_secret": PROVISIONING_DEV_SECRET},
+        auth=(PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET),
+    )
+    assert_error(response, "invalid_request")
+
+
+# --- authorization code with PKCE (kentra-web) ------------------------------------------------
+
+
+def test_login_page_is_greek_accessible_and_protected(
+    web: FlaskClient, issuer_settings: Settings
+) -> None:
+    _verifier, challenge = pkce()
+    response = web.get(AUTH, query_string=auth_params(issuer_settings, challenge))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<html lang="el">' in page
+    assert "<h1>Σύνδεση</h1>" in page
+    assert '<label for="username">' in page
+    assert '<input id="username" name="username"' in page
+    assert '<label for="password">' in page
+    assert '<input id="password" name="password" type="password"' in page
+    assert re.search(r'name="csrf_token" value="[^"]{20,}"', page)
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert f"Path={EMBEDDED_ISSUER_PATH}" in cookie
+    assert "Secure" not in cookie  # test environment over http
+
+
+def test_code_flow_with_pkce(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.CENTRE_HEAD, unit=UnitPath("4501", "kk-athinon"))
+    redirect, verifier = log_in(web, issuer_settings, user)
+    response = exchange(web, issuer_settings, redirect["code"], verifier)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["session_state"] == redirect["session_state"]
+
+    _header, claims = decode(web, body["access_token"])
+    assert claims["azp"] == WEB_CLIENT
+    assert claims["aud"] == [API_CLIENT]
+    assert claims["groups"] == ["/m-4501/kk-athinon"]
+    assert claims["sid"] == redirect["session_state"]
+    principal = Principal.from_claims(claims)
+    assert principal.roles == frozenset({Role.CENTRE_HEAD})
+    assert principal.reaches_unit(ANNEX)
+
+    _header, id_claims = decode(web, body["id_token"])
+    assert id_claims["aud"] == WEB_CLIENT
+    assert id_claims["azp"] == WEB_CLIENT
+    assert id_claims["typ"] == "ID"
+    assert id_claims["nonce"] == redirect["nonce"]
+    assert id_claims["sub"] == user.id
+    assert id_claims["iss"] == issuer_settings.issuer
+    assert id_claims["sid"] == redirect["session_state"]
+    digest = hashlib.sha256(body["access_token"].encode()).digest()[:16]
+    assert id_claims["at_hash"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    # The login session now answers the next authorization request without the form.
+    verifier2, challenge2 = pkce()
+    again = web.get(AUTH, query_string=auth_params(issuer_settings, challenge2))
+    assert again.status_code == 302
+    assert exchange(web, issuer_settings, query(again)["code"], verifier2).status_code == 200
+    # Unless the client asks for a fresh login.
+    forced = web.get(AUTH, query_string=auth_params(issuer_settings, challenge2, prompt="login"))
+    assert forced.status_code == 200
+
+
+def test_wrong_verifier_is_rejected_and_consumes_the_code(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    wrong, _challenge = pkce()
+    assert_error(exchange(web, issuer_settings, redirect["code"], wrong), "invalid_grant")
+    assert_error(exchange(web, issuer_settings, redirect["code"], verifier), "invalid_grant")
+    browser = web.application.test_client()
+    redirect, _verifier = log_in(browser, issuer_settings, make_user())
+    response = exchange(browser, issuer_settings, redirect["code"], "")
+    assert_error(response, "invalid_grant")
+
+
+def test_code_expires_after_a_minute(
+    web: FlaskClient, issuer_settings: Settings, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    with engine.begin() as conn:
+        expires_at = conn.scalar(
+            update(IdentityGrant)
+            .where(IdentityGrant.token_hash == digest(redirect["code"]))
+            .values(expires_at=IdentityGrant.expires_at - timedelta(seconds=61))
+            .returning(IdentityGrant.expires_at - IdentityGrant.created_at)
+        )
+    assert expires_at is not None
+    assert expires_at < timedelta(0)  # it was issued for 60 seconds
+    response = exchange(web, issuer_settings, redirect["code"], verifier)
+    assert_error(response, "invalid_grant")
+    assert response.get_json()["error_description"] == "Code is expired"
+
+
+def test_code_is_single_use_and_a_replay_revokes_its_tokens(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    first = exchange(web, issuer_settings, redirect["code"], verifier)
+    assert first.status_code == 200
+    assert_error(exchange(web, issuer_settings, redirect["code"], verifier), "invalid_grant")
+    refresh = {"grant_type": "refresh_token", "refresh_token": first.get_json()["refresh_token"]}
+    response = web.post(TOKEN, data=refresh, auth=(WEB_CLIENT, WEB_DEV_SECRET))
+    assert_error(response, "invalid_grant")
+
+
+def test_redirect_uri_must_match(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    other = issuer_settings.base_url + "/auth/callback/"
+    response = exchange(web, issuer_settings, redirect["code"], verifier, redirect_uri=other)
+    assert_error(response, "invalid_grant")
+    # An unregistered redirect URI at the authorization endpoint: an error page, no redirect.
+    _verifier, challenge = pkce()
+    for uri in ("https://evil.example/cb", other):
+        page = web.get(AUTH, query_string=auth_params(issuer_settings, challenge, redirect_uri=uri))
+        assert page.status_code == 400
+        assert "Location" not in page.headers
+        assert "redirect_uri" in page.get_data(as_text=True)
+    page = web.get(AUTH, query_string=auth_params(issuer_settings, challenge, client_id="nope"))
+    assert page.status_code == 400
+
+
+def test_authorization_request_errors_go_back_to_the_client(
+    web: FlaskClient, issuer_settings: Settings
+) -> None:
+    _verifier, challenge = pkce()
+    cases = [
+        ({"code_challenge": ""}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"scope": "openid admin"}, "invalid_scope"),
+        ({"prompt": "none"}, "login_required"),
+    ]
+    for change, error in cases:
+        params = auth_params(issuer_settings, challenge, **change)
+        response = web.get(AUTH, query_string=params)
+        assert response.status_code == 302, change
+        answer = query(response)
+        assert answer["error"] == error
+        assert answer["state"] == params["state"]
+        assert "code" not in answer
+
+
+def test_login_form_requires_its_csrf_token(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    _verifier, challenge = pkce()
+    page = web.get(AUTH, query_string=auth_params(issuer_settings, challenge))
+    fields = form_fields(page.get_data(as_text=True))
+    credentials = {"username": user.username, "password": user.password}
+    for csrf in ({}, {"csrf_token": "forged"}):
+        data = {k: v for k, v in fields.items() if k != "csrf_token"} | csrf | credentials
+        response = web.post(AUTH, data=data)
+        assert response.status_code == 400
+        assert "Location" not in response.headers
+        assert "Η φόρμα έληξε" in response.get_data(as_text=True)
+    # A browser without the issuer's cookie cannot post a token it copied from elsewhere.
+    stranger = web.application.test_client()
+    assert stranger.post(AUTH, data=fields | credentials).status_code == 400
+
+
+def test_wrong_credentials_show_the_form_again(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    _verifier, challenge = pkce()
+    page = web.get(AUTH, query_string=auth_params(issuer_settings, challenge))
+    response = submit_login(web, page, user.username, "wrong password")
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    text = response.get_data(as_text=True)
+    assert "Λάθος όνομα χρήστη ή κωδικός πρόσβασης." in text
+    assert 'role="alert"' in text
+    assert f'value="{user.username}"' in text
+    assert 'aria-invalid="true"' in text
+    assert "wrong password" not in text
+    # The same form (its CSRF token still valid) then logs in.
+    assert submit_login(web, response, user.username, user.password).status_code == 302
+
+
+# --- refresh, logout, userinfo ----------------------------------------------------------------
+
+
+def test_refresh_token_rotates(web: FlaskClient, make_user: Callable[..., User]) -> None:
+    user = make_user(Role.SUPERVISOR_OPERATIONAL, municipality_code="4501")
+    first = password_grant(web, user, scope="openid").get_json()
+    response = web.post(
+        TOKEN,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": CLI_CLIENT,
+            "refresh_token": first["refresh_token"],
+        },
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    second = response.get_json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["session_state"] == first["session_state"]
+    _header, claims = decode(web, second["access_token"])
+    assert claims["resource_access"] == {API_CLIENT: {"roles": ["supervisor-operational"]}}
+    assert decode(web, second["id_token"])[1]["aud"] == CLI_CLIENT
+    # The old refresh token is spent; presenting it again is taken as theft and also revokes
+    # the token that replaced it.
+    replay = {"grant_type": "refresh_token", "client_id": CLI_CLIENT}
+    assert_error(
+        web.post(TOKEN, data=replay | {"refresh_token": first["refresh_token"]}), "invalid_grant"
+    )
+    assert_error(
+        web.post(TOKEN, data=replay | {"refresh_token": second["refresh_token"]}), "invalid_grant"
+    )
+    # Another client cannot use a refresh token it was not given.
+    third = password_grant(web, user).get_json()["refresh_token"]
+    response = web.post(
+        TOKEN,
+        data={"grant_type": "refresh_token", "refresh_token": third},
+        auth=(WEB_CLIENT, WEB_DEV_SECRET),
+    )
+    assert_error(response, "invalid_grant")
+    assert web.post(TOKEN, data=replay | {"refresh_token": third}).status_code == 200
+
+
+def test_logout_ends_the_session(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    tokens = exchange(web, issuer_settings, redirect["code"], verifier).get_json()
+    home = issuer_settings.base_url + "/"
+
+    refused = web.get(
+        LOGOUT,
+        query_string={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "https://evil.example/",
+        },
+    )
+    assert refused.status_code == 400
+    assert "Location" not in refused.headers
+
+    response = web.get(
+        LOGOUT,
+        query_string={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": home,
+            "state": "s1",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == home + "?state=s1"
+    # The session's refresh token is revoked, and the browser must log in again.
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert_error(web.post(TOKEN, data=refresh, auth=(WEB_CLIENT, WEB_DEV_SECRET)), "invalid_grant")
+    _verifier, challenge = pkce()
+    assert web.get(AUTH, query_string=auth_params(issuer_settings, challenge)).status_code == 200
+    # userinfo refuses the access token of the ended session.
+    userinfo = web.get(USERINFO, headers={"Authorization": "Bearer " + tokens["access_token"]})
+    assert userinfo.status_code == 401
+
+
+def test_logout_without_hint_asks_for_confirmation(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    log_in(web, issuer_settings, make_user())
+    home = issuer_settings.base_url + "/"
+    # A redirect needs the client to be named.
+    assert web.get(LOGOUT, query_string={"post_logout_redirect_uri": home}).status_code == 400
+    params = {"client_id": WEB_CLIENT, "post_logout_redirect_uri": home, "state": "s2"}
+    page = web.get(LOGOUT, query_string=params)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "<h1>Αποσύνδεση</h1>" in text
+    fields = form_fields(text)
+    # A cross-site POST without the form's token only gets the confirmation page again.
+    assert web.post(LOGOUT, data=params).status_code == 200
+    response = web.post(LOGOUT, data=fields)
+    assert response.status_code == 302
+    assert response.headers["Location"] == home + "?state=s2"
+    _verifier, challenge = pkce()
+    assert web.get(AUTH, query_string=auth_params(issuer_settings, challenge)).status_code == 200
+
+
+def test_userinfo(web: FlaskClient, make_user: Callable[..., User]) -> None:
+    user = make_user(Role.MINISTRY_OFFICER)
+    token = password_grant(web, user, scope="openid").get_json()["access_token"]
+    response = web.get(USERINFO, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "sub": user.id,
+        "preferred_username": user.username,
+        "name": "Δοκιμή Χρήστης",
+        "given_name": "Δοκιμή",
+        "family_name": "Χρήστης",
+        "email": f"{user.username}@example.invalid",
+    }
+    assert web.get(USERINFO).status_code == 401
+    bad = web.get(USERINFO, headers={"Authorization": "Bearer " + token[:-4] + "AAAA"})
+    assert bad.status_code == 401
+    assert 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
+
+
+# --- signing key, start-up --------------------------------------------------------------------
+
+
+def test_signing_key_is_kept_and_reused(
+    issuer_app: Flask, issuer_settings: Settings, engine: Engine
+) -> None:
+    path = key_folder(issuer_settings.var_dir) / KEY_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    first = embedded_issuer(issuer_app).signing_key
+    again = Flask(__name__)
+    init_embedded_issuer(again, issuer_settings, engine)
+    assert embedded_issuer(again).signing_key.kid == first.kid
+    assert again.test_client().get(OIDC + "/certs").get_json()["keys"][0]["kid"] == first.kid
+
+
+def test_signing_key_file_permissions_are_tightened(
+    issuer_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(issuer_settings, var_dir=tmp_path)
+    app = Flask(__name__)
+    init_embedded_issuer(app, settings, engine)
+    path = key_folder(tmp_path) / KEY_FILE
+    path.chmod(0o644)
+    init_embedded_issuer(Flask(__name__), settings, engine)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_init_refuses_production_and_a_configured_issuer(
+    settings: Settings, engine: Engine
+) -> None:
+    with pytest.raises(RuntimeError, match="KENTRA_OIDC_ISSUER"):
+        init_embedded_issuer(
+            Flask(__name__), dataclasses.replace(settings, env="production"), engine
+        )
+    keycloak = dataclasses.replace(settings, oidc_issuer="https://id.example.gr/realms/kentra")
+    with pytest.raises(RuntimeError, match="KENTRA_OIDC_ISSUER"):
+        init_embedded_issuer(Flask(__name__), keycloak, engine)
+
+
+# --- identity admin and demo users ------------------------------------------------------------
+
+
+@pytest.fixture
+def scratch_code(engine: Engine) -> Iterator[str]:
+    """A municipality code no test or demo uses; its organization is removed afterwards."""
+    code = f"99{secrets.randbelow(100):02d}"
+    yield code
+    EmbeddedIdentityAdmin(engine).remove_organization(code)
+
+
+def _count(engine: Engine, model: Any, *where: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_identity_admin_is_idempotent(
+    engine: Engine, scratch_code: str, make_user: Callable[..., User]
+) -> None:
+    admin = EmbeddedIdentityAdmin(engine)
+    organization = admin.ensure_organization(scratch_code, "Δήμος Δοκιμής")
+    assert admin.ensure_organization(scratch_code, "Δήμος Δοκιμής") == organization
+    annex = UnitPath(scratch_code, "kk-dokimis", "kinitiki-1")
+    group = admin.ensure_unit_group(annex, "Κινητή μονάδα 1")
+    assert admin.ensure_unit_group(annex, "Κινητή μονάδα 1") == group
+    # The centre's group (and the municipality's top group) came along.
+    centre = admin.ensure_unit_group(UnitPath(scratch_code, "kk-dokimis"), "Κέντρο Δοκιμής")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(IdentityGroup.path, IdentityGroup.name, IdentityGroup.parent_id).where(
+                IdentityGroup.path.like(f"/m-{scratch_code}%")
+            )
+        ).all()
+    by_path = {row.path: row for row in rows}
+    assert set(by_path) == {f"/m-{scratch_code}", f"/m-{scratch_code}/kk-dokimis", str(annex)}
+    assert str(by_path[str(annex)].parent_id) == centre
+    assert by_path[f"/m-{scratch_code}/kk-dokimis"].name == "Κέντρο Δοκιμής"
+
+    user = make_user(Role.STAFF, unit=annex, profession=Profession.MEDIATOR)
+    spec = UserSpec(
+        username=user.username,
+        email=f"{user.username}@example.invalid",
+        role=Role.STAFF,
+        unit=annex,
+        profession=Profession.MEDIATOR,
+        password=PASSWORD,
+    )
+    assert admin.ensure_user(spec) == user.id
+    assert admin.ensure_user(spec) == user.id
+    assert _count(engine, IdentityUser, IdentityUser.username == user.username) == 1
+    assert _count(engine, IdentityUserRole, IdentityUserRole.user_id == uuid.UUID(user.id)) == 1
+    assert (
+        _count(engine, IdentityGroupMember, IdentityGroupMember.user_id == uuid.UUID(user.id)) == 1
+    )
+    members = IdentityOrganizationMember.user_id == uuid.UUID(user.id)
+    assert _count(engine, IdentityOrganizationMember, members) == 1
+    assert (
+        _count(engine, IdentityOrganization, IdentityOrganization.alias == f"m-{scratch_code}") == 1
+    )
+    with pytest.raises(ValueError, match="outside"):
+        admin.ensure_user(dataclasses.replace(spec, municipality_code="4501"))
+
+
+def test_identity_admin_joins_the_callers_transaction(engine: Engine, scratch_code: str) -> None:
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        admin = EmbeddedIdentityAdmin(conn)
+        admin.ensure_organization(scratch_code, "Δήμος Δοκιμής")
+        admin.ensure_unit_group(UnitPath(scratch_code, "kk-dokimis"), "Κέντρο Δοκιμής")
+        transaction.rollback()
+    assert (
+        _count(engine, IdentityOrganization, IdentityOrganization.alias == f"m-{scratch_code}") == 0
+    )
+
+
+def test_disable_user_revokes_refresh_tokens(
+    web: FlaskClient, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    tokens = password_grant(web, user).get_json()
+    admin = EmbeddedIdentityAdmin(engine)
+    admin.disable_user(user.username)
+    admin.disable_user(user.username)  # again: not an error
+    admin.disable_user("nobody-" + uuid.uuid4().hex)  # unknown: not an error
+    refresh = {"grant_type": "refresh_token", "client_id": CLI_CLIENT}
+    assert_error(
+        web.post(TOKEN, data=refresh | {"refresh_token": tokens["refresh_token"]}), "invalid_grant"
+    )
+    assert_error(password_grant(web, user), "invalid_grant")
+    # ensure_user does not silently enable a disabled user again.
+    admin.ensure_user(UserSpec(username=user.username, email="", role=Role.STAFF))
+    assert_error(password_grant(web, user), "invalid_grant")
+
+
+def test_demo_users_cover_every_role(
+    web: FlaskClient, engine: Engine, issuer_settings: Settings
+) -> None:
+    logins = seed_demo_users(engine, issuer_settings)
+    assert seed_demo_users(engine, issuer_settings) == logins  # idempotent
+    assert {login.role for login in logins} == set(Role)
+    usernames = [login.username for login in logins]
+    assert len(set(usernames)) == len(usernames)
+    assert _count(engine, IdentityUser, IdentityUser.username.in_(usernames)) == len(logins)
+    principals = {}
+    for login in logins:
+        assert login.password.startswith("demo-")
+        assert login.scope
+        response = password_grant(web, User(login.username, login.password, ""))
+        assert response.status_code == 200, login.username
+        principal = Principal.from_claims(decode(web, response.get_json()["access_token"])[1])
+        assert principal.roles == frozenset({login.role})
+        principals[login.username] = principal
+    assert principals["regional-officer-el30"].region == "EL30"
+    assert principals["centre-head-4501"].units == (UnitPath("4501", "kk-athinon"),)
+    staff = principals["staff-4501"]
+    assert staff.units == (ANNEX,)
+    assert staff.profession is Profession.SOCIAL_WORKER
+    other = principals["staff-7101"]
+    assert other.organization == "7101"
+    assert other.units == (UnitPath("7101", "kk-irakleiou"),)
+    assert not other.may_enter("4501", "EL30")
+    assert staff.may_enter("4501", "EL30")
+    with pytest.raises(RuntimeError, match="development"):
+        seed_demo_users(engine, dataclasses.replace(issuer_settings, env="production"))
