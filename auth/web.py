@@ -18,6 +18,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from authlib.common.errors import AuthlibBaseError as OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
 from flask_wtf.csrf import CSRFProtect, generate_csrf
@@ -70,19 +71,28 @@ def login() -> Response:
 @blueprint.get("/auth/callback")
 @public
 def callback() -> Response:
-    token = _client().authorize_access_token()  # checks state, PKCE, ID token and nonce
-    validator: TokenValidator = current_app.extensions["kentra_auth"]
+    if request.args.get("error"):
+        log.warning(
+            "login refused by the issuer", extra={"oauth_error": request.args["error"][:64]}
+        )
+        return _login_failed()
     try:
-        validator.validate(token["access_token"])
-    except InvalidToken:
-        log.warning("login refused: the issuer's access token did not validate")
-        session.clear()
-        return redirect("/?login=failed")
+        token = _client().authorize_access_token()  # checks state, PKCE, ID token and nonce
+        current_app.extensions["kentra_auth"].validate(token["access_token"])
+    except (OAuthError, InvalidToken, KeyError) as exc:
+        log.warning("login refused", extra={"error_type": type(exc).__name__})
+        return _login_failed()
+    target = safe_next(session.get(_NEXT))
     session.clear()  # a fresh session at login (no fixation)
     session[_TOKENS] = {
         k: token.get(k) for k in ("access_token", "refresh_token", "id_token", "expires_at")
     }
-    return redirect(session.pop(_NEXT, None) or "/")
+    return redirect(target)
+
+
+def _login_failed() -> Response:
+    session.clear()
+    return redirect("/?login=failed")
 
 
 @blueprint.post("/auth/logout")
@@ -164,7 +174,8 @@ def init_web_login(app: Flask, settings: Settings) -> None:
         client_secret=secret,
         server_metadata_url=f"{settings.issuer}/.well-known/openid-configuration",
         client_kwargs={
-            "scope": "openid profile email organization",
+            # Organization, groups and roles come through the realm's default "kentra" scope.
+            "scope": "openid profile email",
             "code_challenge_method": "S256",
         },
     )

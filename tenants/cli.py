@@ -58,8 +58,11 @@ def tenants_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def create_command(code: str, as_json: bool) -> None:
     """Provision the tenant of municipality CODE (4-digit ELSTAT code). Idempotent."""
+    from kentra.auth.adapters import identity_admin  # noqa: PLC0415
+
+    engine = _engine()
     try:
-        result = create_tenant(_engine(), code)
+        result = create_tenant(engine, code, identity=identity_admin(Settings.from_env(), engine))
     except (InvalidMunicipalityCode, UnknownMunicipality) as exc:
         _fail(str(exc), as_json=as_json, code=EXIT_BAD_INPUT)
     if as_json:

@@ -33,7 +33,8 @@ def seed_demo_command() -> None:
     from kentra.platform.core.database import get_engine  # noqa: PLC0415
     from kentra.platform.core.devserver import seed_demo  # noqa: PLC0415
 
-    for line in seed_demo(get_engine(Settings.from_env())):
+    settings = Settings.from_env()
+    for line in seed_demo(get_engine(settings), settings):
         click.echo(line)
 
 

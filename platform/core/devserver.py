@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from types import FrameType
 
 import click
@@ -25,13 +26,24 @@ from kentra.platform.core.database import get_engine
 DEMO_TENANTS = ("4501", "0101", "7101")
 
 
-def seed_demo(engine: Engine) -> Iterator[str]:
+def seed_demo(engine: Engine, settings: Settings | None = None) -> Iterator[str]:
+    """Demo tenants (with their identity organizations) and, on the embedded issuer, one demo
+    user per role. Idempotent."""
+    from kentra.auth.adapters import identity_admin  # noqa: PLC0415
     from kentra.tenants.provisioning import create_tenant  # noqa: PLC0415
 
+    settings = settings or Settings.from_env()
+    identity = identity_admin(settings, engine)
     for code in DEMO_TENANTS:
-        result = create_tenant(engine, code, actor="demo-seed")
+        result = create_tenant(engine, code, actor="demo-seed", identity=identity)
         verb = "created" if result.created else "exists "
         yield f"{verb} tenant {result.tenant.code} {result.tenant.name_el} ({result.tenant.schema})"
+    if settings.uses_embedded_issuer:
+        from kentra.auth.issuer.demo import seed_demo_users  # noqa: PLC0415
+
+        yield "demo logins (embedded issuer; development only):"
+        for login in seed_demo_users(engine, settings):
+            yield f"  {login.username:<32} {login.password:<32} {login.role:<26} {login.scope}"
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -39,6 +51,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
     env["KENTRA_DATABASE_URL"] = database_url(settings).render_as_string(hide_password=False)
     env["KENTRA_BROKER_URL"] = broker_url(settings)
     env["KENTRA_RESULT_BACKEND"] = result_backend(settings)
+    env["KENTRA_BASE_URL"] = settings.base_url
     return env
 
 
@@ -57,6 +70,9 @@ def run_platform(*, host: str, port: int) -> None:
     from kentra.tenants.migrate import upgrade_all  # noqa: PLC0415
 
     settings = Settings.from_env()
+    if not os.environ.get("KENTRA_BASE_URL"):
+        # The embedded issuer's URL (and the login redirect) follow the address we serve on.
+        settings = replace(settings, base_url=f"http://{host}:{port}")
     db_url = database_url(settings)
     where = (
         "embedded PostgreSQL in " + str(settings.var_dir / "pg")
@@ -69,7 +85,7 @@ def run_platform(*, host: str, port: int) -> None:
     click.echo(
         f"migrations: shared at {report.shared_to}, {len(report.tenants)} tenant schema(s) checked"
     )
-    for line in seed_demo(engine):
+    for line in seed_demo(engine, settings):
         click.echo(f"demo     : {line}")
 
     env = _child_env(settings)
@@ -130,7 +146,10 @@ def run_platform(*, host: str, port: int) -> None:
                 "Kentra is running:",
                 f"  web + API  : {base}   (gunicorn pid {web.pid})",
                 f"  reference  : {base}/api/v1/reference/municipalities?q=αθηνα",
-                f"  a tenant   : {base}/api/v1/municipalities/{DEMO_TENANTS[0]}",
+                f"  log in     : {base}/auth/login   (a demo login above)",
+                f"  a tenant   : {base}/api/v1/municipalities/{DEMO_TENANTS[0]}  (needs a token)",
+                f"  a token    : curl -d grant_type=password -d client_id=kentra-cli -d username=staff-4501"
+                f" -d password=demo-staff {settings.issuer}/protocol/openid-connect/token",
                 f"  OpenAPI    : {base}/api/v1/openapi.json",
                 f"  health     : {base}/healthz , {base}/readyz",
                 f"  worker     : Celery pid {worker.pid}, broker: {broker_kind}",
