@@ -32,9 +32,12 @@ PASSWORD = "a-test-password-1"
 def live(engine: Engine) -> Iterator[str]:
     """The whole app served on a free port; its base URL (and so its issuer) follow the port."""
     holder: dict[str, Any] = {}
-    server = make_server(
-        "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
-    )
+
+    def serve(environ: Any, start_response: Any) -> Any:
+        # The app is created after the server: its base URL needs the port the server got.
+        return holder["app"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, serve, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     holder["app"] = create_app(replace(Settings.from_env(), base_url=base))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
