@@ -724,6 +724,7 @@ def test_userinfo(web: FlaskClient, make_user: Callable[..., User]) -> None:
         "given_name": "Δοκιμή",
         "family_name": "Χρήστης",
         "email": f"{user.username}@example.invalid",
+        "email_verified": False,
     }
     assert web.get(USERINFO).status_code == 401
     bad = web.get(USERINFO, headers={"Authorization": "Bearer " + token[:-4] + "AAAA"})

@@ -42,6 +42,9 @@ def _profile_claims(account: Account, scopes: frozenset[str]) -> dict[str, Any]:
             claims["family_name"] = account.last_name
     if "email" in scopes and account.email:
         claims["email"] = account.email
+        # Keycloak's email scope always says whether the address was verified; the embedded
+        # issuer sends no verification mail, so it never is.
+        claims["email_verified"] = False
     return claims
 
 
@@ -68,6 +71,9 @@ def access_token_claims(
     }
     if session_id is not None:
         claims["sid"] = str(session_id)
+    # Keycloak's basic scope adds the authentication time; the embedded issuer reports the
+    # time the token was issued (the platform does not read it).
+    claims["auth_time"] = now
     claims["scope"] = scope
     claims |= _profile_claims(account, frozenset(scope.split()))
     if account.roles:
