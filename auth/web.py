@@ -32,7 +32,6 @@ from kentra.platform.core.config import Settings
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("web_auth", __name__, template_folder="templates")
-oauth = OAuth()
 csrf = CSRFProtect()
 DEVELOPMENT_WEB_SECRET = "kentra-web-dev-secret"  # noqa: S105 - the embedded issuer's dev default
 _TOKENS = "oidc_tokens"
@@ -55,7 +54,9 @@ def _settings() -> Settings:
 
 
 def _client() -> Any:
-    return oauth.create_client("kentra")
+    # One OAuth registry per app: Authlib caches clients by name, and each app (tests build
+    # several) has its own issuer and redirect URI.
+    return current_app.extensions["kentra_oauth"].create_client("kentra")
 
 
 @blueprint.get("/auth/login")
@@ -167,7 +168,8 @@ def init_web_login(app: Flask, settings: Settings) -> None:
     secret = settings.oidc_web_client_secret
     if secret is None and settings.env != "production":
         secret = DEVELOPMENT_WEB_SECRET
-    oauth.init_app(app)
+    oauth = OAuth(app)
+    app.extensions["kentra_oauth"] = oauth
     oauth.register(
         "kentra",
         client_id=WEB_CLIENT,
