@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 
 from kentra.auth.roles import ROLE_REACH, UNIT_ROLES, Reach, Role
 
@@ -47,6 +48,7 @@ class PermissionTableError(RuntimeError):
 def check_permission_table(
     table: dict[Role, frozenset[Permission]] | None = None,
     descriptions: dict[Permission, str] | None = None,
+    permissions: Iterable[Permission] = tuple(Permission),
 ) -> None:
     """Every role listed with a reach; every permission well-formed, described and granted;
     personal-data ("unit:") permissions only for unit roles, never for oversight."""
@@ -54,7 +56,7 @@ def check_permission_table(
     descriptions = PERMISSION_DESCRIPTIONS if descriptions is None else descriptions
     problems = [f"role {role} has no entry" for role in Role if role not in table]
     problems += [f"role {role} has no reach" for role in Role if role not in ROLE_REACH]
-    for permission in Permission:
+    for permission in permissions:
         if not _PERMISSION_FORMAT.fullmatch(permission.value):
             problems.append(f"{permission.value} is not scope:resource:action")
         if permission not in descriptions:

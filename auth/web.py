@@ -100,15 +100,18 @@ def _login_failed() -> Response:
 @public
 def logout() -> Response:
     csrf.protect()
-    tokens = session.get(_TOKENS) or {}
+    tokens = session.get(_TOKENS)
     session.clear()
-    metadata = _client().load_server_metadata()
-    end_session = metadata.get("end_session_endpoint")
-    if not end_session:
+    if not tokens:  # the login had already ended (e.g. its refresh failed): nothing at the issuer
         return redirect("/")
-    query = {"client_id": WEB_CLIENT, "post_logout_redirect_uri": f"{_settings().base_url}/"}
-    if tokens.get("id_token"):
-        query["id_token_hint"] = tokens["id_token"]
+    # Keycloak and the embedded issuer both publish it (OIDC RP-Initiated Logout).
+    end_session = _client().load_server_metadata()["end_session_endpoint"]
+    query = {
+        "client_id": WEB_CLIENT,
+        "post_logout_redirect_uri": f"{_settings().base_url}/",
+        # Present whenever there is a login: Authlib refuses a code exchange without it.
+        "id_token_hint": tokens["id_token"],
+    }
     return redirect(f"{end_session}?{urlencode(query)}")
 
 

@@ -15,7 +15,18 @@ source rather than a guess:
 * usernames are stored lower-case; duplicate username or e-mail → 409;
 * user attributes not declared in the realm export's user profile are dropped (Keycloak's
   default "unmanaged attributes: disabled"); declared ones are validated (pattern, options);
-* ``execute-actions-email`` needs an enabled user with an e-mail and known actions (else 400).
+* ``execute-actions-email`` needs an enabled user with an e-mail and known actions (else 400);
+  without a working SMTP server (``state.smtp_configured = False``) Keycloak answers 500;
+* ``DELETE /groups/{id}`` removes the group with its subgroups and their memberships (204);
+* every Organizations API call needs the caller's ``realm-management`` role ``manage-realm``
+  (``OrganizationsResource``), else 403; the service account starts with the roles the realm
+  export gives it (``state.realm_management_roles``; a test may revoke one);
+* Keycloak releases before 26.4 refuse an organization without a domain (400, "You must
+  provide at least one domain"): ``state.organization_domain_required = True``.
+
+For a failure Keycloak has no client-visible cause for (its database is down, a bug),
+``fail_next(method, pattern)`` answers the next matching request as Keycloak answers any
+unexpected server error: 500 ``{"error": "unknown_error"}``.
 
 Use the ``keycloak_standin`` fixture (import ``keycloak_standin_fixture`` into the test module to
 register it) or ``KeycloakStandIn.running()`` for other set-ups.
@@ -82,6 +93,10 @@ class State:
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)  # uuid → representation
     client_roles: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     emails: list[dict[str, Any]] = field(default_factory=list)  # execute-actions-email sent
+    # The service account's realm-management roles (seeded from the realm export).
+    realm_management_roles: set[str] = field(default_factory=set)
+    smtp_configured: bool = True
+    organization_domain_required: bool = False  # Keycloak 26.0-26.3
 
 
 class _AnyPath(BaseConverter):
@@ -128,6 +143,7 @@ class KeycloakStandIn:
         self.state = State(client_secret=client_secret)
         self.requests: list[RecordedRequest] = []
         self.url = ""  # set once served
+        self._failures: list[tuple[str, re.Pattern[str]]] = []
         self._profile = keycloak_realm.user_profile_attributes()
         self._seed_clients()
         self.app = self._build_app()
@@ -138,6 +154,11 @@ class KeycloakStandIn:
         """Recorded admin/token requests whose path fully matches ``pattern`` (a regex)."""
         compiled = re.compile(pattern)
         return [r for r in self.requests if r.method == method and compiled.fullmatch(r.path)]
+
+    def fail_next(self, method: str, pattern: str) -> None:
+        """Answer the next ``method`` admin request whose path fully matches ``pattern`` with
+        Keycloak's answer to an unexpected server error (500 ``unknown_error``)."""
+        self._failures.append((method, re.compile(pattern)))
 
     def user_by_username(self, username: str) -> dict[str, Any] | None:
         for user in self.state.users.values():
@@ -172,6 +193,8 @@ class KeycloakStandIn:
 
     def _seed_clients(self) -> None:
         realm = keycloak_realm.load_realm()
+        granted = keycloak_realm.service_account_roles(PROVISIONING_CLIENT, realm)
+        self.state.realm_management_roles = set(granted.get("realm-management", set()))
         for client_id in [*sorted(keycloak_realm.client_ids(realm)), "realm-management"]:
             client_uuid = str(uuid.uuid4())
             self.state.clients[client_uuid] = {"id": client_uuid, "clientId": client_id}
@@ -218,6 +241,16 @@ class KeycloakStandIn:
             )
             if request.path.startswith(ADMIN + "/") and not authorized:
                 return _error(401, "HTTP 401 Unauthorized", key="error")
+            if (
+                request.path.startswith(ADMIN + "/organizations")
+                and "manage-realm" not in self.state.realm_management_roles
+            ):
+                return _error(403, "HTTP 403 Forbidden", key="error")
+            for failure in self._failures:
+                method, pattern = failure
+                if request.method == method and pattern.fullmatch(request.path):
+                    self._failures.remove(failure)
+                    return _error(500, "unknown_error", key="error")
             return None
 
         @app.post(TOKEN_PATH)
@@ -280,6 +313,11 @@ class KeycloakStandIn:
         @app.put(ADMIN + "/groups/<group_id>")
         def update_group(group_id: str) -> Response:
             return self._update_group(self._group(group_id), request.get_json(force=True))
+
+        @app.delete(ADMIN + "/groups/<group_id>")
+        def delete_group(group_id: str) -> Response:
+            self._remove_group(self._group(group_id))
+            return _no_content()
 
         @app.get(ADMIN + "/groups/<group_id>/children")
         def children(group_id: str) -> Response:
@@ -445,6 +483,8 @@ class KeycloakStandIn:
             for d in rep.get("domains") or []
             if d.get("name")
         ]
+        if self.state.organization_domain_required and not domains:
+            return _error(400, "You must provide at least one domain")
         for existing in self.state.organizations.values():
             if existing["name"] == name:
                 return _error(409, "A organization with the same name already exists.")
@@ -543,6 +583,13 @@ class KeycloakStandIn:
             "attributes": rep.get("attributes") or {},
         }
         return _created(self._location("groups", group_id))
+
+    def _remove_group(self, group: dict[str, Any]) -> None:
+        for child in self._children(group["id"]):
+            self._remove_group(child)
+        del self.state.groups[group["id"]]
+        for joined in self.state.user_groups.values():
+            joined.discard(group["id"])
 
     def _update_group(self, group: dict[str, Any], rep: dict[str, Any]) -> Response:
         name = rep.get("name") or group["name"]
@@ -672,6 +719,21 @@ class KeycloakStandIn:
             return _error(400, "Client id missing", key="error")
         if client_id and client_id not in {c["clientId"] for c in self.state.clients.values()}:
             return _error(400, "Client doesn't exist", key="error")
+        return self._send_actions_email(user, actions, client_id, redirect_uri)
+
+    def _send_actions_email(
+        self,
+        user: dict[str, Any],
+        actions: list[str],
+        client_id: str | None,
+        redirect_uri: str | None,
+    ) -> Response:
+        if not self.state.smtp_configured:
+            # Keycloak's answer when the realm's mail settings are missing or the SMTP server
+            # refuses the message (UserResource.executeActionsEmail catches EmailException).
+            return _error(
+                500, "Failed to send execute actions email: Please provide a valid address"
+            )
         self.state.emails.append(
             {
                 "user_id": user["id"],

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import html
+import json
 import re
 import secrets
 import stat
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from joserfc import jwt
-from joserfc.jwk import KeySet
-from sqlalchemy import Engine, delete, func, select, update
+from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy import Engine, delete, func, select, text, update
+from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from kentra.auth.claims import (
@@ -31,24 +37,45 @@ from kentra.auth.claims import (
     WEB_CLIENT,
 )
 from kentra.auth.identity import UserSpec
+from kentra.auth.issuer import grants, pages
+from kentra.auth.issuer.accounts import Account
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
-from kentra.auth.issuer.clients import PROVISIONING_DEV_SECRET, WEB_DEV_SECRET
+from kentra.auth.issuer.clients import (
+    CLIENT_CREDENTIALS,
+    PROVISIONING_DEV_SECRET,
+    REFRESH_TOKEN,
+    WEB_DEV_SECRET,
+    Client,
+    build_clients,
+)
+from kentra.auth.issuer.clients import PASSWORD as PASSWORD_GRANT
 from kentra.auth.issuer.demo import seed_demo_users
 from kentra.auth.issuer.grants import digest
 from kentra.auth.issuer.keys import KEY_FILE, key_folder
 from kentra.auth.issuer.models import (
+    GrantKind,
     IdentityGrant,
     IdentityGroup,
     IdentityGroupMember,
+    IdentityLoginSession,
     IdentityOrganization,
     IdentityOrganizationMember,
     IdentityUser,
     IdentityUserRole,
 )
-from kentra.auth.issuer.server import _install, embedded_issuer, init_embedded_issuer
+from kentra.auth.issuer.server import (
+    COOKIE_NAME,
+    EXTENSION,
+    _install,
+    embedded_issuer,
+    init_embedded_issuer,
+)
+from kentra.auth.issuer.signing import id_token_claims, userinfo_claims
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
+from kentra.platform.core.models import utcnow
+from tests.tokens import TokenFactory
 
 BASE = EMBEDDED_ISSUER_PATH
 OIDC = BASE + "/protocol/openid-connect"
@@ -387,6 +414,36 @@ def test_token_endpoint_errors(web: FlaskClient) -> None:
     assert web.get(TOKEN).status_code == 405
 
 
+def test_token_endpoint_client_authentication_errors(web: FlaskClient) -> None:
+    form = {"grant_type": "client_credentials"}
+    # HTTP Basic is the only authentication scheme for clients.
+    bearer = {"Authorization": "Bearer " + PROVISIONING_DEV_SECRET}
+    assert_error(web.post(TOKEN, data=form, headers=bearer), "invalid_client", 401)
+    # A client_id in the form must name the client that authenticated.
+    credentials = (PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET)
+    response = web.post(TOKEN, data={**form, "client_id": WEB_CLIENT}, auth=credentials)
+    assert_error(response, "invalid_client", 401)
+    response = web.post(TOKEN, data={**form, "client_id": PROVISIONING_CLIENT}, auth=credentials)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_token_requests_without_their_code_or_refresh_token(
+    web: FlaskClient, issuer_settings: Settings
+) -> None:
+    verifier, _challenge = pkce()
+    form = {
+        "grant_type": "authorization_code",
+        "redirect_uri": issuer_settings.base_url + "/auth/callback",
+        "code_verifier": verifier,
+    }
+    response = web.post(TOKEN, data=form, auth=(WEB_CLIENT, WEB_DEV_SECRET))
+    assert_error(response, "invalid_request")
+    assert response.get_json()["error_description"] == "Missing parameter: code"
+    response = web.post(TOKEN, data={"grant_type": "refresh_token", "client_id": CLI_CLIENT})
+    assert_error(response, "invalid_request")
+    assert response.get_json()["error_description"] == "Missing parameter: refresh_token"
+
+
 # --- client credentials (kentra-provisioning) -------------------------------------------------
 
 
@@ -425,6 +482,26 @@ def test_client_credentials_with_a_wrong_secret(web: FlaskClient) -> None:
         auth=(PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET),
     )
     assert_error(response, "invalid_request")
+
+
+def test_client_credentials_refused_for_a_disabled_service_account(
+    web: FlaskClient, engine: Engine
+) -> None:
+    form = {"grant_type": "client_credentials"}
+    credentials = (PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET)
+    username = "service-account-" + PROVISIONING_CLIENT
+    assert web.post(TOKEN, data=form, auth=credentials).status_code == 200
+    EmbeddedIdentityAdmin(engine).disable_user(username)
+    try:
+        response = web.post(TOKEN, data=form, auth=credentials)
+        assert_error(response, "invalid_grant")
+        assert response.get_json()["error_description"] == "Service account disabled"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                update(IdentityUser).where(IdentityUser.username == username).values(enabled=True)
+            )
+    assert web.post(TOKEN, data=form, auth=credentials).status_code == 200
 
 
 # --- authorization code with PKCE (kentra-web) ------------------------------------------------
@@ -561,6 +638,7 @@ def test_authorization_request_errors_go_back_to_the_client(
         ({"code_challenge": ""}, "invalid_request"),
         ({"code_challenge_method": "plain"}, "invalid_request"),
         ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_mode": "fragment"}, "invalid_request"),
         ({"scope": "openid admin"}, "invalid_scope"),
         ({"prompt": "none"}, "login_required"),
     ]
@@ -610,6 +688,115 @@ def test_wrong_credentials_show_the_form_again(
     assert "wrong password" not in text
     # The same form (its CSRF token still valid) then logs in.
     assert submit_login(web, response, user.username, user.password).status_code == 302
+
+
+def test_login_form_without_credentials_asks_for_them(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    _verifier, challenge = pkce()
+    page = web.get(AUTH, query_string=auth_params(issuer_settings, challenge))
+    for username, password in ((user.username, ""), ("   ", user.password)):
+        response = submit_login(web, page, username, password)
+        assert response.status_code == 200
+        assert "Location" not in response.headers
+        text = response.get_data(as_text=True)
+        assert pages.MISSING_CREDENTIALS in text
+        assert 'aria-invalid="true"' in text
+    assert submit_login(web, page, user.username, user.password).status_code == 302
+
+
+def test_a_forged_or_malformed_login_cookie_is_ignored(
+    web: FlaskClient,
+    issuer_app: Flask,
+    issuer_settings: Settings,
+    make_user: Callable[..., User],
+) -> None:
+    redirect, _verifier = log_in(web, issuer_settings, make_user())
+    session_id = redirect["session_state"]
+    signer = embedded_issuer(issuer_app).cookies
+    forger = URLSafeTimedSerializer("not the issuer's secret", salt="kentra.auth.issuer.browser")
+
+    def authorize_with(cookie: str) -> TestResponse:
+        web.set_cookie(COOKIE_NAME, cookie, path=EMBEDDED_ISSUER_PATH)
+        _verifier, challenge = pkce()
+        return web.get(AUTH, query_string=auth_params(issuer_settings, challenge))
+
+    # The issuer's own cookie naming the login session signs in at once ...
+    assert authorize_with(signer.dumps({"csrf": "x", "sid": session_id})).status_code == 302
+    # ... a forged or malformed one does not: the login form, with a new cookie.
+    for cookie in (
+        forger.dumps({"csrf": "x", "sid": session_id}),
+        signer.dumps([session_id]),
+        signer.dumps({"sid": session_id}),
+        signer.dumps({"csrf": "x", "sid": "not-a-uuid"}),
+    ):
+        response = authorize_with(cookie)
+        assert response.status_code == 200
+        assert "<h1>Σύνδεση</h1>" in response.get_data(as_text=True)
+        assert response.headers["Set-Cookie"].startswith(COOKIE_NAME + "=")
+
+
+def issuer_with_clients(settings: Settings, engine: Engine, *clients: Client) -> FlaskClient:
+    """A browser on an issuer whose client registry differs from ``build_clients``: the
+    endpoints check a client's grant types themselves, whatever the registry says."""
+    app = Flask(__name__)
+    issuer = _install(app, settings, engine)
+    registry = dict(issuer.clients) | {client.client_id: client for client in clients}
+    app.extensions[EXTENSION] = dataclasses.replace(issuer, clients=registry)
+    return app.test_client()
+
+
+def test_clients_get_only_the_flows_they_are_registered_for(
+    issuer_settings: Settings, engine: Engine
+) -> None:
+    callback = issuer_settings.base_url + "/auth/callback"
+    web_without_code_flow = Client(
+        client_id=WEB_CLIENT,
+        secret=WEB_DEV_SECRET,
+        grant_types=frozenset({REFRESH_TOKEN}),
+        redirect_uris=(callback,),
+    )
+    public_with_service_account = Client(
+        client_id="kentra-test-public",
+        secret=None,
+        grant_types=frozenset({CLIENT_CREDENTIALS}),
+        service_account_roles=frozenset({Role.PLATFORM_OPERATOR}),
+    )
+    client = issuer_with_clients(
+        issuer_settings, engine, web_without_code_flow, public_with_service_account
+    )
+    # A registered redirect URI is not enough: the error goes back to it.
+    _verifier, challenge = pkce()
+    params = auth_params(issuer_settings, challenge)
+    response = client.get(AUTH, query_string=params)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(callback + "?")
+    answer = query(response)
+    assert answer["error"] == "unauthorized_client"
+    assert answer["state"] == params["state"]
+    assert "code" not in answer
+    # A public client proves nothing about itself, so it never gets a service account.
+    form = {"grant_type": "client_credentials", "client_id": "kentra-test-public"}
+    assert_error(client.post(TOKEN, data=form), "unauthorized_client")
+    service_account = IdentityUser.username == "service-account-kentra-test-public"
+    assert _count(engine, IdentityUser, service_account) == 0
+
+
+def test_password_grant_refused_in_production_whatever_the_registry(
+    issuer_settings: Settings, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    production = dataclasses.replace(
+        issuer_settings,
+        env="production",
+        oidc_web_client_secret="web-secret",
+        keycloak_admin_client_secret="provisioning-secret",
+    )
+    cli = Client(client_id=CLI_CLIENT, secret=None, grant_types=frozenset({PASSWORD_GRANT}))
+    client = issuer_with_clients(production, engine, cli)
+    response = password_grant(client, make_user())
+    assert_error(response, "unauthorized_client")
+    assert "access_token" not in response.get_json()
 
 
 # --- refresh, logout, userinfo ----------------------------------------------------------------
@@ -732,6 +919,212 @@ def test_userinfo(web: FlaskClient, make_user: Callable[..., User]) -> None:
     assert 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
 
 
+def test_refresh_may_narrow_the_scope_but_not_widen_it(
+    web: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    form = {"grant_type": "refresh_token", "client_id": CLI_CLIENT}
+    first = password_grant(web, user).get_json()
+    assert first["scope"] == "profile email"
+    response = web.post(
+        TOKEN, data=form | {"refresh_token": first["refresh_token"], "scope": "openid profile"}
+    )
+    assert_error(response, "invalid_scope")
+    second = password_grant(web, user).get_json()
+    response = web.post(
+        TOKEN, data=form | {"refresh_token": second["refresh_token"], "scope": "email"}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    # The tokens keep the scope granted at login.
+    assert response.get_json()["scope"] == "profile email"
+    assert decode(web, response.get_json()["access_token"])[1]["scope"] == "profile email"
+
+
+def test_no_tokens_once_the_login_session_has_ended(
+    web: FlaskClient, issuer_settings: Settings, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    tokens = exchange(web, issuer_settings, redirect["code"], verifier).get_json()
+    verifier2, challenge2 = pkce()
+    sso = web.get(AUTH, query_string=auth_params(issuer_settings, challenge2))
+    code = query(sso)["code"]
+    # The session ends while a code and a refresh token are still unspent (as when a logout
+    # commits between a grant's consumption and the session check).
+    with engine.begin() as conn:
+        conn.execute(
+            update(IdentityLoginSession)
+            .where(IdentityLoginSession.id == uuid.UUID(redirect["session_state"]))
+            .values(ended_at=func.now())
+        )
+    response = exchange(web, issuer_settings, code, verifier2)
+    assert_error(response, "invalid_grant")
+    assert response.get_json()["error_description"] == "Session not active"
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    response = web.post(TOKEN, data=refresh, auth=(WEB_CLIENT, WEB_DEV_SECRET))
+    assert_error(response, "invalid_grant")
+    assert response.get_json()["error_description"] == "Session not active"
+
+
+def test_logout_elsewhere_ends_single_sign_on_here(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    id_token = exchange(web, issuer_settings, redirect["code"], verifier).get_json()["id_token"]
+    # Another browser ends the session with the ID token, asking for no redirect: a page.
+    elsewhere = web.application.test_client()
+    response = elsewhere.get(LOGOUT, query_string={"id_token_hint": id_token})
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    assert pages.LOGGED_OUT in response.get_data(as_text=True)
+    # Ending the ended session again is not an error.
+    again = elsewhere.get(LOGOUT, query_string={"id_token_hint": id_token})
+    assert again.status_code == 200
+    assert pages.LOGGED_OUT in again.get_data(as_text=True)
+    # This browser's cookie still names the session, which no longer signs it in.
+    _verifier, challenge = pkce()
+    params = auth_params(issuer_settings, challenge)
+    assert web.get(AUTH, query_string=params).status_code == 200
+    silent = web.get(AUTH, query_string=params | {"prompt": "none"})
+    assert silent.status_code == 302
+    assert query(silent)["error"] == "login_required"
+
+
+def test_logout_refuses_malformed_requests(
+    web: FlaskClient, issuer_settings: Settings, make_user: Callable[..., User]
+) -> None:
+    redirect, verifier = log_in(web, issuer_settings, make_user())
+    tokens = exchange(web, issuer_settings, redirect["code"], verifier).get_json()
+    cases: list[tuple[MultiDict[str, str], str]] = [
+        (MultiDict([("state", "a"), ("state", "b")]), pages.BAD_LOGOUT_REQUEST),
+        (MultiDict({"id_token_hint": "not-a-token"}), pages.BAD_ID_TOKEN_HINT),
+        # An access token is not an ID token.
+        (MultiDict({"id_token_hint": tokens["access_token"]}), pages.BAD_ID_TOKEN_HINT),
+        (
+            MultiDict({"id_token_hint": tokens["id_token"], "client_id": CLI_CLIENT}),
+            pages.CLIENT_MISMATCH,
+        ),
+        (MultiDict({"client_id": "unknown"}), pages.UNKNOWN_CLIENT),
+    ]
+    for params, message in cases:
+        response = web.get(LOGOUT, query_string=params)
+        assert response.status_code == 400, params
+        assert "Location" not in response.headers
+        assert message in html.unescape(response.get_data(as_text=True))
+    # None of them ended the session.
+    _verifier, challenge = pkce()
+    assert web.get(AUTH, query_string=auth_params(issuer_settings, challenge)).status_code == 302
+
+
+def test_logout_confirmation_for_a_browser_without_the_cookie(
+    issuer_app: Flask, issuer_settings: Settings
+) -> None:
+    browser = issuer_app.test_client()
+    home = issuer_settings.base_url + "/"
+    page = browser.get(
+        LOGOUT, query_string={"client_id": WEB_CLIENT, "post_logout_redirect_uri": home}
+    )
+    assert page.status_code == 200
+    # The form's CSRF token comes with a new cookie, so the confirmation can be posted.
+    assert page.headers["Set-Cookie"].startswith(COOKIE_NAME + "=")
+    response = browser.post(LOGOUT, data=form_fields(page.get_data(as_text=True)))
+    assert response.status_code == 302
+    assert response.headers["Location"] == home
+
+
+def test_userinfo_refuses_the_token_of_a_deleted_user(web: FlaskClient, engine: Engine) -> None:
+    form = {"grant_type": "client_credentials"}
+    credentials = (PROVISIONING_CLIENT, PROVISIONING_DEV_SECRET)
+    token = web.post(TOKEN, data=form, auth=credentials).get_json()["access_token"]
+    _header, claims = decode(web, token)
+    assert "sid" not in claims  # no login session: only the account itself is checked
+    headers = {"Authorization": "Bearer " + token}
+    assert web.get(USERINFO, headers=headers).get_json()["sub"] == claims["sub"]
+    with engine.begin() as conn:
+        conn.execute(delete(IdentityUser).where(IdentityUser.id == uuid.UUID(claims["sub"])))
+    response = web.get(USERINFO, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == {
+        "error": "invalid_token",
+        "error_description": "Session not active",
+    }
+    # The next client credentials grant creates the service account again, with a new id.
+    again = web.post(TOKEN, data=form, auth=credentials).get_json()["access_token"]
+    assert decode(web, again)[1]["sub"] != claims["sub"]
+
+
+def test_tokens_signed_by_another_key_are_refused(
+    web: FlaskClient,
+    issuer_settings: Settings,
+    tokens: TokenFactory,
+    make_user: Callable[..., User],
+) -> None:
+    user = make_user()
+    claims = tokens.claims(Role.STAFF, sub=user.id)
+    assert claims["iss"] == issuer_settings.issuer  # everything but the key is right
+    response = web.get(USERINFO, headers={"Authorization": "Bearer " + tokens.sign(claims)})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_token"
+    hint = tokens.sign(claims | {"typ": "ID", "aud": WEB_CLIENT, "azp": WEB_CLIENT})
+    page = web.get(LOGOUT, query_string={"id_token_hint": hint})
+    assert page.status_code == 400
+    assert pages.BAD_ID_TOKEN_HINT in html.unescape(page.get_data(as_text=True))
+
+
+def test_a_user_without_roles_gets_a_token_without_resource_access(
+    web: FlaskClient, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.STAFF, unit=ANNEX)
+    with engine.begin() as conn:
+        conn.execute(delete(IdentityUserRole).where(IdentityUserRole.user_id == uuid.UUID(user.id)))
+    _header, claims = decode(web, password_grant(web, user).get_json()["access_token"])
+    assert "resource_access" not in claims
+    assert claims["groups"] == [str(ANNEX)]
+    principal = Principal.from_claims(claims)
+    assert principal.roles == frozenset()
+    assert not principal.may_enter("4501", "EL30")
+
+
+def test_claims_follow_the_granted_scope_and_the_session() -> None:
+    account = Account(
+        id=uuid.uuid4(),
+        username="someone",
+        email="someone@example.invalid",
+        first_name="Δοκιμή",
+        last_name="Χρήστης",
+        enabled=True,
+        region=None,
+        profession=None,
+        roles=(Role.STAFF,),
+        organizations=(),
+        groups=(),
+    )
+    sub = str(account.id)
+    # Without the profile and email scopes only the username is told.
+    assert userinfo_claims(account, "openid") == {"sub": sub, "preferred_username": "someone"}
+    assert userinfo_claims(account, "openid email") == {
+        "sub": sub,
+        "preferred_username": "someone",
+        "email": "someone@example.invalid",
+        "email_verified": False,
+    }
+    common: dict[str, Any] = {
+        "issuer": "https://issuer.example/realms/kentra",
+        "account": account,
+        "client_id": WEB_CLIENT,
+        "scope": "openid",
+        "auth_time": 1000,
+        "access_token": "an access token",
+        "now": 1000,
+    }
+    # An ID token outside a login session names no session, and no nonce unless one was sent.
+    claims = id_token_claims(session_id=None, nonce=None, **common)
+    assert not {"sid", "nonce", "name", "email"} & set(claims)
+    session_id = uuid.uuid4()
+    claims = id_token_claims(session_id=session_id, nonce="n-1", **common)
+    assert claims["sid"] == str(session_id)
+    assert claims["nonce"] == "n-1"
+
+
 # --- signing key, start-up --------------------------------------------------------------------
 
 
@@ -756,8 +1149,10 @@ def test_signing_key_file_permissions_are_tightened(
     init_embedded_issuer(app, settings, engine)
     path = key_folder(tmp_path) / KEY_FILE
     path.chmod(0o644)
+    path.parent.chmod(0o755)
     init_embedded_issuer(Flask(__name__), settings, engine)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
 def test_init_refuses_production_and_a_configured_issuer(
@@ -770,6 +1165,46 @@ def test_init_refuses_production_and_a_configured_issuer(
     keycloak = dataclasses.replace(settings, oidc_issuer="https://id.example.gr/realms/kentra")
     with pytest.raises(RuntimeError, match="KENTRA_OIDC_ISSUER"):
         init_embedded_issuer(Flask(__name__), keycloak, engine)
+
+
+def test_a_key_file_without_the_private_key_is_refused(
+    issuer_settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    folder = key_folder(tmp_path)
+    folder.mkdir(mode=0o700)
+    public = RSAKey.generate_key(2048, private=True).as_dict(private=False)
+    path = folder / KEY_FILE
+    path.write_text(json.dumps(public))
+    path.chmod(0o600)
+    settings = dataclasses.replace(issuer_settings, var_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="does not hold a private RSA key"):
+        init_embedded_issuer(Flask(__name__), settings, engine)
+    assert json.loads(path.read_text()) == public  # left alone, not replaced
+
+
+def test_production_needs_the_client_secrets(issuer_settings: Settings, engine: Engine) -> None:
+    production = dataclasses.replace(
+        issuer_settings,
+        env="production",
+        oidc_web_client_secret=None,
+        keycloak_admin_client_secret=None,
+    )
+    with pytest.raises(RuntimeError, match="KENTRA_OIDC_WEB_CLIENT_SECRET"):
+        _install(Flask(__name__), production, engine)
+    with_web_secret = dataclasses.replace(production, oidc_web_client_secret="web-secret")
+    with pytest.raises(RuntimeError, match="KENTRA_KEYCLOAK_ADMIN_SECRET"):
+        _install(Flask(__name__), with_web_secret, engine)
+
+
+def test_a_public_client_has_no_secret_to_match(issuer_settings: Settings) -> None:
+    clients = build_clients(issuer_settings)
+    cli = clients[CLI_CLIENT]
+    assert cli.public
+    for presented in ("", "None", WEB_DEV_SECRET, PROVISIONING_DEV_SECRET):
+        assert not cli.secret_matches(presented)
+    web = clients[WEB_CLIENT]
+    assert web.secret_matches(WEB_DEV_SECRET)
+    assert not web.secret_matches("")
 
 
 # --- identity admin and demo users ------------------------------------------------------------
@@ -896,3 +1331,113 @@ def test_demo_users_cover_every_role(
     assert staff.may_enter("4501", "EL30")
     with pytest.raises(RuntimeError, match="development"):
         seed_demo_users(engine, dataclasses.replace(issuer_settings, env="production"))
+
+
+def test_ensure_user_sets_and_changes_the_password(
+    web: FlaskClient, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    invited = make_user(Role.STAFF, password=None)
+    admin = EmbeddedIdentityAdmin(engine)
+    spec = UserSpec(
+        username=invited.username,
+        email=f"{invited.username}@example.invalid",
+        role=Role.STAFF,
+        password=PASSWORD,
+    )
+    assert admin.ensure_user(spec) == invited.id
+    assert password_grant(web, dataclasses.replace(invited, password=PASSWORD)).status_code == 200
+    changed = "another long test password"
+    assert admin.ensure_user(dataclasses.replace(spec, password=changed)) == invited.id
+    assert_error(
+        password_grant(web, dataclasses.replace(invited, password=PASSWORD)), "invalid_grant"
+    )
+    assert password_grant(web, dataclasses.replace(invited, password=changed)).status_code == 200
+
+
+def _wait_until_blocked_by(engine: Engine, pid: int) -> None:
+    """Wait until some session waits for a lock that the session ``pid`` holds."""
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    deadline = time.monotonic() + 30
+    with engine.connect() as conn:
+        while not conn.scalar(waiting, {"pid": pid}):
+            assert time.monotonic() < deadline, "the second ensure_user never waited"
+            time.sleep(0.05)
+
+
+def test_ensure_user_when_the_user_is_created_concurrently(
+    web: FlaskClient, engine: Engine
+) -> None:
+    username = f"test-race-{uuid.uuid4().hex[:8]}"
+    spec = UserSpec(
+        username=username,
+        email=f"{username}@example.invalid",
+        role=Role.STAFF,
+        password=PASSWORD,
+        first_name="Πρώτη",
+    )
+    second_spec = dataclasses.replace(
+        spec, role=Role.CENTRE_HEAD, password="the second password", first_name="Δεύτερη"
+    )
+    try:
+        with engine.connect() as first, ThreadPoolExecutor(max_workers=1) as pool:
+            transaction = first.begin()
+            try:
+                first_id = EmbeddedIdentityAdmin(first).ensure_user(spec)
+                pid = int(first.scalar(text("SELECT pg_backend_pid()")) or 0)
+                # The second finds no user yet, tries to insert it and waits for the first.
+                second = pool.submit(EmbeddedIdentityAdmin(engine).ensure_user, second_spec)
+                _wait_until_blocked_by(engine, pid)
+            finally:
+                transaction.commit()
+            second_id = second.result(timeout=30)
+        # One user, brought up to the second call's profile, password and roles.
+        assert second_id == first_id
+        assert _count(engine, IdentityUser, IdentityUser.username == username) == 1
+        with engine.connect() as conn:
+            assert (
+                conn.scalar(
+                    select(IdentityUser.first_name).where(IdentityUser.username == username)
+                )
+                == "Δεύτερη"
+            )
+            roles = conn.scalars(
+                select(IdentityUserRole.role).where(IdentityUserRole.user_id == uuid.UUID(first_id))
+            ).all()
+        assert set(roles) == {Role.STAFF, Role.CENTRE_HEAD}
+        user = User(username, "the second password", first_id)
+        assert password_grant(web, user).status_code == 200
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(IdentityUser).where(IdentityUser.username == username))
+
+
+def test_grants_without_a_login_session(engine: Engine, make_user: Callable[..., User]) -> None:
+    user_id = uuid.UUID(make_user().id)
+    refresh = GrantKind.REFRESH_TOKEN
+    issue = functools.partial(
+        grants.issue_grant, kind=refresh, user_id=user_id, client_id=CLI_CLIENT, scope="profile"
+    )
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            # Inside a session a grant ends with the session at the latest ...
+            session = grants.start_session(conn, user_id)
+            ending = dataclasses.replace(session, expires_at=utcnow() + timedelta(minutes=5))
+            assert issue(conn, session=ending)[1] == ending.expires_at
+            # ... without one it lives its full lifetime.
+            first, expires_at = issue(conn, session=None)
+            other, _expires_at = issue(conn, session=None)
+            created_at = conn.scalar(
+                select(IdentityGrant.created_at).where(IdentityGrant.token_hash == digest(first))
+            )
+            assert created_at is not None
+            assert expires_at - created_at == grants.REFRESH_LIFETIME
+            consumed = grants.consume_grant(conn, refresh, first, CLI_CLIENT)
+            assert consumed is not None
+            assert consumed.session_id is None
+            assert grants.consume_grant(conn, refresh, first, CLI_CLIENT) is None
+            assert grants.handle_replay(conn, refresh, first, CLI_CLIENT)
+            # The replay has no session to revoke: other session-less grants stay valid.
+            assert grants.consume_grant(conn, refresh, other, CLI_CLIENT) is not None
+        finally:
+            transaction.rollback()

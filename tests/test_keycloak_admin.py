@@ -475,3 +475,308 @@ def test_from_settings() -> None:
         KeycloakIdentityAdmin.from_settings(
             Settings.from_env({"KENTRA_KEYCLOAK_ADMIN_SECRET": "s3cret"})
         )
+
+
+def test_server_url_and_secret_are_required() -> None:
+    with pytest.raises(ValueError, match="server URL is required"):
+        KeycloakIdentityAdmin("", "secret")
+    with pytest.raises(ValueError, match="kentra-provisioning client secret is required"):
+        KeycloakIdentityAdmin("https://id.example.gr", "")
+
+
+def test_organization_name_taken_under_another_alias_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    keycloak_standin.state.organizations["other"] = {
+        "id": "other",
+        "name": "Δήμος Αθηναίων (4501)",
+        "alias": "athens",
+        "enabled": True,
+        "description": None,
+        "attributes": {},
+        "domains": [],
+    }
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    message = str(raised.value)
+    assert "conflict but has no organization with alias 'm-4501'" in message
+    assert "already named 'Δήμος Αθηναίων (4501)'" in message
+    assert list(keycloak_standin.state.organizations) == ["other"]
+
+
+def test_organization_without_a_domain_refused_by_keycloak_before_26_4(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    keycloak_standin.state.organization_domain_required = True
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    message = str(raised.value)
+    assert message.startswith("ensure organization m-4501: Keycloak answered 400")
+    assert "You must provide at least one domain" in message
+    assert keycloak_standin.state.organizations == {}
+
+
+def test_service_account_without_manage_realm_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    keycloak_standin.state.realm_management_roles.discard("manage-realm")
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_organization("4501", "Δήμος Αθηναίων")
+
+    message = str(raised.value)
+    assert message.startswith("ensure organization m-4501: the kentra-provisioning service")
+    assert "lacks an admin role (HTTP 403)" in message
+    assert "infra/keycloak/realm-kentra.json" in message
+    assert keycloak_standin.state.organizations == {}
+
+
+def test_organization_removed_meanwhile_is_removed_all_the_same(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    original = admin._organization_id
+
+    def racing_lookup(alias: str) -> str | None:
+        found = original(alias)
+        other.remove_organization("4501")  # wins between our lookup and our DELETE
+        return found
+
+    admin._organization_id = racing_lookup  # type: ignore[method-assign]
+    admin.remove_organization("4501")  # our DELETE answered 404: done all the same
+
+    assert keycloak_standin.state.organizations == {}
+    deletes = keycloak_standin.calls("DELETE", f"/admin/realms/kentra/organizations/{athens}")
+    assert len(deletes) == 2
+
+
+def test_organization_removal_failing_in_keycloak_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    keycloak_standin.fail_next("DELETE", "/admin/realms/kentra/organizations/.+")
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.remove_organization("4501")
+
+    assert str(raised.value).startswith("remove organization m-4501: Keycloak answered 500")
+    assert "unknown_error" in str(raised.value)
+    assert athens in keycloak_standin.state.organizations
+
+
+def test_group_lookup_failing_in_keycloak_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    keycloak_standin.fail_next("GET", "/admin/realms/kentra/group-by-path/.+")
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_unit_group(UnitPath("4501", "kk-athinon"), "ΚΚ Αθηνών")
+
+    message = str(raised.value)
+    assert message.startswith("ensure unit group /m-4501/kk-athinon: Keycloak answered 500")
+    assert keycloak_standin.state.groups == {}  # not taken for "absent" and created
+
+
+def test_group_whose_parent_is_removed_meanwhile_is_not_created(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    """The centre's POST under a municipality group deleted meanwhile: 404, reported."""
+    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    original = admin._group_by_path
+
+    def racing_lookup(path: str) -> dict[str, object] | None:
+        found = original(path)
+        if path == "m-4501/kk-athinon":
+            parent = original("m-4501")
+            assert parent is not None
+            other._admin.delete_group(parent["id"])
+        return found
+
+    admin._group_by_path = racing_lookup  # type: ignore[method-assign]
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_unit_group(UnitPath("4501", "kk-athinon"), "ΚΚ Αθηνών")
+
+    message = str(raised.value)
+    assert message.startswith("ensure unit group /m-4501/kk-athinon: Keycloak answered 404")
+    assert "Could not find group by id" in message
+    assert keycloak_standin.state.groups == {}
+
+
+def test_group_removed_right_after_the_conflict_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    """Someone creates the group between our lookup and POST (409), someone removes it
+    before we look it up again: there is nothing to return."""
+    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    original = admin._group_by_path
+    unit = UnitPath("4501", "kk-athinon")
+    lookups = 0
+
+    def racing_lookup(path: str) -> dict[str, object] | None:
+        nonlocal lookups
+        lookups += 1
+        if lookups == 2:  # after our 409
+            created = original(path)
+            assert created is not None
+            other._admin.delete_group(created["id"])
+        found = original(path)
+        if lookups == 1:
+            other.ensure_unit_group(unit, "ΚΚ Αθηνών")
+        return found
+
+    admin._group_by_path = racing_lookup  # type: ignore[method-assign]
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_unit_group(unit, "ΚΚ Αθηνών")
+
+    assert str(raised.value) == "group /m-4501: created, yet Keycloak cannot find it"
+    assert keycloak_standin.state.groups == {}
+    conflicts = keycloak_standin.calls("POST", "/admin/realms/kentra/groups")
+    assert len(conflicts) == 2  # the other's 201 and ours, answered 409
+
+
+def test_group_creation_failing_in_keycloak_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    keycloak_standin.fail_next("POST", "/admin/realms/kentra/groups")
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_unit_group(UnitPath("4501", "kk-athinon"), "ΚΚ Αθηνών")
+
+    message = str(raised.value)
+    assert message.startswith("ensure unit group /m-4501/kk-athinon: Keycloak answered 500")
+    assert keycloak_standin.state.groups == {}
+
+
+def test_user_refused_by_the_user_profile_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    spec = UserSpec(
+        username="regional.xx",
+        email="regional.xx@example.gr",
+        role=Role.REGIONAL_OFFICER,
+        region="XX30",  # not a Greek NUTS 2 code: the profile's pattern refuses it
+    )
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_user(spec)
+
+    message = str(raised.value)
+    assert message.startswith("ensure user regional.xx: Keycloak answered 400")
+    assert "error-invalid-value" in message
+    assert keycloak_standin.state.users == {}
+
+
+def test_user_created_meanwhile_is_found_after_the_conflict(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    """A concurrent creator wins between the lookup and the POST: 409, look up, sync."""
+    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    original = admin._admin.get_user_id
+    lookups = 0
+
+    def racing_lookup(username: str) -> str | None:
+        nonlocal lookups
+        lookups += 1
+        found = original(username)
+        if lookups == 1:
+            other.ensure_user(staff_spec(profession=Profession.PSYCHOLOGIST))
+        return found
+
+    admin._admin.get_user_id = racing_lookup  # type: ignore[method-assign]
+    user_id = admin.ensure_user(staff_spec())
+
+    (user,) = keycloak_standin.state.users.values()
+    assert user_id == user["id"]
+    assert user["attributes"] == {"profession": ["social_worker"]}  # brought to our spec
+    assert len(keycloak_standin.calls("POST", "/admin/realms/kentra/users")) == 2
+    assert keycloak_standin.client_roles_of(user_id) == {"staff"}
+    assert keycloak_standin.group_paths_of(user_id) == {"/m-4501/kk-athinon/parartima-1"}
+
+
+def test_user_repeat_without_access_attributes_reads_no_user(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    spec = UserSpec(username="operator", email="operator@example.gr", role=Role.PLATFORM_OPERATOR)
+    first = admin.ensure_user(spec)
+    before = len(keycloak_standin.requests)
+
+    assert admin.ensure_user(spec) == first
+
+    repeat = keycloak_standin.requests[before:]
+    user_path = f"/admin/realms/kentra/users/{first}"
+    assert [r for r in repeat if r.path == user_path] == []  # no GET, no PUT of the user
+
+
+def test_missing_api_client_role_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    api = next(
+        uuid
+        for uuid, client in keycloak_standin.state.clients.items()
+        if client["clientId"] == API_CLIENT
+    )
+    del keycloak_standin.state.client_roles[api]["platform-operator"]
+    spec = UserSpec(username="operator", email="operator@example.gr", role=Role.PLATFORM_OPERATOR)
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_user(spec)
+
+    message = str(raised.value)
+    assert "client kentra-api has no role 'platform-operator'" in message
+    assert "re-import infra/keycloak/realm-kentra.json" in message
+
+
+def test_role_lookup_failing_in_keycloak_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+) -> None:
+    keycloak_standin.fail_next("GET", "/admin/realms/kentra/clients/.+/roles/.+")
+    spec = UserSpec(username="operator", email="operator@example.gr", role=Role.PLATFORM_OPERATOR)
+
+    with pytest.raises(KeycloakAdminError, match=r"^ensure user operator: Keycloak answered 500"):
+        admin.ensure_user(spec)
+
+    # Not remembered as missing: the repeat finds the role and assigns it.
+    user_id = admin.ensure_user(spec)
+    assert keycloak_standin.client_roles_of(user_id) == {"platform-operator"}
+
+
+def test_organization_removed_before_the_membership_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    original = admin._assign_role
+
+    def racing_assign(user_id: str, role_name: str) -> None:
+        original(user_id, role_name)
+        other.remove_organization("4501")  # between our lookup and our membership POST
+
+    admin._assign_role = racing_assign  # type: ignore[method-assign]
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_user(staff_spec())
+
+    message = str(raised.value)
+    assert message.startswith("ensure user m.papadopoulou: Keycloak answered 404")
+    assert "Organization not found." in message
+    assert keycloak_standin.state.emails == []  # stopped before the invitation
+
+
+def test_invitation_without_smtp_fails_clearly(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    keycloak_standin.state.smtp_configured = False
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_user(staff_spec())
+
+    message = str(raised.value)
+    assert message.startswith("ensure user m.papadopoulou: Keycloak answered 500")
+    assert "Failed to send execute actions email" in message
+    assert keycloak_standin.state.emails == []
+
+    keycloak_standin.state.smtp_configured = True  # mail fixed: the repeat invites
+    user_id = admin.ensure_user(staff_spec())
+    (sent,) = keycloak_standin.state.emails
+    assert sent["user_id"] == user_id

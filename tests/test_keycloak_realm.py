@@ -196,3 +196,102 @@ def test_user_profile_declares_region_and_profession_for_admins_only() -> None:
     assert not re.search(pattern, "XX30")
     # Unmanaged attributes stay disabled: Keycloak drops what the profile does not declare.
     assert keycloak_realm.user_profile().get("unmanagedAttributePolicy") is None
+
+
+def test_a_file_that_is_no_json_object_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "realm.json"
+    other.write_text(json.dumps([{"realm": "x"}]))
+
+    with pytest.raises(TypeError, match=r"realm\.json is not a realm representation"):
+        keycloak_realm.load_realm(other)
+    monkeypatch.setenv(keycloak_realm.REALM_FILE_ENV, str(other))
+    with pytest.raises(TypeError, match=re.escape(f"{other} is not a realm representation")):
+        keycloak_realm.client_ids()
+
+
+def test_missing_client_and_client_scope_are_key_errors(realm: dict[str, object]) -> None:
+    with pytest.raises(KeyError, match="no client 'kentra-nothing'"):
+        keycloak_realm.client("kentra-nothing", realm)
+    with pytest.raises(KeyError, match="no client scope 'nothing'"):
+        keycloak_realm.client_scope("nothing", realm)
+    assert keycloak_realm.client_role_names("kentra-nothing", realm) == set()
+
+
+def test_user_profile_is_found_among_other_components() -> None:
+    profile = {"attributes": [{"name": "username"}, {"name": "region"}]}
+    components = [
+        {"name": "no config", "config": {}},
+        {"name": "not an object", "config": {keycloak_realm.USER_PROFILE_CONFIG: ["[]"]}},
+        {
+            "name": "declarative",
+            "config": {keycloak_realm.USER_PROFILE_CONFIG: json.dumps(profile)},
+        },
+    ]
+    realm = {"components": {keycloak_realm.USER_PROFILE_COMPONENT: components}}
+
+    assert keycloak_realm.user_profile(realm) == profile
+    assert set(keycloak_realm.user_profile_attributes(realm)) == {"username", "region"}
+
+
+def test_realm_without_a_user_profile_is_a_key_error() -> None:
+    components = [{"config": {}}, {"config": {keycloak_realm.USER_PROFILE_CONFIG: ['"text"']}}]
+    realm = {"components": {keycloak_realm.USER_PROFILE_COMPONENT: components}}
+
+    with pytest.raises(KeyError, match="declares no user profile"):
+        keycloak_realm.user_profile(realm)
+    with pytest.raises(KeyError, match="declares no user profile"):
+        keycloak_realm.user_profile({})
+
+
+def test_only_mappers_into_access_tokens_with_a_claim_name_count() -> None:
+    def mapper(kind: str, **config: str) -> dict[str, object]:
+        return {"protocolMapper": kind, "config": config}
+
+    mappers = [
+        mapper("oidc-sub-mapper", **{"access.token.claim": "true"}),
+        mapper("oidc-usermodel-attribute-mapper", **{"claim.name": "id_token_only"}),
+        mapper(
+            "oidc-usermodel-attribute-mapper",
+            **{"access.token.claim": "false", "claim.name": "not_in_access_tokens"},
+        ),
+        mapper("oidc-usermodel-attribute-mapper", **{"access.token.claim": "true"}),
+        mapper(
+            "oidc-usermodel-attribute-mapper",
+            **{"access.token.claim": "TRUE", "claim.name": r"nested.claim"},
+        ),
+        mapper(
+            "oidc-usermodel-attribute-mapper",
+            **{"access.token.claim": "true", "claim.name": r"dotted\.claim.inner"},
+        ),
+        mapper("oidc-organization-membership-mapper", **{"access.token.claim": "true"}),
+        {"protocolMapper": "oidc-usermodel-attribute-mapper"},  # no config at all
+    ]
+    realm = {"clientScopes": [{"name": keycloak_realm.KENTRA_SCOPE, "protocolMappers": mappers}]}
+
+    assert keycloak_realm.access_token_claims(realm=realm) == {
+        "sub",
+        "nested",
+        "dotted.claim",
+        "organization",
+    }
+
+
+def test_service_account_roles_of_a_client_without_one_is_a_key_error(
+    realm: dict[str, object],
+) -> None:
+    users = [
+        {"username": "service-account-other", "serviceAccountClientId": "other"},
+        {
+            "username": "service-account-kentra-provisioning",
+            "serviceAccountClientId": PROVISIONING_CLIENT,
+            "clientRoles": {API_CLIENT: ["platform-operator"]},
+        },
+    ]
+
+    assert keycloak_realm.service_account_roles(PROVISIONING_CLIENT, {"users": users}) == {
+        API_CLIENT: {"platform-operator"}
+    }
+    with pytest.raises(KeyError, match=f"no service-account user for '{WEB_CLIENT}'"):
+        keycloak_realm.service_account_roles(WEB_CLIENT, realm)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from werkzeug.serving import make_server
 
 from kentra.auth.identity import UserSpec
@@ -187,3 +187,38 @@ def test_the_api_never_takes_the_session_cookie(live: str, staff_user: str) -> N
     browser, _landed = log_in(live, staff_user)
     response = browser.get(f"{live}/api/v1/municipalities/4501", timeout=30)
     assert response.status_code == 401
+
+
+def test_an_expired_access_token_is_refreshed_and_a_revoked_one_ends_the_session(
+    live: str, staff_user: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kentra.auth.issuer import server, signing
+
+    # Tokens that expire at once: every page view goes through the refresh grant.
+    monkeypatch.setattr(signing, "ACCESS_TOKEN_LIFETIME", 5)
+    monkeypatch.setattr(server, "ACCESS_TOKEN_LIFETIME", 5)
+    browser, landed = log_in(live, staff_user)
+    assert "συνδεθεί" in landed.text
+    first = browser.cookies.get("kentra_session")
+    again = browser.get(f"{live}/", timeout=30)
+    assert "συνδεθεί" in again.text  # refreshed, still logged in
+    assert browser.cookies.get("kentra_session") != first  # the session now holds new tokens
+    # Disabling the user revokes its refresh tokens: the next refresh fails and ends the session.
+    EmbeddedIdentityAdmin(engine).disable_user(staff_user)
+    try:
+        gone = browser.get(f"{live}/", timeout=30)
+        assert "συνδεθεί" not in gone.text
+        assert "Σύνδεση" in gone.text
+        # The logout form of the earlier page now just goes home: there is no login to end.
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', again.text).group(1)  # type: ignore[union-attr]
+        home = browser.post(
+            f"{live}/auth/logout", data={"csrf_token": csrf}, allow_redirects=False, timeout=30
+        )
+        assert home.status_code == 302
+        assert home.headers["Location"] == "/"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE shared.identity_users SET enabled = true WHERE username = :u"),
+                {"u": staff_user},
+            )

@@ -1,0 +1,127 @@
+"""Edges of tenants/: CLI text output, revisions from the CLI, the DDL script's invariants, a
+schema migrated by another run meanwhile, and the identity step's compensation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, select, text
+
+from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
+from kentra.auth.issuer.models import IdentityOrganization
+from kentra.platform.core.cli import main
+from kentra.platform.core.config import Settings
+from kentra.platform.core.database import recreate_database, sibling_database_url
+from kentra.tenants import ddl, provisioning
+from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from kentra.tenants.migrate import Timeouts, migrate_tenant_schema, tenant_versions
+from kentra.tenants.provisioning import create_tenant
+from kentra.tenants.streams import load_stream
+from tests.conftest import tenant_schemas
+
+Scratch = Callable[..., list[MunicipalityCode]]
+
+
+def test_cli_create_prints_the_new_tenant(scratch_tenants: Scratch) -> None:
+    scratch_tenants("0901", provision=False)
+    result = CliRunner().invoke(main, ["tenants", "create", "0901"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("created 0901  m_0901")
+    assert " ms" in result.stdout
+
+
+def test_cli_upgrade_of_a_new_database_loads_the_reference_data() -> None:
+    url = sibling_database_url(Settings.from_env(), "kentra_test_cli_upgrade")
+    recreate_database(url)
+    environment = {**os.environ, "KENTRA_DATABASE_URL": url.render_as_string(hide_password=False)}
+    result = CliRunner(env=environment).invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "shared: empty -> s" in result.stdout
+    assert "reference data loaded" in result.stdout
+    assert "0 migrated, 0 already at head, 0 failed" in result.stdout
+
+
+def test_cli_revision_writes_an_empty_revision() -> None:
+    before = set(os.listdir(load_stream("tenant").script.versions))
+    result = CliRunner().invoke(
+        main, ["db", "revision", "--stream", "tenant", "-m", "cli test", "--empty"]
+    )
+    after = set(os.listdir(load_stream("tenant").script.versions))
+    written = after - before
+    try:
+        assert result.exit_code == 0, result.output
+        assert len(written) == 1
+        assert "\nwrote " in result.stdout
+    finally:
+        for name in written:
+            os.unlink(os.path.join(load_stream("tenant").script.versions, name))
+
+
+def test_a_tenant_table_outside_the_placeholder_schema_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stray = MetaData()
+    Table("stray", stray, Column("id", Integer, primary_key=True), schema="public")
+    monkeypatch.setattr(ddl, "tenant_metadata", lambda: stray)
+    with pytest.raises(ValueError, match="placeholder schema"):
+        ddl._compiled.__wrapped__(None, "head")  # type: ignore[attr-defined]
+
+
+def test_the_stand_in_schema_name_may_not_appear_in_a_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clash = MetaData()
+    Table("m_0000_copy", clash, Column("id", Integer, primary_key=True), schema="tenant")
+    monkeypatch.setattr(ddl, "tenant_metadata", lambda: clash)
+    from sqlalchemy.dialects import postgresql
+
+    with pytest.raises(ValueError, match="other than as the schema"):
+        ddl._compiled.__wrapped__(postgresql.dialect(), "head")  # type: ignore[attr-defined,no-untyped-call]
+
+
+def test_versions_of_schemas_without_a_version_table(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert tenant_versions(conn, [parse_municipality_code("0902")]) == {"0902": None}
+
+
+def test_a_schema_another_run_already_migrated_is_skipped_under_the_lock(
+    engine: Engine, tenant_a: MunicipalityCode
+) -> None:
+    result = migrate_tenant_schema(engine, load_stream("tenant"), tenant_a, Timeouts())
+    assert (result.outcome, result.error) == ("skipped", None)
+    assert result.from_revision == result.to_revision == load_stream("tenant").head
+
+
+def _fail_after_schema(_conn: Connection, _code: MunicipalityCode, _actor: str) -> None:
+    raise RuntimeError("the database step failed")
+
+
+def test_a_failed_database_step_removes_the_identity_organization(
+    engine: Engine, scratch_tenants: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch_tenants("1003", provision=False)
+    identity = EmbeddedIdentityAdmin(engine)
+    monkeypatch.setattr(
+        provisioning, "PROVISIONING_STEPS", [provisioning._step_schema, _fail_after_schema]
+    )
+
+    def organizations() -> list[str]:
+        with engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    select(IdentityOrganization.alias).where(IdentityOrganization.alias == "m-1003")
+                )
+            )
+
+    with pytest.raises(RuntimeError, match="database step failed"):
+        create_tenant(engine, "1003", identity=identity)
+    assert organizations() == []
+    assert "m_1003" not in tenant_schemas(engine)
+    monkeypatch.undo()
+    assert create_tenant(engine, "1003", identity=identity).created
+    assert organizations() == ["m-1003"]
+    with engine.begin() as conn:  # the scratch cleanup drops the schema; the organization too
+        conn.execute(text("DELETE FROM shared.identity_organizations WHERE alias = 'm-1003'"))
