@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlencode
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, redirect, request
 from werkzeug.exceptions import Unauthorized
 
 from kentra.auth.permissions import Permission
@@ -122,6 +123,9 @@ def authorize(endpoint: str | None, values: dict[str, Any] | None) -> None:
         abort(403, "This endpoint declares no permission, so it is closed to everyone.")
     principal = current_principal()
     if principal is None:
+        if not request.path.startswith("/api/") and "Authorization" not in request.headers:
+            # A web page: send the visitor to the login, and back here afterwards.
+            abort(redirect(f"/auth/login?{urlencode({'next': request.full_path.rstrip('?')})}"))
         _unauthorized()
     assert isinstance(requirement, Permission)
     if values and "municipality_code" in values:

@@ -8,6 +8,7 @@ or without sample values for its URL arguments fails here.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -111,7 +112,9 @@ def cases(app: Flask) -> list[tuple[str, str, Role | None, int | None]]:
         for method in methods(rule):
             for target in targets:
                 url = url_for_rule(rule, target)
-                found.append((method, url, None, None if requirement == PUBLIC else 401))
+                # Anonymous: the API challenges (401); a web page sends the visitor to the login.
+                anonymous = 401 if url.startswith("/api/") else 302
+                found.append((method, url, None, None if requirement == PUBLIC else anonymous))
                 for role in Role:
                     status: int | None
                     if requirement == PUBLIC:
@@ -150,6 +153,8 @@ def test_authorization_matrix(
             )
         elif status == 401:
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        elif status == 302:
+            assert response.headers["Location"] == f"/auth/login?next={quote(url, safe='')}"
         elif status in (403, 404):
             assert response.mimetype == "application/problem+json"
     assert failures == []

@@ -222,3 +222,16 @@ def test_an_expired_access_token_is_refreshed_and_a_revoked_one_ends_the_session
                 text("UPDATE shared.identity_users SET enabled = true WHERE username = :u"),
                 {"u": staff_user},
             )
+
+
+def test_a_signed_in_user_reaches_exactly_their_municipality_on_the_web(
+    live: str, staff_user: str
+) -> None:
+    # An anonymous visitor of a protected page is sent to the login and brought back after it.
+    anonymous = requests.get(f"{live}/municipalities/4501", allow_redirects=False, timeout=30)
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"] == "/auth/login?next=%2Fmunicipalities%2F4501"
+    browser, landed = log_in(live, staff_user, next_path="/municipalities/4501")
+    assert landed.url == f"{live}/municipalities/4501"
+    assert "<h1>Δήμος Αθηναίων</h1>" in landed.text
+    assert browser.get(f"{live}/municipalities/7101", timeout=30).status_code == 404

@@ -22,7 +22,7 @@ from kentra.auth.flask import declare_public_endpoint
 from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.auth.web import init_web_login
-from kentra.platform.api import API_PREFIX, Api, Blueprint
+from kentra.platform.api import API_PREFIX, Api
 from kentra.platform.core import health, problems
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
@@ -41,8 +41,9 @@ class KentraExtension:
     broker_url: str
 
 
-def discover_blueprints() -> list[Blueprint]:
-    """Every ``blueprint`` object of a ``kentra.platform.<module>.blueprint`` module."""
+def discover_blueprints(module_name: str = "blueprint") -> list[Any]:
+    """Every ``blueprint`` object of the ``kentra.platform.<module>.<module_name>`` modules:
+    API blueprints in ``blueprint.py``, web pages in ``views.py``."""
     import kentra.platform  # noqa: PLC0415
 
     found = []
@@ -52,9 +53,9 @@ def discover_blueprints() -> list[Blueprint]:
         if not module.ispkg:
             continue
         try:
-            blueprint_module = importlib.import_module(module.name + ".blueprint")
+            blueprint_module = importlib.import_module(f"{module.name}.{module_name}")
         except ModuleNotFoundError as exc:
-            if exc.name != module.name + ".blueprint":
+            if exc.name != f"{module.name}.{module_name}":
                 raise
             continue
         found.append(blueprint_module.blueprint)
@@ -158,6 +159,8 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     for blueprint in discover_blueprints():
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
+    for pages in discover_blueprints("views"):
+        app.register_blueprint(pages)
     if settings.uses_embedded_issuer:
         from kentra.auth.issuer.server import init_embedded_issuer  # noqa: PLC0415
 
