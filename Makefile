@@ -24,8 +24,16 @@ install: $(STAMP) ## Create the virtualenv and install the project with its dev 
 run: $(STAMP) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/kentra run --port $(PORT)
 
+# auth/ and tenants/ guard identity and isolation: every branch of them is tested.
+COVERAGE_GATE ?= 1
+GATED := */auth/*,*/tenants/*
+
 test: $(STAMP) ## Set up and run the tests (real PostgreSQL and a real Celery worker)
 	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
+	@if [ "$(COVERAGE_GATE)" = 1 ]; then \
+	  echo "branch coverage of auth/ and tenants/ (must be 100%):"; \
+	  $(BIN)/coverage report --include='$(GATED)' --skip-covered --show-missing --fail-under=100; \
+	fi
 
 $(MYPY_SRC): ## mypy cannot follow the editable install's path mapping; give it the kentra tree
 	mkdir -p $(MYPY_SRC)/kentra

@@ -47,7 +47,7 @@ def fresh(engine: Engine, tokens: TokenFactory) -> Flask:
 def test_a_non_tenant_route_checks_the_permission_through_any_role(
     fresh: Flask, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    @fresh.get("/ops/profile-readers")
+    @fresh.get("/api/v1/ops/profile-readers")
     @requires(Permission.TENANT_PROFILE_READ)
     def readers() -> str:
         return "ok"
@@ -55,14 +55,14 @@ def test_a_non_tenant_route_checks_the_permission_through_any_role(
     client = fresh.test_client()
     assert (
         client.get(
-            "/ops/profile-readers", headers=tokens.headers(Role.MINISTRY_OFFICER)
+            "/api/v1/ops/profile-readers", headers=tokens.headers(Role.MINISTRY_OFFICER)
         ).status_code
         == 200
     )
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.MINISTRY_OFFICER, frozenset())
-    refused = client.get("/ops/profile-readers", headers=tokens.headers(Role.MINISTRY_OFFICER))
+    refused = client.get("/api/v1/ops/profile-readers", headers=tokens.headers(Role.MINISTRY_OFFICER))
     assert refused.status_code == 403
-    assert client.get("/ops/profile-readers").status_code == 401
+    assert client.get("/api/v1/ops/profile-readers").status_code == 401
 
 
 def test_a_public_tenant_route_resolves_the_tenant_without_a_principal(fresh: Flask) -> None:

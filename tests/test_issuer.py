@@ -70,7 +70,7 @@ from kentra.auth.issuer.server import (
     embedded_issuer,
     init_embedded_issuer,
 )
-from kentra.auth.issuer.signing import id_token_claims, userinfo_claims
+from kentra.auth.issuer.signing import UntrustedToken, id_token_claims, userinfo_claims, verify
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
@@ -1054,6 +1054,7 @@ def test_userinfo_refuses_the_token_of_a_deleted_user(web: FlaskClient, engine: 
 
 def test_tokens_signed_by_another_key_are_refused(
     web: FlaskClient,
+    issuer_app: Flask,
     issuer_settings: Settings,
     tokens: TokenFactory,
     make_user: Callable[..., User],
@@ -1061,6 +1062,14 @@ def test_tokens_signed_by_another_key_are_refused(
     user = make_user()
     claims = tokens.claims(Role.STAFF, sub=user.id)
     assert claims["iss"] == issuer_settings.issuer  # everything but the key is right
+    # Refused by its header (another kid), before any signature check.
+    with pytest.raises(UntrustedToken, match="not signed by this issuer"):
+        verify(
+            embedded_issuer(issuer_app).signing_key,
+            tokens.sign(claims),
+            issuer=issuer_settings.issuer,
+            token_type="Bearer",
+        )
     response = web.get(USERINFO, headers={"Authorization": "Bearer " + tokens.sign(claims)})
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_token"

@@ -76,7 +76,7 @@ def access_token_claims(
     claims["auth_time"] = now
     claims["scope"] = scope
     claims |= _profile_claims(account, frozenset(scope.split()))
-    if True:
+    if account.roles:
         claims[CLAIM_ROLES] = {API_CLIENT: {"roles": [str(role) for role in account.roles]}}
     if account.organizations:
         claims[CLAIM_ORGANIZATION] = list(account.organizations)
