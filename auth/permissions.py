@@ -2,7 +2,7 @@
 
 Deny by default: a role has exactly the permissions listed here. ``check_permission_table``
 runs at start-up (``create_app``) and refuses an inconsistent table. ``docs/permissions.md`` is
-generated from this module (``kentra permissions --markdown``) and a test keeps it current.
+generated from this module (``kentra permissions --write``) and a test keeps it current.
 """
 
 from __future__ import annotations
@@ -21,23 +21,32 @@ _PERMISSION_FORMAT = re.compile(
 
 class Permission(enum.StrEnum):
     TENANT_PROFILE_READ = "tenant:profile:read"
+    TENANT_UNITS_READ = "tenant:units:read"
+    UNIT_WORKSPACE_READ = "unit:workspace:read"
 
 
 PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.TENANT_PROFILE_READ: "Read a municipality's public profile (name, status).",
+    Permission.TENANT_UNITS_READ: "Read the municipality's structure: centres, annexes, mobile units.",
+    Permission.UNIT_WORKSPACE_READ: (
+        "Enter a unit's workspace, where its people's records live (personal data; own units only)."
+    ),
 }
 
-_EVERYONE = frozenset(Role)
+# Structure and profile: every role that reaches the municipality.
+_OVERSIGHT = frozenset({Permission.TENANT_PROFILE_READ, Permission.TENANT_UNITS_READ})
+# People's records: only the staff of the unit (centre heads: their centre's subtree).
+_UNIT_WORK = _OVERSIGHT | {Permission.UNIT_WORKSPACE_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.PLATFORM_OPERATOR: frozenset({Permission.TENANT_PROFILE_READ}),
-    Role.MINISTRY_OFFICER: frozenset({Permission.TENANT_PROFILE_READ}),
-    Role.REGIONAL_OFFICER: frozenset({Permission.TENANT_PROFILE_READ}),
-    Role.SUPERVISOR_OPERATIONAL: frozenset({Permission.TENANT_PROFILE_READ}),
-    Role.SUPERVISOR_ADMINISTRATIVE: frozenset({Permission.TENANT_PROFILE_READ}),
-    Role.MUNICIPALITY_ADMIN: frozenset({Permission.TENANT_PROFILE_READ}),
-    Role.CENTRE_HEAD: frozenset({Permission.TENANT_PROFILE_READ}),
-    Role.STAFF: frozenset({Permission.TENANT_PROFILE_READ}),
+    Role.PLATFORM_OPERATOR: _OVERSIGHT,
+    Role.MINISTRY_OFFICER: _OVERSIGHT,
+    Role.REGIONAL_OFFICER: _OVERSIGHT,
+    Role.SUPERVISOR_OPERATIONAL: _OVERSIGHT,
+    Role.SUPERVISOR_ADMINISTRATIVE: _OVERSIGHT,
+    Role.MUNICIPALITY_ADMIN: _OVERSIGHT,
+    Role.CENTRE_HEAD: _UNIT_WORK,
+    Role.STAFF: _UNIT_WORK,
 }
 
 

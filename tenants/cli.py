@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy import Engine
 
-from kentra.platform.core.config import Settings
+from kentra.platform.core.config import ConfigError, Settings
 from kentra.platform.core.database import get_engine
 from kentra.tenants.codes import InvalidMunicipalityCode
 from kentra.tenants.models import TenantStatus
@@ -59,12 +59,15 @@ def tenants_group() -> None:
 def create_command(code: str, as_json: bool) -> None:
     """Provision the tenant of municipality CODE (4-digit ELSTAT code). Idempotent."""
     from kentra.auth.adapters import identity_admin  # noqa: PLC0415
+    from kentra.auth.keycloak_admin import KeycloakAdminError  # noqa: PLC0415
 
     engine = _engine()
     try:
         result = create_tenant(engine, code, identity=identity_admin(Settings.from_env(), engine))
     except (InvalidMunicipalityCode, UnknownMunicipality) as exc:
         _fail(str(exc), as_json=as_json, code=EXIT_BAD_INPUT)
+    except (ConfigError, KeycloakAdminError) as exc:  # the identity provider's side
+        _fail(str(exc), as_json=as_json, code=EXIT_FAILED)
     if as_json:
         _dump(
             {**asdict(result.tenant), "created": result.created, "duration_ms": result.duration_ms}

@@ -60,7 +60,9 @@ def test_a_non_tenant_route_checks_the_permission_through_any_role(
         == 200
     )
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.MINISTRY_OFFICER, frozenset())
-    refused = client.get("/api/v1/ops/profile-readers", headers=tokens.headers(Role.MINISTRY_OFFICER))
+    refused = client.get(
+        "/api/v1/ops/profile-readers", headers=tokens.headers(Role.MINISTRY_OFFICER)
+    )
     assert refused.status_code == 403
     assert client.get("/api/v1/ops/profile-readers").status_code == 401
 

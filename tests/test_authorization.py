@@ -13,12 +13,16 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
 from werkzeug.routing import Rule
 
 from kentra.auth.flask import PUBLIC, SELF_AUTHENTICATING_BLUEPRINTS, requirement_of
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.roles import ROLE_REACH, Reach, Role
-from kentra.tenants.codes import MunicipalityCode
+from kentra.platform.units.models import UnitKind
+from kentra.platform.units.operations import ensure_unit
+from kentra.tenants.binding import tenant_session
+from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from tests.tokens import TokenFactory
 
 # Own municipality 4501 (Attica, EL30), other 7101 (Crete, EL43).
@@ -67,12 +71,39 @@ def expected(role: Role, permission: Permission, target: str) -> int:
     return 200 if permission in ROLE_PERMISSIONS[role] else 403
 
 
-def url_for_rule(rule: Rule, tenant: str | None = None) -> str:
-    values = {}
+# Units of the matrix: the annex the centre head's and staff's groups name, another centre of
+# the same municipality, and a centre of the other municipality.
+UNIT_KEYS = {
+    "own centre": (OWN, "kk-athinon", None),
+    "own annex": (OWN, "kk-athinon", "parartima-1"),
+    "other centre": (OWN, "kk-kypselis", None),
+    "other tenant's centre": (OTHER, "kk-irakleiou", None),
+}
+# Which of those each unit role reaches, written down from the rule: the centre head's group is
+# /m-4501/kk-athinon (the centre covers its annexes and mobile units); the staff member's is
+# /m-4501/kk-athinon/parartima-1 (their own unit only).
+UNIT_REACH = {Role.CENTRE_HEAD: {"own centre", "own annex"}, Role.STAFF: {"own annex"}}
+
+
+@pytest.fixture(scope="module")
+def unit_ids(engine: Engine) -> dict[str, int]:
+    ids = {}
+    for key, (tenant, centre, unit) in UNIT_KEYS.items():
+        with tenant_session(engine, parse_municipality_code(tenant)) as session:
+            kind = UnitKind.ANNEX if unit else UnitKind.CENTRE
+            ids[key] = ensure_unit(session, centre=centre, unit=unit, kind=kind, name=key).id
+    return ids
+
+
+def url_for_rule(rule: Rule, tenant: str | None = None, unit_id: int | None = None) -> str:
+    values: dict[str, Any] = {}
     for argument in rule.arguments:
         if argument == "municipality_code":
             assert tenant is not None
             values[argument] = tenant
+        elif argument == "unit_id":
+            assert unit_id is not None
+            values[argument] = unit_id
         else:
             assert argument in SAMPLES, f"{rule.rule}: add a sample value for <{argument}>"
             values[argument] = SAMPLES[argument]
@@ -85,14 +116,8 @@ def test_every_route_declares_its_requirement(app: Flask) -> None:
 
 
 def test_every_route_has_sample_values(app: Flask) -> None:
-    missing = sorted(
-        {
-            a
-            for r in routes(app)
-            for a in r.arguments
-            if a != "municipality_code" and a not in SAMPLES
-        }
-    )
+    known = {"municipality_code", "unit_id", *SAMPLES}
+    missing = sorted({a for r in routes(app) for a in r.arguments if a not in known})
     assert missing == []
 
 
@@ -100,18 +125,23 @@ def methods(rule: Rule) -> list[str]:
     return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
 
 
-def cases(app: Flask) -> list[tuple[str, str, Role | None, int | None]]:
+def cases(app: Flask, unit_ids: dict[str, int]) -> list[tuple[str, str, Role | None, int | None]]:
     """(method, url, role, documented status); None means "anything but 401/403/404"."""
     found: list[tuple[str, str, Role | None, int | None]] = []
     for rule in routes(app):
         if rule.rule in OIDC_CLIENT_ROUTES or self_authenticating(rule):
             continue
         requirement = requirement_of(rule.endpoint, app)
-        tenant_route = "municipality_code" in rule.arguments
-        targets: list[str | None] = [OWN, OTHER] if tenant_route else [None]
+        targets: list[tuple[str | None, str | None]]
+        if "unit_id" in rule.arguments:
+            targets = [(UNIT_KEYS[key][0], key) for key in UNIT_KEYS]
+        elif "municipality_code" in rule.arguments:
+            targets = [(OWN, None), (OTHER, None)]
+        else:
+            targets = [(None, None)]
         for method in methods(rule):
-            for target in targets:
-                url = url_for_rule(rule, target)
+            for tenant, unit_key in targets:
+                url = url_for_rule(rule, tenant, unit_ids[unit_key] if unit_key else None)
                 # Anonymous: the API challenges (401); a web page sends the visitor to the login.
                 anonymous = 401 if url.startswith("/api/") else 302
                 found.append((method, url, None, None if requirement == PUBLIC else anonymous))
@@ -119,9 +149,11 @@ def cases(app: Flask) -> list[tuple[str, str, Role | None, int | None]]:
                     status: int | None
                     if requirement == PUBLIC:
                         status = None
-                    elif tenant_route:
+                    elif tenant is not None:
                         assert isinstance(requirement, Permission)
-                        status = expected(role, requirement, str(target))
+                        status = expected(role, requirement, tenant)
+                        if status == 200 and unit_key is not None:
+                            status = 200 if unit_key in UNIT_REACH.get(role, set()) else 404
                     else:
                         status = 200 if requirement in ROLE_PERMISSIONS[role] else 403
                     found.append((method, url, role, status))
@@ -134,10 +166,11 @@ def test_authorization_matrix(
     tokens: TokenFactory,
     tenant_a: MunicipalityCode,
     tenant_b: MunicipalityCode,
+    unit_ids: dict[str, int],
 ) -> None:
     assert (tenant_a.value, tenant_b.value) == (OWN, OTHER)
     failures = []
-    matrix = cases(app)
+    matrix = cases(app, unit_ids)
     for method, url, role, status in matrix:
         headers = tokens.headers(role, **token_kwargs(role)) if role else {}
         response = client.open(url, method=method, headers=headers)

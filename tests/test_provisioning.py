@@ -46,7 +46,7 @@ def test_create_builds_schema_tables_stamp_registry_and_defaults(
         tables = set(
             conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'm_0714'"))
         )
-        assert tables == {"alembic_version", "audit_log", "profile", "settings"}
+        assert tables == {"alembic_version", "audit_log", "profile", "settings", "units"}
         assert current_revision(conn, "m_0714") == default_stream("tenant").head
     with tenant_session(engine, code) as session:
         profile = session.scalars(select(TenantProfile)).one()

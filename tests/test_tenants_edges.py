@@ -125,3 +125,18 @@ def test_a_failed_database_step_removes_the_identity_organization(
     assert organizations() == ["m-1003"]
     with engine.begin() as conn:  # the scratch cleanup drops the schema; the organization too
         conn.execute(text("DELETE FROM shared.identity_organizations WHERE alias = 'm-1003'"))
+
+
+def test_cli_create_in_production_without_an_issuer_is_refused_cleanly() -> None:
+    result = CliRunner(env={**os.environ, "KENTRA_ENV": "production"}).invoke(
+        main, ["tenants", "create", "1004", "--json"]
+    )
+    assert result.exit_code == 1
+    assert "KENTRA_OIDC_ISSUER is required in production" in result.stdout
+    assert "m_1004" not in tenant_schemas_now()
+
+
+def tenant_schemas_now() -> set[str]:
+    from kentra.platform.core.database import get_engine
+
+    return tenant_schemas(get_engine(Settings.from_env()))

@@ -4,9 +4,11 @@ Transactions: the constructor takes an ``Engine`` or a ``Connection``.
 
 - With an **Engine**, every call runs in its own transaction and is committed when it returns.
 - With a **Connection**, every call runs on it, inside the caller's transaction, and nothing is
-  committed here. Tenant provisioning uses this: it runs in one transaction on a Connection, so
-  the municipality's organization and groups are written (or rolled back) together with its
-  schema, and a failed provisioning leaves no identity objects behind — no compensation needed.
+  committed here (for callers that want identity objects to commit or roll back with their own
+  work).
+
+Tenant provisioning passes an Engine, as it must for Keycloak too: the organization is committed
+on its own, and ``create_tenant`` removes it again if the database step fails (compensation).
 
 Every method is idempotent and safe under concurrency (``INSERT … ON CONFLICT``): a repeat
 returns the same id and creates nothing new.

@@ -8,18 +8,17 @@ if no key exists yet; the losers read the winner's key.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import secrets
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import RSAKey
+
+from kentra.platform.core.files import write_once
 
 ALGORITHM = "RS256"
 KEY_SIZE = 2048
@@ -53,21 +52,6 @@ def _private_folder(var_dir: Path) -> Path:
     return folder
 
 
-def _write_once(path: Path, content: bytes) -> None:
-    """Create ``path`` (mode 0600) with ``content`` unless it exists; never overwrite."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # Atomic, and fails if another process won the race (its key is then used).
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
-
-
 def _read_private(path: Path) -> bytes:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
@@ -81,7 +65,7 @@ def load_or_create_signing_key(var_dir: Path) -> SigningKey:
     path = _private_folder(var_dir) / KEY_FILE
     if not path.exists():
         candidate = RSAKey.generate_key(KEY_SIZE, private=True)
-        _write_once(path, json.dumps(candidate.as_dict(private=True)).encode())
+        write_once(path, json.dumps(candidate.as_dict(private=True)).encode())
         log.info("created the embedded issuer's signing key")
     key = RSAKey.import_key(json.loads(_read_private(path)))
     if not key.is_private:
@@ -93,5 +77,5 @@ def load_or_create_cookie_secret(var_dir: Path) -> bytes:
     """A random secret for the issuer's login cookie (used when KENTRA_SECRET_KEY is unset)."""
     path = _private_folder(var_dir) / COOKIE_SECRET_FILE
     if not path.exists():
-        _write_once(path, secrets.token_urlsafe(48).encode())
+        write_once(path, secrets.token_urlsafe(48).encode())
     return _read_private(path).strip()

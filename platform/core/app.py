@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import pkgutil
 import secrets
 import time
@@ -26,6 +25,7 @@ from kentra.platform.api import API_PREFIX, Api
 from kentra.platform.core import health, problems
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
+from kentra.platform.core.files import write_once
 from kentra.platform.core.logging import configure_logging
 from kentra.tenants import routing
 
@@ -101,9 +101,7 @@ def app_secret_key(settings: Settings) -> str:
     path = settings.var_dir / "secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+        write_once(path, secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
 
 

@@ -28,7 +28,7 @@ def run_command(port: int, host: str) -> None:
 
 @main.command("seed-demo")
 def seed_demo_command() -> None:
-    """Create the demo tenants (idempotent)."""
+    """Create the demo tenants, their units and organizations, and (embedded issuer) the demo users."""
     from kentra.platform.core.config import Settings  # noqa: PLC0415
     from kentra.platform.core.database import get_engine  # noqa: PLC0415
     from kentra.platform.core.devserver import seed_demo  # noqa: PLC0415

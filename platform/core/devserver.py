@@ -24,12 +24,25 @@ from kentra.platform.core.config import Settings, broker_url, database_url, resu
 from kentra.platform.core.database import get_engine
 
 DEMO_TENANTS = ("4501", "0101", "7101")
+# The demo users' units (auth/issuer/demo.py): the same group paths in the tenants' unit trees.
+DEMO_UNITS = (
+    ("4501", "kk-athinon", None, "centre", "Κέντρο Κοινότητας Δήμου Αθηναίων"),
+    (
+        "4501",
+        "kk-athinon",
+        "parartima-1",
+        "annex",
+        "Κέντρο Κοινότητας Δήμου Αθηναίων — Παράρτημα 1",
+    ),
+    ("7101", "kk-irakleiou", None, "centre", "Κέντρο Κοινότητας Δήμου Ηρακλείου"),
+)
 
 
 def seed_demo(engine: Engine, settings: Settings | None = None) -> Iterator[str]:
     """Demo tenants (with their identity organizations) and, on the embedded issuer, one demo
     user per role. Idempotent."""
     from kentra.auth.adapters import identity_admin  # noqa: PLC0415
+    from kentra.auth.principal import UnitPath  # noqa: PLC0415
     from kentra.tenants.provisioning import create_tenant  # noqa: PLC0415
 
     settings = settings or Settings.from_env()
@@ -38,6 +51,15 @@ def seed_demo(engine: Engine, settings: Settings | None = None) -> Iterator[str]
         result = create_tenant(engine, code, actor="demo-seed", identity=identity)
         verb = "created" if result.created else "exists "
         yield f"{verb} tenant {result.tenant.code} {result.tenant.name_el} ({result.tenant.schema})"
+    from kentra.platform.units.models import UnitKind  # noqa: PLC0415
+    from kentra.platform.units.operations import ensure_unit  # noqa: PLC0415
+    from kentra.tenants.binding import tenant_session  # noqa: PLC0415
+    from kentra.tenants.codes import parse_municipality_code  # noqa: PLC0415
+
+    for code, centre, unit, kind, name in DEMO_UNITS:
+        with tenant_session(engine, parse_municipality_code(code)) as session:
+            ensure_unit(session, centre=centre, unit=unit, kind=UnitKind(kind), name=name)
+            identity.ensure_unit_group(UnitPath(code, centre, unit), name)
     if settings.uses_embedded_issuer:
         from kentra.auth.issuer.demo import seed_demo_users  # noqa: PLC0415
 

@@ -1,0 +1,1 @@
+"""Units of a municipality: centres (Κέντρα Κοινότητας), their annexes and mobile units."""
