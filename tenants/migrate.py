@@ -140,6 +140,7 @@ def upgrade_shared(engine: Engine, stream: Stream, timeouts: Timeouts) -> tuple[
     """Upgrade the shared schema and (re)load the reference data; return (old revision, loaded?)."""
     from sqlalchemy.orm import Session  # noqa: PLC0415
 
+    from kentra.platform.policy.operations import ensure_initial_policy  # noqa: PLC0415
     from kentra.platform.reference.operations import load_reference_data  # noqa: PLC0415
 
     with engine.connect() as conn, conn.begin():
@@ -151,6 +152,7 @@ def upgrade_shared(engine: Engine, stream: Stream, timeouts: Timeouts) -> tuple[
             _run_stream(conn, stream, version_table_schema=SHARED_SCHEMA, destination="heads")
         with Session(bind=conn) as session:
             loaded = load_reference_data(session).loaded
+            ensure_initial_policy(session)  # the programme's staffing bands, once
     return before, loaded
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  # Greek text: its letters are not confusables here
 """The issuer's HTML pages (Greek): login, logout confirmation, logged out, and errors.
 
 Rendered with their own autoescaping Jinja environment, independent of the host app's

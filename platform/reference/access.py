@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.operations import staffing_requirement
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.reference.text import fold
 
@@ -30,3 +32,19 @@ def search_municipalities(
 
 def access_municipality_by_code(session: Session, code: str) -> Municipality | None:
     return session.get(Municipality, code)
+
+
+def with_staffing(session: Session, municipalities: Sequence[Municipality]) -> list[Municipality]:
+    """Attach each municipality's staffing band under the policy in force (one policy query)."""
+    policy = access_policy_in_force(session)
+    for municipality in municipalities:
+        if policy is None:
+            municipality.staffing = None  # type: ignore[attr-defined]
+            continue
+        requirement = staffing_requirement(policy, municipality.population)
+        municipality.staffing = {  # type: ignore[attr-defined]
+            "policy_version": policy.id,
+            "minimum_staff": requirement.minimum_staff,
+            "own_centre_allowed": requirement.own_centre_allowed,
+        }
+    return list(municipalities)

@@ -10,7 +10,11 @@ from flask_smorest import abort
 from kentra.auth.flask import public
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
-from kentra.platform.reference.access import access_municipality_by_code, search_municipalities
+from kentra.platform.reference.access import (
+    access_municipality_by_code,
+    search_municipalities,
+    with_staffing,
+)
 from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.schemas import MunicipalityQueryArgsSchema, MunicipalitySchema
 
@@ -28,7 +32,8 @@ blueprint = Blueprint(
 @blueprint.response(200, MunicipalitySchema(many=True))
 def list_municipalities(args: dict[str, Any]) -> Sequence[Municipality]:
     """List municipalities, filtered by region, regional unit or name."""
-    return search_municipalities(request_session(), **args)
+    session = request_session()
+    return with_staffing(session, search_municipalities(session, **args))
 
 
 @blueprint.route("/municipalities/<string:code>")
@@ -40,4 +45,4 @@ def get_municipality(code: str) -> Municipality:
     if municipality is None:
         abort(404, message="There is no municipality with this code in the reference data.")
     assert municipality is not None  # abort() raises
-    return municipality
+    return with_staffing(request_session(), [municipality])[0]

@@ -37,6 +37,16 @@ class RegionalUnitSchema(Schema):
         return result
 
 
+class StaffingSchema(Schema):
+    policy_version = ma.fields.Integer(
+        metadata={"description": "the staffing policy version applied"}
+    )
+    minimum_staff = ma.fields.Integer(
+        metadata={"description": "0 when no centre of its own is allowed"}
+    )
+    own_centre_allowed = ma.fields.Boolean()
+
+
 class MunicipalitySchema(Schema):
     code = ma.fields.String(
         metadata={"description": "4-digit ELSTAT code (text: the leading zero matters)"}
@@ -51,6 +61,11 @@ class MunicipalitySchema(Schema):
     population_provisional = ma.fields.Boolean()
     is_regional_unit_seat = ma.fields.Boolean(
         allow_none=True, metadata={"description": "null where the sources do not confirm it"}
+    )
+    staffing = ma.fields.Nested(
+        StaffingSchema,
+        allow_none=True,
+        metadata={"description": "the staffing band under the policy in force (domain.md §6)"},
     )
 
 

@@ -1,0 +1,22 @@
+"""Loading the policy in force."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kentra.platform.core.models import utcnow
+from kentra.platform.policy.models import PolicyVersion
+
+
+def access_policy_in_force(session: Session, on: date | None = None) -> PolicyVersion | None:
+    """The version with the latest ``valid_from`` on or before ``on`` (default: today)."""
+    day = on or utcnow().date()
+    return session.scalars(
+        select(PolicyVersion)
+        .where(PolicyVersion.valid_from <= day)
+        .order_by(PolicyVersion.valid_from.desc())
+        .limit(1)
+    ).one_or_none()
