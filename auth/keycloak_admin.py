@@ -281,7 +281,8 @@ class KeycloakIdentityAdmin:
                     client_id=self.invitation_client_id,
                     lifespan=self.invitation_lifespan,
                 )
-                log.info("keycloak invitation sent", extra={"username": user.username})
+                # Logs name users by id: usernames are often e-mail addresses (personal data).
+                log.info("keycloak invitation sent", extra={"user_id": user_id})
             return user_id
 
     def disable_user(self, username: str) -> None:
@@ -296,7 +297,7 @@ class KeycloakIdentityAdmin:
             payload["attributes"] = current.get("attributes") or {}
             payload["enabled"] = False
             self._admin.update_user(user_id, payload)
-            log.info("keycloak user disabled", extra={"username": username})
+            log.info("keycloak user disabled", extra={"user_id": user_id})
 
     def _ensure_user_record(self, user: UserSpec) -> str:
         user_id = self._admin.get_user_id(user.username)
@@ -328,7 +329,7 @@ class KeycloakIdentityAdmin:
                 ) from exc
             self._sync_attributes(str(user_id), user)
             return str(user_id)
-        log.info("keycloak user created", extra={"username": user.username})
+        log.info("keycloak user created", extra={"user_id": str(created)})
         return str(created)
 
     def _sync_attributes(self, user_id: str, user: UserSpec) -> None:

@@ -20,12 +20,17 @@ _PERMISSION_FORMAT = re.compile(
 
 
 class Permission(enum.StrEnum):
+    PLATFORM_ONBOARDING_REVIEW = "platform:onboarding:manage"
     TENANT_PROFILE_READ = "tenant:profile:read"
     TENANT_UNITS_READ = "tenant:units:read"
     UNIT_WORKSPACE_READ = "unit:workspace:read"
 
 
 PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
+    Permission.PLATFORM_ONBOARDING_REVIEW: (
+        "Review municipalities' onboarding requests: read them (with the representative's "
+        "contact), approve (provisions the tenant and invites its first admin) or reject."
+    ),
     Permission.TENANT_PROFILE_READ: "Read a municipality's public profile (name, status).",
     Permission.TENANT_UNITS_READ: "Read the municipality's structure: centres, annexes, mobile units.",
     Permission.UNIT_WORKSPACE_READ: (
@@ -37,10 +42,12 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
 _OVERSIGHT = frozenset({Permission.TENANT_PROFILE_READ, Permission.TENANT_UNITS_READ})
 # People's records: only the staff of the unit (centre heads: their centre's subtree).
 _UNIT_WORK = _OVERSIGHT | {Permission.UNIT_WORKSPACE_READ}
+# Deciding which municipalities join the platform: its operators and the ministry.
+_ONBOARDING = _OVERSIGHT | {Permission.PLATFORM_ONBOARDING_REVIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.PLATFORM_OPERATOR: _OVERSIGHT,
-    Role.MINISTRY_OFFICER: _OVERSIGHT,
+    Role.PLATFORM_OPERATOR: _ONBOARDING,
+    Role.MINISTRY_OFFICER: _ONBOARDING,
     Role.REGIONAL_OFFICER: _OVERSIGHT,
     Role.SUPERVISOR_OPERATIONAL: _OVERSIGHT,
     Role.SUPERVISOR_ADMINISTRATIVE: _OVERSIGHT,

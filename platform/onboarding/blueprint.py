@@ -1,0 +1,140 @@
+"""Onboarding API: ``/api/v1/onboarding/requests``.
+
+Submitting is public (the municipality's representative has no account yet); reading and
+deciding need ``platform:onboarding:manage``. These are not tenant routes: the permission is
+checked through any of the caller's roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from flask import current_app
+from flask_smorest import abort
+
+from kentra.auth.adapters import identity_admin
+from kentra.auth.flask import current_principal, public, requires
+from kentra.auth.permissions import Permission
+from kentra.platform.api import Blueprint
+from kentra.platform.core.database import request_session
+from kentra.platform.onboarding.access import access_request_by_id, access_requests
+from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
+from kentra.platform.onboarding.operations import (
+    OnboardingConflict,
+    OnboardingError,
+    OnboardingInvalid,
+    OnboardingNotFound,
+    approve_request,
+    reject_request,
+    submit_request,
+)
+from kentra.platform.onboarding.schemas import (
+    OnboardingDecisionSchema,
+    OnboardingRejectionSchema,
+    OnboardingRequestCreateSchema,
+    OnboardingRequestQueryArgsSchema,
+    OnboardingRequestSchema,
+)
+
+blueprint = Blueprint(
+    "onboarding",
+    __name__,
+    url_prefix="/onboarding",
+    description="Self-service signup of municipalities, and its review",
+)
+NOT_FOUND = "There is no onboarding request with this id."
+
+
+def _refuse(error: OnboardingError) -> NoReturn:
+    """The problem document for a refused operation: 422 (tied to a field), 409 or 404."""
+    if isinstance(error, OnboardingInvalid):
+        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
+    if isinstance(error, OnboardingConflict):
+        abort(409, message=str(error))
+    assert isinstance(error, OnboardingNotFound)
+    abort(404, message=str(error))
+    raise AssertionError("abort() raises")  # pragma: no cover
+
+
+def _decider() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+@blueprint.route("/requests", methods=["POST"])
+@public
+@blueprint.arguments(OnboardingRequestCreateSchema)
+@blueprint.response(201, OnboardingRequestSchema)
+def submit(data: dict[str, Any]) -> OnboardingRequest:
+    """Request onboarding for a municipality (public: the representative has no account yet).
+
+    A municipality too small for a centre of its own is refused with the reason (422); one
+    already on the platform, or with a request waiting for a decision, is a 409."""
+    try:
+        return submit_request(request_session(), data)
+    except OnboardingError as error:
+        _refuse(error)
+
+
+@blueprint.route("/requests", methods=["GET"])
+@requires(Permission.PLATFORM_ONBOARDING_REVIEW)
+@blueprint.arguments(OnboardingRequestQueryArgsSchema, location="query")
+@blueprint.response(200, OnboardingRequestSchema(many=True))
+def list_requests(args: dict[str, Any]) -> Sequence[OnboardingRequest]:
+    """Onboarding requests, newest first, optionally filtered by status."""
+    status = args.get("status")
+    return access_requests(
+        request_session(), status=RequestStatus(status) if status is not None else None
+    )
+
+
+@blueprint.route("/requests/<int:request_id>", methods=["GET"])
+@requires(Permission.PLATFORM_ONBOARDING_REVIEW)
+@blueprint.response(200, OnboardingRequestSchema)
+def get_request(request_id: int) -> OnboardingRequest:
+    """One onboarding request."""
+    request = access_request_by_id(request_session(), request_id)
+    if request is None:
+        abort(404, message=NOT_FOUND)
+    assert request is not None  # abort() raises
+    return request
+
+
+@blueprint.route("/requests/<int:request_id>/approve", methods=["POST"])
+@requires(Permission.PLATFORM_ONBOARDING_REVIEW)
+@blueprint.arguments(OnboardingDecisionSchema)
+@blueprint.response(200, OnboardingRequestSchema)
+def approve(decision: dict[str, Any], request_id: int) -> OnboardingRequest:
+    """Approve: provision the tenant and its identity organization, invite the first
+    municipality admin (the request's contact e-mail), then mark the request approved.
+
+    A decided request is a 409. If provisioning or the invitation fails, the request stays
+    submitted and approving it again completes the work."""
+    kentra = current_app.extensions["kentra"]
+    try:
+        return approve_request(
+            request_session(),
+            request_id,
+            actor=_decider(),
+            engine=kentra.engine,
+            identity=identity_admin(kentra.settings, kentra.engine),
+            reason=decision.get("reason"),
+        )
+    except OnboardingError as error:
+        _refuse(error)
+
+
+@blueprint.route("/requests/<int:request_id>/reject", methods=["POST"])
+@requires(Permission.PLATFORM_ONBOARDING_REVIEW)
+@blueprint.arguments(OnboardingRejectionSchema)
+@blueprint.response(200, OnboardingRequestSchema)
+def reject(decision: dict[str, Any], request_id: int) -> OnboardingRequest:
+    """Reject with a reason (required, 3 to 1000 characters). A decided request is a 409."""
+    try:
+        return reject_request(
+            request_session(), request_id, actor=_decider(), reason=decision["reason"]
+        )
+    except OnboardingError as error:
+        _refuse(error)
