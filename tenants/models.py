@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CHAR, BigInteger, DateTime, Enum, ForeignKey, Identity, String
+from sqlalchemy import CHAR, BigInteger, DateTime, ForeignKey, Identity, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import SharedBase, utcnow
+from kentra.platform.core.models import SharedBase, string_enum, utcnow
 
 
 class TenantStatus(enum.StrEnum):
@@ -29,15 +29,6 @@ class Tenant(SharedBase):
         CHAR(4), ForeignKey("shared.municipalities.code"), unique=True
     )
     schema_name: Mapped[str] = mapped_column(String(16), unique=True)
-    status: Mapped[TenantStatus] = mapped_column(
-        Enum(
-            TenantStatus,
-            name="tenant_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda statuses: [s.value for s in statuses],
-        )
-    )
+    status: Mapped[TenantStatus] = mapped_column(string_enum(TenantStatus, "tenant_status"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

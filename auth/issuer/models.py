@@ -17,7 +17,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
-    Enum,
     ForeignKey,
     Identity,
     String,
@@ -27,19 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kentra.auth.roles import Profession, Role
-from kentra.platform.core.models import SharedBase, utcnow
-
-
-def _choices(enum_class: type[enum.StrEnum], name: str, length: int) -> Enum:
-    """A string column limited to the enum's values by a check constraint (no native enum)."""
-    return Enum(
-        enum_class,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=length,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from kentra.platform.core.models import SharedBase, string_enum, utcnow
 
 
 class GrantKind(enum.StrEnum):
@@ -90,7 +77,7 @@ class IdentityUser(SharedBase):
     last_name: Mapped[str] = mapped_column(Text, default="")
     region: Mapped[str | None] = mapped_column(String(4))
     profession: Mapped[Profession | None] = mapped_column(
-        _choices(Profession, "identity_profession", 32)
+        string_enum(Profession, "identity_profession", 32)
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -103,7 +90,7 @@ class IdentityUserRole(SharedBase):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("shared.identity_users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[Role] = mapped_column(_choices(Role, "identity_role", 32), primary_key=True)
+    role: Mapped[Role] = mapped_column(string_enum(Role, "identity_role", 32), primary_key=True)
 
 
 class IdentityOrganizationMember(SharedBase):
@@ -150,7 +137,7 @@ class IdentityGrant(SharedBase):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     token_hash: Mapped[str] = mapped_column(CHAR(64), unique=True)
-    kind: Mapped[GrantKind] = mapped_column(_choices(GrantKind, "identity_grant_kind", 24))
+    kind: Mapped[GrantKind] = mapped_column(string_enum(GrantKind, "identity_grant_kind", 24))
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("shared.identity_users.id", ondelete="CASCADE"), index=True
     )

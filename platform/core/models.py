@@ -7,11 +7,12 @@ by :mod:`kentra.tenants.binding`, which translates the placeholder to the real s
 
 from __future__ import annotations
 
+import enum
 import importlib
 import pkgutil
 from datetime import UTC, datetime
 
-from sqlalchemy import MetaData
+from sqlalchemy import Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 SHARED_SCHEMA = "shared"
@@ -32,6 +33,22 @@ class SharedBase(DeclarativeBase):
 
 class TenantBase(DeclarativeBase):
     metadata = MetaData(schema=TENANT_SCHEMA, naming_convention=NAMING_CONVENTION)
+
+
+def string_enum(enum_class: type[enum.StrEnum], name: str, length: int = 16) -> Enum:
+    """A string column limited to the enum's values by a check constraint.
+
+    No native PostgreSQL enum types: they need their own DDL, which provisioning's compiled
+    schema script (tenants/ddl.py) does not emit, and changing them is awkward in migrations.
+    """
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def utcnow() -> datetime:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Identity,
     Index,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kentra.platform.core.models import SharedBase, utcnow
+from kentra.platform.core.models import SharedBase, string_enum, utcnow
 from kentra.platform.reference.models import Municipality
 
 
@@ -46,18 +45,6 @@ class RequestStatus(enum.StrEnum):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     REJECTED = "rejected"
-
-
-def _choices(enum_class: type[enum.StrEnum], name: str, length: int) -> Enum:
-    """A string column limited to the enum's values by a check constraint (no native enum)."""
-    return Enum(
-        enum_class,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=length,
-        values_callable=lambda members: [m.value for m in members],
-    )
 
 
 # At most one open (submitted) request per municipality; the operations check it first, this
@@ -91,7 +78,7 @@ class OnboardingRequest(SharedBase):
         ForeignKey(Municipality.code),
         index=True,
     )
-    body_type: Mapped[BodyType] = mapped_column(_choices(BodyType, "onboarding_body_type", 32))
+    body_type: Mapped[BodyType] = mapped_column(string_enum(BodyType, "onboarding_body_type", 32))
     body_legal_name: Mapped[str] = mapped_column(String(300))
     body_vat: Mapped[str] = mapped_column(CHAR(9))  # ΑΦΜ, 9 digits (validated, compacted)
     contact_name: Mapped[str] = mapped_column(String(200))
@@ -99,7 +86,7 @@ class OnboardingRequest(SharedBase):
     contact_phone: Mapped[str] = mapped_column(String(16))  # E.164
     has_social_service: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[RequestStatus] = mapped_column(
-        _choices(RequestStatus, "onboarding_status", 16), default=RequestStatus.SUBMITTED
+        string_enum(RequestStatus, "onboarding_status", 16), default=RequestStatus.SUBMITTED
     )
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(Text)  # the decider's token subject

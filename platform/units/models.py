@@ -15,7 +15,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     Identity,
     String,
     Text,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import TenantBase, utcnow
+from kentra.platform.core.models import TenantBase, string_enum, utcnow
 
 
 class UnitKind(enum.StrEnum):
@@ -41,16 +40,7 @@ class Unit(TenantBase):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    kind: Mapped[UnitKind] = mapped_column(
-        Enum(
-            UnitKind,
-            name="unit_kind",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda kinds: [k.value for k in kinds],
-        )
-    )
+    kind: Mapped[UnitKind] = mapped_column(string_enum(UnitKind, "unit_kind"))
     centre: Mapped[str] = mapped_column(String(63))
     unit: Mapped[str | None] = mapped_column(String(63))
     name: Mapped[str] = mapped_column(Text)
