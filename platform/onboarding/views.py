@@ -1,0 +1,200 @@
+"""The signup web page (server-rendered, Greek): a municipality's representative requests
+onboarding without an account.
+
+- ``GET /onboarding``: the form. Every municipality of the reference data, grouped by region;
+  those too small for a centre of their own under the policy in force are marked.
+- ``POST /onboarding`` (CSRF-protected): validated by the API's schema and recorded by the
+  API's operation (``submit_request``). A refusal re-renders the form with every typed value,
+  an error summary and each field's message: 422 for bad input or a municipality too small,
+  409 when the municipality is on the platform or already has a request waiting, 400 for a
+  missing or stale CSRF token. Success redirects (303) to ``GET /onboarding/sent``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import groupby
+
+import marshmallow as ma
+from flask import Blueprint, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+
+from kentra.auth.flask import public
+from kentra.auth.web import csrf
+from kentra.platform.core.database import request_session
+from kentra.platform.onboarding.models import BodyType
+from kentra.platform.onboarding.operations import (
+    OnboardingConflict,
+    OnboardingInvalid,
+    own_centre_threshold,
+    submit_request,
+)
+from kentra.platform.onboarding.schemas import OnboardingRequestCreateSchema
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.reference.access import search_municipalities
+from kentra.platform.reference.text import fold
+
+blueprint = Blueprint("onboarding_pages", __name__, template_folder="templates")
+
+FORM_TEMPLATE = "onboarding/form.html"
+SENT_URL = "/onboarding/sent"
+
+# The schema's fields, in the order of the form; the summary names each by its label.
+LABELS: dict[str, str] = {
+    "municipality_code": "Δήμος",
+    "body_type": "Φορέας υλοποίησης",
+    "body_legal_name": "Επωνυμία του φορέα",
+    "body_vat": "ΑΦΜ του φορέα",
+    "contact_name": "Ονοματεπώνυμο",
+    "contact_email": "Διεύθυνση e-mail",
+    "contact_phone": "Τηλέφωνο",
+    "has_social_service": "Κοινωνική Υπηρεσία",
+}
+BODY_TYPES: tuple[tuple[str, str], ...] = (
+    (BodyType.MUNICIPALITY.value, "Ο ίδιος ο Δήμος"),
+    (BodyType.NPDD.value, "Δημοτικό ΝΠΔΔ (Νομικό Πρόσωπο Δημοσίου Δικαίου)"),
+    (BodyType.PUBLIC_BENEFIT_ENTERPRISE.value, "Κοινωφελής δημοτική επιχείρηση"),
+    (BodyType.OTHER_MUNICIPAL_BODY.value, "Άλλος δημοτικός φορέας"),
+)
+YES_NO: tuple[tuple[str, str], ...] = (("true", "Ναι"), ("false", "Όχι"))
+# Where the summary's links go: the field, or the first option of a group of radio buttons.
+ANCHORS: dict[str, str] = {
+    **{name: name for name in LABELS},
+    "body_type": f"body_type-{BODY_TYPES[0][0]}",
+    "has_social_service": f"has_social_service-{YES_NO[0][0]}",
+}
+CONFLICT_NOTE = (
+    "Η αίτηση δεν καταχωρίστηκε. Αν πιστεύετε ότι πρόκειται για λάθος, επικοινωνήστε με το "
+    "Υπουργείο ή τον διαχειριστή της πλατφόρμας."
+)
+STALE_FORM = (
+    "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε η αίτηση δεν καταχωρίστηκε. "
+    "Ελέγξτε τα στοιχεία και πατήστε ξανά «Υποβολή αίτησης»."
+)
+# The operation's messages are Greek, then English: the page shows the Greek sentences.
+_ENGLISH_TAIL = re.compile(r"(?<=\.)\s+(?=[A-Za-z])")
+
+
+def greek_part(message: str) -> str:
+    """``message`` up to its first English sentence."""
+    return _ENGLISH_TAIL.split(message, maxsplit=1)[0]
+
+
+@dataclass(frozen=True)
+class MunicipalityOption:
+    code: str
+    text: str
+
+
+@dataclass
+class FormState:
+    """What the template shows: the typed values, the messages by field, a general notice."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    notice: str | None = None
+
+    def summary(self) -> list[tuple[str, str, str]]:
+        """(anchor, label, message) of every error, in the order of the form."""
+        return [
+            (ANCHORS[name], LABELS[name], message)
+            for name in LABELS
+            for message in self.errors.get(name, [])
+        ]
+
+
+def municipality_groups() -> tuple[list[tuple[str, list[MunicipalityOption]]], str | None]:
+    """Every municipality by region (both sorted by name, accents ignored), those without a
+    centre of their own marked; and the threshold as written in Greek (None without a policy)."""
+    session = request_session()
+    policy = access_policy_in_force(session)
+    threshold = own_centre_threshold(policy) if policy is not None else None
+    threshold_text = f"{threshold:,}".replace(",", ".") if threshold is not None else None
+
+    def option(municipality_code: str, name: str, population: int) -> MunicipalityOption:
+        text = f"{name} ({municipality_code})"
+        if policy is not None and not staffing_requirement(policy, population).own_centre_allowed:
+            text += f" — κάτω από {threshold_text} κατοίκους"
+        return MunicipalityOption(municipality_code, text)
+
+    municipalities = sorted(
+        search_municipalities(session),
+        key=lambda m: (fold(m.regional_unit.region.name_el), fold(m.name_el), m.code),
+    )
+    groups = [
+        (region, [option(m.code, m.name_el, m.population) for m in members])
+        for region, members in groupby(municipalities, key=lambda m: m.regional_unit.region.name_el)
+    ]
+    return groups, threshold_text
+
+
+def render_form(state: FormState, status: int = 200) -> ResponseReturnValue:
+    groups, threshold = municipality_groups()
+    return (
+        render_template(
+            FORM_TEMPLATE,
+            state=state,
+            summary=state.summary(),
+            labels=LABELS,
+            groups=groups,
+            threshold=threshold,
+            body_types=BODY_TYPES,
+            yes_no=YES_NO,
+        ),
+        status,
+    )
+
+
+@blueprint.get("/onboarding")
+@public
+def form_page() -> ResponseReturnValue:
+    """The empty signup form."""
+    return render_form(FormState())
+
+
+@blueprint.post("/onboarding")
+@public
+def submit_page() -> ResponseReturnValue:
+    """Validate and record the request, as the API does; or show the form again, explained."""
+    values = {name: request.form.get(name, "") for name in LABELS}
+    try:
+        csrf.protect()
+    except CSRFError:
+        return render_form(FormState(values, notice=STALE_FORM), 400)
+    # An empty field is a missing one: its message is "required", not a length rule's.
+    data = {name: value for name, value in values.items() if value.strip()}
+    try:
+        loaded = OnboardingRequestCreateSchema().load(data)
+    except ma.ValidationError as error:
+        return render_form(FormState(values, errors=_messages(error)), 422)
+    try:
+        submit_request(request_session(), loaded)
+    except OnboardingInvalid as refusal:  # unknown municipality, or one too small
+        return render_form(
+            FormState(values, errors={refusal.field: [greek_part(str(refusal))]}), 422
+        )
+    except OnboardingConflict as conflict:  # on the platform already, or a request waiting
+        state = FormState(
+            values, errors={"municipality_code": [greek_part(str(conflict))]}, notice=CONFLICT_NOTE
+        )
+        return render_form(state, 409)
+    return redirect(SENT_URL, 303)
+
+
+def _messages(error: ma.ValidationError) -> dict[str, list[str]]:
+    """The schema's messages by field (each a list of strings for these flat fields)."""
+    assert isinstance(error.messages, dict)
+    return {
+        name: [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
+        for name, messages in error.messages.items()
+    }
+
+
+@blueprint.get(SENT_URL)
+@public
+def sent_page() -> str:
+    """The confirmation, and what happens next."""
+    return render_template("onboarding/sent.html")
