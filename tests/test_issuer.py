@@ -14,7 +14,7 @@ import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ from kentra.auth.issuer.signing import UntrustedToken, id_token_claims, userinfo
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
+from kentra.platform.core.database import make_engine
 from kentra.platform.core.models import utcnow
 from tests.tokens import TokenFactory
 
@@ -1363,12 +1364,15 @@ def test_ensure_user_sets_and_changes_the_password(
     assert password_grant(web, dataclasses.replace(invited, password=changed)).status_code == 200
 
 
-def _wait_until_blocked_by(engine: Engine, pid: int) -> None:
-    """Wait until some session waits for a lock that the session ``pid`` holds."""
+def _wait_until_blocked_by(engine: Engine, pid: int, racer: Future[str]) -> None:
+    """Wait until some session waits for a lock that the session ``pid`` holds. If the racing
+    call ends first, its own error (or result) is what the test reports."""
     waiting = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     with engine.connect() as conn:
         while not conn.scalar(waiting, {"pid": pid}):
+            if racer.done():
+                raise AssertionError(f"the second ensure_user did not wait: {racer.result()!r}")
             assert time.monotonic() < deadline, "the second ensure_user never waited"
             time.sleep(0.05)
 
@@ -1387,6 +1391,8 @@ def test_ensure_user_when_the_user_is_created_concurrently(
     second_spec = dataclasses.replace(
         spec, role=Role.CENTRE_HEAD, password="the second password", first_name="Δεύτερη"
     )
+    # Its own connections, so the race never waits on the shared pool under load.
+    racing = make_engine(engine.url, pool_size=2, max_overflow=0)
     try:
         with engine.connect() as first, ThreadPoolExecutor(max_workers=1) as pool:
             transaction = first.begin()
@@ -1394,11 +1400,11 @@ def test_ensure_user_when_the_user_is_created_concurrently(
                 first_id = EmbeddedIdentityAdmin(first).ensure_user(spec)
                 pid = int(first.scalar(text("SELECT pg_backend_pid()")) or 0)
                 # The second finds no user yet, tries to insert it and waits for the first.
-                second = pool.submit(EmbeddedIdentityAdmin(engine).ensure_user, second_spec)
-                _wait_until_blocked_by(engine, pid)
+                second = pool.submit(EmbeddedIdentityAdmin(racing).ensure_user, second_spec)
+                _wait_until_blocked_by(racing, pid, second)
             finally:
                 transaction.commit()
-            second_id = second.result(timeout=30)
+            second_id = second.result(timeout=60)
         # One user, brought up to the second call's profile, password and roles.
         assert second_id == first_id
         assert _count(engine, IdentityUser, IdentityUser.username == username) == 1
@@ -1416,6 +1422,7 @@ def test_ensure_user_when_the_user_is_created_concurrently(
         user = User(username, "the second password", first_id)
         assert password_grant(web, user).status_code == 200
     finally:
+        racing.dispose()
         with engine.begin() as conn:
             conn.execute(delete(IdentityUser).where(IdentityUser.username == username))
 
