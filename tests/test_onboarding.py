@@ -383,6 +383,30 @@ def test_reviewers_list_filter_and_read_requests(
     assert client.get(URL, headers=headers, query_string={"state": "x"}).status_code == 422
 
 
+def test_every_read_of_requests_is_audited_by_id_only(
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, emails: list[str]
+) -> None:
+    created = submit(client, emails, contact_email="Audit.Me@Example.gr").get_json()
+    emails.append("audit.me@example.gr")
+    reviewer_subject = f"reviewer-{uuid.uuid4().hex[:8]}"
+    headers = tokens.headers(Role.MINISTRY_OFFICER, sub=reviewer_subject)
+    assert client.get(URL, headers=headers).status_code == 200
+    assert client.get(f"{URL}/{created['id']}", headers=headers).status_code == 200
+    assert client.get(f"{URL}/999999999", headers=headers).status_code == 404  # nothing read
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(PlatformAuditEvent.action, PlatformAuditEvent.details)
+            .where(PlatformAuditEvent.actor == reviewer_subject)
+            .order_by(PlatformAuditEvent.id)
+        ).all()
+    assert [action for action, _details in rows] == ["onboarding.read", "onboarding.read"]
+    assert created["id"] in rows[0].details["request_ids"]
+    assert rows[1].details == {"request_ids": [created["id"]]}
+    assert "audit.me" not in str(rows).lower()  # the contact details never reach the audit
+    with engine.begin() as conn:
+        conn.execute(delete(PlatformAuditEvent).where(PlatformAuditEvent.actor == reviewer_subject))
+
+
 # --- decisions --------------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ def _refuse(error: OnboardingError) -> NoReturn:
 
 
 def _decider() -> str:
+    """The signed-in reviewer's subject (audit rows name people by id)."""
     principal = current_principal()
     assert principal is not None  # @requires ran
     return principal.subject
@@ -86,7 +87,9 @@ def list_requests(args: dict[str, Any]) -> Sequence[OnboardingRequest]:
     """Onboarding requests, newest first, optionally filtered by status."""
     status = args.get("status")
     return access_requests(
-        request_session(), status=RequestStatus(status) if status is not None else None
+        request_session(),
+        actor=_decider(),
+        status=RequestStatus(status) if status is not None else None,
     )
 
 
@@ -95,7 +98,7 @@ def list_requests(args: dict[str, Any]) -> Sequence[OnboardingRequest]:
 @blueprint.response(200, OnboardingRequestSchema)
 def get_request(request_id: int) -> OnboardingRequest:
     """One onboarding request."""
-    request = access_request_by_id(request_session(), request_id)
+    request = access_request_by_id(request_session(), request_id, actor=_decider())
     if request is None:
         abort(404, message=NOT_FOUND)
     assert request is not None  # abort() raises
