@@ -21,8 +21,19 @@ _PERMISSION_FORMAT = re.compile(
 
 class Permission(enum.StrEnum):
     PLATFORM_ONBOARDING_REVIEW = "platform:onboarding:manage"
+    NATIONAL_POLICY_MANAGE = "national:policy:manage"
+    NATIONAL_REGULATIONS_MANAGE = "national:regulations:manage"
+    NATIONAL_SUPERVISION_MANAGE = "national:supervision:manage"
+    REGION_COMPLIANCE_READ = "region:compliance:read"
     TENANT_PROFILE_READ = "tenant:profile:read"
     TENANT_UNITS_READ = "tenant:units:read"
+    TENANT_UNITS_WRITE = "tenant:units:write"
+    TENANT_STAFF_READ = "tenant:staff:read"
+    TENANT_STAFF_WRITE = "tenant:staff:write"
+    TENANT_COMPLIANCE_READ = "tenant:compliance:read"
+    TENANT_REGULATIONS_READ = "tenant:regulations:read"
+    TENANT_REGULATIONS_WRITE = "tenant:regulations:write"
+    TENANT_REGULATIONS_APPROVE = "tenant:regulation-approval:manage"
     UNIT_WORKSPACE_READ = "unit:workspace:read"
 
 
@@ -31,28 +42,85 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
         "Review municipalities' onboarding requests: read them (with the representative's "
         "contact), approve (provisions the tenant and invites its first admin) or reject."
     ),
+    Permission.NATIONAL_POLICY_MANAGE: (
+        "Edit the programme's policy (staffing bands, professional profiles) as new versions; "
+        "each change recomputes every centre's compliance in the background."
+    ),
+    Permission.NATIONAL_REGULATIONS_MANAGE: (
+        "Receive operating regulations: list the current ones of all municipalities, download "
+        "them as a bundle, acknowledge a submission or return it with comments."
+    ),
+    Permission.NATIONAL_SUPERVISION_MANAGE: (
+        "Set the seat municipality of a regional unit whose seat the reference data leaves "
+        "unknown, which decides the supervision of its municipalities without a Social Service."
+    ),
+    Permission.REGION_COMPLIANCE_READ: (
+        "The compliance overview across municipalities: the country for national roles, the "
+        "own region for regional officers, the supervised municipalities for supervisors."
+    ),
     Permission.TENANT_PROFILE_READ: "Read a municipality's public profile (name, status).",
     Permission.TENANT_UNITS_READ: "Read the municipality's structure: centres, annexes, mobile units.",
+    Permission.TENANT_UNITS_WRITE: (
+        "Register and edit the centre (details, premises), its annexes and mobile units; close them."
+    ),
+    Permission.TENANT_STAFF_READ: "Read the staff roster (employees' names and e-mail addresses).",
+    Permission.TENANT_STAFF_WRITE: "Keep the staff roster and invite staff members as users.",
+    Permission.TENANT_COMPLIANCE_READ: "Read the centres' computed compliance and unmet items.",
+    Permission.TENANT_REGULATIONS_READ: "Read and download the operating regulation's versions.",
+    Permission.TENANT_REGULATIONS_WRITE: (
+        "Upload an operating regulation's draft versions and submit approved ones to the ministry."
+    ),
+    Permission.TENANT_REGULATIONS_APPROVE: "Approve a draft operating regulation (centre head).",
     Permission.UNIT_WORKSPACE_READ: (
         "Enter a unit's workspace, where its people's records live (personal data; own units only)."
     ),
 }
 
-# Structure and profile: every role that reaches the municipality.
-_OVERSIGHT = frozenset({Permission.TENANT_PROFILE_READ, Permission.TENANT_UNITS_READ})
+# Structure, profile, compliance and documents: every role that reaches the municipality.
+_OVERSIGHT = frozenset(
+    {
+        Permission.TENANT_PROFILE_READ,
+        Permission.TENANT_UNITS_READ,
+        Permission.TENANT_COMPLIANCE_READ,
+        Permission.TENANT_REGULATIONS_READ,
+    }
+)
+# Looking across municipalities (each role within its reach).
+_OVERVIEW = _OVERSIGHT | {Permission.REGION_COMPLIANCE_READ}
 # People's records: only the staff of the unit (centre heads: their centre's subtree).
 _UNIT_WORK = _OVERSIGHT | {Permission.UNIT_WORKSPACE_READ}
 # Deciding which municipalities join the platform: its operators and the ministry.
 _ONBOARDING = _OVERSIGHT | {Permission.PLATFORM_ONBOARDING_REVIEW}
+# The municipality's own set-up: structure, premises, roster, documents.
+_MUNICIPALITY_ADMIN = _OVERSIGHT | {
+    Permission.TENANT_UNITS_WRITE,
+    Permission.TENANT_STAFF_READ,
+    Permission.TENANT_STAFF_WRITE,
+    Permission.TENANT_REGULATIONS_WRITE,
+}
+_CENTRE_HEAD = _UNIT_WORK | {
+    Permission.TENANT_STAFF_READ,
+    Permission.TENANT_REGULATIONS_WRITE,
+    Permission.TENANT_REGULATIONS_APPROVE,
+}
+_MINISTRY = (
+    _ONBOARDING
+    | _OVERVIEW
+    | {
+        Permission.NATIONAL_POLICY_MANAGE,
+        Permission.NATIONAL_REGULATIONS_MANAGE,
+        Permission.NATIONAL_SUPERVISION_MANAGE,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_OPERATOR: _ONBOARDING,
-    Role.MINISTRY_OFFICER: _ONBOARDING,
-    Role.REGIONAL_OFFICER: _OVERSIGHT,
-    Role.SUPERVISOR_OPERATIONAL: _OVERSIGHT,
-    Role.SUPERVISOR_ADMINISTRATIVE: _OVERSIGHT,
-    Role.MUNICIPALITY_ADMIN: _OVERSIGHT,
-    Role.CENTRE_HEAD: _UNIT_WORK,
+    Role.MINISTRY_OFFICER: _MINISTRY,
+    Role.REGIONAL_OFFICER: _OVERVIEW,
+    Role.SUPERVISOR_OPERATIONAL: _OVERVIEW,
+    Role.SUPERVISOR_ADMINISTRATIVE: _OVERVIEW,
+    Role.MUNICIPALITY_ADMIN: _MUNICIPALITY_ADMIN,
+    Role.CENTRE_HEAD: _CENTRE_HEAD,
     Role.STAFF: _UNIT_WORK,
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CHAR, BigInteger, DateTime, ForeignKey, Identity, String
+from sqlalchemy import CHAR, BigInteger, Boolean, DateTime, ForeignKey, Identity, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kentra.platform.core.models import SharedBase, string_enum, utcnow
@@ -32,3 +32,6 @@ class Tenant(SharedBase):
     status: Mapped[TenantStatus] = mapped_column(string_enum(TenantStatus, "tenant_status"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Whether the municipality has a Social Service (stated at onboarding, editable by its
+    # admin): it decides who supervises it (kentra.platform.supervision). NULL: not stated.
+    has_social_service: Mapped[bool | None] = mapped_column(Boolean)

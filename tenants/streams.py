@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData
+from sqlalchemy import BLANK_SCHEMA, MetaData
 
 from kentra.platform.core.models import (
     SHARED_SCHEMA,
@@ -75,6 +75,14 @@ def tenant_metadata() -> MetaData:
     return TenantBase.metadata
 
 
+def _unqualify_tenant_references(
+    _table: Any, _schema: Any, _constraint: Any, referred: str | None
+) -> str | None:
+    """Foreign keys between tenant tables lose the placeholder schema; those to shared tables
+    keep theirs. BLANK_SCHEMA, not None: None means "keep the referred schema" to SQLAlchemy."""
+    return BLANK_SCHEMA if referred == TENANT_SCHEMA else referred  # type: ignore[return-value]
+
+
 def unqualified_tenant_metadata() -> MetaData:
     """The tenant tables with no schema, as migrations create them under a tenant search path."""
     source = tenant_metadata()
@@ -87,9 +95,7 @@ def unqualified_tenant_metadata() -> MetaData:
         table.to_metadata(
             target,
             schema=None,  # type: ignore[arg-type]  # None means "no schema" at runtime
-            referred_schema_fn=lambda _t, _s, _fk, referred: (
-                None if referred == TENANT_SCHEMA else referred
-            ),
+            referred_schema_fn=_unqualify_tenant_references,
         )
     return target
 

@@ -7,6 +7,8 @@ or without sample values for its URL arguments fails here.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +29,7 @@ from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from tests import authz_samples
 from tests.tokens import TokenFactory
 
 # Own municipality 4501 (Attica, EL30), other 7101 (Crete, EL43).
@@ -36,6 +39,7 @@ REGIONS = {OWN: "EL30", OTHER: "EL43"}
 # request_id: the onboarding request of the onboarding_request fixture (already decided, so
 # that allowed roles' POSTs to approve/reject change nothing: 409 or 422).
 ONBOARDING_REQUEST_ID = 999_000_001
+# Modules of tests/authz_samples add the samples of their own routes (see its docstring).
 SAMPLES: dict[str, str] = {"code": "0101", "request_id": str(ONBOARDING_REQUEST_ID)}
 # Public routes that talk to the issuer over HTTP; tests/test_web_login.py drives them against
 # a live server. The matrix still checks that they are declared public.
@@ -128,6 +132,34 @@ def onboarding_request(engine: Engine) -> Iterator[int]:
         conn.execute(delete(OnboardingRequest).where(OnboardingRequest.id == ONBOARDING_REQUEST_ID))
 
 
+def _sample_modules() -> list[Any]:
+    return [
+        importlib.import_module(module.name)
+        for module in pkgutil.iter_modules(authz_samples.__path__, "tests.authz_samples.")
+    ]
+
+
+@pytest.fixture(scope="module")
+def samples(engine: Engine, unit_ids: dict[str, int], onboarding_request: int) -> Iterator[None]:
+    """Every module's sample objects, created in both municipalities; removed afterwards."""
+    modules = _sample_modules()
+    added: dict[str, str] = {}
+    for module in modules:
+        added.update(module.prepare(engine, unit_ids))
+    SAMPLES.update(added)
+    yield
+    for key in added:
+        SAMPLES.pop(key, None)
+    for module in reversed(modules):
+        module.cleanup(engine)
+
+
+def unit_scoped(requirement: object) -> bool:
+    """Routes with ``<unit_id>`` and a personal-data permission check unit scope; the others
+    (structure, roster) treat the unit as an object of the municipality."""
+    return isinstance(requirement, Permission) and requirement.value.startswith("unit:")
+
+
 def url_for_rule(rule: Rule, tenant: str | None = None, unit_id: int | None = None) -> str:
     values: dict[str, Any] = {}
     for argument in rule.arguments:
@@ -148,7 +180,7 @@ def test_every_route_declares_its_requirement(app: Flask) -> None:
     assert undeclared == [], "declare @public or @requires(...) on these routes"
 
 
-def test_every_route_has_sample_values(app: Flask) -> None:
+def test_every_route_has_sample_values(app: Flask, samples: None) -> None:
     known = {"municipality_code", "unit_id", *SAMPLES}
     missing = sorted({a for r in routes(app) for a in r.arguments if a not in known})
     assert missing == []
@@ -166,6 +198,17 @@ def allowed_write(method: str, status: int | None) -> int | None:
     return None if status == 200 and method != "GET" else status
 
 
+def targets_of(rule: Rule, requirement: object) -> list[tuple[str | None, str | None]]:
+    """(municipality, unit key) pairs to drive the rule with."""
+    if "unit_id" in rule.arguments and unit_scoped(requirement):
+        return [(UNIT_KEYS[key][0], key) for key in UNIT_KEYS]
+    if "unit_id" in rule.arguments:
+        return [(OWN, "own centre"), (OTHER, "other tenant's centre")]
+    if "municipality_code" in rule.arguments:
+        return [(OWN, None), (OTHER, None)]
+    return [(None, None)]
+
+
 def cases(app: Flask, unit_ids: dict[str, int]) -> list[tuple[str, str, Role | None, int | None]]:
     """(method, url, role, documented status); None means "anything but 401/403/404"."""
     found: list[tuple[str, str, Role | None, int | None]] = []
@@ -173,15 +216,8 @@ def cases(app: Flask, unit_ids: dict[str, int]) -> list[tuple[str, str, Role | N
         if rule.rule in OIDC_CLIENT_ROUTES or self_authenticating(rule):
             continue
         requirement = requirement_of(rule.endpoint, app)
-        targets: list[tuple[str | None, str | None]]
-        if "unit_id" in rule.arguments:
-            targets = [(UNIT_KEYS[key][0], key) for key in UNIT_KEYS]
-        elif "municipality_code" in rule.arguments:
-            targets = [(OWN, None), (OTHER, None)]
-        else:
-            targets = [(None, None)]
         for method in methods(rule):
-            for tenant, unit_key in targets:
+            for tenant, unit_key in targets_of(rule, requirement):
                 url = url_for_rule(rule, tenant, unit_ids[unit_key] if unit_key else None)
                 # Anonymous: the API challenges (401); a web page sends the visitor to the login.
                 anonymous = 401 if url.startswith("/api/") else 302
@@ -193,7 +229,7 @@ def cases(app: Flask, unit_ids: dict[str, int]) -> list[tuple[str, str, Role | N
                     elif tenant is not None:
                         assert isinstance(requirement, Permission)
                         status = expected(role, requirement, tenant)
-                        if status == 200 and unit_key is not None:
+                        if status == 200 and unit_key is not None and unit_scoped(requirement):
                             status = 200 if unit_key in UNIT_REACH.get(role, set()) else 404
                     else:
                         status = 200 if requirement in ROLE_PERMISSIONS[role] else 403
@@ -208,7 +244,7 @@ def test_authorization_matrix(
     tenant_a: MunicipalityCode,
     tenant_b: MunicipalityCode,
     unit_ids: dict[str, int],
-    onboarding_request: int,
+    samples: None,
 ) -> None:
     assert (tenant_a.value, tenant_b.value) == (OWN, OTHER)
     failures = []
@@ -216,6 +252,7 @@ def test_authorization_matrix(
     for method, url, role, status in matrix:
         headers = tokens.headers(role, **token_kwargs(role)) if role else {}
         response = client.open(url, method=method, headers=headers)
+        response.close()  # file responses (the stylesheet) hold an open file otherwise
         if status is None:
             if response.status_code in (401, 403, 404):
                 failures.append(

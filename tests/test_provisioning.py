@@ -46,7 +46,16 @@ def test_create_builds_schema_tables_stamp_registry_and_defaults(
         tables = set(
             conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'm_0714'"))
         )
-        assert tables == {"alembic_version", "audit_log", "profile", "settings", "units"}
+        assert tables == {
+            "alembic_version",
+            "audit_log",
+            "profile",
+            "settings",
+            "units",
+            "unit_served_municipalities",
+            "staff_members",
+            "regulation_versions",
+        }
         assert current_revision(conn, "m_0714") == default_stream("tenant").head
     with tenant_session(engine, code) as session:
         profile = session.scalars(select(TenantProfile)).one()

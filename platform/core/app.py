@@ -27,6 +27,8 @@ from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.files import write_once
 from kentra.platform.core.logging import configure_logging
+from kentra.platform.web import i18n as web_i18n
+from kentra.platform.web import navigation as web_navigation
 from kentra.tenants import routing
 
 log = logging.getLogger("kentra.request")
@@ -159,6 +161,9 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     app.register_blueprint(health.blueprint)
     for pages in discover_blueprints("views"):
         app.register_blueprint(pages)
+    web_i18n.init_app(app)
+    web_navigation.init_app(app)
+    declare_public_endpoint(app, "web.static")  # the stylesheet
     if settings.uses_embedded_issuer:
         from kentra.auth.issuer.server import init_embedded_issuer  # noqa: PLC0415
 

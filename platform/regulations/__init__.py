@@ -1,0 +1,1 @@
+"""Operating regulations: versions, approval by the centre head, submission to the ministry."""

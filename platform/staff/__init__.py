@@ -1,0 +1,1 @@
+"""The staff roster of a municipality's centres, annexes and mobile units."""

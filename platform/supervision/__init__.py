@@ -1,0 +1,1 @@
+"""Supervision, derived: own directorates, or the seat municipality of the regional unit."""

@@ -1,0 +1,29 @@
+"""Ministry decisions on regional-unit seats the reference data leaves unknown (shared).
+
+Supervision itself is derived, never stored: a municipality with a Social Service supervises
+itself; one without is supervised by the seat municipality of its regional unit — from the
+reference data, or, where that is unknown, from the decision recorded here ("not determined"
+until then).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CHAR, DateTime, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kentra.platform.core.models import SharedBase, utcnow
+from kentra.platform.reference.models import Municipality, RegionalUnit
+
+
+class RegionalUnitSeatDecision(SharedBase):
+    __tablename__ = "regional_unit_seat_decisions"
+
+    regional_unit_code: Mapped[str] = mapped_column(
+        CHAR(2), ForeignKey(RegionalUnit.code), primary_key=True
+    )
+    seat_municipality_code: Mapped[str] = mapped_column(CHAR(4), ForeignKey(Municipality.code))
+    note: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

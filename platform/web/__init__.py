@@ -1,0 +1,1 @@
+"""Shared plumbing of the server-rendered pages: layout, form macros, languages."""

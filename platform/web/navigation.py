@@ -1,0 +1,67 @@
+"""What every page's layout needs: language, the signed-in principal, the navigation.
+
+The primary navigation lists the places the principal's roles open, each once; the sections
+of a municipality's space are in ``web/sections.html``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale, lazy_gettext
+
+from kentra.auth.flask import current_principal
+from kentra.auth.permissions import Permission
+from kentra.platform.web.i18n import LANGUAGES
+
+# (permission, link, text): in the order shown.
+PRIMARY: tuple[tuple[Permission, str, Any], ...] = (
+    (
+        Permission.PLATFORM_ONBOARDING_REVIEW,
+        "/onboarding/requests",
+        lazy_gettext("Αιτήσεις ένταξης"),
+    ),
+    (Permission.REGION_COMPLIANCE_READ, "/compliance", lazy_gettext("Εικόνα συμμόρφωσης")),
+    (
+        Permission.NATIONAL_REGULATIONS_MANAGE,
+        "/ministry/regulations",
+        lazy_gettext("Κανονισμοί λειτουργίας"),
+    ),
+    (Permission.NATIONAL_POLICY_MANAGE, "/ministry/policy", lazy_gettext("Πολιτική στελέχωσης")),
+    (Permission.NATIONAL_SUPERVISION_MANAGE, "/ministry/supervision", lazy_gettext("Εποπτεία")),
+)
+
+
+def primary_navigation() -> list[tuple[str, str]]:
+    principal = current_principal()
+    if principal is None:
+        return []
+    links = []
+    if principal.organization and Permission.TENANT_UNITS_READ in principal.permissions:
+        links.append(
+            (f"/municipalities/{principal.organization}", str(lazy_gettext("Ο Δήμος μου")))
+        )
+    links += [
+        (href, str(text))
+        for permission, href, text in PRIMARY
+        if permission in principal.permissions
+    ]
+    return links
+
+
+def _layout_context() -> dict[str, Any]:
+    principal = current_principal()
+    return {
+        "current_language": str(get_locale() or "el"),
+        "languages": LANGUAGES,
+        "web_principal": principal,
+        "primary_navigation": primary_navigation(),
+        "may": lambda permission: (
+            principal is not None and Permission(permission) in principal.permissions
+        ),
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_layout_context)
