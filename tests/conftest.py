@@ -31,7 +31,8 @@ from kentra.tenants.provisioning import create_tenant
 from tests.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_DATABASE = "kentra_test"
+# KENTRA_TEST_DATABASE lets several test runs share one server (each its own database).
+TEST_DATABASE = os.environ.get("KENTRA_TEST_DATABASE", "kentra_test")
 # Two tenants in every test database. 7101 shares its name («Δήμος Ηρακλείου») with 4604.
 TENANT_A = parse_municipality_code("4501")
 TENANT_B = parse_municipality_code("7101")
