@@ -31,12 +31,12 @@ def supervisor_code() -> ColumnElement[str | None]:
     Tenant → Municipality → RegionalUnit ⟕ RegionalUnitSeatDecision."""
     return case(
         (Tenant.has_social_service.is_(None), None),
-        (Tenant.has_social_service, Tenant.code),
+        (Tenant.has_social_service.is_(True), Tenant.code),
         else_=regional_unit_seat(),
     )
 
 
-def supervision_query() -> Select[tuple[str, str | None]]:
+def supervision_query() -> Select[str, str | None]:
     """(tenant code, supervisor code) of every active tenant."""
     return (
         select(Tenant.code, supervisor_code().label("supervisor_code"))
