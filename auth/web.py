@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 from authlib.common.errors import AuthlibBaseError as OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
-from flask_wtf.csrf import CSRFProtect, generate_csrf
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
 
 from kentra.auth.claims import WEB_CLIENT
@@ -154,7 +154,6 @@ def home() -> str:
         "auth/home.html",
         principal=principal,
         roles=roles,
-        csrf_token=generate_csrf(),
         failed=request.args.get("login") == "failed",
     )
 
