@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -53,6 +54,17 @@ def unexpected_exception_problem(error: Exception) -> Response:
     return problem_response(500, "Internal Server Error", "An unexpected error occurred.")
 
 
+def stale_data_problem(_error: StaleDataError) -> Response:
+    """Two edits passed their If-Match check at the same moment; the version column caught the
+    second at UPDATE (docs/adr/0015). The request's transaction is rolled back."""
+    return problem_response(
+        412,
+        "Precondition Failed",
+        "This record was changed since you read it. Read it again, then repeat your change.",
+    )
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_exception_problem)
+    app.register_error_handler(StaleDataError, stale_data_problem)
     app.register_error_handler(Exception, unexpected_exception_problem)
