@@ -57,11 +57,16 @@ def _layout_context() -> dict[str, Any]:
         "languages": LANGUAGES,
         "web_principal": principal,
         "primary_navigation": primary_navigation(),
-        "may": lambda permission: (
-            principal is not None and Permission(permission) in principal.permissions
-        ),
     }
+
+
+def may(permission: str) -> bool:
+    """Whether the signed-in principal's roles hold ``permission`` (for showing links and
+    buttons; the views check again). A Jinja global, so imported macros see it too."""
+    principal = current_principal()
+    return principal is not None and Permission(permission) in principal.permissions
 
 
 def init_app(app: Flask) -> None:
     app.context_processor(_layout_context)
+    app.jinja_env.globals["may"] = may
