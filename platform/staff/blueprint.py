@@ -1,0 +1,177 @@
+"""Staff roster API: ``/api/v1/municipalities/<code>/staff``.
+
+Reading needs ``tenant:staff:read`` (municipality admin, centre head); adding, changing and
+inviting need ``tenant:staff:write`` (municipality admin). Every read and write is audited by
+id. A member is read with an ETag and changed with If-Match (428 without it, 412 when stale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from flask import current_app
+from flask_smorest import abort
+
+from kentra.auth.adapters import identity_admin
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.platform.api import Blueprint
+from kentra.platform.api.etags import etag, require_if_match
+from kentra.platform.core.database import request_session
+from kentra.platform.core.models import utcnow
+from kentra.platform.staff.access import (
+    access_staff,
+    access_staff_member_by_id,
+    access_staff_member_for_change,
+)
+from kentra.platform.staff.models import StaffMember
+from kentra.platform.staff.operations import (
+    IdentityUnavailable,
+    StaffConflict,
+    StaffError,
+    StaffInvalid,
+    create_staff_member,
+    invite_staff_member,
+    update_staff_member,
+)
+from kentra.platform.staff.schemas import (
+    StaffMemberCreateSchema,
+    StaffMemberSchema,
+    StaffMemberUpdateSchema,
+    StaffQueryArgsSchema,
+)
+from kentra.tenants.codes import MunicipalityCode
+
+blueprint = Blueprint(
+    "staff", __name__, url_prefix="/municipalities", description="The staff roster"
+)
+NOT_FOUND = "There is no such staff member in this municipality."
+Answer = tuple[dict[str, Any], int, dict[str, str]]
+
+
+def _refuse(error: StaffError) -> NoReturn:
+    """The problem document for a refused operation: 422 (by field), 409 or 502."""
+    if isinstance(error, StaffInvalid):
+        abort(422, message=str(error), errors={"json": error.errors})
+    if isinstance(error, StaffConflict):
+        abort(409, message=str(error))
+    assert isinstance(error, IdentityUnavailable)
+    abort(502, message=str(error))
+    raise AssertionError("abort() raises")  # pragma: no cover
+
+
+def _actor() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+def dump(member: StaffMember) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "unit_id": member.unit_id,
+        "full_name": member.full_name,
+        "email": member.email,
+        "profile_code": member.profile_code,
+        "start_date": member.start_date,
+        "end_date": member.end_date,
+        "fte": member.fte,
+        "is_head": member.is_head,
+        "current": member.is_current(utcnow().date()),
+        "identity_user_id": member.identity_user_id,
+        "invited_at": member.invited_at,
+        "version": member.version,
+    }
+
+
+def _answer(member: StaffMember, status: int = 200) -> Answer:
+    return dump(member), status, {"ETag": etag(member.version)}
+
+
+def _for_change(staff_id: int) -> StaffMember:
+    member = access_staff_member_for_change(request_session(), staff_id)
+    if member is None:
+        abort(404, message=NOT_FOUND)
+    assert member is not None  # abort() raises
+    return member
+
+
+@blueprint.route("/<municipality_code>/staff", methods=["GET"])
+@requires(Permission.TENANT_STAFF_READ)
+@blueprint.arguments(StaffQueryArgsSchema, location="query")
+@blueprint.response(200, StaffMemberSchema(many=True))
+def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Sequence[Any]:
+    """The roster, optionally one unit's (unit_id) and current or past contracts (current)."""
+    members = access_staff(
+        request_session(),
+        actor=_actor(),
+        unit_id=args.get("unit_id"),
+        current=args.get("current"),
+    )
+    return [dump(member) for member in members]
+
+
+@blueprint.route("/<municipality_code>/staff", methods=["POST"])
+@requires(Permission.TENANT_STAFF_WRITE)
+@blueprint.arguments(StaffMemberCreateSchema)
+@blueprint.response(201, StaffMemberSchema)
+def create_staff(data: dict[str, Any], municipality_code: MunicipalityCode) -> Answer:
+    """Add a member to the roster: 422 by field for bad input, 409 for a second head."""
+    try:
+        member = create_staff_member(request_session(), data, actor=_actor())
+    except StaffError as error:
+        _refuse(error)
+    return _answer(member, 201)
+
+
+@blueprint.route("/<municipality_code>/staff/<int:staff_id>", methods=["GET"])
+@requires(Permission.TENANT_STAFF_READ)
+@blueprint.response(200, StaffMemberSchema)
+def get_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
+    """One member, with its ETag."""
+    member = access_staff_member_by_id(request_session(), staff_id, actor=_actor())
+    if member is None:
+        abort(404, message=NOT_FOUND)
+    assert member is not None  # abort() raises
+    return _answer(member)
+
+
+@blueprint.route("/<municipality_code>/staff/<int:staff_id>", methods=["PATCH"])
+@requires(Permission.TENANT_STAFF_WRITE)
+@blueprint.arguments(StaffMemberUpdateSchema)
+@blueprint.response(200, StaffMemberSchema)
+def update_staff(
+    changes: dict[str, Any], municipality_code: MunicipalityCode, staff_id: int
+) -> Answer:
+    """Change a member (If-Match required); ending a contract is setting end_date."""
+    member = _for_change(staff_id)
+    require_if_match(member.version)
+    try:
+        update_staff_member(request_session(), member, changes, actor=_actor())
+    except StaffError as error:
+        _refuse(error)
+    return _answer(member)
+
+
+@blueprint.route("/<municipality_code>/staff/<int:staff_id>/invite", methods=["POST"])
+@requires(Permission.TENANT_STAFF_WRITE)
+@blueprint.response(200, StaffMemberSchema)
+def invite_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
+    """Invite the member as a user (role and unit from the roster); again is harmless.
+
+    A member whose contract has ended is a 409; a failure of the identity provider is a 502
+    and records nothing."""
+    member = _for_change(staff_id)
+    kentra = current_app.extensions["kentra"]
+    try:
+        invite_staff_member(
+            request_session(),
+            member,
+            municipality_code=municipality_code.value,
+            identity=identity_admin(kentra.settings, kentra.engine),
+            actor=_actor(),
+        )
+    except StaffError as error:
+        _refuse(error)
+    return _answer(member)

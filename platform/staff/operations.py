@@ -1,0 +1,299 @@
+"""Keeping the staff roster and inviting its members. They flush, never commit.
+
+Input has been shaped by the schemas (``kentra.platform.staff.schemas``); here it is checked
+against the database, every rule at once, before anything is written: the unit is an open
+unit of the municipality, the profile is one of the policy in force, the contract ends on or
+after its start, only a centre's member can be its head (422 for each, by field), and a centre
+has one head at a time (409; the partial unique index ``uq_staff_members_one_current_head``
+settles races between two requests and answers the same 409).
+
+Whether the head is a social worker is a compliance item (computed by the compliance module),
+not a refusal here. Ending a contract is setting ``end_date``: rows are never deleted.
+
+Staff data is personal data of employees: audit rows and logs name members by id only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from kentra.auth.identity import IdentityAdmin, UserSpec
+from kentra.auth.principal import UnitPath
+from kentra.auth.roles import Profession, Role
+from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.core.models import utcnow
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.staff.models import StaffMember
+from kentra.platform.units.models import Unit, UnitKind
+
+log = logging.getLogger(__name__)
+
+OBJECT_TYPE = "staff_member"
+ONE_HEAD_INDEX = "uq_staff_members_one_current_head"
+UNKNOWN_UNIT = (
+    "Η μονάδα δεν είναι ανοιχτή μονάδα του Δήμου (Κέντρο, Παράρτημα ή Κινητή Μονάδα). "
+    "The unit is not an open unit of the municipality (centre, annex or mobile unit)."
+)
+UNKNOWN_PROFILE = (
+    "Το επαγγελματικό προφίλ δεν είναι ένα από τα προφίλ της πολιτικής σε ισχύ. "
+    "The professional profile is not one of the profiles of the policy in force."
+)
+END_BEFORE_START = (
+    "Η ημερομηνία λήξης δεν μπορεί να είναι πριν από την ημερομηνία έναρξης. "
+    "The end date cannot be before the start date."
+)
+HEAD_OF_CENTRE_ONLY = (
+    "Υπεύθυνος μπορεί να είναι μόνο μέλος του προσωπικού ενός Κέντρου, όχι Παραρτήματος ή "
+    "Κινητής Μονάδας. Only a member of a centre's staff can be its head, not of an annex or "
+    "a mobile unit."
+)
+SECOND_HEAD = (
+    "Το Κέντρο έχει ήδη Υπεύθυνο για αυτό το διάστημα· ορίστε πρώτα ημερομηνία λήξης στον "
+    "σημερινό Υπεύθυνο. The centre already has a head for this period: set an end date on "
+    "the current head first."
+)
+ENDED = (
+    "Η σύμβαση του μέλους έχει λήξει· δεν μπορεί να προσκληθεί. "
+    "The member's contract has ended: they cannot be invited."
+)
+UNIT_CLOSED = (
+    "Η μονάδα του μέλους έχει κλείσει· αλλάξτε πρώτα μονάδα. "
+    "The member's unit is closed: change the unit first."
+)
+IDENTITY_UNAVAILABLE = (
+    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η πρόσκληση δεν στάλθηκε. Δοκιμάστε ξανά αργότερα. "
+    "The identity provider failed: the invitation was not sent. Try again later."
+)
+# What the identity admin raises when the provider fails: Keycloak's admin errors are
+# RuntimeErrors (KeycloakAdminError), the embedded issuer's are database errors, the
+# network's OSErrors. Anything else is a bug and stays a 500.
+IDENTITY_ERRORS: tuple[type[Exception], ...] = (RuntimeError, SQLAlchemyError, OSError)
+
+
+class StaffError(Exception):
+    """An operation that cannot be carried out; ``str(error)`` is meant for the caller."""
+
+
+class StaffInvalid(StaffError):
+    """Bad input found against the database (422), by field."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        super().__init__(" ".join(m for messages in errors.values() for m in messages))
+        self.errors = dict(errors)
+
+
+class StaffConflict(StaffError):
+    """The change collides with the current state (409)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class IdentityUnavailable(StaffError):
+    """The identity provider failed (502); nothing was recorded."""
+
+
+def profile_names(session: Session) -> dict[str, str]:
+    """The professional profiles of the policy in force: code → Greek name, in policy order."""
+    policy = access_policy_in_force(session)
+    return {p.code: p.name_el for p in policy.profiles} if policy is not None else {}
+
+
+def head_profile_name(session: Session) -> str | None:
+    """The Greek name of the profile the policy in force asks of a centre's head."""
+    policy = access_policy_in_force(session)
+    if policy is None:
+        return None
+    names = {p.code: p.name_el for p in policy.profiles}
+    return names.get(policy.head_profile_code, policy.head_profile_code)
+
+
+def _check(
+    session: Session, state: Mapping[str, Any], changed: set[str], member_id: int | None
+) -> None:
+    """Every database rule for the member as it would be after the change, at once.
+
+    Only what changes is checked against the unit and the policy: a member whose unit has
+    closed, or whose profile a newer policy dropped, can still have their contract ended.
+    """
+    errors: dict[str, list[str]] = {}
+    unit = session.get(Unit, state["unit_id"])
+    if "unit_id" in changed and (unit is None or not unit.is_open):
+        errors["unit_id"] = [UNKNOWN_UNIT]
+    if "profile_code" in changed and state["profile_code"] not in profile_names(session):
+        errors["profile_code"] = [UNKNOWN_PROFILE]
+    if state["end_date"] is not None and state["end_date"] < state["start_date"]:
+        errors["end_date"] = [END_BEFORE_START]
+    head_changes = changed & {"is_head", "unit_id", "start_date", "end_date"}
+    if state["is_head"] and head_changes and unit is not None and unit.kind != UnitKind.CENTRE:
+        errors["is_head"] = [HEAD_OF_CENTRE_ONLY]
+    if errors:
+        raise StaffInvalid(errors)
+    if state["is_head"] and head_changes and _another_head(session, state, member_id):
+        raise StaffConflict(SECOND_HEAD, field="is_head")
+
+
+def _another_head(session: Session, state: Mapping[str, Any], member_id: int | None) -> bool:
+    """Whether another member heads the unit during any day of this member's contract."""
+    start: date = state["start_date"]
+    end: date | None = state["end_date"]
+    query = select(StaffMember.id).where(
+        StaffMember.unit_id == state["unit_id"],
+        StaffMember.is_head,
+        or_(StaffMember.end_date.is_(None), StaffMember.end_date >= start),
+    )
+    if end is not None:
+        query = query.where(StaffMember.start_date <= end)
+    if member_id is not None:
+        query = query.where(StaffMember.id != member_id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _flush(session: Session) -> None:
+    """Flush; a second open-ended head written concurrently since we looked is a 409."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != ONE_HEAD_INDEX:
+            raise
+        raise StaffConflict(SECOND_HEAD, field="is_head") from exc
+
+
+def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str) -> StaffMember:
+    """Add a member to the roster (validated by ``StaffMemberCreateSchema``)."""
+    state = {"end_date": None, "is_head": False, **data}
+    _check(session, state, set(state), None)
+    member = StaffMember(
+        unit_id=state["unit_id"],
+        full_name=state["full_name"],
+        email=state["email"],
+        profile_code=state["profile_code"],
+        start_date=state["start_date"],
+        end_date=state["end_date"],
+        fte=state["fte"],
+        is_head=state["is_head"],
+    )
+    session.add(member)
+    _flush(session)
+    record_tenant_event(
+        session,
+        actor=actor,
+        action="staff.created",
+        object_type=OBJECT_TYPE,
+        object_id=str(member.id),
+        details={"unit_id": member.unit_id, "is_head": member.is_head},
+    )
+    return member
+
+
+def update_staff_member(
+    session: Session, member: StaffMember, changes: Mapping[str, Any], *, actor: str
+) -> StaffMember:
+    """Change a member (validated by ``StaffMemberUpdateSchema``); the caller has checked
+    the version the change was made on. Ending a contract is setting ``end_date``."""
+    current = {name: getattr(member, name) for name in _EDITABLE}
+    changed = {name for name, value in changes.items() if current.get(name) != value}
+    if not changed:
+        return member
+    state = {**current, **{name: changes[name] for name in changed}}
+    _check(session, state, changed, member.id)
+    for name in sorted(changed):
+        setattr(member, name, state[name])
+    _flush(session)
+    ended = "end_date" in changed and member.end_date is not None
+    record_tenant_event(
+        session,
+        actor=actor,
+        action="staff.ended" if ended else "staff.updated",
+        object_type=OBJECT_TYPE,
+        object_id=str(member.id),
+        details={"fields": sorted(changed), "unit_id": member.unit_id},
+    )
+    return member
+
+
+_EDITABLE = (
+    "full_name",
+    "email",
+    "unit_id",
+    "profile_code",
+    "start_date",
+    "end_date",
+    "fte",
+    "is_head",
+)
+
+
+def has_ended(member: StaffMember, today: date | None = None) -> bool:
+    day = today or utcnow().date()
+    return member.end_date is not None and member.end_date < day
+
+
+def invite_staff_member(
+    session: Session,
+    member: StaffMember,
+    *,
+    municipality_code: str,
+    identity: IdentityAdmin,
+    actor: str,
+) -> StaffMember:
+    """Create (or bring up to date) the member's identity user and record the invitation.
+
+    The user is named by the e-mail, gets the centre head's role for a head and the staff role
+    otherwise, joins the municipality's organization and the unit's group, and carries the
+    profession of the member's profile when it is one the identity layer knows. Idempotent:
+    inviting again creates nothing new (the provider may send the e-mail again). If the
+    provider fails, nothing is recorded (502).
+    """
+    if has_ended(member):
+        raise StaffConflict(ENDED)
+    unit = session.get(Unit, member.unit_id)
+    if unit is None or not unit.is_open:
+        raise StaffConflict(UNIT_CLOSED, field="unit_id")
+    role = Role.CENTRE_HEAD if member.is_head else Role.STAFF
+    spec = UserSpec(
+        username=member.email,
+        email=member.email,
+        role=role,
+        municipality_code=municipality_code,
+        unit=UnitPath(municipality_code, unit.centre, unit.unit),
+        profession=_profession(member.profile_code),
+    )
+    try:
+        user_id = identity.ensure_user(spec)
+    except IDENTITY_ERRORS as exc:
+        # The exception's text may name the user: log its type and the member's id only.
+        log.warning(
+            "staff.invitation_failed",
+            extra={"staff_id": member.id, "error_type": type(exc).__name__},
+        )
+        raise IdentityUnavailable(IDENTITY_UNAVAILABLE) from exc
+    again = member.identity_user_id is not None
+    member.identity_user_id = user_id
+    member.invited_at = utcnow()
+    session.flush()
+    record_tenant_event(
+        session,
+        actor=actor,
+        action="staff.invited",
+        object_type=OBJECT_TYPE,
+        object_id=str(member.id),
+        details={"identity_user_id": user_id, "role": role.value, "again": again},
+    )
+    return member
+
+
+def _profession(profile_code: str) -> Profession | None:
+    try:
+        return Profession(profile_code)
+    except ValueError:
+        return None
