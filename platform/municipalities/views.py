@@ -8,6 +8,10 @@ from kentra.auth.flask import requires
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.municipalities.access import access_profile
+from kentra.platform.units.access import access_open_centre, access_units_of_centre
+from kentra.platform.units.models import UnitKind
+from kentra.platform.units.operations import own_centre_refusal
+from kentra.platform.web.forms import greek_part
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.routing import NOT_FOUND_DETAIL
 
@@ -17,8 +21,21 @@ blueprint = Blueprint("municipality_pages", __name__, template_folder="templates
 @blueprint.get("/municipalities/<municipality_code>")
 @requires(Permission.TENANT_PROFILE_READ)
 def profile_page(municipality_code: MunicipalityCode) -> str:
-    """The municipality's profile, for the signed-in user (same rules as the API)."""
-    profile = access_profile(request_session())
+    """The municipality's overview: its name, its sections and a summary of its centre."""
+    session = request_session()
+    profile = access_profile(session)
     if profile is None:
         abort(404, NOT_FOUND_DETAIL)
-    return render_template("municipalities/profile.html", profile=profile, code=municipality_code)
+    centre = access_open_centre(session)
+    units = access_units_of_centre(session, centre) if centre is not None else []
+    open_units = [u for u in units if u.is_open]
+    refusal = own_centre_refusal(session, municipality_code.value) if centre is None else None
+    return render_template(
+        "municipalities/profile.html",
+        profile=profile,
+        code=municipality_code.value,
+        centre=centre,
+        annexes=sum(u.kind == UnitKind.ANNEX for u in open_units),
+        mobile_units=sum(u.kind == UnitKind.MOBILE_UNIT for u in open_units),
+        refusal=greek_part(refusal) if refusal is not None else None,
+    )

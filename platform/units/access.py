@@ -8,7 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Principal, UnitPath
+from kentra.platform.reference.models import Municipality
+from kentra.platform.reference.text import fold
 from kentra.platform.units.models import Unit
+from kentra.platform.units.operations import municipalities_with_centre, open_centre
 
 
 def unit_path(municipality_code: str, unit: Unit) -> UnitPath:
@@ -35,3 +38,44 @@ def access_unit_workspace_by_id(
     if not principal.reaches_unit(unit_path(municipality_code, unit)):
         return None
     return unit
+
+
+def access_unit_by_id(session: Session, unit_id: int) -> Unit | None:
+    """A unit of the tenant, as structure (no personal data): any role that reads units.
+
+    The request's session is bound to the tenant, so another tenant's ids are not found."""
+    return session.get(Unit, unit_id)
+
+
+def access_open_centre(session: Session) -> Unit | None:
+    """The municipality's open centre, if it has one."""
+    return open_centre(session)
+
+
+def access_units_of_centre(session: Session, centre: Unit) -> Sequence[Unit]:
+    """The annexes and mobile units of ``centre``, open first, by name."""
+    return session.scalars(
+        select(Unit)
+        .where(Unit.centre == centre.centre, Unit.unit.is_not(None))
+        .order_by(Unit.closed_on.is_not(None), Unit.kind, Unit.name, Unit.id)
+    ).all()
+
+
+def access_servable_municipalities(session: Session, municipality_code: str) -> list[Municipality]:
+    """Municipalities a mobile unit of this tenant may serve: every one of the reference list
+    without a centre of its own (and not the tenant itself), by region and name."""
+    excluded = municipalities_with_centre(session) | {municipality_code}
+    found = session.scalars(select(Municipality).where(Municipality.code.not_in(excluded))).all()
+    return sorted(
+        found, key=lambda m: (fold(m.regional_unit.region.name_el), fold(m.name_el), m.code)
+    )
+
+
+def access_municipality_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    """Greek names of the given municipalities (reference data)."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Municipality.code, Municipality.name_el).where(Municipality.code.in_(codes))
+    )
+    return {row.code: row.name_el for row in rows}

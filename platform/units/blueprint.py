@@ -1,18 +1,54 @@
-"""Units API: ``/api/v1/municipalities/<code>/units``."""
+"""Units API: ``/api/v1/municipalities/<code>/units``.
+
+Reading the structure needs ``tenant:units:read``; registering the centre, adding annexes and
+mobile units, editing and closing need ``tenant:units:write`` (the municipality admin). Edits
+and closing carry the unit's ETag in If-Match (428 without, 412 when stale). A unit's
+workspace (``…/units/<unit_id>/workspace``) is unit-scoped: only the unit's own people enter.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
+from flask import current_app
 from flask_smorest import abort
+from sqlalchemy.orm.exc import StaleDataError
 
+from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_principal, requires
+from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
+from kentra.platform.api.etags import PRECONDITION_FAILED, etag, require_if_match
 from kentra.platform.core.database import request_session
-from kentra.platform.units.access import access_unit_workspace_by_id, access_units, unit_path
-from kentra.platform.units.models import Unit
-from kentra.platform.units.schemas import UnitSchema
+from kentra.platform.units.access import (
+    access_municipality_names,
+    access_unit_by_id,
+    access_unit_workspace_by_id,
+    access_units,
+    unit_path,
+)
+from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
+from kentra.platform.units.operations import (
+    UnitConflict,
+    UnitError,
+    UnitIdentityFailed,
+    UnitInvalid,
+    add_annex,
+    add_mobile_unit,
+    close_unit,
+    register_centre,
+    update_unit,
+)
+from kentra.platform.units.schemas import (
+    AnnexCreateSchema,
+    CentreCreateSchema,
+    MobileUnitCreateSchema,
+    UnitCloseSchema,
+    UnitSchema,
+    UnitUpdateSchema,
+)
 from kentra.tenants.codes import MunicipalityCode
 
 blueprint = Blueprint(
@@ -21,22 +57,196 @@ blueprint = Blueprint(
 UNIT_NOT_FOUND = "There is no such unit, or it is not one of yours."
 
 
-def _dump(code: MunicipalityCode, unit: Unit) -> dict[str, Any]:
-    return {
-        "id": unit.id,
-        "kind": str(unit.kind),
-        "name": unit.name,
-        "path": str(unit_path(code.value, unit)),
-        "closed_on": unit.closed_on,
-    }
+def dump_units(code: MunicipalityCode, units: Sequence[Unit]) -> list[dict[str, Any]]:
+    """The units as ``UnitSchema`` reads them, with the served municipalities' names and each
+    annex's and mobile unit's reference centre (one query each, whatever the count)."""
+    session = request_session()
+    served = sorted({s.municipality_code for u in units for s in u.served_municipalities})
+    names = access_municipality_names(session, served)
+    centres = {u.centre: u.id for u in access_units(session) if u.kind == UnitKind.CENTRE}
+    return [
+        {
+            "id": unit.id,
+            "kind": str(unit.kind),
+            "name": unit.name,
+            "path": str(unit_path(code.value, unit)),
+            "centre_id": centres.get(unit.centre) if unit.unit is not None else None,
+            "closed_on": unit.closed_on,
+            "opening_date": unit.opening_date,
+            "street_address": unit.street_address,
+            "postal_code": unit.postal_code,
+            "focus_groups": list(unit.focus_groups or []),
+            "body_type": unit.body_type.value if unit.body_type else None,
+            "body_legal_name": unit.body_legal_name,
+            "body_vat": unit.body_vat,
+            "annex_reason": unit.annex_reason.value if unit.annex_reason else None,
+            **{item: bool(getattr(unit, item)) for item in PREMISES_ITEMS},
+            "served_municipalities": [
+                {"code": s.municipality_code, "name_el": names.get(s.municipality_code, "")}
+                for s in unit.served_municipalities
+            ],
+            "version": unit.version,
+        }
+        for unit in units
+    ]
+
+
+def _one(code: MunicipalityCode, unit: Unit) -> tuple[dict[str, Any], dict[str, str]]:
+    return dump_units(code, [unit])[0], {"ETag": etag(unit.version)}
+
+
+def _refuse(error: UnitError) -> NoReturn:
+    """The problem document: 422 (tied to a field), 409, or 502 (identity provider)."""
+    if isinstance(error, UnitInvalid):
+        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
+    if isinstance(error, UnitConflict):
+        abort(409, message=str(error))
+    assert isinstance(error, UnitIdentityFailed)
+    abort(502, message=str(error))
+    raise AssertionError("abort() raises")  # pragma: no cover
+
+
+def _actor() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+def _identity() -> IdentityAdmin:
+    kentra = current_app.extensions["kentra"]
+    return identity_admin(kentra.settings, kentra.engine)
+
+
+def _unit_or_404(unit_id: int) -> Unit:
+    unit = access_unit_by_id(request_session(), unit_id)
+    if unit is None:
+        abort(404, message=UNIT_NOT_FOUND)
+    assert unit is not None  # abort() raises
+    return unit
 
 
 @blueprint.route("/<municipality_code>/units")
 @requires(Permission.TENANT_UNITS_READ)
 @blueprint.response(200, UnitSchema(many=True))
 def list_units(municipality_code: MunicipalityCode) -> list[dict[str, Any]]:
-    """The municipality's centres, annexes and mobile units."""
-    return [_dump(municipality_code, unit) for unit in access_units(request_session())]
+    """The municipality's centres, annexes and mobile units, closed ones included."""
+    return dump_units(municipality_code, access_units(request_session()))
+
+
+@blueprint.route("/<municipality_code>/units/<int:unit_id>")
+@requires(Permission.TENANT_UNITS_READ)
+@blueprint.response(200, UnitSchema)
+def get_unit(
+    municipality_code: MunicipalityCode, unit_id: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One unit, with its ETag (send it in If-Match to change or close the unit)."""
+    return _one(municipality_code, _unit_or_404(unit_id))
+
+
+@blueprint.route("/<municipality_code>/units/centre", methods=["POST"])
+@requires(Permission.TENANT_UNITS_WRITE)
+@blueprint.arguments(CentreCreateSchema)
+@blueprint.response(201, UnitSchema)
+def create_centre(
+    data: dict[str, Any], municipality_code: MunicipalityCode
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Register the municipality's centre and its identity group.
+
+    A municipality too small for a centre of its own is a 422 saying why; one with an open
+    centre is a 409; a failing identity provider is a 502 and nothing is saved."""
+    try:
+        centre = register_centre(
+            request_session(), municipality_code.value, data, actor=_actor(), identity=_identity()
+        )
+    except UnitError as error:
+        _refuse(error)
+    return _one(municipality_code, centre)
+
+
+@blueprint.route("/<municipality_code>/units/<int:unit_id>/annexes", methods=["POST"])
+@requires(Permission.TENANT_UNITS_WRITE)
+@blueprint.arguments(AnnexCreateSchema)
+@blueprint.response(201, UnitSchema)
+def create_annex(
+    data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Add an annex to the open centre ``unit_id`` (422 when it is not an open centre)."""
+    _unit_or_404(unit_id)
+    try:
+        annex = add_annex(
+            request_session(),
+            municipality_code.value,
+            unit_id,
+            data,
+            actor=_actor(),
+            identity=_identity(),
+        )
+    except UnitError as error:
+        _refuse(error)
+    return _one(municipality_code, annex)
+
+
+@blueprint.route("/<municipality_code>/units/<int:unit_id>/mobile-units", methods=["POST"])
+@requires(Permission.TENANT_UNITS_WRITE)
+@blueprint.arguments(MobileUnitCreateSchema)
+@blueprint.response(201, UnitSchema)
+def create_mobile_unit(
+    data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Add a mobile unit to the open centre ``unit_id``, serving municipalities without a
+    centre of their own (422 naming one that has a centre or does not exist)."""
+    _unit_or_404(unit_id)
+    try:
+        mobile = add_mobile_unit(
+            request_session(),
+            municipality_code.value,
+            unit_id,
+            data,
+            actor=_actor(),
+            identity=_identity(),
+        )
+    except UnitError as error:
+        _refuse(error)
+    return _one(municipality_code, mobile)
+
+
+@blueprint.route("/<municipality_code>/units/<int:unit_id>", methods=["PATCH"])
+@requires(Permission.TENANT_UNITS_WRITE)
+@blueprint.arguments(UnitUpdateSchema)
+@blueprint.response(200, UnitSchema)
+def patch_unit(
+    data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Change fields of an open unit (If-Match required; a closed unit is a 409)."""
+    unit = _unit_or_404(unit_id)
+    require_if_match(unit.version)
+    try:
+        update_unit(request_session(), municipality_code.value, unit, data, actor=_actor())
+    except UnitError as error:
+        _refuse(error)
+    except StaleDataError:  # changed between our read and our write
+        abort(412, message=PRECONDITION_FAILED)
+    return _one(municipality_code, unit)
+
+
+@blueprint.route("/<municipality_code>/units/<int:unit_id>/close", methods=["POST"])
+@requires(Permission.TENANT_UNITS_WRITE)
+@blueprint.arguments(UnitCloseSchema)
+@blueprint.response(200, UnitSchema)
+def post_close(
+    data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Close a unit on a date (If-Match required); it stays listed, as closed. A centre with
+    open annexes or mobile units, or a closed unit, is a 409."""
+    unit = _unit_or_404(unit_id)
+    require_if_match(unit.version)
+    try:
+        close_unit(request_session(), unit, data["closed_on"], actor=_actor())
+    except UnitError as error:
+        _refuse(error)
+    except StaleDataError:
+        abort(412, message=PRECONDITION_FAILED)
+    return _one(municipality_code, unit)
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/workspace")
@@ -52,4 +262,4 @@ def get_unit_workspace(municipality_code: MunicipalityCode, unit_id: int) -> dic
     if unit is None:
         abort(404, message=UNIT_NOT_FOUND)
     assert unit is not None  # abort() raises
-    return _dump(municipality_code, unit)
+    return dump_units(municipality_code, [unit])[0]

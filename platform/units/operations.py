@@ -1,17 +1,519 @@
-"""Operations on units. They flush, never commit."""
+"""Operations on units: registering a centre, adding annexes and mobile units, editing and
+closing them. They flush, never commit.
+
+Rules (domain.md §3, §7, §9; rules 1 and 4):
+
+- a centre only for a municipality the policy in force gives a centre of its own, and at most
+  one open centre per municipality;
+- every annex and mobile unit belongs to exactly one open centre of the tenant (its ``centre``
+  segment); a mobile unit serves municipalities of the reference list without a centre of their
+  own (the tenant itself has one by definition; others have one when ``shared.centre_compliance``
+  holds a row for them);
+- each new unit gets a readable, unique group-path segment, and its group is created in the
+  identity provider in the same request: if that fails, :class:`UnitIdentityFailed` is raised
+  and the request boundary rolls everything back;
+- closing keeps the row (``closed_on``); a closed unit is not edited; a centre with open
+  annexes or mobile units is not closed.
+
+Creations are serialised per tenant by locking the tenant's profile row: "one open centre" and
+the uniqueness of the segments hold under concurrent requests.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kentra.platform.units.models import Unit, UnitKind
+from kentra.auth.identity import IdentityAdmin
+from kentra.auth.principal import UnitPath
+from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.compliance.models import CentreCompliance
+from kentra.platform.municipalities.models import TenantProfile
+from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
+from kentra.platform.onboarding.operations import ineligibility_reason, own_centre_threshold
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.reference.models import Municipality
+from kentra.platform.reference.text import fold
+from kentra.platform.units.models import (
+    PREMISES_ITEMS,
+    AnnexReason,
+    Unit,
+    UnitKind,
+    UnitServedMunicipality,
+)
+
+# Messages: Greek, then English (web pages show the Greek part).
+NO_REFERENCE_CENTRE = (
+    "Μια μονάδα χρειάζεται Κέντρο αναφοράς: το Παράρτημα ή η Κινητή Μονάδα ανήκει σε ένα "
+    "ανοιχτό Κέντρο Κοινότητας του Δήμου. A unit needs a reference centre: an annex or mobile "
+    "unit belongs to an open Community Centre of the municipality."
+)
+CENTRE_EXISTS = (
+    "Ο Δήμος έχει ήδη ανοιχτό Κέντρο Κοινότητας· κάθε Δήμος έχει ένα. "
+    "The municipality already has an open Community Centre; each municipality has one."
+)
+UNIT_CLOSED = (
+    "Η μονάδα έχει κλείσει και δεν αλλάζει πια. The unit is closed and can no longer be changed."
+)
+CENTRE_HAS_OPEN_UNITS = (
+    "Το Κέντρο έχει ανοιχτά Παραρτήματα ή Κινητές Μονάδες: κλείστε τα πρώτα. "
+    "The centre has open annexes or mobile units: close them first."
+)
+CLOSED_BEFORE_OPENING = (
+    "Η ημερομηνία κλεισίματος δεν μπορεί να είναι πριν από την ημερομηνία λειτουργίας. "
+    "The closing date cannot be before the opening date."
+)
+IDENTITY_FAILED = (
+    "Η ομάδα της μονάδας δεν δημιουργήθηκε στην υπηρεσία ταυτότητας, οπότε δεν αποθηκεύτηκε "
+    "τίποτα. Δοκιμάστε ξανά σε λίγο. The identity provider did not create the unit's group, so "
+    "nothing was saved. Try again shortly."
+)
+REQUIRED_BODY = "Το πεδίο είναι υποχρεωτικό. The field is required."
+NOT_FOR_KIND = (
+    "Το πεδίο δεν αφορά αυτό το είδος μονάδας. The field does not apply to this kind of unit."
+)
+NO_SERVED_MUNICIPALITY = (
+    "Επιλέξτε τουλάχιστον έναν Δήμο που εξυπηρετεί η Κινητή Μονάδα. "
+    "Choose at least one municipality the mobile unit serves."
+)
+
+# Fields each kind of unit has (besides ``name``), for creation and editing.
+CENTRE_FIELDS: tuple[str, ...] = (
+    "street_address",
+    "postal_code",
+    "opening_date",
+    "focus_groups",
+    "body_type",
+    "body_legal_name",
+    "body_vat",
+    *PREMISES_ITEMS,
+)
+ANNEX_FIELDS: tuple[str, ...] = ("annex_reason", "street_address", "postal_code", "opening_date")
+MOBILE_UNIT_FIELDS: tuple[str, ...] = ("served_municipalities", "opening_date")
+FIELDS_OF_KIND: dict[UnitKind, tuple[str, ...]] = {
+    UnitKind.CENTRE: ("name", *CENTRE_FIELDS),
+    UnitKind.ANNEX: ("name", *ANNEX_FIELDS),
+    UnitKind.MOBILE_UNIT: ("name", *MOBILE_UNIT_FIELDS),
+}
+# Segment prefixes of the group paths: Κέντρο Κοινότητας, Παράρτημα, Κινητή Μονάδα.
+SEGMENT_PREFIX: dict[UnitKind, str] = {
+    UnitKind.CENTRE: "kk",
+    UnitKind.ANNEX: "parartima",
+    UnitKind.MOBILE_UNIT: "kinhth",
+}
+# Words of a name that only repeat the prefix (folded Greek).
+_REDUNDANT_WORDS: dict[UnitKind, tuple[str, ...]] = {
+    UnitKind.CENTRE: ("κεντρο κοινοτητας",),
+    UnitKind.ANNEX: ("παραρτημα κεντρου κοινοτητας", "παραρτημα"),
+    UnitKind.MOBILE_UNIT: ("κινητη μοναδα",),
+}
+SEGMENT_MAX = 63
+
+
+class UnitError(Exception):
+    """A request that cannot be carried out; ``str(error)`` is meant for the caller."""
+
+
+class UnitInvalid(UnitError):
+    """Bad input found against the database (422), tied to one field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnitConflict(UnitError):
+    """The request collides with the current state (409)."""
+
+
+class UnitIdentityFailed(UnitError):
+    """The identity provider did not create the unit's group (502): nothing is saved."""
+
+
+# --- reading what the rules need ----------------------------------------------------------------
+
+
+def own_centre_refusal(session: Session, municipality_code: str) -> str | None:
+    """Why the municipality may not have a centre of its own (Greek, then English), or None."""
+    municipality = session.get(Municipality, municipality_code)
+    policy = access_policy_in_force(session)
+    if municipality is None or policy is None:
+        raise RuntimeError("no staffing policy is in force, or the municipality is unknown")
+    if staffing_requirement(policy, municipality.population).own_centre_allowed:
+        return None
+    return ineligibility_reason(own_centre_threshold(policy))
+
+
+def body_defaults(session: Session, municipality_code: str) -> dict[str, str]:
+    """The implementing body of the municipality's approved onboarding request (the latest),
+    as defaults of a centre's body fields; empty without one."""
+    found = session.scalars(
+        select(OnboardingRequest)
+        .where(
+            OnboardingRequest.municipality_code == municipality_code,
+            OnboardingRequest.status == RequestStatus.APPROVED,
+        )
+        .order_by(OnboardingRequest.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if found is None:
+        return {}
+    return {
+        "body_type": found.body_type.value,
+        "body_legal_name": found.body_legal_name,
+        "body_vat": found.body_vat,
+    }
+
+
+def open_centre(session: Session) -> Unit | None:
+    return session.scalars(
+        select(Unit)
+        .where(Unit.kind == UnitKind.CENTRE, Unit.closed_on.is_(None))
+        .order_by(Unit.id)
+        .limit(1)
+    ).one_or_none()
+
+
+def municipalities_with_centre(session: Session) -> set[str]:
+    """Codes of the municipalities with an open centre (the shared compliance summary)."""
+    return set(session.scalars(select(CentreCompliance.municipality_code).distinct()))
+
+
+# --- segments -------------------------------------------------------------------------------
+
+_GREEK = dict(
+    zip(
+        "αβγδεζηθικλμνξοπρσςτυφχψω",
+        # α β γ δ ε ζ η θ ι κ λ μ ν ξ ο π ρ σ ς τ υ φ χ ψ ω (ELOT 743, simplified)
+        [
+            "a",
+            "v",
+            "g",
+            "d",
+            "e",
+            "z",
+            "i",
+            "th",
+            "i",
+            "k",
+            "l",
+            "m",
+            "n",
+            "x",
+            "o",
+            "p",
+            "r",
+            "s",
+            "s",
+            "t",
+            "y",
+            "f",
+            "ch",
+            "ps",
+            "o",
+        ],
+        strict=True,
+    )
+)
+_DIGRAPHS = {"ου": "ou", "μπ": "b", "ντ": "nt", "γγ": "ng", "γκ": "gk", "αι": "ai", "ει": "ei"}
+
+
+def transliterate(text: str) -> str:
+    """Lower-case Latin letters, digits and hyphens for a Greek (or Latin) text."""
+    folded = fold(text)
+    for greek, latin in _DIGRAPHS.items():
+        folded = folded.replace(greek, latin)
+    latin = "".join(_GREEK.get(ch, ch) for ch in folded)
+    return re.sub(r"[^a-z0-9]+", "-", latin).strip("-")
+
+
+def segment_base(kind: UnitKind, name: str) -> str:
+    """``<prefix>-<transliterated name>`` without the words that only repeat the prefix."""
+    folded = fold(name)
+    for words in map(fold, _REDUNDANT_WORDS[kind]):
+        if folded.startswith(words):
+            folded = folded[len(words) :]
+            break
+    tail = transliterate(folded)
+    base = f"{SEGMENT_PREFIX[kind]}-{tail}" if tail else SEGMENT_PREFIX[kind]
+    # Room for a numeric suffix ("-999"); never end on a hyphen.
+    return base[: SEGMENT_MAX - 4].rstrip("-")
+
+
+def _free_segment(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _centre_segment(session: Session, name: str) -> str:
+    taken = set(session.scalars(select(Unit.centre).distinct()))
+    return _free_segment(segment_base(UnitKind.CENTRE, name), taken)
+
+
+def _unit_segment(session: Session, centre: Unit, kind: UnitKind, name: str) -> str:
+    taken = set(
+        session.scalars(
+            select(Unit.unit).where(Unit.centre == centre.centre, Unit.unit.is_not(None))
+        )
+    )
+    return _free_segment(segment_base(kind, name), {t for t in taken if t is not None})
+
+
+# --- creating ---------------------------------------------------------------------------------
+
+
+def _lock_tenant(session: Session) -> None:
+    """Serialise creations in this tenant (one open centre; unique segments)."""
+    session.scalars(select(TenantProfile.municipality_code).with_for_update()).all()
+
+
+def _create_group(identity: IdentityAdmin, path: UnitPath, name: str) -> None:
+    try:
+        identity.ensure_unit_group(path, name)
+    except Exception as exc:  # any failure of the provider: HTTP, database, ...
+        raise UnitIdentityFailed(IDENTITY_FAILED) from exc
+
+
+def register_centre(
+    session: Session,
+    municipality_code: str,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    identity: IdentityAdmin,
+) -> Unit:
+    """Register the municipality's centre (validated by ``CentreCreateSchema``).
+
+    Body fields left out are taken from the approved onboarding request. Refused (422) for a
+    municipality too small for a centre of its own, (409) when it has an open centre."""
+    refusal = own_centre_refusal(session, municipality_code)
+    if refusal is not None:
+        raise UnitInvalid("municipality", refusal)
+    values = {**body_defaults(session, municipality_code), **data}
+    for name in ("body_type", "body_legal_name", "body_vat"):
+        if not values.get(name):
+            raise UnitInvalid(name, REQUIRED_BODY)
+    _lock_tenant(session)
+    if open_centre(session) is not None:
+        raise UnitConflict(CENTRE_EXISTS)
+    centre = Unit(
+        kind=UnitKind.CENTRE,
+        centre=_centre_segment(session, values["name"]),
+        unit=None,
+        name=values["name"],
+        street_address=values["street_address"],
+        postal_code=values["postal_code"],
+        opening_date=values["opening_date"],
+        focus_groups=list(values.get("focus_groups", [])),
+        body_type=BodyType(values["body_type"]),
+        body_legal_name=values["body_legal_name"],
+        body_vat=values["body_vat"],
+        **{item: bool(values.get(item, False)) for item in PREMISES_ITEMS},
+    )
+    session.add(centre)
+    session.flush()
+    record_tenant_event(
+        session,
+        actor=actor,
+        action="unit.centre_registered",
+        object_type="unit",
+        object_id=str(centre.id),
+    )
+    _create_group(identity, UnitPath(municipality_code, centre.centre), centre.name)
+    return centre
+
+
+def _reference_centre(session: Session, centre_id: int) -> Unit:
+    centre = session.get(Unit, centre_id)
+    if centre is None or centre.kind != UnitKind.CENTRE or not centre.is_open:
+        raise UnitInvalid("centre", NO_REFERENCE_CENTRE)
+    return centre
+
+
+def add_annex(
+    session: Session,
+    municipality_code: str,
+    centre_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    identity: IdentityAdmin,
+) -> Unit:
+    """Add an annex to the open centre ``centre_id`` (validated by ``AnnexCreateSchema``)."""
+    _lock_tenant(session)
+    centre = _reference_centre(session, centre_id)
+    annex = Unit(
+        kind=UnitKind.ANNEX,
+        centre=centre.centre,
+        unit=_unit_segment(session, centre, UnitKind.ANNEX, data["name"]),
+        name=data["name"],
+        annex_reason=AnnexReason(data["annex_reason"]),
+        street_address=data["street_address"],
+        postal_code=data["postal_code"],
+        opening_date=data.get("opening_date"),
+    )
+    session.add(annex)
+    session.flush()
+    record_tenant_event(
+        session,
+        actor=actor,
+        action="unit.annex_added",
+        object_type="unit",
+        object_id=str(annex.id),
+        details={"centre_id": centre.id},
+    )
+    _create_group(identity, UnitPath(municipality_code, annex.centre, annex.unit), annex.name)
+    return annex
+
+
+def check_served(session: Session, municipality_code: str, codes: Sequence[str]) -> list[str]:
+    """The served municipalities, each once, by code; refused (422, naming the municipality)
+    when one does not exist or has a centre of its own."""
+    unique = sorted(set(codes))
+    if not unique:
+        raise UnitInvalid("served_municipalities", NO_SERVED_MUNICIPALITY)
+    with_centre = municipalities_with_centre(session) | {municipality_code}
+    for code in unique:
+        municipality = session.get(Municipality, code)
+        if municipality is None:
+            raise UnitInvalid(
+                "served_municipalities",
+                f"Δεν υπάρχει Δήμος με κωδικό {code}. There is no municipality with code {code}.",
+            )
+        if code in with_centre:
+            raise UnitInvalid(
+                "served_municipalities",
+                f"Ο {municipality.name_el} ({code}) έχει δικό του Κέντρο Κοινότητας· Κινητή "
+                f"Μονάδα εξυπηρετεί μόνο Δήμους χωρίς Κέντρο. Municipality {code} has a "
+                "Community Centre of its own; a mobile unit serves only municipalities without "
+                "one.",
+            )
+    return unique
+
+
+def add_mobile_unit(
+    session: Session,
+    municipality_code: str,
+    centre_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    identity: IdentityAdmin,
+) -> Unit:
+    """Add a mobile unit to the open centre ``centre_id`` (``MobileUnitCreateSchema``)."""
+    _lock_tenant(session)
+    centre = _reference_centre(session, centre_id)
+    served = check_served(session, municipality_code, data["served_municipalities"])
+    mobile = Unit(
+        kind=UnitKind.MOBILE_UNIT,
+        centre=centre.centre,
+        unit=_unit_segment(session, centre, UnitKind.MOBILE_UNIT, data["name"]),
+        name=data["name"],
+        opening_date=data.get("opening_date"),
+        served_municipalities=[UnitServedMunicipality(municipality_code=c) for c in served],
+    )
+    session.add(mobile)
+    session.flush()
+    record_tenant_event(
+        session,
+        actor=actor,
+        action="unit.mobile_unit_added",
+        object_type="unit",
+        object_id=str(mobile.id),
+        details={"centre_id": centre.id},
+    )
+    _create_group(identity, UnitPath(municipality_code, mobile.centre, mobile.unit), mobile.name)
+    return mobile
+
+
+# --- changing ---------------------------------------------------------------------------------
+
+
+def _converted(name: str, value: Any) -> Any:
+    if name == "body_type":
+        return BodyType(value)
+    if name == "annex_reason":
+        return AnnexReason(value)
+    if name == "focus_groups":
+        return list(value)
+    return value
+
+
+def update_unit(
+    session: Session, municipality_code: str, unit: Unit, data: Mapping[str, Any], *, actor: str
+) -> Unit:
+    """Change the given fields of an open unit (``UnitUpdateSchema``); the group path stays."""
+    if not unit.is_open:
+        raise UnitConflict(UNIT_CLOSED)
+    allowed = FIELDS_OF_KIND[unit.kind]
+    for name in data:
+        if name not in allowed:
+            raise UnitInvalid(name, NOT_FOR_KIND)
+    changed = []
+    for name, sent in data.items():
+        if name == "served_municipalities":
+            served = check_served(session, municipality_code, sent)
+            if served != [s.municipality_code for s in unit.served_municipalities]:
+                unit.served_municipalities = [
+                    UnitServedMunicipality(municipality_code=c) for c in served
+                ]
+                changed.append(name)
+            continue
+        value = _converted(name, sent)
+        if getattr(unit, name) != value:
+            setattr(unit, name, value)
+            changed.append(name)
+    if not changed:
+        return unit
+    session.flush()
+    record_tenant_event(
+        session,
+        actor=actor,
+        action="unit.updated",
+        object_type="unit",
+        object_id=str(unit.id),
+        details={"fields": sorted(changed)},
+    )
+    return unit
+
+
+def close_unit(session: Session, unit: Unit, closed_on: date, *, actor: str) -> Unit:
+    """Close an open unit on ``closed_on``; its row and history stay. A centre closes after
+    its annexes and mobile units."""
+    if not unit.is_open:
+        raise UnitConflict(UNIT_CLOSED)
+    if unit.opening_date is not None and closed_on < unit.opening_date:
+        raise UnitInvalid("closed_on", CLOSED_BEFORE_OPENING)
+    if unit.kind == UnitKind.CENTRE:
+        open_units = session.scalar(
+            select(Unit.id)
+            .where(Unit.centre == unit.centre, Unit.unit.is_not(None), Unit.closed_on.is_(None))
+            .limit(1)
+        )
+        if open_units is not None:
+            raise UnitConflict(CENTRE_HAS_OPEN_UNITS)
+    unit.closed_on = closed_on
+    session.flush()
+    record_tenant_event(
+        session, actor=actor, action="unit.closed", object_type="unit", object_id=str(unit.id)
+    )
+    return unit
 
 
 def ensure_unit(
     session: Session, *, centre: str, unit: str | None, kind: UnitKind, name: str
 ) -> Unit:
-    """The unit at ``centre[/unit]``, created if missing (idempotent)."""
+    """The unit at ``centre[/unit]``, created if missing (idempotent; demo data and tests)."""
     found = session.scalars(
         select(Unit).where(Unit.centre == centre, Unit.unit.is_not_distinct_from(unit))
     ).one_or_none()

@@ -1,0 +1,639 @@
+"""Web pages of the municipality's structure (server-rendered, Greek), over the API's schemas,
+loaders and operations.
+
+- ``GET /municipalities/<code>/units``: the centre, its annexes and mobile units, closed ones
+  included (``tenant:units:read``).
+- ``GET|POST …/units/new-centre``: register the centre (``tenant:units:write``); a municipality
+  too small for a centre of its own is told why before the form, which is not shown.
+- ``GET …/units/<unit_id>``: a unit; for those who may write, its edit form (carrying the
+  version it is made on) and the closing form. ``POST`` saves the edit form.
+- ``GET|POST …/units/<unit_id>/annexes/new`` and ``…/mobile-units/new``: add a unit to the
+  centre ``unit_id``.
+- ``POST …/units/<unit_id>/close``: close the unit on a date.
+
+Refusals re-render the form with an error summary and each field's message, every typed value
+kept: 422 for bad input, 409 for a state conflict or a stale form (with a notice), 400 for a
+missing or stale CSRF token, 502 when the identity provider fails (nothing saved). Success
+redirects (303) to the unit's page, which says what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import groupby
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+
+from kentra.auth.adapters import identity_admin
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.identity import IdentityAdmin
+from kentra.auth.permissions import Permission
+from kentra.auth.web import csrf
+from kentra.platform.api.etags import stale_form_version
+from kentra.platform.core.database import request_session
+from kentra.platform.units.access import (
+    access_municipality_names,
+    access_open_centre,
+    access_servable_municipalities,
+    access_unit_by_id,
+    access_units,
+    unit_path,
+)
+from kentra.platform.units.models import (
+    PREMISES_ITEMS,
+    AnnexReason,
+    FocusGroup,
+    Unit,
+    UnitKind,
+)
+from kentra.platform.units.operations import (
+    UnitConflict,
+    UnitError,
+    UnitIdentityFailed,
+    UnitInvalid,
+    add_annex,
+    add_mobile_unit,
+    body_defaults,
+    close_unit,
+    own_centre_refusal,
+    register_centre,
+    update_unit,
+)
+from kentra.platform.units.schemas import (
+    AnnexCreateSchema,
+    CentreCreateSchema,
+    MobileUnitCreateSchema,
+    UnitCloseSchema,
+)
+from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+from kentra.tenants.codes import MunicipalityCode
+
+blueprint = Blueprint("unit_pages", __name__, template_folder="templates")
+
+NOT_FOUND = "There is no such unit in this municipality."
+KIND_NAMES: dict[UnitKind, Any] = {
+    UnitKind.CENTRE: lazy_gettext("Κέντρο Κοινότητας"),
+    UnitKind.ANNEX: lazy_gettext("Παράρτημα"),
+    UnitKind.MOBILE_UNIT: lazy_gettext("Κινητή Μονάδα"),
+}
+FOCUS_GROUP_NAMES: dict[str, Any] = {
+    FocusGroup.POVERTY: lazy_gettext("Άτομα σε φτώχεια ή κοινωνικό αποκλεισμό"),
+    FocusGroup.MIGRANTS: lazy_gettext("Μετανάστες"),
+    FocusGroup.DISABILITY: lazy_gettext("Άτομα με αναπηρία (ΑμεΑ)"),
+    FocusGroup.ROMA: lazy_gettext("Ρομά"),
+    FocusGroup.ELDERLY: lazy_gettext("Ηλικιωμένοι"),
+    FocusGroup.CHILDREN_FAMILIES: lazy_gettext("Παιδιά και οικογένειες"),
+    FocusGroup.UNEMPLOYED: lazy_gettext("Άνεργοι"),
+}
+ANNEX_REASON_NAMES: dict[str, Any] = {
+    AnnexReason.POVERTY_POCKET: lazy_gettext("Θύλακας φτώχειας"),
+    AnnexReason.ROMA: lazy_gettext("Ρομά"),
+    AnnexReason.MIGRANTS: lazy_gettext("Μετανάστες"),
+    AnnexReason.FORMER_ROMA_CENTRE: lazy_gettext("Πρώην Κέντρο Στήριξης Ρομά και Ευπαθών Ομάδων"),
+}
+BODY_TYPE_NAMES: dict[str, Any] = {
+    "municipality": lazy_gettext("Ο ίδιος ο Δήμος"),
+    "npdd": lazy_gettext("Δημοτικό ΝΠΔΔ (Νομικό Πρόσωπο Δημοσίου Δικαίου)"),
+    "public_benefit_enterprise": lazy_gettext("Κοινωφελής δημοτική επιχείρηση"),
+    "other_municipal_body": lazy_gettext("Άλλος δημοτικός φορέας"),
+}
+PREMISES_NAMES: dict[str, Any] = {
+    "premises_distinct_space": lazy_gettext("Σε αυτοτελή χώρο"),
+    "premises_near_social_services": lazy_gettext("Μέσα ή κοντά στις κοινωνικές υπηρεσίες"),
+    "premises_near_social_structures": lazy_gettext("Κοντά σε άλλες κοινωνικές δομές"),
+    "premises_municipality_owned": lazy_gettext("Σε δημοτικό ακίνητο"),
+    "premises_reception_waiting_processing": lazy_gettext(
+        "Χώροι υποδοχής, αναμονής και διεκπεραίωσης"
+    ),
+    "premises_toilets_public_and_staff": lazy_gettext("Τουαλέτες για το κοινό και το προσωπικό"),
+    "premises_accessible": lazy_gettext(
+        "Όλοι οι χώροι είναι προσβάσιμοι σε άτομα με αναπηρία (υποχρεωτικό για τη συμμόρφωση)"
+    ),
+}
+LABELS: dict[str, Any] = {
+    "name": lazy_gettext("Ονομασία"),
+    "annex_reason": lazy_gettext("Λόγος ίδρυσης του Παραρτήματος"),
+    "street_address": lazy_gettext("Διεύθυνση (οδός και αριθμός)"),
+    "postal_code": lazy_gettext("Ταχυδρομικός κώδικας"),
+    "opening_date": lazy_gettext("Ημερομηνία έναρξης λειτουργίας"),
+    "focus_groups": lazy_gettext("Ομάδες στις οποίες εστιάζει το Κέντρο"),
+    "body_type": lazy_gettext("Φορέας υλοποίησης"),
+    "body_legal_name": lazy_gettext("Επωνυμία του φορέα"),
+    "body_vat": lazy_gettext("ΑΦΜ του φορέα"),
+    **PREMISES_NAMES,
+    "served_municipalities": lazy_gettext("Δήμοι που εξυπηρετεί"),
+    "closed_on": lazy_gettext("Ημερομηνία κλεισίματος"),
+}
+# Where the error summary's links go for groups: their first option.
+ANCHORS: dict[str, str] = {
+    "annex_reason": f"annex_reason-{next(iter(AnnexReason)).value}",
+    "body_type": "body_type-municipality",
+    "focus_groups": f"focus_groups-{next(iter(FocusGroup)).value}",
+}
+TEXT_FIELDS: dict[UnitKind, tuple[str, ...]] = {
+    UnitKind.CENTRE: (
+        "name",
+        "street_address",
+        "postal_code",
+        "opening_date",
+        "body_type",
+        "body_legal_name",
+        "body_vat",
+        *PREMISES_ITEMS,
+    ),
+    UnitKind.ANNEX: ("name", "annex_reason", "street_address", "postal_code", "opening_date"),
+    UnitKind.MOBILE_UNIT: ("name", "opening_date"),
+}
+LIST_FIELDS: dict[UnitKind, tuple[str, ...]] = {
+    UnitKind.CENTRE: ("focus_groups",),
+    UnitKind.ANNEX: (),
+    UnitKind.MOBILE_UNIT: ("served_municipalities",),
+}
+SCHEMAS: dict[UnitKind, type[ma.Schema]] = {
+    UnitKind.CENTRE: CentreCreateSchema,
+    UnitKind.ANNEX: AnnexCreateSchema,
+    UnitKind.MOBILE_UNIT: MobileUnitCreateSchema,
+}
+
+
+class Typed:
+    """What a form sent: strings by field, and the lists of multiple choices."""
+
+    def __init__(self, values: dict[str, str], lists: dict[str, list[str]]) -> None:
+        self.values = values
+        self.lists = lists
+
+
+def _actor() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+def _identity() -> IdentityAdmin:
+    kentra = current_app.extensions["kentra"]
+    return identity_admin(kentra.settings, kentra.engine)
+
+
+def _units_url(code: MunicipalityCode) -> str:
+    return f"/municipalities/{code.value}/units"
+
+
+def _unit_url(code: MunicipalityCode, unit_id: int) -> str:
+    return f"{_units_url(code)}/{unit_id}"
+
+
+def _stale_page() -> str:
+    return str(
+        _(
+            "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε τίποτα δεν αποθηκεύτηκε. "
+            "Ελέγξτε τα στοιχεία και πατήστε ξανά το κουμπί."
+        )
+    )
+
+
+def _typed(kind: UnitKind) -> Typed:
+    return Typed(
+        {name: request.form.get(name, "") for name in TEXT_FIELDS[kind]},
+        {name: request.form.getlist(name) for name in LIST_FIELDS[kind]},
+    )
+
+
+def _data_of(kind: UnitKind, typed: Typed) -> dict[str, Any]:
+    """The form as the API's schema reads it: an unchecked box is false, lists are lists."""
+    data: dict[str, Any] = filled(typed.values)
+    for item in PREMISES_ITEMS:
+        if item in typed.values:
+            data[item] = typed.values[item] in ("true", "on")
+    for name in LIST_FIELDS[kind]:
+        data[name] = [v.strip() for v in typed.lists[name] if v.strip()]
+    return data
+
+
+def _typed_of(unit: Unit) -> Typed:
+    """A unit's current values, as its edit form shows them."""
+    values: dict[str, str] = {}
+    for name in TEXT_FIELDS[unit.kind]:
+        value = getattr(unit, name)
+        if name in PREMISES_ITEMS:
+            values[name] = "true" if value else ""
+        elif value is None:
+            values[name] = ""
+        elif hasattr(value, "isoformat"):
+            values[name] = value.isoformat()
+        else:
+            values[name] = str(getattr(value, "value", value))
+    lists = {
+        "focus_groups": list(unit.focus_groups or []),
+        "served_municipalities": [s.municipality_code for s in unit.served_municipalities],
+    }
+    return Typed(values, {name: lists[name] for name in LIST_FIELDS[unit.kind]})
+
+
+def _served_groups(
+    code: MunicipalityCode, also: list[str]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Municipalities a mobile unit may serve, by region (with those already chosen)."""
+    session = request_session()
+    servable = access_servable_municipalities(session, code.value)
+    groups = [
+        (region, [(m.code, f"{m.name_el} ({m.code})") for m in members])
+        for region, members in groupby(servable, key=lambda m: m.regional_unit.region.name_el)
+    ]
+    listed = {m.code for m in servable}
+    extra = [c for c in also if c not in listed]
+    if extra:
+        names = access_municipality_names(session, extra)
+        groups.insert(
+            0,
+            (
+                str(_("Ήδη επιλεγμένοι")),
+                [(c, f"{names.get(c, c)} ({c})") for c in extra],
+            ),
+        )
+    return groups
+
+
+def _choices() -> dict[str, Any]:
+    return {
+        "focus_group_options": list(FOCUS_GROUP_NAMES.items()),
+        "annex_reason_options": list(ANNEX_REASON_NAMES.items()),
+        "body_type_options": list(BODY_TYPE_NAMES.items()),
+        "premises_items": PREMISES_ITEMS,
+    }
+
+
+def _render(
+    template: str,
+    code: MunicipalityCode,
+    state: FormState,
+    status: int = 200,
+    *,
+    lists: Mapping[str, list[str]] | None = None,
+    **context: Any,
+) -> ResponseReturnValue:
+    return (
+        render_template(
+            template,
+            code=code.value,
+            state=state,
+            lists=lists or {},
+            labels=LABELS,
+            anchors=ANCHORS,
+            kind_names=KIND_NAMES,
+            has_errors=status >= 400,
+            **_choices(),
+            **context,
+        ),
+        status,
+    )
+
+
+def _refusal_state(typed: Typed, error: UnitError) -> tuple[FormState, int]:
+    message = greek_part(str(error))
+    if isinstance(error, UnitInvalid):
+        return FormState(typed.values, {error.field: [message]}), 422
+    if isinstance(error, UnitConflict):
+        return FormState(typed.values, notice=message), 409
+    assert isinstance(error, UnitIdentityFailed)
+    return FormState(typed.values, notice=message), 502
+
+
+def _unit_or_404(unit_id: int) -> Unit:
+    unit = access_unit_by_id(request_session(), unit_id)
+    if unit is None:
+        abort(404, NOT_FOUND)
+    return unit
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@blueprint.get("/municipalities/<municipality_code>/units")
+@requires(Permission.TENANT_UNITS_READ)
+def units_page(municipality_code: MunicipalityCode) -> str:
+    """The centres with their annexes and mobile units, open first; closed ones marked."""
+    session = request_session()
+    units = access_units(session)
+    centres = [u for u in units if u.kind == UnitKind.CENTRE]
+    centres.sort(key=lambda c: (not c.is_open, c.id))
+    children = {c.centre: [u for u in units if u.centre == c.centre and u.unit] for c in centres}
+    served = sorted({s.municipality_code for u in units for s in u.served_municipalities})
+    open_centre = access_open_centre(session)
+    return render_template(
+        "units/list.html",
+        code=municipality_code.value,
+        centres=centres,
+        children=children,
+        names=access_municipality_names(session, served),
+        open_centre=open_centre,
+        refusal=None
+        if open_centre is not None
+        else _greek_or_none(own_centre_refusal(session, municipality_code.value)),
+        kind_names=KIND_NAMES,
+        annex_reason_names=ANNEX_REASON_NAMES,
+        paths={u.id: str(unit_path(municipality_code.value, u)) for u in units},
+    )
+
+
+def _greek_or_none(message: str | None) -> str | None:
+    return greek_part(message) if message is not None else None
+
+
+# --- the centre --------------------------------------------------------------------------------
+
+
+def _render_new_centre(
+    code: MunicipalityCode, state: FormState, status: int = 200, lists: Any = None
+) -> ResponseReturnValue:
+    session = request_session()
+    return _render(
+        "units/centre_form.html",
+        code,
+        state,
+        status,
+        lists=lists or {"focus_groups": []},
+        refusal=_greek_or_none(own_centre_refusal(session, code.value)),
+        open_centre=access_open_centre(session),
+    )
+
+
+@blueprint.get("/municipalities/<municipality_code>/units/new-centre")
+@requires(Permission.TENANT_UNITS_WRITE)
+def new_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    """The centre's form, its body filled in from the approved onboarding request."""
+    values = body_defaults(request_session(), municipality_code.value)
+    return _render_new_centre(municipality_code, FormState(values))
+
+
+@blueprint.post("/municipalities/<municipality_code>/units/new-centre")
+@requires(Permission.TENANT_UNITS_WRITE)
+def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    """Validate and register the centre, as the API does; or show the form again, explained."""
+    typed = _typed(UnitKind.CENTRE)
+    try:
+        csrf.protect()
+    except CSRFError:
+        return _render_new_centre(
+            municipality_code, FormState(typed.values, notice=_stale_page()), 400, typed.lists
+        )
+    try:
+        data = CentreCreateSchema().load(_data_of(UnitKind.CENTRE, typed))
+    except ma.ValidationError as error:
+        state = FormState(typed.values, validation_messages(error))
+        return _render_new_centre(municipality_code, state, 422, typed.lists)
+    try:
+        centre = register_centre(
+            request_session(),
+            municipality_code.value,
+            data,
+            actor=_actor(),
+            identity=_identity(),
+        )
+    except UnitError as error:
+        state, status = _refusal_state(typed, error)
+        return _render_new_centre(municipality_code, state, status, typed.lists)
+    flash(_("Το Κέντρο Κοινότητας καταχωρίστηκε."))
+    return redirect(_unit_url(municipality_code, centre.id), 303)
+
+
+# --- annexes and mobile units -----------------------------------------------------------------
+
+
+def _render_new_unit(
+    code: MunicipalityCode,
+    centre: Unit,
+    kind: UnitKind,
+    state: FormState,
+    *,
+    status: int = 200,
+    lists: Any = None,
+) -> ResponseReturnValue:
+    chosen = (lists or {}).get("served_municipalities", [])
+    return _render(
+        "units/unit_form.html",
+        code,
+        state,
+        status,
+        lists=lists or {"served_municipalities": []},
+        kind=kind,
+        centre=centre,
+        unit=None,
+        is_reference=centre.kind == UnitKind.CENTRE and centre.is_open,
+        served_groups=_served_groups(code, chosen) if kind == UnitKind.MOBILE_UNIT else [],
+        action=f"{_unit_url(code, centre.id)}/"
+        + ("annexes/new" if kind == UnitKind.ANNEX else "mobile-units/new"),
+    )
+
+
+def _create_unit_page(code: MunicipalityCode, unit_id: int, kind: UnitKind) -> ResponseReturnValue:
+    centre = _unit_or_404(unit_id)
+    typed = _typed(kind)
+    try:
+        csrf.protect()
+    except CSRFError:
+        state = FormState(typed.values, notice=_stale_page())
+        return _render_new_unit(code, centre, kind, state, status=400, lists=typed.lists)
+    try:
+        data = SCHEMAS[kind]().load(_data_of(kind, typed))
+    except ma.ValidationError as error:
+        state = FormState(typed.values, validation_messages(error))
+        return _render_new_unit(code, centre, kind, state, status=422, lists=typed.lists)
+    add = add_annex if kind == UnitKind.ANNEX else add_mobile_unit
+    try:
+        unit = add(
+            request_session(), code.value, centre.id, data, actor=_actor(), identity=_identity()
+        )
+    except UnitError as error:
+        state, status = _refusal_state(typed, error)
+        return _render_new_unit(code, centre, kind, state, status=status, lists=typed.lists)
+    flash(
+        _("Το Παράρτημα προστέθηκε.")
+        if kind == UnitKind.ANNEX
+        else _("Η Κινητή Μονάδα προστέθηκε.")
+    )
+    return redirect(_unit_url(code, unit.id), 303)
+
+
+@blueprint.get("/municipalities/<municipality_code>/units/<int:unit_id>/annexes/new")
+@requires(Permission.TENANT_UNITS_WRITE)
+def new_annex_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    """The form of a new annex of the centre ``unit_id``."""
+    centre = _unit_or_404(unit_id)
+    return _render_new_unit(municipality_code, centre, UnitKind.ANNEX, FormState())
+
+
+@blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/annexes/new")
+@requires(Permission.TENANT_UNITS_WRITE)
+def create_annex_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    """Add the annex, as the API does; or show the form again, explained."""
+    return _create_unit_page(municipality_code, unit_id, UnitKind.ANNEX)
+
+
+@blueprint.get("/municipalities/<municipality_code>/units/<int:unit_id>/mobile-units/new")
+@requires(Permission.TENANT_UNITS_WRITE)
+def new_mobile_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    """The form of a new mobile unit of the centre ``unit_id``."""
+    centre = _unit_or_404(unit_id)
+    return _render_new_unit(municipality_code, centre, UnitKind.MOBILE_UNIT, FormState())
+
+
+@blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/mobile-units/new")
+@requires(Permission.TENANT_UNITS_WRITE)
+def create_mobile_unit_page(
+    municipality_code: MunicipalityCode, unit_id: int
+) -> ResponseReturnValue:
+    """Add the mobile unit, as the API does; or show the form again, explained."""
+    return _create_unit_page(municipality_code, unit_id, UnitKind.MOBILE_UNIT)
+
+
+# --- one unit: details, edit, close ------------------------------------------------------------
+
+
+def _render_unit(
+    code: MunicipalityCode,
+    unit: Unit,
+    state: FormState | None = None,
+    *,
+    status: int = 200,
+    lists: Any = None,
+    close_state: FormState | None = None,
+) -> ResponseReturnValue:
+    session = request_session()
+    current = _typed_of(unit)
+    lists = lists if lists is not None else current.lists
+    centre = None
+    children: list[Unit] = []
+    if unit.kind == UnitKind.CENTRE:
+        children = [u for u in access_units(session) if u.centre == unit.centre and u.unit]
+    else:
+        centre = next(
+            (u for u in access_units(session) if u.centre == unit.centre and u.unit is None), None
+        )
+    served_codes = [s.municipality_code for s in unit.served_municipalities]
+    return _render(
+        "units/unit.html",
+        code,
+        state or FormState(current.values),
+        status,
+        lists=lists,
+        unit=unit,
+        kind=unit.kind,
+        path=str(unit_path(code.value, unit)),
+        centre=centre,
+        children=children,
+        served_names=access_municipality_names(session, served_codes),
+        served_groups=_served_groups(code, list(lists.get("served_municipalities", [])))
+        if unit.kind == UnitKind.MOBILE_UNIT and unit.is_open
+        else [],
+        close_state=close_state or FormState(),
+        focus_group_names=FOCUS_GROUP_NAMES,
+        annex_reason_names=ANNEX_REASON_NAMES,
+        body_type_names=BODY_TYPE_NAMES,
+    )
+
+
+@blueprint.get("/municipalities/<municipality_code>/units/<int:unit_id>")
+@requires(Permission.TENANT_UNITS_READ)
+def unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    """A unit: its details; the edit and closing forms for those who may write."""
+    return _render_unit(municipality_code, _unit_or_404(unit_id))
+
+
+def _changes_of(unit: Unit, typed: Typed) -> tuple[dict[str, Any], FormState | None]:
+    """The edit form's values as the operation takes them, or the refused form's state."""
+    try:
+        changes: dict[str, Any] = SCHEMAS[unit.kind]().load(_data_of(unit.kind, typed))
+    except ma.ValidationError as error:
+        return {}, FormState(typed.values, validation_messages(error))
+    if unit.kind != UnitKind.CENTRE:
+        changes.setdefault("opening_date", None)  # cleared in the form
+        return changes, None
+    missing = [n for n in ("body_type", "body_legal_name", "body_vat") if n not in changes]
+    if missing:
+        required = _("Το πεδίο είναι υποχρεωτικό.")
+        return {}, FormState(typed.values, {n: [required] for n in missing})
+    return changes, None
+
+
+@blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>")
+@requires(Permission.TENANT_UNITS_WRITE)
+def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    """Save the edit form, made on the version it carries."""
+    unit = _unit_or_404(unit_id)
+    typed = _typed(unit.kind)
+    try:
+        csrf.protect()
+    except CSRFError:
+        state = FormState(typed.values, notice=_stale_page())
+        return _render_unit(municipality_code, unit, state, status=400, lists=typed.lists)
+    if stale_form_version(request.form.get("version"), unit.version):
+        notice = _(
+            "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε οι αλλαγές σας δεν "
+            "αποθηκεύτηκαν. Οι τιμές που πληκτρολογήσατε φαίνονται παρακάτω· ελέγξτε τις και "
+            "πατήστε ξανά «Αποθήκευση»."
+        )
+        state = FormState(typed.values, notice=notice)
+        return _render_unit(municipality_code, unit, state, status=409, lists=typed.lists)
+    changes, refused = _changes_of(unit, typed)
+    if refused is not None:
+        return _render_unit(municipality_code, unit, refused, status=422, lists=typed.lists)
+    try:
+        update_unit(request_session(), municipality_code.value, unit, changes, actor=_actor())
+    except UnitError as error:
+        state, status = _refusal_state(typed, error)
+        return _render_unit(municipality_code, unit, state, status=status, lists=typed.lists)
+    except StaleDataError:
+        request_session().rollback()
+        notice = _("Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ· δοκιμάστε ξανά.")
+        state = FormState(typed.values, notice=notice)
+        return _render_unit(
+            municipality_code, _unit_or_404(unit_id), state, status=409, lists=typed.lists
+        )
+    flash(_("Οι αλλαγές αποθηκεύτηκαν."))
+    return redirect(_unit_url(municipality_code, unit.id), 303)
+
+
+@blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/close")
+@requires(Permission.TENANT_UNITS_WRITE)
+def close_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    """Close the unit on the given date; it stays listed, as closed."""
+    unit = _unit_or_404(unit_id)
+    values = {"closed_on": request.form.get("closed_on", "")}
+    try:
+        csrf.protect()
+    except CSRFError:
+        return _render_unit(
+            municipality_code, unit, close_state=FormState(values, notice=_stale_page()), status=400
+        )
+    if stale_form_version(request.form.get("version"), unit.version):
+        notice = _(
+            "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε η μονάδα δεν "
+            "έκλεισε. Ελέγξτε τα στοιχεία της και πατήστε ξανά «Κλείσιμο της μονάδας»."
+        )
+        return _render_unit(
+            municipality_code, unit, close_state=FormState(values, notice=notice), status=409
+        )
+    try:
+        data = UnitCloseSchema().load(filled(values))
+    except ma.ValidationError as error:
+        state = FormState(values, validation_messages(error))
+        return _render_unit(municipality_code, unit, close_state=state, status=422)
+    try:
+        close_unit(request_session(), unit, data["closed_on"], actor=_actor())
+    except UnitError as error:
+        message = greek_part(str(error))
+        if isinstance(error, UnitInvalid):
+            state = FormState(values, {"closed_on": [message]})
+            return _render_unit(municipality_code, unit, close_state=state, status=422)
+        state = FormState(values, notice=message)
+        return _render_unit(municipality_code, unit, close_state=state, status=409)
+    flash(_("Η μονάδα έκλεισε· παραμένει στο ιστορικό."))
+    return redirect(_unit_url(municipality_code, unit.id), 303)
