@@ -20,6 +20,7 @@ REACH_MEANING = {
     "organization": "own municipality (the token's organization)",
     "region": "every municipality of the officer's region (kentra_region)",
     "national": "every municipality",
+    "supervision": "own municipality and the municipalities it supervises (derived supervision)",
 }
 
 

@@ -135,18 +135,23 @@ def authorize(endpoint: str | None, values: dict[str, Any] | None) -> None:
 
 
 def authorize_tenant(
-    tenant_code: str, tenant_region: str | None, not_found: Callable[[], None]
+    tenant_code: str,
+    tenant_region: str | None,
+    not_found: Callable[[], None],
+    *,
+    tenant_supervisor: str | None = None,
 ) -> None:
-    """Called by tenant routing once the tenant exists and is active."""
+    """Called by tenant routing once the tenant exists and is active, with its region and its
+    supervising municipality (None: not determined)."""
     requirement = requirement_of(request.endpoint)
     if requirement == PUBLIC:
         return
     principal = current_principal()
     assert principal is not None  # authorize() ran first
     assert isinstance(requirement, Permission)
-    if not principal.may_enter(tenant_code, tenant_region):
+    if not principal.may_enter(tenant_code, tenant_region, tenant_supervisor):
         not_found()
-    if not principal.allows(requirement, tenant_code, tenant_region):
+    if not principal.allows(requirement, tenant_code, tenant_region, tenant_supervisor):
         abort(403, "Your role does not allow this in this municipality.")
 
 

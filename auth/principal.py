@@ -99,22 +99,43 @@ class Principal:
     def permissions(self) -> frozenset[Permission]:
         return frozenset(p for role in self.roles for p in ROLE_PERMISSIONS[role])
 
-    def _reaches(self, role: Role, tenant_code: str, tenant_region: str | None) -> bool:
+    def _reaches(
+        self, role: Role, tenant_code: str, tenant_region: str | None, tenant_supervisor: str | None
+    ) -> bool:
         reach = ROLE_REACH[role]
         if reach is Reach.NATIONAL:
             return True
         if reach is Reach.REGION:
             return self.region is not None and self.region == tenant_region
-        return self.organization is not None and self.organization == tenant_code
+        if self.organization is None:
+            return False
+        if reach is Reach.SUPERVISION and self.organization == tenant_supervisor:
+            return True
+        return self.organization == tenant_code
 
-    def may_enter(self, tenant_code: str, tenant_region: str | None) -> bool:
-        """Whether any of the principal's roles reaches this municipality at all."""
-        return any(self._reaches(role, tenant_code, tenant_region) for role in self.roles)
+    def may_enter(
+        self, tenant_code: str, tenant_region: str | None, tenant_supervisor: str | None = None
+    ) -> bool:
+        """Whether any of the principal's roles reaches this municipality at all.
 
-    def allows(self, permission: Permission, tenant_code: str, tenant_region: str | None) -> bool:
+        ``tenant_supervisor``: the municipality whose directorates supervise it (derived, see
+        kentra.platform.supervision; None when not determined)."""
+        return any(
+            self._reaches(role, tenant_code, tenant_region, tenant_supervisor)
+            for role in self.roles
+        )
+
+    def allows(
+        self,
+        permission: Permission,
+        tenant_code: str,
+        tenant_region: str | None,
+        tenant_supervisor: str | None = None,
+    ) -> bool:
         """Whether a role that holds ``permission`` reaches this municipality."""
         return any(
-            permission in ROLE_PERMISSIONS[role] and self._reaches(role, tenant_code, tenant_region)
+            permission in ROLE_PERMISSIONS[role]
+            and self._reaches(role, tenant_code, tenant_region, tenant_supervisor)
             for role in self.roles
         )
 

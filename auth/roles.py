@@ -25,14 +25,17 @@ class Reach(enum.StrEnum):
     ORGANIZATION = "organization"  # the principal's own municipality (token's organization)
     REGION = "region"  # every municipality of the principal's region (kentra_region)
     NATIONAL = "national"  # every municipality
+    # The principal's own municipality and those whose supervision it holds (domain.md §10:
+    # those without a Social Service of its regional unit, when it is the unit's seat).
+    SUPERVISION = "supervision"
 
 
 ROLE_REACH: dict[Role, Reach] = {
     Role.PLATFORM_OPERATOR: Reach.NATIONAL,
     Role.MINISTRY_OFFICER: Reach.NATIONAL,
     Role.REGIONAL_OFFICER: Reach.REGION,
-    Role.SUPERVISOR_OPERATIONAL: Reach.ORGANIZATION,
-    Role.SUPERVISOR_ADMINISTRATIVE: Reach.ORGANIZATION,
+    Role.SUPERVISOR_OPERATIONAL: Reach.SUPERVISION,
+    Role.SUPERVISOR_ADMINISTRATIVE: Reach.SUPERVISION,
     Role.MUNICIPALITY_ADMIN: Reach.ORGANIZATION,
     Role.CENTRE_HEAD: Reach.ORGANIZATION,
     Role.STAFF: Reach.ORGANIZATION,

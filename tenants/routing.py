@@ -15,6 +15,8 @@ from sqlalchemy import select
 from kentra.auth.flask import authorize_tenant
 from kentra.platform.core.database import set_request_session
 from kentra.platform.reference.models import Municipality, RegionalUnit
+from kentra.platform.supervision.models import RegionalUnitSeatDecision
+from kentra.platform.supervision.operations import supervisor_code
 from kentra.tenants.binding import open_tenant_session, set_current_tenant
 from kentra.tenants.codes import InvalidMunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
@@ -32,16 +34,26 @@ def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> Non
         abort(404, NOT_FOUND_DETAIL)
     session = open_tenant_session(current_app.extensions["kentra"].engine, code)
     set_request_session(session)
+    # One round trip: the status, the region and the supervising municipality (derived).
     found = session.execute(
-        select(Tenant.status, RegionalUnit.region_code)
+        select(Tenant.status, RegionalUnit.region_code, supervisor_code().label("supervisor"))
         .join(Municipality, Municipality.code == Tenant.code)
         .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
+        .outerjoin(
+            RegionalUnitSeatDecision,
+            RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
+        )
         .where(Tenant.code == code.value)
     ).one_or_none()
     if found is None or found.status != TenantStatus.ACTIVE:
         abort(404, NOT_FOUND_DETAIL)
     # Another municipality's tenant is exactly as absent as one that does not exist.
-    authorize_tenant(code.value, found.region_code, not_found=lambda: abort(404, NOT_FOUND_DETAIL))
+    authorize_tenant(
+        code.value,
+        found.region_code,
+        not_found=lambda: abort(404, NOT_FOUND_DETAIL),
+        tenant_supervisor=found.supervisor,
+    )
     set_current_tenant(code)  # cleared in teardown, see _reset_tenant
     values[URL_PARAMETER] = code
 

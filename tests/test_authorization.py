@@ -35,6 +35,10 @@ from tests.tokens import TokenFactory
 # Own municipality 4501 (Attica, EL30), other 7101 (Crete, EL43).
 OWN, OTHER = "4501", "7101"
 REGIONS = {OWN: "EL30", OTHER: "EL43"}
+# Who supervises each (domain.md §10, derived): neither session tenant has stated whether it
+# has a Social Service, so neither's supervision is determined and a supervisor reaches only
+# its own municipality here. tests/test_supervision.py drives supervised municipalities.
+SUPERVISORS: dict[str, str | None] = {OWN: None, OTHER: None}
 # Sample values for every URL argument of the API; a new argument needs an entry.
 # request_id: the onboarding request of the onboarding_request fixture (already decided, so
 # that allowed roles' POSTs to approve/reject change nothing: 409 or 422).
@@ -62,7 +66,7 @@ def routes(app: Flask) -> list[Rule]:
 def token_kwargs(role: Role) -> dict[str, Any]:
     """A principal of ``role`` whose own municipality is OWN (and region that of OWN)."""
     reach = ROLE_REACH[role]
-    if reach is Reach.ORGANIZATION:
+    if reach in (Reach.ORGANIZATION, Reach.SUPERVISION):
         return {"municipality": OWN, "groups": UNITS.get(role)}
     if reach is Reach.REGION:
         return {"region": REGIONS[OWN]}
@@ -76,6 +80,7 @@ def expected(role: Role, permission: Permission, target: str) -> int:
         reach is Reach.NATIONAL
         or (reach is Reach.REGION and REGIONS[target] == REGIONS[OWN])
         or (reach is Reach.ORGANIZATION and target == OWN)
+        or (reach is Reach.SUPERVISION and OWN in (target, SUPERVISORS[target]))
     )
     if not reaches:
         return 404

@@ -35,7 +35,6 @@ def test_every_message_of_the_pages_has_an_english_translation(tmp_path: Path) -
             "-o",
             str(template),
             "--no-location",
-            "--quiet",
             str(ROOT),
         ],
         check=True,

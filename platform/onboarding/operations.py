@@ -12,7 +12,9 @@ request's point of view:
    still eligible under the policy in force (it may have changed since the submission);
 2. provision the tenant and its organization (idempotent: an existing active tenant is
    returned as it is);
-3. copy ``has_social_service`` into the tenant's settings (an upsert: idempotent);
+3. copy ``has_social_service`` into the tenant's settings (an upsert: idempotent) and onto
+   the registry row (``Tenant.has_social_service``, which derived supervision reads), in one
+   transaction;
 4. invite the first municipality admin (``ensure_user`` without a password: idempotent);
 5. mark the request approved and audit it, in the caller's transaction, committed by the
    request boundary.
@@ -27,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -65,6 +67,8 @@ _ALREADY_SUBMITTED = (
     "Υπάρχει ήδη αίτηση του Δήμου που περιμένει απόφαση. "
     "The municipality already has a request waiting for a decision."
 )
+
+_DECIDED_EL = {RequestStatus.APPROVED: "εγκρίθηκε", RequestStatus.REJECTED: "απορρίφθηκε"}
 
 
 class OnboardingError(Exception):
@@ -193,7 +197,10 @@ def _lock_undecided(session: Session, request_id: int) -> OnboardingRequest:
     if request is None:
         raise OnboardingNotFound("There is no onboarding request with this id.")
     if request.status != RequestStatus.SUBMITTED:
-        raise OnboardingConflict(f"The request has already been decided: it is {request.status}.")
+        raise OnboardingConflict(
+            f"Για την αίτηση έχει ήδη ληφθεί απόφαση ({_DECIDED_EL[request.status]}). "
+            f"The request has already been decided: it is {request.status}."
+        )
     return request
 
 
@@ -239,6 +246,7 @@ def approve_request(
     result = create_tenant(engine, code, actor=actor, identity=identity)
     if result.tenant.status != TenantStatus.ACTIVE:
         raise OnboardingConflict(
+            "Ο Δήμος υπάρχει ήδη στην πλατφόρμα αλλά δεν είναι ενεργός· πρέπει να επανενεργοποιηθεί. "
             f"The municipality's tenant is {result.tenant.status}: resume it instead."
         )
     _copy_settings(engine, request, actor=actor)
@@ -255,7 +263,8 @@ def approve_request(
 
 
 def _copy_settings(engine: Engine, request: OnboardingRequest, *, actor: str) -> None:
-    """The tenant's ``has_social_service`` setting, from the request (upsert, own transaction)."""
+    """The tenant's ``has_social_service`` setting and registry column, from the request
+    (upsert and update, one transaction of their own)."""
     statement = insert(TenantSetting).values(
         key=HAS_SOCIAL_SERVICE, value=request.has_social_service, updated_at=utcnow()
     )
@@ -265,6 +274,11 @@ def _copy_settings(engine: Engine, request: OnboardingRequest, *, actor: str) ->
     )
     with tenant_session(engine, parse_municipality_code(request.municipality_code)) as tenant:
         tenant.execute(upsert)
+        tenant.execute(
+            update(Tenant)
+            .where(Tenant.code == request.municipality_code)
+            .values(has_social_service=request.has_social_service)
+        )
         record_tenant_event(
             tenant,
             actor=actor,

@@ -8,36 +8,62 @@ onboarding without an account.
   an error summary and each field's message: 422 for bad input or a municipality too small,
   409 when the municipality is on the platform or already has a request waiting, 400 for a
   missing or stale CSRF token. Success redirects (303) to ``GET /onboarding/sent``.
+
+The reviewers' pages (``platform:onboarding:manage``: platform operators, ministry officers):
+
+- ``GET /onboarding/requests``: every request, those waiting for a decision first.
+- ``GET /onboarding/requests/<id>``: one request with its contact (personal data: the read is
+  audited, as the API's is) and, while it waits, a form to approve and one to reject.
+- ``POST /onboarding/requests/<id>`` (CSRF-protected; ``decision`` is ``approve`` or
+  ``reject``): the API's operations. Approval provisions the tenant and its identity
+  organization and invites the first admin; a rejection needs a reason. Success redirects
+  (303) back to the request with a message; a refusal re-renders it with what was typed: 422
+  (no reason), 409 (already decided, or no longer possible), 400 (missing CSRF token).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from itertools import groupby
 
 import marshmallow as ma
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from kentra.auth.flask import public
+from kentra.auth.adapters import identity_admin
+from kentra.auth.flask import current_principal, public, requires
+from kentra.auth.keycloak_admin import KeycloakAdminError
+from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
-from kentra.platform.onboarding.models import BodyType
+from kentra.platform.onboarding.access import access_request_by_id, access_requests
+from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
     OnboardingConflict,
+    OnboardingError,
     OnboardingInvalid,
+    approve_request,
     own_centre_threshold,
+    reject_request,
     submit_request,
 )
-from kentra.platform.onboarding.schemas import OnboardingRequestCreateSchema
+from kentra.platform.onboarding.schemas import (
+    OnboardingRejectionSchema,
+    OnboardingRequestCreateSchema,
+)
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.operations import staffing_requirement
 from kentra.platform.reference.access import search_municipalities
 from kentra.platform.reference.text import fold
+from kentra.platform.web import forms as web_forms
 
 blueprint = Blueprint("onboarding_pages", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
 
 FORM_TEMPLATE = "onboarding/form.html"
 SENT_URL = "/onboarding/sent"
@@ -198,3 +224,138 @@ def _messages(error: ma.ValidationError) -> dict[str, list[str]]:
 def sent_page() -> str:
     """The confirmation, and what happens next."""
     return render_template("onboarding/sent.html")
+
+
+# --- the reviewers' pages ---------------------------------------------------------------------
+
+REQUESTS_URL = "/onboarding/requests"
+STATUS_TEXT = {
+    RequestStatus.SUBMITTED: _l("Περιμένει απόφαση"),
+    RequestStatus.APPROVED: _l("Εγκρίθηκε"),
+    RequestStatus.REJECTED: _l("Απορρίφθηκε"),
+}
+BODY_TYPE_TEXT = dict(BODY_TYPES)
+DECISION_LABELS = {"reason": _l("Αιτιολογία απόρριψης")}
+DECISION_STALE = _l(
+    "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε δεν καταχωρίστηκε απόφαση. "
+    "Δοκιμάστε ξανά."
+)
+UNKNOWN_DECISION = _l("Επιλέξτε έγκριση ή απόρριψη.")
+IDENTITY_UNAVAILABLE = _l(
+    "Ο πάροχος ταυτότητας δεν ολοκλήρωσε την πρόσκληση, οπότε η αίτηση παραμένει σε αναμονή. "
+    "Δοκιμάστε ξανά την έγκριση: ό,τι έγινε ήδη δεν θα επαναληφθεί."
+)
+
+
+def _reviewer() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+@blueprint.get(REQUESTS_URL)
+@requires(Permission.PLATFORM_ONBOARDING_REVIEW)
+def requests_page() -> str:
+    """Every request: those waiting for a decision first, then the decided ones, newest first
+    (the read is audited, by ids)."""
+    found = access_requests(request_session(), actor=_reviewer())
+    ordered = sorted(found, key=lambda r: r.status != RequestStatus.SUBMITTED)
+    return render_template(
+        "onboarding/requests.html",
+        requests=ordered,
+        status_text=STATUS_TEXT,
+        body_type_text=BODY_TYPE_TEXT,
+    )
+
+
+def render_request(
+    request_id: int, state: web_forms.FormState | None = None, status: int = 200
+) -> ResponseReturnValue:
+    found = access_request_by_id(request_session(), request_id, actor=_reviewer())
+    if found is None:
+        abort(404, "There is no onboarding request with this id.")
+    state = state or web_forms.FormState()
+    return (
+        render_template(
+            "onboarding/request.html",
+            item=found,
+            state=state,
+            labels=DECISION_LABELS,
+            status_text=STATUS_TEXT,
+            body_type_text=BODY_TYPE_TEXT,
+            has_errors=bool(state.errors or state.notice),
+        ),
+        status,
+    )
+
+
+@blueprint.get(f"{REQUESTS_URL}/<int:request_id>")
+@requires(Permission.PLATFORM_ONBOARDING_REVIEW)
+def request_page(request_id: int) -> ResponseReturnValue:
+    """One request with its contact (an audited read) and the two decision forms."""
+    return render_request(request_id)
+
+
+@blueprint.post(f"{REQUESTS_URL}/<int:request_id>")
+@requires(Permission.PLATFORM_ONBOARDING_REVIEW)
+def decide_page(request_id: int) -> ResponseReturnValue:
+    """Approve or reject, with the API's operations; or show the request again, explained."""
+    decision = request.form.get("decision", "")
+    values = {"reason": request.form.get("reason", "")} if decision == "reject" else {}
+    try:
+        csrf.protect()
+    except CSRFError:
+        return render_request(
+            request_id, web_forms.FormState(values, notice=str(DECISION_STALE)), 400
+        )
+    try:
+        decided = _decide(request_id, decision, values)
+    except _Refused as refused:
+        return render_request(request_id, refused.state, refused.status)
+    message = (
+        gettext("Η αίτηση εγκρίθηκε: ο Δήμος ενεργοποιήθηκε και ο διαχειριστής του προσκλήθηκε.")
+        if decided.status == RequestStatus.APPROVED
+        else gettext("Η αίτηση απορρίφθηκε.")
+    )
+    flash(message, "success")
+    return redirect(f"{REQUESTS_URL}/{request_id}", 303)
+
+
+class _Refused(Exception):
+    def __init__(self, state: web_forms.FormState, status: int) -> None:
+        super().__init__(status)
+        self.state, self.status = state, status
+
+
+def _decide(request_id: int, decision: str, values: dict[str, str]) -> OnboardingRequest:
+    """Carry out the decision; refusals become a :class:`_Refused` with the page's state."""
+    session = request_session()
+    try:
+        if decision == "approve":
+            kentra = current_app.extensions["kentra"]
+            return approve_request(
+                session,
+                request_id,
+                actor=_reviewer(),
+                engine=kentra.engine,
+                identity=identity_admin(kentra.settings, kentra.engine),
+            )
+        if decision == "reject":
+            try:
+                loaded = OnboardingRejectionSchema().load(web_forms.filled(values))
+            except ma.ValidationError as error:
+                messages = web_forms.validation_messages(error)
+                raise _Refused(web_forms.FormState(values, errors=messages), 422) from error
+            return reject_request(session, request_id, actor=_reviewer(), reason=loaded["reason"])
+    except (KeycloakAdminError, ConnectionError) as error:
+        # The request stays submitted; approving again completes the work (see operations).
+        log.warning("onboarding approval failed at the identity provider: %s", type(error).__name__)
+        raise _Refused(
+            web_forms.FormState(values, notice=str(IDENTITY_UNAVAILABLE)), 502
+        ) from error
+    except OnboardingError as error:
+        if not isinstance(error, OnboardingConflict):
+            abort(404, str(error))
+        notice = web_forms.greek_part(str(error))
+        raise _Refused(web_forms.FormState(values, notice=notice), 409) from error
+    raise _Refused(web_forms.FormState(values, notice=str(UNKNOWN_DECISION)), 422)

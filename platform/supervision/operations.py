@@ -9,12 +9,21 @@ decisions on unknown regional-unit seats.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, select
-from sqlalchemy.orm import Session
+import enum
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, aliased
+
+from kentra.platform.audit.operations import record_platform_event
+from kentra.platform.core.models import utcnow
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision
 from kentra.tenants.models import Tenant, TenantStatus
+
+SEAT_DECIDED = "supervision.seat_decided"
 
 
 def regional_unit_seat() -> ColumnElement[str | None]:
@@ -67,3 +76,153 @@ def supervised_municipality_codes(session: Session, supervisor: str) -> list[str
         else false()
     )
     return sorted(row.code for row in session.execute(query))
+
+
+class Basis(enum.StrEnum):
+    """Why a municipality is supervised by whom it is."""
+
+    OWN_SOCIAL_SERVICE = "own_social_service"
+    REGIONAL_UNIT_SEAT = "regional_unit_seat"  # the seat of the reference data
+    MINISTRY_DECISION = "ministry_decision"  # the seat the ministry set (unknown in the data)
+    NOT_DETERMINED = "not_determined"  # Social Service not stated, or the seat still unknown
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """A tenant's derived supervision: who, and on what basis (supervisor None: not determined)."""
+
+    municipality_code: str
+    municipality_name_el: str
+    supervisor_code: str | None
+    supervisor_name_el: str | None
+    basis: Basis
+
+
+def _basis(
+    has_social_service: bool | None, reference_seat: str | None, supervisor: str | None
+) -> Basis:
+    if supervisor is None:
+        return Basis.NOT_DETERMINED
+    if has_social_service:
+        return Basis.OWN_SOCIAL_SERVICE
+    if reference_seat is not None:
+        return Basis.REGIONAL_UNIT_SEAT
+    return Basis.MINISTRY_DECISION
+
+
+def supervision_details_query() -> Select[str, str, bool | None, str | None, str | None, str]:
+    """Every active tenant's supervision with its basis and names (one query; filter it)."""
+    supervisor = aliased(Municipality)
+    derived = supervisor_code()
+    return (
+        select(
+            Tenant.code,
+            Municipality.name_el,
+            Tenant.has_social_service,
+            RegionalUnit.seat_municipality_code.label("reference_seat"),
+            derived.label("supervisor_code"),
+            supervisor.name_el.label("supervisor_name_el"),
+        )
+        .join(Municipality, Municipality.code == Tenant.code)
+        .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
+        .outerjoin(
+            RegionalUnitSeatDecision,
+            RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
+        )
+        .outerjoin(supervisor, supervisor.code == derived)
+        .where(Tenant.status == TenantStatus.ACTIVE)
+        .order_by(Tenant.code)
+    )
+
+
+def supervision_from_row(row: Any) -> Supervision:
+    return Supervision(
+        municipality_code=row.code,
+        municipality_name_el=row.name_el,
+        supervisor_code=row.supervisor_code,
+        supervisor_name_el=row.supervisor_name_el,
+        basis=_basis(row.has_social_service, row.reference_seat, row.supervisor_code),
+    )
+
+
+class SupervisionError(Exception):
+    """A seat decision that cannot be recorded; ``str(error)``: Greek, then English."""
+
+
+class SupervisionNotFound(SupervisionError):
+    """No regional unit with this code (404)."""
+
+
+class SupervisionConflict(SupervisionError):
+    """The reference data already knows the unit's seat (409)."""
+
+
+class SupervisionInvalid(SupervisionError):
+    """Bad input, tied to one field (422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+NO_REGIONAL_UNIT = "Δεν υπάρχει Περιφερειακή Ενότητα με αυτόν τον κωδικό. There is no regional unit with this code."
+SEAT_KNOWN = (
+    "Η έδρα αυτής της Περιφερειακής Ενότητας είναι γνωστή από τα δεδομένα αναφοράς και δεν "
+    "ορίζεται με απόφαση. The seat of this regional unit is known from the reference data; "
+    "it is not set by a decision."
+)
+SEAT_OUTSIDE_UNIT = (
+    "Ο Δήμος δεν ανήκει σε αυτή την Περιφερειακή Ενότητα. "
+    "The municipality is not in this regional unit."
+)
+NOTE_REQUIRED = "Η αιτιολόγηση είναι υποχρεωτική. A note is required."
+
+
+def set_regional_unit_seat(
+    session: Session, regional_unit_code: str, seat_municipality_code: str, *, note: str, actor: str
+) -> RegionalUnitSeatDecision:
+    """Record (or correct) the ministry's decision on the seat of a regional unit whose seat
+    the reference data leaves unknown; audited (ids only). ``actor``: the decider's subject.
+
+    Refused: unknown unit (404); a unit whose seat is known (409); a seat outside the unit or
+    an empty note (422)."""
+    unit = session.get(RegionalUnit, regional_unit_code)
+    if unit is None:
+        raise SupervisionNotFound(NO_REGIONAL_UNIT)
+    if unit.seat_municipality_code is not None:
+        raise SupervisionConflict(SEAT_KNOWN)
+    seat = session.get(Municipality, seat_municipality_code)
+    if seat is None or seat.regional_unit_code != unit.code:
+        raise SupervisionInvalid("seat_municipality_code", SEAT_OUTSIDE_UNIT)
+    if not note.strip():
+        raise SupervisionInvalid("note", NOTE_REQUIRED)
+    previous = session.scalar(
+        select(RegionalUnitSeatDecision.seat_municipality_code)
+        .where(RegionalUnitSeatDecision.regional_unit_code == unit.code)
+        .with_for_update()
+    )
+    values = {
+        "seat_municipality_code": seat.code,
+        "note": note.strip(),
+        "decided_by": actor,
+        "decided_at": utcnow(),
+    }
+    statement = insert(RegionalUnitSeatDecision).values(regional_unit_code=unit.code, **values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[RegionalUnitSeatDecision.regional_unit_code], set_=values
+        )
+    )
+    record_platform_event(
+        session,
+        actor=actor,
+        action=SEAT_DECIDED,
+        details={
+            "regional_unit_code": unit.code,
+            "seat_municipality_code": seat.code,
+            "previous_seat_municipality_code": previous,
+        },
+    )
+    decision = session.get(RegionalUnitSeatDecision, unit.code, populate_existing=True)
+    assert decision is not None
+    return decision

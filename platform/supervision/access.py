@@ -1,0 +1,136 @@
+"""Loaders of derived supervision and of the regional units whose seat is unknown.
+
+Nothing here is personal data; the routes' permissions are checked before these run.
+For another module's page (e.g. the municipality overview): :func:`access_supervision`
+gives a tenant's supervisor, its name and the basis, and ``BASIS_TEXT`` its Greek wording
+(the macro ``supervision_summary`` of ``supervision/summary.html`` renders both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from flask_babel import lazy_gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kentra.platform.reference.models import Municipality, RegionalUnit
+from kentra.platform.supervision.models import RegionalUnitSeatDecision
+from kentra.platform.supervision.operations import (
+    Basis,
+    Supervision,
+    supervision_details_query,
+    supervision_from_row,
+    supervisor_code,
+)
+from kentra.tenants.models import Tenant
+
+BASIS_TEXT = {
+    Basis.OWN_SOCIAL_SERVICE: lazy_gettext(
+        "Οι υπηρεσίες του ίδιου του Δήμου (έχει Κοινωνική Υπηρεσία)"
+    ),
+    Basis.REGIONAL_UNIT_SEAT: lazy_gettext("Ο Δήμος έδρας της Περιφερειακής Ενότητας"),
+    Basis.MINISTRY_DECISION: lazy_gettext(
+        "Ο Δήμος έδρας της Περιφερειακής Ενότητας, όπως τον όρισε το Υπουργείο"
+    ),
+    Basis.NOT_DETERMINED: lazy_gettext("Δεν έχει οριστεί"),
+}
+
+
+def access_supervision(session: Session, municipality_code: str) -> Supervision | None:
+    """The derived supervision of an active tenant (None: not an active tenant)."""
+    row = session.execute(
+        supervision_details_query().where(Tenant.code == municipality_code)
+    ).one_or_none()
+    return None if row is None else supervision_from_row(row)
+
+
+def access_supervised(session: Session, supervisor: str | None) -> list[Supervision]:
+    """The active tenants whose supervision ``supervisor`` holds (itself included when it has
+    a Social Service), by code; none for no supervisor."""
+    if not supervisor:
+        return []
+    query = supervision_details_query().where(supervisor_code() == supervisor)
+    return [supervision_from_row(row) for row in session.execute(query)]
+
+
+class MunicipalityRef(NamedTuple):
+    code: str
+    name_el: str
+
+
+@dataclass(frozen=True)
+class SeatDecision:
+    """The ministry's decision on a unit's seat (``decided_by``: the decider's subject)."""
+
+    seat_municipality_code: str
+    seat_name_el: str
+    note: str
+    decided_by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class UnknownSeat:
+    """A regional unit whose seat the reference data leaves unknown, and the decision if any."""
+
+    code: str
+    name_el: str
+    region_code: str
+    region_name_el: str
+    municipalities: list[MunicipalityRef] = field(default_factory=list)  # by name
+    decision: SeatDecision | None = None
+
+
+def access_unknown_seats(session: Session) -> list[UnknownSeat]:
+    """Every regional unit with an unknown reference seat, by code, with its municipalities
+    and the ministry's decision (two queries)."""
+    units: Sequence[tuple[RegionalUnit, RegionalUnitSeatDecision | None]] = [
+        (row[0], row[1])
+        for row in session.execute(
+            select(RegionalUnit, RegionalUnitSeatDecision)
+            .outerjoin(
+                RegionalUnitSeatDecision,
+                RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
+            )
+            .where(RegionalUnit.seat_municipality_code.is_(None))
+            .order_by(RegionalUnit.code)
+        )
+    ]
+    members: dict[str, list[MunicipalityRef]] = {}
+    for code, name, unit_code in session.execute(
+        select(Municipality.code, Municipality.name_el, Municipality.regional_unit_code)
+        .where(Municipality.regional_unit_code.in_([unit.code for unit, _ in units]))
+        .order_by(Municipality.name_el, Municipality.code)
+    ):
+        members.setdefault(unit_code, []).append(MunicipalityRef(code, name))
+    found = []
+    for unit, decision in units:
+        names = dict(members.get(unit.code, []))
+        found.append(
+            UnknownSeat(
+                code=unit.code,
+                name_el=unit.name_el,
+                region_code=unit.region_code,
+                region_name_el=unit.region.name_el,
+                municipalities=members.get(unit.code, []),
+                decision=None
+                if decision is None
+                else SeatDecision(
+                    seat_municipality_code=decision.seat_municipality_code,
+                    seat_name_el=names.get(decision.seat_municipality_code, ""),
+                    note=decision.note,
+                    decided_by=decision.decided_by,
+                    decided_at=decision.decided_at,
+                ),
+            )
+        )
+    return found
+
+
+def access_unknown_seat(session: Session, regional_unit_code: str) -> UnknownSeat | None:
+    """One regional unit of :func:`access_unknown_seats` (None: unknown, or its seat known)."""
+    return next((u for u in access_unknown_seats(session) if u.code == regional_unit_code), None)

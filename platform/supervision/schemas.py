@@ -1,0 +1,76 @@
+"""Serialisation of derived supervision and of the ministry's seat decisions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from kentra.platform.api import Schema
+from kentra.platform.onboarding.schemas import REQUIRED, Text
+from kentra.platform.supervision.operations import Basis
+
+INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 6301."
+NOTE_LENGTH = "Το κείμενο πρέπει να έχει από 3 έως 1000 χαρακτήρες."
+
+
+class SupervisionSchema(Schema):
+    municipality_code = ma.fields.String()
+    municipality_name_el = ma.fields.String()
+    supervisor_code = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the supervising municipality; null: not determined"},
+    )
+    supervisor_name_el = ma.fields.String(allow_none=True)
+    basis = ma.fields.String(
+        metadata={
+            "description": "own Social Service, the regional unit's seat (reference data), the "
+            "seat the ministry decided, or not determined (Social Service not stated, or the "
+            "seat unknown and not yet decided)",
+            "enum": [b.value for b in Basis],
+        }
+    )
+
+
+class MunicipalityRefSchema(Schema):
+    code = ma.fields.String()
+    name_el = ma.fields.String()
+
+
+class SeatDecisionSchema(Schema):
+    seat_municipality_code = ma.fields.String()
+    seat_name_el = ma.fields.String()
+    note = ma.fields.String()
+    decided_by = ma.fields.String(metadata={"description": "the token subject of the decider"})
+    decided_at = ma.fields.DateTime()
+
+
+class UnknownSeatSchema(Schema):
+    regional_unit_code = ma.fields.String(attribute="code")
+    name_el = ma.fields.String()
+    region_code = ma.fields.String()
+    region_name_el = ma.fields.String()
+    municipalities = ma.fields.List(
+        ma.fields.Nested(MunicipalityRefSchema),
+        metadata={"description": "the unit's municipalities, any of which may be set as seat"},
+    )
+    decision = ma.fields.Nested(
+        SeatDecisionSchema,
+        allow_none=True,
+        metadata={"description": "the ministry's decision; null: not determined yet"},
+    )
+
+
+class SeatDecisionInputSchema(Schema):
+    """The ministry's decision on an unknown seat: a municipality of the unit and a note."""
+
+    seat_municipality_code = Text(
+        required=True,
+        validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE),
+        metadata={"description": "4-digit ELSTAT code of a municipality of this regional unit"},
+    )
+    note = Text(
+        required=True,
+        validate=validate.Length(min=3, max=1000, error=NOTE_LENGTH),
+        error_messages={**REQUIRED, "invalid": "Το πεδίο πρέπει να είναι κείμενο."},
+        metadata={"description": "the basis of the decision (e.g. the act that names the seat)"},
+    )
