@@ -409,6 +409,8 @@ def test_the_overview_shows_the_centre_summary(browser: Browser) -> None:
     page = text(browser.client.get(overview, headers=browser.headers))
     assert "<h1>Δήμος Βόλου</h1>" in page
     assert 'aria-current="page">Επισκόπηση</a>' in page
+    # Not stated whether it has a Social Service (provisioned without onboarding).
+    assert "<dt>Εποπτεία</dt>\n<dd>Δεν έχει οριστεί</dd>" in page
     assert f'href="/municipalities/{BIG}/units/new-centre"' in page
     centre_id = register(browser)
     page = text(browser.client.get(overview, headers=browser.headers))

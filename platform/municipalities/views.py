@@ -8,6 +8,7 @@ from kentra.auth.flask import requires
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.municipalities.access import access_profile
+from kentra.platform.supervision.access import BASIS_TEXT, access_supervision
 from kentra.platform.units.access import access_open_centre, access_units_of_centre
 from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import own_centre_refusal
@@ -38,4 +39,6 @@ def profile_page(municipality_code: MunicipalityCode) -> str:
         annexes=sum(u.kind == UnitKind.ANNEX for u in open_units),
         mobile_units=sum(u.kind == UnitKind.MOBILE_UNIT for u in open_units),
         refusal=greek_part(refusal) if refusal is not None else None,
+        supervision=access_supervision(session, municipality_code.value),
+        basis_text=BASIS_TEXT,
     )
