@@ -8,12 +8,12 @@ import pkgutil
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, current_app, g, request
 from sqlalchemy import Engine
 
 from kentra.auth import flask as auth
@@ -64,8 +64,24 @@ def discover_blueprints(module_name: str = "blueprint") -> list[Any]:
     return found
 
 
-def _reject_oversized_body(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+UPLOAD_ATTRIBUTE = "_kentra_accepts_upload"
+# Room for a multipart upload's other fields and boundaries, above the file's own limit.
+UPLOAD_FORM_OVERHEAD = 64 * 1024
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def accepts_upload(view: V) -> V:
+    """Mark a view that takes a file: its body may be up to ``max_upload_bytes`` (plus the
+    form's overhead) instead of ``max_content_length``; the view checks the file's own size."""
+    setattr(view, UPLOAD_ATTRIBUTE, True)
+    return view
+
+
+def _reject_oversized_body(endpoint: str | None, _values: dict[str, Any] | None) -> None:
     # Runs before tenant resolution, so an oversized body never reaches the database.
+    if getattr(current_app.view_functions.get(endpoint or ""), UPLOAD_ATTRIBUTE, False):
+        settings: Settings = current_app.extensions["kentra"].settings
+        request.max_content_length = settings.max_upload_bytes + UPLOAD_FORM_OVERHEAD
     limit = request.max_content_length
     if limit is not None and request.content_length is not None and request.content_length > limit:
         abort(413, f"The request body is larger than {limit} bytes.")

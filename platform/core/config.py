@@ -51,6 +51,8 @@ class Settings:
     var_dir: Path = field(default_factory=lambda: _project_root() / "var")
     database_name: str = DEFAULT_DATABASE_NAME
     max_content_length: int = 1024 * 1024
+    # A file upload's own limit (views marked with kentra.platform.core.app.accepts_upload).
+    max_upload_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True
     pool_size: int = 5
@@ -81,6 +83,7 @@ class Settings:
             var_dir=var_dir,
             database_name=env_vars.get("KENTRA_DATABASE_NAME") or DEFAULT_DATABASE_NAME,
             max_content_length=_int(env_vars, "KENTRA_MAX_CONTENT_LENGTH", 1024 * 1024),
+            max_upload_bytes=_int(env_vars, "KENTRA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             log_level=(env_vars.get("KENTRA_LOG_LEVEL") or "INFO").upper(),
             log_json=env_vars.get("KENTRA_LOG_FORMAT", "json") != "text",
             pool_size=_int(env_vars, "KENTRA_DB_POOL_SIZE", 5),

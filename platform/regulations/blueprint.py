@@ -1,0 +1,329 @@
+"""Operating regulations API.
+
+Municipality (tenant URLs, ``/api/v1/municipalities/<code>/regulations``):
+
+- ``GET`` the versions; ``POST`` (multipart: ``centre_id``, ``effective_date``,
+  ``change_summary``, ``file``) uploads a draft: 201; a file that is not a PDF 422, too large 413.
+- ``GET /<regulation_id>`` (ETag), ``GET /<regulation_id>/file`` (the PDF, as an attachment).
+- ``POST /<regulation_id>/approve`` (the head of its centre), ``/submit`` (an approved one),
+  ``/acknowledge`` and ``/return`` (the ministry; returning needs ``comment``). Each needs
+  ``If-Match`` (428 without, 412 when stale); a version in another state is a 409. A head of
+  another centre approving is a 403: the version is readable to them, only the act is not theirs.
+
+Ministry: ``GET /api/v1/regulations?region=&status=`` the current regulation of every centre
+(shared schema only), ``GET /api/v1/regulations/bundle.zip?region=&status=`` their PDFs and
+``index.csv`` in one zip.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from flask import Response, current_app, jsonify, request, send_file
+from flask_smorest import abort
+
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.auth.principal import Principal
+from kentra.platform.api import Blueprint
+from kentra.platform.api.etags import require_if_match, with_etag
+from kentra.platform.core.app import accepts_upload
+from kentra.platform.core.database import request_session
+from kentra.platform.core.models import utcnow
+from kentra.platform.regulations.access import (
+    access_current_regulations,
+    access_version,
+    access_versions,
+    centre_name,
+    region_exists,
+    write_bundle,
+)
+from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
+from kentra.platform.regulations.operations import (
+    NOT_FOUND,
+    RegulationConflict,
+    RegulationError,
+    RegulationForbidden,
+    RegulationInvalid,
+    RegulationNotFound,
+    RegulationTooLarge,
+    UploadedFile,
+    approve_regulation,
+    decide_regulation,
+    submit_regulation,
+    upload_regulation,
+)
+from kentra.platform.regulations.schemas import (
+    CurrentRegulationQueryArgsSchema,
+    CurrentRegulationSchema,
+    RegulationReturnSchema,
+    RegulationSchema,
+    RegulationUploadSchema,
+)
+from kentra.tenants.codes import MunicipalityCode
+
+blueprint = Blueprint(
+    "regulations", __name__, url_prefix="", description="Operating regulations of the centres"
+)
+UNKNOWN_REGION = "Δεν υπάρχει Περιφέρεια με αυτόν τον κωδικό. There is no region with this code."
+FILE_REQUIRED = "Επιλέξτε το αρχείο PDF του κανονισμού. Choose the regulation's PDF file."
+# A bundle is spooled to disk past this size rather than held in memory.
+BUNDLE_MEMORY = 32 * 1024 * 1024
+
+
+def refuse(error: RegulationError) -> NoReturn:
+    """The problem document of a refused operation."""
+    if isinstance(error, RegulationTooLarge):
+        abort(413, message=str(error), errors={"files": {error.field: [str(error)]}})
+    if isinstance(error, RegulationInvalid):
+        location = "files" if error.field == "file" else "form"
+        if error.field == "comment":
+            location = "json"
+        abort(422, message=str(error), errors={location: {error.field: [str(error)]}})
+    if isinstance(error, RegulationConflict):
+        abort(409, message=str(error))
+    if isinstance(error, RegulationForbidden):
+        abort(403, message=str(error))
+    assert isinstance(error, RegulationNotFound)
+    abort(404, message=str(error))
+    raise AssertionError("abort() raises")  # pragma: no cover
+
+
+def _principal() -> Principal:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal
+
+
+def dump(version: RegulationVersion, name: str) -> dict[str, Any]:
+    return {
+        **{
+            field: getattr(version, field)
+            for field in RegulationSchema().fields
+            if field != "centre_name"
+        },
+        "centre_name": name,
+    }
+
+
+def _found(regulation_id: int, *, for_update: bool = False) -> RegulationVersion:
+    version = access_version(request_session(), regulation_id, for_update=for_update)
+    if version is None:
+        abort(404, message=NOT_FOUND)
+    assert version is not None  # abort() raises
+    return version
+
+
+def _answer(version: RegulationVersion, status: int = 200) -> Response:
+    body = RegulationSchema().dump(dump(version, centre_name(request_session(), version.centre_id)))
+    response = jsonify(body)
+    response.status_code = status
+    return with_etag(response, version.version)
+
+
+@blueprint.route("/municipalities/<municipality_code>/regulations", methods=["GET"])
+@requires(Permission.TENANT_REGULATIONS_READ)
+@blueprint.response(200, RegulationSchema(many=True))
+def list_versions(municipality_code: MunicipalityCode) -> list[dict[str, Any]]:
+    """Every version of the municipality's regulations, by centre, newest first."""
+    return [dump(row.version, row.centre_name) for row in access_versions(request_session())]
+
+
+@blueprint.route("/municipalities/<municipality_code>/regulations", methods=["POST"])
+@requires(Permission.TENANT_REGULATIONS_WRITE)
+@accepts_upload
+@blueprint.arguments(RegulationUploadSchema, location="form", content_type="multipart/form-data")
+@blueprint.response(201, RegulationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blueprint.alt_response(413, description="the file is larger than KENTRA_MAX_UPLOAD_BYTES")
+def upload(form: dict[str, Any], municipality_code: MunicipalityCode) -> Response:
+    """Upload a draft version (PDF in ``file``): the first of a centre is its initial
+    regulation, later ones amendments (``change_summary`` required). Not a PDF (by name and
+    content, whatever its declared type): 422; above the limit: 413."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        abort(422, message=FILE_REQUIRED, errors={"files": {"file": [FILE_REQUIRED]}})
+    assert file is not None
+    settings = current_app.extensions["kentra"].settings
+    try:
+        version = upload_regulation(
+            request_session(),
+            principal=_principal(),
+            municipality_code=municipality_code.value,
+            centre_id=form["centre_id"],
+            effective_date=form["effective_date"],
+            change_summary=form.get("change_summary"),
+            upload=UploadedFile(file.filename or "", file.read(settings.max_upload_bytes + 1)),
+            max_bytes=settings.max_upload_bytes,
+        )
+    except RegulationError as error:
+        refuse(error)
+    return _answer(version, 201)
+
+
+@blueprint.route("/municipalities/<municipality_code>/regulations/<int:regulation_id>")
+@requires(Permission.TENANT_REGULATIONS_READ)
+@blueprint.response(200, RegulationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+def get_version(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
+    """One version, with its ETag (send it in If-Match to act on it)."""
+    return _answer(_found(regulation_id))
+
+
+@blueprint.route("/municipalities/<municipality_code>/regulations/<int:regulation_id>/file")
+@requires(Permission.TENANT_REGULATIONS_READ)
+@blueprint.response(200, content_type="application/pdf")
+def download(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
+    """The version's PDF, as an attachment."""
+    return pdf_response(regulation_id)
+
+
+def pdf_response(regulation_id: int) -> Response:
+    version = access_version(request_session(), regulation_id, with_content=True)
+    if version is None:
+        abort(404, message=NOT_FOUND)
+    assert version is not None
+    response = send_file(
+        io.BytesIO(version.content),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=version.filename,
+        etag=version.sha256,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _act(
+    regulation_id: int, operation: Callable[[RegulationVersion], RegulationVersion]
+) -> Response:
+    version = _found(regulation_id, for_update=True)
+    require_if_match(version.version)
+    try:
+        return _answer(operation(version))
+    except RegulationError as error:
+        refuse(error)
+
+
+@blueprint.route(
+    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/approve",
+    methods=["POST"],
+)
+@requires(Permission.TENANT_REGULATIONS_APPROVE)
+@blueprint.response(200, RegulationSchema)
+def approve(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
+    """The head of the version's centre approves a draft (another centre's head: 403)."""
+    return _act(
+        regulation_id,
+        lambda version: approve_regulation(
+            request_session(),
+            version,
+            principal=_principal(),
+            municipality_code=municipality_code.value,
+        ),
+    )
+
+
+@blueprint.route(
+    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/submit",
+    methods=["POST"],
+)
+@requires(Permission.TENANT_REGULATIONS_WRITE)
+@blueprint.response(200, RegulationSchema)
+def submit(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
+    """Submit an approved version to the ministry (a draft or a submitted one: 409)."""
+    return _act(
+        regulation_id,
+        lambda version: submit_regulation(
+            request_session(),
+            version,
+            principal=_principal(),
+            municipality_code=municipality_code.value,
+        ),
+    )
+
+
+@blueprint.route(
+    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/acknowledge",
+    methods=["POST"],
+)
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+@blueprint.response(200, RegulationSchema)
+def acknowledge(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
+    """The ministry acknowledges a submitted version."""
+    return _act(
+        regulation_id,
+        lambda version: decide_regulation(
+            request_session(),
+            version,
+            actor=_principal().subject,
+            municipality_code=municipality_code.value,
+            acknowledge=True,
+        ),
+    )
+
+
+@blueprint.route(
+    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/return",
+    methods=["POST"],
+)
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+@blueprint.arguments(RegulationReturnSchema)
+@blueprint.response(200, RegulationSchema)
+def return_(
+    data: dict[str, Any], municipality_code: MunicipalityCode, regulation_id: int
+) -> Response:
+    """The ministry returns a submitted version with comments (required); it stays returned
+    and the municipality uploads a new draft."""
+    return _act(
+        regulation_id,
+        lambda version: decide_regulation(
+            request_session(),
+            version,
+            actor=_principal().subject,
+            municipality_code=municipality_code.value,
+            acknowledge=False,
+            comment=data["comment"],
+        ),
+    )
+
+
+def _filters(args: dict[str, Any]) -> tuple[str | None, RegulationStatus | None]:
+    region = args.get("region")
+    if region is not None and not region_exists(request_session(), region):
+        abort(422, message=UNKNOWN_REGION, errors={"query": {"region": [UNKNOWN_REGION]}})
+    status = args.get("status")
+    return region, RegulationStatus(status) if status else None
+
+
+@blueprint.route("/regulations", methods=["GET"])
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+@blueprint.arguments(CurrentRegulationQueryArgsSchema, location="query")
+@blueprint.response(200, CurrentRegulationSchema(many=True))
+def current_regulations(args: dict[str, Any]) -> list[Any]:
+    """The current regulation of every centre of every municipality: per centre, the submitted
+    or acknowledged version with the latest effective date. Optionally one region's
+    (``region``, NUTS 2) and one status."""
+    region, status = _filters(args)
+    return list(access_current_regulations(request_session(), region=region, status=status))
+
+
+@blueprint.route("/regulations/bundle.zip", methods=["GET"])
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+@blueprint.arguments(CurrentRegulationQueryArgsSchema, location="query")
+@blueprint.response(200, content_type="application/zip")
+def bundle(args: dict[str, Any]) -> Response:
+    """The current regulations (same filters as the list) as one zip: each PDF under its
+    municipality's folder, and ``index.csv``."""
+    region, status = _filters(args)
+    return bundle_response(region, status)
+
+
+def bundle_response(region: str | None, status: RegulationStatus | None) -> Response:
+    regulations = access_current_regulations(request_session(), region=region, status=status)
+    target = tempfile.SpooledTemporaryFile(max_size=BUNDLE_MEMORY)  # noqa: SIM115 - send_file closes it
+    write_bundle(current_app.extensions["kentra"].engine, regulations, target)
+    target.seek(0)
+    name = f"regulations-{region or 'all'}-{utcnow().date().isoformat()}.zip"
+    return send_file(target, mimetype="application/zip", as_attachment=True, download_name=name)

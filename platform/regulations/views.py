@@ -1,0 +1,486 @@
+"""Web pages of the operating regulation (server-rendered, Greek).
+
+Municipality (``/municipalities/<code>/regulations``):
+
+- the versions of every centre, with status, effective date and summary; a link to upload;
+- ``/new``: the upload form (multipart, CSRF-protected). A refusal re-renders it with every
+  typed value (the file must be chosen again: browsers never keep it, and the page says so):
+  422 bad input or not a PDF, 413 a file above the limit, 403 another centre's head, 400 a
+  missing or stale CSRF token. A body far above the limit is refused before anything is read
+  (:func:`kentra.platform.core.app.accepts_upload`): that answer is a page of its own (413).
+- ``/<regulation_id>``: the details, the download link and the buttons the user's role allows
+  (approve; submit; for the ministry acknowledge, or return with comments). Each button's
+  form carries the version shown; a stale one is a 409 with a notice. Success redirects (303)
+  back with a message.
+
+Ministry: ``/ministry/regulations`` (the current regulation of every centre, filtered by
+region and status with a GET form; links to each version) and ``/ministry/regulations/
+bundle.zip`` (the same selection as one zip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import marshmallow as ma
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_wtf.csrf import CSRFError
+
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.auth.principal import Principal
+from kentra.auth.web import csrf
+from kentra.platform.api.etags import stale_form_version
+from kentra.platform.core.app import accepts_upload
+from kentra.platform.core.database import request_session
+from kentra.platform.regulations.access import (
+    access_current_regulations,
+    access_regions,
+    access_version,
+    access_versions,
+    centre_name,
+    region_exists,
+)
+from kentra.platform.regulations.blueprint import bundle_response, pdf_response
+from kentra.platform.regulations.models import (
+    RegulationKind,
+    RegulationStatus,
+    RegulationVersion,
+)
+from kentra.platform.regulations.operations import (
+    RegulationError,
+    RegulationForbidden,
+    RegulationInvalid,
+    RegulationTooLarge,
+    UploadedFile,
+    approve_regulation,
+    decide_regulation,
+    open_centres,
+    submit_regulation,
+    upload_regulation,
+)
+from kentra.platform.regulations.schemas import (
+    CurrentRegulationQueryArgsSchema,
+    RegulationReturnSchema,
+    RegulationUploadSchema,
+)
+from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+from kentra.tenants.codes import MunicipalityCode
+from kentra.tenants.routing import NOT_FOUND_DETAIL
+
+blueprint = Blueprint("regulation_pages", __name__, template_folder="templates")
+
+UPLOAD_FIELDS = ("centre_id", "effective_date", "change_summary", "file")
+LABELS = {
+    "centre_id": lazy_gettext("Κέντρο"),
+    "effective_date": lazy_gettext("Ημερομηνία έναρξης ισχύος"),
+    "change_summary": lazy_gettext("Περίληψη της αλλαγής"),
+    "file": lazy_gettext("Αρχείο του κανονισμού (PDF)"),
+}
+RETURN_LABELS = {"comment": lazy_gettext("Σχόλια του Υπουργείου")}
+FILTER_LABELS = {"region": lazy_gettext("Περιφέρεια"), "status": lazy_gettext("Κατάσταση")}
+KIND_TEXT = {
+    RegulationKind.INITIAL.value: lazy_gettext("Αρχικός κανονισμός"),
+    RegulationKind.AMENDMENT.value: lazy_gettext("Τροποποίηση"),
+}
+STATUS_TEXT = {
+    RegulationStatus.DRAFT.value: lazy_gettext("Σχέδιο"),
+    RegulationStatus.APPROVED.value: lazy_gettext("Εγκρίθηκε από τον/την υπεύθυνο/η"),
+    RegulationStatus.SUBMITTED.value: lazy_gettext("Υποβλήθηκε στο Υπουργείο"),
+    RegulationStatus.ACKNOWLEDGED.value: lazy_gettext("Παραλήφθηκε από το Υπουργείο"),
+    RegulationStatus.RETURNED.value: lazy_gettext("Επεστράφη με σχόλια"),
+}
+CHOOSE_FILE_AGAIN = lazy_gettext(
+    "Για λόγους ασφαλείας ο browser δεν κρατά το αρχείο που επιλέξατε: επιλέξτε το ξανά "
+    "πριν πατήσετε «Ανάρτηση». Τα υπόλοιπα στοιχεία διατηρήθηκαν."
+)
+STALE_FORM = lazy_gettext(
+    "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε δεν έγινε καμία αλλαγή. "
+    "Ελέγξτε τα στοιχεία και δοκιμάστε ξανά."
+)
+STALE_VERSION = lazy_gettext(
+    "Η έκδοση άλλαξε από τότε που ανοίξατε τη σελίδα, οπότε δεν έγινε καμία αλλαγή. "
+    "Δείτε την τρέχουσα κατάστασή της παρακάτω και δοκιμάστε ξανά αν χρειάζεται."
+)
+
+
+def _principal() -> Principal:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal
+
+
+def _max_bytes() -> int:
+    limit: int = current_app.extensions["kentra"].settings.max_upload_bytes
+    return limit
+
+
+def size_text(size: int) -> str:
+    """A size for people: "2,5 MB", "340 KB"."""
+    if size >= 1024 * 1024:
+        number = f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
+        return number.replace(".", ",") + " MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def _base(code: MunicipalityCode) -> str:
+    return f"/municipalities/{code.value}/regulations"
+
+
+@blueprint.app_template_filter("regulation_size")
+def _size_filter(size: int) -> str:
+    return size_text(size)
+
+
+# --- the municipality's pages -------------------------------------------------------------
+
+
+@blueprint.get("/municipalities/<municipality_code>/regulations")
+@requires(Permission.TENANT_REGULATIONS_READ)
+def list_page(municipality_code: MunicipalityCode) -> str:
+    """Every version, grouped by centre, newest first."""
+    return render_template(
+        "regulations/list.html",
+        code=municipality_code.value,
+        rows=access_versions(request_session()),
+        centres=open_centres(request_session()),
+        kind_text=KIND_TEXT,
+        status_text=STATUS_TEXT,
+    )
+
+
+def render_upload(
+    code: MunicipalityCode, state: FormState, status: int = 200
+) -> ResponseReturnValue:
+    centres = open_centres(request_session())
+    return (
+        render_template(
+            "regulations/new.html",
+            code=code.value,
+            state=state,
+            labels=LABELS,
+            centres=[(str(c.id), c.name) for c in centres],
+            max_size=size_text(_max_bytes()),
+            has_errors=bool(state.errors or state.notice),
+        ),
+        status,
+    )
+
+
+@blueprint.get("/municipalities/<municipality_code>/regulations/new")
+@requires(Permission.TENANT_REGULATIONS_WRITE)
+def upload_form(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    """The empty upload form; with one open centre it is already chosen."""
+    centres = open_centres(request_session())
+    values = {"centre_id": str(centres[0].id)} if len(centres) == 1 else {}
+    return render_upload(municipality_code, FormState(values))
+
+
+@blueprint.post("/municipalities/<municipality_code>/regulations/new")
+@requires(Permission.TENANT_REGULATIONS_WRITE)
+@accepts_upload
+def upload_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    """Record the draft as the API does; or show the form again, explained."""
+    values = {name: request.form.get(name, "") for name in UPLOAD_FIELDS if name != "file"}
+    again = str(CHOOSE_FILE_AGAIN)
+    try:
+        csrf.protect()
+    except CSRFError:
+        return render_upload(municipality_code, FormState(values, notice=str(STALE_FORM)), 400)
+    errors: dict[str, list[str]] = {}
+    loaded: dict[str, Any] = {}
+    try:
+        loaded = RegulationUploadSchema().load(filled(values))
+    except ma.ValidationError as error:
+        errors = validation_messages(error)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        errors["file"] = [_("Επιλέξτε το αρχείο PDF του κανονισμού.")]
+    if errors:
+        return render_upload(municipality_code, FormState(values, errors, again), 422)
+    assert file is not None
+    try:
+        version = upload_regulation(
+            request_session(),
+            principal=_principal(),
+            municipality_code=municipality_code.value,
+            centre_id=loaded["centre_id"],
+            effective_date=loaded["effective_date"],
+            change_summary=loaded.get("change_summary"),
+            upload=UploadedFile(file.filename or "", file.read(_max_bytes() + 1)),
+            max_bytes=_max_bytes(),
+        )
+    except RegulationTooLarge as refusal:
+        state = FormState(values, {"file": [greek_part(str(refusal))]}, again)
+        return render_upload(municipality_code, state, 413)
+    except RegulationInvalid as refusal:
+        state = FormState(values, {refusal.field: [greek_part(str(refusal))]}, again)
+        return render_upload(municipality_code, state, 422)
+    except RegulationForbidden as refusal:
+        state = FormState(values, {"centre_id": [greek_part(str(refusal))]}, again)
+        return render_upload(municipality_code, state, 403)
+    flash(_("Η νέα έκδοση αναρτήθηκε ως σχέδιο."), "success")
+    return redirect(f"{_base(municipality_code)}/{version.id}", 303)
+
+
+@blueprint.errorhandler(413)
+def too_large_page(_error: Exception) -> ResponseReturnValue:
+    """A body far above the limit, refused before it was read: nothing of the form arrived."""
+    code = (request.view_args or {}).get("municipality_code")
+    back = f"/municipalities/{code}/regulations/new" if code else None
+    return (
+        render_template(
+            "regulations/too_large.html",
+            back=back,
+            max_size=size_text(_max_bytes()),
+            has_errors=True,
+        ),
+        413,
+    )
+
+
+def _version_or_404(regulation_id: int, *, for_update: bool = False) -> RegulationVersion:
+    version = access_version(request_session(), regulation_id, for_update=for_update)
+    if version is None:
+        abort(404, NOT_FOUND_DETAIL)
+    assert version is not None
+    return version
+
+
+def render_details(
+    code: MunicipalityCode,
+    version: RegulationVersion,
+    *,
+    notice: str | None = None,
+    return_state: FormState | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    principal = _principal()
+    permissions = principal.permissions
+    state = return_state or FormState()
+    return (
+        render_template(
+            "regulations/detail.html",
+            code=code.value,
+            version=version,
+            centre_name=centre_name(request_session(), version.centre_id),
+            kind_text=KIND_TEXT,
+            status_text=STATUS_TEXT,
+            notice=notice,
+            state=state,
+            labels=RETURN_LABELS,
+            may_approve=version.status == RegulationStatus.DRAFT
+            and Permission.TENANT_REGULATIONS_APPROVE in permissions,
+            may_submit=version.status == RegulationStatus.APPROVED
+            and Permission.TENANT_REGULATIONS_WRITE in permissions,
+            may_decide=version.status == RegulationStatus.SUBMITTED
+            and Permission.NATIONAL_REGULATIONS_MANAGE in permissions,
+            has_errors=bool(notice or state.errors),
+        ),
+        status,
+    )
+
+
+@blueprint.get("/municipalities/<municipality_code>/regulations/<int:regulation_id>")
+@requires(Permission.TENANT_REGULATIONS_READ)
+def detail_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+    """One version: its details, its file, what the user may do with it."""
+    return render_details(municipality_code, _version_or_404(regulation_id))
+
+
+@blueprint.get("/municipalities/<municipality_code>/regulations/<int:regulation_id>/file")
+@requires(Permission.TENANT_REGULATIONS_READ)
+def file_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+    """The version's PDF, as an attachment."""
+    return pdf_response(regulation_id)
+
+
+def _act(
+    code: MunicipalityCode,
+    regulation_id: int,
+    operation: Callable[[RegulationVersion], RegulationVersion],
+    done: str,
+) -> ResponseReturnValue:
+    """Run a state change from a button's form: CSRF, the version shown, then the operation.
+    A refusal shows the details again with the typed comments (the return form's) kept."""
+    kept = FormState({"comment": request.form.get("comment", "")})
+    try:
+        csrf.protect()
+    except CSRFError:
+        version = _version_or_404(regulation_id)
+        return render_details(code, version, notice=str(STALE_FORM), return_state=kept, status=400)
+    version = _version_or_404(regulation_id, for_update=True)
+    if stale_form_version(request.form.get("version"), version.version):
+        return render_details(
+            code, version, notice=str(STALE_VERSION), return_state=kept, status=409
+        )
+    try:
+        operation(version)
+    except RegulationInvalid as refusal:
+        kept.errors = {refusal.field: [greek_part(str(refusal))]}
+        return render_details(code, version, return_state=kept, status=422)
+    except RegulationForbidden as refusal:
+        notice = greek_part(str(refusal))
+        return render_details(code, version, notice=notice, return_state=kept, status=403)
+    except RegulationError as refusal:  # a conflict: the version is in another state
+        notice = greek_part(str(refusal))
+        return render_details(code, version, notice=notice, return_state=kept, status=409)
+    flash(done, "success")
+    return redirect(f"{_base(code)}/{regulation_id}", 303)
+
+
+@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/approve")
+@requires(Permission.TENANT_REGULATIONS_APPROVE)
+def approve_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+    return _act(
+        municipality_code,
+        regulation_id,
+        lambda version: approve_regulation(
+            request_session(),
+            version,
+            principal=_principal(),
+            municipality_code=municipality_code.value,
+        ),
+        _("Η έκδοση εγκρίθηκε. Μπορεί πλέον να υποβληθεί στο Υπουργείο."),
+    )
+
+
+@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/submit")
+@requires(Permission.TENANT_REGULATIONS_WRITE)
+def submit_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+    return _act(
+        municipality_code,
+        regulation_id,
+        lambda version: submit_regulation(
+            request_session(),
+            version,
+            principal=_principal(),
+            municipality_code=municipality_code.value,
+        ),
+        _("Η έκδοση υποβλήθηκε στο Υπουργείο."),
+    )
+
+
+@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/acknowledge")
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+def acknowledge_page(
+    municipality_code: MunicipalityCode, regulation_id: int
+) -> ResponseReturnValue:
+    return _act(
+        municipality_code,
+        regulation_id,
+        lambda version: decide_regulation(
+            request_session(),
+            version,
+            actor=_principal().subject,
+            municipality_code=municipality_code.value,
+            acknowledge=True,
+        ),
+        _("Η παραλαβή της έκδοσης καταχωρίστηκε."),
+    )
+
+
+@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/return")
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+def return_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+    comment = request.form.get("comment", "")
+    state = FormState({"comment": comment})
+    try:
+        csrf.protect()
+    except CSRFError:
+        version = _version_or_404(regulation_id)
+        return render_details(
+            municipality_code, version, notice=str(STALE_FORM), return_state=state, status=400
+        )
+    try:
+        RegulationReturnSchema().load(filled({"comment": comment}))
+    except ma.ValidationError as error:
+        state.errors = validation_messages(error)
+        return render_details(
+            municipality_code, _version_or_404(regulation_id), return_state=state, status=422
+        )
+    return _act(
+        municipality_code,
+        regulation_id,
+        lambda version: decide_regulation(
+            request_session(),
+            version,
+            actor=_principal().subject,
+            municipality_code=municipality_code.value,
+            acknowledge=False,
+            comment=comment,
+        ),
+        _("Η έκδοση επεστράφη στον Δήμο με τα σχόλιά σας."),
+    )
+
+
+# --- the ministry's pages -----------------------------------------------------------------
+
+
+@blueprint.get("/ministry/regulations")
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+def ministry_page() -> ResponseReturnValue:
+    """The current regulation of every centre, filtered by region and status."""
+    values = {name: request.args.get(name, "") for name in FILTER_LABELS}
+    state = FormState(values)
+    regulations: list[Any] = []
+    status_code = 200
+    try:
+        loaded = CurrentRegulationQueryArgsSchema().load(filled(values))
+    except ma.ValidationError as error:
+        state.errors = validation_messages(error)
+        loaded = {}
+    region = loaded.get("region")
+    if region is not None and not region_exists(request_session(), region):
+        state.errors["region"] = [_("Δεν υπάρχει Περιφέρεια με αυτόν τον κωδικό.")]
+    if state.errors:
+        status_code = 422
+    else:
+        status = loaded.get("status")
+        regulations = access_current_regulations(
+            request_session(),
+            region=region,
+            status=RegulationStatus(status) if status else None,
+        )
+    query = urlencode(filled(values))
+    return (
+        render_template(
+            "regulations/ministry.html",
+            state=state,
+            labels=FILTER_LABELS,
+            regions=[
+                (r.code, f"{r.name_el} ({r.code})") for r in access_regions(request_session())
+            ],
+            statuses=[
+                (s.value, STATUS_TEXT[s.value])
+                for s in (RegulationStatus.SUBMITTED, RegulationStatus.ACKNOWLEDGED)
+            ],
+            regulations=regulations,
+            kind_text=KIND_TEXT,
+            status_text=STATUS_TEXT,
+            bundle_url="/ministry/regulations/bundle.zip" + (f"?{query}" if query else ""),
+            has_errors=bool(state.errors),
+        ),
+        status_code,
+    )
+
+
+@blueprint.get("/ministry/regulations/bundle.zip")
+@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+def ministry_bundle() -> ResponseReturnValue:
+    """The current regulations of the page's selection, as one zip with ``index.csv``."""
+    values = {name: request.args.get(name, "") for name in FILTER_LABELS}
+    try:
+        loaded = CurrentRegulationQueryArgsSchema().load(filled(values))
+    except ma.ValidationError:
+        return redirect("/ministry/regulations", 303)
+    region = loaded.get("region")
+    if region is not None and not region_exists(request_session(), region):
+        return redirect("/ministry/regulations", 303)
+    status = loaded.get("status")
+    return bundle_response(region, RegulationStatus(status) if status else None)
