@@ -15,6 +15,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 from types import FrameType
 
 import click
@@ -22,6 +24,7 @@ from sqlalchemy import Engine
 
 from kentra.platform.core.config import Settings, broker_url, database_url, result_backend
 from kentra.platform.core.database import get_engine
+from kentra.platform.units.models import PREMISES_ITEMS
 
 DEMO_TENANTS = ("4501", "0101", "7101")
 # The demo users' units (auth/issuer/demo.py): the same group paths in the tenants' unit trees.
@@ -60,12 +63,71 @@ def seed_demo(engine: Engine, settings: Settings | None = None) -> Iterator[str]
         with tenant_session(engine, parse_municipality_code(code)) as session:
             ensure_unit(session, centre=centre, unit=unit, kind=UnitKind(kind), name=name)
             identity.ensure_unit_group(UnitPath(code, centre, unit), name)
+    yield from seed_demo_content(engine)
     if settings.uses_embedded_issuer:
         from kentra.auth.issuer.demo import seed_demo_users  # noqa: PLC0415
 
         yield "demo logins (embedded issuer; development only):"
         for login in seed_demo_users(engine, settings):
             yield f"  {login.username:<32} {login.password:<32} {login.role:<26} {login.scope}"
+
+
+# The Athens centre's details and roster, so that its pages and compliance show something:
+# premises complete, three of the four staff its population needs, no regulation yet.
+DEMO_CENTRE_DETAILS: dict[str, object] = {
+    "street_address": "Λιοσίων 22",
+    "postal_code": "10438",
+    "opening_date": date(2017, 3, 1),
+    "focus_groups": ["poverty", "migrants", "roma"],
+    "body_type": "municipality",
+    "body_legal_name": "Δήμος Αθηναίων",
+    "body_vat": "090025537",
+    **dict.fromkeys(PREMISES_ITEMS, True),
+}
+DEMO_STAFF = (
+    ("Ελένη Παπαδοπούλου", "social_worker", True, None),
+    ("Νίκος Γεωργίου", "psychologist", False, None),
+    ("Μαρία Ιωάννου", "mediator", False, "parartima-1"),
+)
+
+
+def seed_demo_content(engine: Engine) -> Iterator[str]:
+    """Details, roster and Social Service of the demo municipalities (fictitious people and
+    e-mails under example.invalid). Idempotent: only an empty roster is filled."""
+    from sqlalchemy import select, update  # noqa: PLC0415
+
+    from kentra.platform.staff.models import StaffMember  # noqa: PLC0415
+    from kentra.platform.units.models import Unit  # noqa: PLC0415
+    from kentra.tenants.binding import tenant_session  # noqa: PLC0415
+    from kentra.tenants.codes import parse_municipality_code  # noqa: PLC0415
+    from kentra.tenants.models import Tenant  # noqa: PLC0415
+
+    with engine.begin() as conn:
+        conn.execute(
+            update(Tenant).where(Tenant.code.in_(DEMO_TENANTS)).values(has_social_service=True)
+        )
+    with tenant_session(engine, parse_municipality_code("4501")) as session:
+        units = {
+            u.unit: u for u in session.scalars(select(Unit).where(Unit.centre == "kk-athinon"))
+        }
+        centre = units[None]
+        if centre.street_address is None:
+            for name, value in DEMO_CENTRE_DETAILS.items():
+                setattr(centre, name, value)
+        if session.scalar(select(StaffMember.id).limit(1)) is None:
+            for number, (full_name, profile, head, unit) in enumerate(DEMO_STAFF, start=1):
+                session.add(
+                    StaffMember(
+                        unit_id=units[unit].id,
+                        full_name=full_name,
+                        email=f"demo-staff-{number}@example.invalid",
+                        profile_code=profile,
+                        start_date=date(2024, 1, 8),
+                        fte=Decimal("1.00"),
+                        is_head=head,
+                    )
+                )
+    yield "demo centre of 4501: details, premises and a roster of three (its band needs four)"
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
