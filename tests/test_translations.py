@@ -32,6 +32,8 @@ def test_every_message_of_the_pages_has_an_english_translation(tmp_path: Path) -
             str(ROOT / "babel.cfg"),
             "-k",
             "lazy_gettext",
+            "-k",
+            "_l",
             "-o",
             str(template),
             "--no-location",
@@ -67,9 +69,7 @@ def test_pages_are_greek_by_default_and_english_when_chosen(client: FlaskClient)
 @pytest.mark.parametrize(
     "target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", "relative"]
 )
-def test_the_language_switch_only_goes_back_to_this_site(
-    client: FlaskClient, target: str
-) -> None:
+def test_the_language_switch_only_goes_back_to_this_site(client: FlaskClient, target: str) -> None:
     response = client.get("/language/en", query_string={"next": target})
     assert response.headers["Location"] == "/"
     client.get("/language/el")

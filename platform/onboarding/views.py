@@ -24,14 +24,13 @@ The reviewers' pages (``platform:onboarding:manage``: platform operators, minist
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import groupby
 
 import marshmallow as ma
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import format_number, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
@@ -69,44 +68,37 @@ FORM_TEMPLATE = "onboarding/form.html"
 SENT_URL = "/onboarding/sent"
 
 # The schema's fields, in the order of the form; the summary names each by its label.
-LABELS: dict[str, str] = {
-    "municipality_code": "Δήμος",
-    "body_type": "Φορέας υλοποίησης",
-    "body_legal_name": "Επωνυμία του φορέα",
-    "body_vat": "ΑΦΜ του φορέα",
-    "contact_name": "Ονοματεπώνυμο",
-    "contact_email": "Διεύθυνση e-mail",
-    "contact_phone": "Τηλέφωνο",
-    "has_social_service": "Κοινωνική Υπηρεσία",
+LABELS = {
+    "municipality_code": lazy_gettext("Δήμος"),
+    "body_type": lazy_gettext("Φορέας υλοποίησης"),
+    "body_legal_name": lazy_gettext("Επωνυμία του φορέα"),
+    "body_vat": lazy_gettext("ΑΦΜ του φορέα"),
+    "contact_name": lazy_gettext("Ονοματεπώνυμο"),
+    "contact_email": lazy_gettext("Διεύθυνση e-mail"),
+    "contact_phone": lazy_gettext("Τηλέφωνο"),
+    "has_social_service": lazy_gettext("Κοινωνική Υπηρεσία"),
 }
-BODY_TYPES: tuple[tuple[str, str], ...] = (
-    (BodyType.MUNICIPALITY.value, "Ο ίδιος ο Δήμος"),
-    (BodyType.NPDD.value, "Δημοτικό ΝΠΔΔ (Νομικό Πρόσωπο Δημοσίου Δικαίου)"),
-    (BodyType.PUBLIC_BENEFIT_ENTERPRISE.value, "Κοινωφελής δημοτική επιχείρηση"),
-    (BodyType.OTHER_MUNICIPAL_BODY.value, "Άλλος δημοτικός φορέας"),
+BODY_TYPES = (
+    (BodyType.MUNICIPALITY.value, lazy_gettext("Ο ίδιος ο Δήμος")),
+    (BodyType.NPDD.value, lazy_gettext("Δημοτικό ΝΠΔΔ (Νομικό Πρόσωπο Δημοσίου Δικαίου)")),
+    (BodyType.PUBLIC_BENEFIT_ENTERPRISE.value, lazy_gettext("Κοινωφελής δημοτική επιχείρηση")),
+    (BodyType.OTHER_MUNICIPAL_BODY.value, lazy_gettext("Άλλος δημοτικός φορέας")),
 )
-YES_NO: tuple[tuple[str, str], ...] = (("true", "Ναι"), ("false", "Όχι"))
+YES_NO = (("true", lazy_gettext("Ναι")), ("false", lazy_gettext("Όχι")))
 # Where the summary's links go: the field, or the first option of a group of radio buttons.
 ANCHORS: dict[str, str] = {
     **{name: name for name in LABELS},
     "body_type": f"body_type-{BODY_TYPES[0][0]}",
     "has_social_service": f"has_social_service-{YES_NO[0][0]}",
 }
-CONFLICT_NOTE = (
+CONFLICT_NOTE = lazy_gettext(
     "Η αίτηση δεν καταχωρίστηκε. Αν πιστεύετε ότι πρόκειται για λάθος, επικοινωνήστε με το "
     "Υπουργείο ή τον διαχειριστή της πλατφόρμας."
 )
-STALE_FORM = (
+STALE_FORM = lazy_gettext(
     "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε η αίτηση δεν καταχωρίστηκε. "
     "Ελέγξτε τα στοιχεία και πατήστε ξανά «Υποβολή αίτησης»."
 )
-# The operation's messages are Greek, then English: the page shows the Greek sentences.
-_ENGLISH_TAIL = re.compile(r"(?<=\.)\s+(?=[A-Za-z])")
-
-
-def greek_part(message: str) -> str:
-    """``message`` up to its first English sentence."""
-    return _ENGLISH_TAIL.split(message, maxsplit=1)[0]
 
 
 @dataclass(frozen=True)
@@ -115,35 +107,20 @@ class MunicipalityOption:
     text: str
 
 
-@dataclass
-class FormState:
-    """What the template shows: the typed values, the messages by field, a general notice."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    notice: str | None = None
-
-    def summary(self) -> list[tuple[str, str, str]]:
-        """(anchor, label, message) of every error, in the order of the form."""
-        return [
-            (ANCHORS[name], LABELS[name], message)
-            for name in LABELS
-            for message in self.errors.get(name, [])
-        ]
-
-
 def municipality_groups() -> tuple[list[tuple[str, list[MunicipalityOption]]], str | None]:
     """Every municipality by region (both sorted by name, accents ignored), those without a
-    centre of their own marked; and the threshold as written in Greek (None without a policy)."""
+    centre of their own marked; and the threshold as written in the page's language (None
+    without a policy)."""
     session = request_session()
     policy = access_policy_in_force(session)
-    threshold = own_centre_threshold(policy) if policy is not None else None
-    threshold_text = f"{threshold:,}".replace(",", ".") if threshold is not None else None
+    threshold_text = format_number(own_centre_threshold(policy)) if policy is not None else None
+    # Inside an f-string the call would escape the catalog's extraction.
+    too_small = " — " + gettext("κάτω από %(threshold)s κατοίκους", threshold=threshold_text)
 
     def option(municipality_code: str, name: str, population: int) -> MunicipalityOption:
         text = f"{name} ({municipality_code})"
         if policy is not None and not staffing_requirement(policy, population).own_centre_allowed:
-            text += f" — κάτω από {threshold_text} κατοίκους"
+            text += too_small
         return MunicipalityOption(municipality_code, text)
 
     municipalities = sorted(
@@ -157,18 +134,19 @@ def municipality_groups() -> tuple[list[tuple[str, list[MunicipalityOption]]], s
     return groups, threshold_text
 
 
-def render_form(state: FormState, status: int = 200) -> ResponseReturnValue:
+def render_form(state: web_forms.FormState, status: int = 200) -> ResponseReturnValue:
     groups, threshold = municipality_groups()
     return (
         render_template(
             FORM_TEMPLATE,
             state=state,
-            summary=state.summary(),
             labels=LABELS,
+            anchors=ANCHORS,
             groups=groups,
             threshold=threshold,
             body_types=BODY_TYPES,
             yes_no=YES_NO,
+            has_errors=bool(state.errors or state.notice),
         ),
         status,
     )
@@ -178,7 +156,7 @@ def render_form(state: FormState, status: int = 200) -> ResponseReturnValue:
 @public
 def form_page() -> ResponseReturnValue:
     """The empty signup form."""
-    return render_form(FormState())
+    return render_form(web_forms.FormState())
 
 
 @blueprint.post("/onboarding")
@@ -189,34 +167,25 @@ def submit_page() -> ResponseReturnValue:
     try:
         csrf.protect()
     except CSRFError:
-        return render_form(FormState(values, notice=STALE_FORM), 400)
-    # An empty field is a missing one: its message is "required", not a length rule's.
-    data = {name: value for name, value in values.items() if value.strip()}
+        return render_form(web_forms.FormState(values, notice=str(STALE_FORM)), 400)
     try:
-        loaded = OnboardingRequestCreateSchema().load(data)
+        loaded = OnboardingRequestCreateSchema().load(web_forms.filled(values))
     except ma.ValidationError as error:
-        return render_form(FormState(values, errors=_messages(error)), 422)
+        messages = web_forms.validation_messages(error)
+        return render_form(web_forms.FormState(values, errors=messages), 422)
     try:
         submit_request(request_session(), loaded)
     except OnboardingInvalid as refusal:  # unknown municipality, or one too small
-        return render_form(
-            FormState(values, errors={refusal.field: [greek_part(str(refusal))]}), 422
-        )
+        errors = {refusal.field: [web_forms.greek_part(str(refusal))]}
+        return render_form(web_forms.FormState(values, errors=errors), 422)
     except OnboardingConflict as conflict:  # on the platform already, or a request waiting
-        state = FormState(
-            values, errors={"municipality_code": [greek_part(str(conflict))]}, notice=CONFLICT_NOTE
+        state = web_forms.FormState(
+            values,
+            errors={"municipality_code": [web_forms.greek_part(str(conflict))]},
+            notice=str(CONFLICT_NOTE),
         )
         return render_form(state, 409)
     return redirect(SENT_URL, 303)
-
-
-def _messages(error: ma.ValidationError) -> dict[str, list[str]]:
-    """The schema's messages by field (each a list of strings for these flat fields)."""
-    assert isinstance(error.messages, dict)
-    return {
-        name: [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
-        for name, messages in error.messages.items()
-    }
 
 
 @blueprint.get(SENT_URL)
