@@ -16,7 +16,7 @@ from celery.signals import setup_logging
 from kentra.platform.core.config import Settings, broker_url, result_backend
 from kentra.platform.core.logging import configure_logging
 
-TASK_MODULES = ["kentra.tasks.probes"]
+TASK_MODULES = ["kentra.tasks.probes", "kentra.platform.compliance.tasks"]
 
 
 class KentraCelery(Celery):

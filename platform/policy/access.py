@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -20,3 +21,8 @@ def access_policy_in_force(session: Session, on: date | None = None) -> PolicyVe
         .order_by(PolicyVersion.valid_from.desc())
         .limit(1)
     ).one_or_none()
+
+
+def access_policy_versions(session: Session) -> Sequence[PolicyVersion]:
+    """Every version, newest ``valid_from`` first (the history; none is ever edited)."""
+    return session.scalars(select(PolicyVersion).order_by(PolicyVersion.valid_from.desc())).all()

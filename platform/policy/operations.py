@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kentra.platform.policy.models import PolicyVersion, ProfessionalProfile, StaffingBand
+
+if TYPE_CHECKING:
+    from kentra.platform.compliance.models import RecomputeJob
 
 # domain.md §6 and rule 1: under 10,000 → no centre of its own; 10,000–40,000 → 2;
 # 40,001–100,000 → 3; over 100,000 → 4 (minimums).
@@ -106,3 +110,155 @@ def staffing_requirement(policy: PolicyVersion, population: int) -> StaffingRequ
         ):
             return StaffingRequirement(band.minimum_staff)
     raise PolicyError(f"policy {policy.id} has no band for population {population}")
+
+
+# --- new versions, edited by the ministry (issue 4, item 5) ---------------------------------
+
+
+class PolicyConflict(PolicyError):
+    """A version that clashes with the history (its ``valid_from`` is taken)."""
+
+
+class PolicyInvalid(PolicyError):
+    """A version that is not a policy: ``field`` names the part the message is about."""
+
+    def __init__(self, message: str, field: str = "_schema") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def validate_bands(bands: Sequence[tuple[int, int | None, int]]) -> None:
+    """:func:`check_bands`, with the message in Greek then English, naming the band."""
+    ordered = sorted(bands, key=lambda band: band[0])
+    for low, high, _staff in ordered:
+        if high is not None and high < low:
+            raise PolicyInvalid(
+                f"Η ζώνη από {low} έχει ανώτατο πληθυσμό μικρότερο από τον κατώτατο. "
+                f"The band from {low} ends below its start.",
+                "bands",
+            )
+    if not ordered or ordered[0][0] != 0:
+        raise PolicyInvalid(
+            "Η πρώτη ζώνη πρέπει να ξεκινά από πληθυσμό 0. "
+            "The first band must start at population 0.",
+            "bands",
+        )
+    for (low, high, _s), (next_low, _h, _n) in itertools.pairwise(ordered):
+        if high is None or next_low <= high:
+            raise PolicyInvalid(
+                f"Οι ζώνες από {low} και από {next_low} επικαλύπτονται. "
+                f"The bands from {low} and from {next_low} overlap.",
+                "bands",
+            )
+        if next_low != high + 1:
+            raise PolicyInvalid(
+                f"Κενό στις ζώνες: κανένας πληθυσμός από {high + 1} έως {next_low - 1}. "
+                f"The bands leave a gap: no band for populations {high + 1} to {next_low - 1}.",
+                "bands",
+            )
+    if ordered[-1][1] is not None:
+        raise PolicyInvalid(
+            "Η τελευταία ζώνη πρέπει να είναι ανοιχτή (χωρίς ανώτατο πληθυσμό). "
+            "The last band must be open-ended (no maximum population).",
+            "bands",
+        )
+    check_bands(bands)  # the rule's own statement: the two must agree
+
+
+def create_policy_version(
+    session: Session,
+    *,
+    valid_from: date,
+    note: str,
+    head_profile_code: str,
+    bands: Sequence[tuple[int, int | None, int]],
+    profiles: Sequence[tuple[str, str, str, bool]],
+    actor: str,
+    today: date,
+) -> PolicyVersion:
+    """A new version of the policy, from ``valid_from`` (today or later: the history is never
+    rewritten, and old versions are never edited). Flushes; the caller recomputes."""
+    validate_bands(bands)
+    codes = [code for code, _el, _en, _m in profiles]
+    if not codes:
+        raise PolicyInvalid(
+            "Χρειάζεται τουλάχιστον μία ειδικότητα. At least one profile is needed.", "profiles"
+        )
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        raise PolicyInvalid(
+            f"Η ειδικότητα {duplicates[0]} εμφανίζεται δύο φορές. "
+            f"The profile {duplicates[0]} appears twice.",
+            "profiles",
+        )
+    if head_profile_code not in codes:
+        raise PolicyInvalid(
+            "Η ειδικότητα του Υπευθύνου Κέντρου πρέπει να είναι μία από τις ειδικότητες. "
+            "The head of centre's profile must be one of the profiles.",
+            "head_profile_code",
+        )
+    if valid_from < today:
+        raise PolicyInvalid(
+            "Η νέα έκδοση ισχύει από σήμερα ή από μελλοντική ημερομηνία· το ιστορικό δεν "
+            "αλλάζει αναδρομικά. A new version applies from today or a later day; the history "
+            "is not changed retroactively.",
+            "valid_from",
+        )
+    taken = session.scalar(select(PolicyVersion.id).where(PolicyVersion.valid_from == valid_from))
+    if taken is not None:
+        raise PolicyConflict(
+            f"Υπάρχει ήδη έκδοση της πολιτικής που ισχύει από {valid_from:%d/%m/%Y}. "
+            f"A policy version valid from {valid_from.isoformat()} exists already."
+        )
+    version = PolicyVersion(
+        valid_from=valid_from,
+        note=note,
+        head_profile_code=head_profile_code,
+        created_by=actor,
+        bands=[
+            StaffingBand(min_population=low, max_population=high, minimum_staff=staff)
+            for low, high, staff in sorted(bands, key=lambda band: band[0])
+        ],
+        profiles=[
+            ProfessionalProfile(code=code, name_el=el, name_en=en, mandatory=mandatory)
+            for code, el, en, mandatory in profiles
+        ],
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def publish_policy_version(
+    session: Session, data: Mapping[str, Any], *, actor: str, today: date
+) -> tuple[PolicyVersion, RecomputeJob]:
+    """Record a new version (``data`` as loaded by ``PolicyVersionCreateSchema``), queue the
+    recompute of every centre and send its task once the transaction commits; audited by id."""
+    from kentra.platform.audit.operations import record_platform_event  # noqa: PLC0415
+    from kentra.platform.compliance.operations import create_recompute_job  # noqa: PLC0415
+    from kentra.platform.compliance.tasks import send_recompute_after_commit  # noqa: PLC0415
+
+    version = create_policy_version(
+        session,
+        valid_from=data["valid_from"],
+        note=data["note"],
+        head_profile_code=data["head_profile_code"],
+        bands=[
+            (b["min_population"], b["max_population"], b["minimum_staff"]) for b in data["bands"]
+        ],
+        profiles=[
+            (p["code"], p["name_el"], p["name_en"], p.get("mandatory", False))
+            for p in data["profiles"]
+        ],
+        actor=actor,
+        today=today,
+    )
+    job = create_recompute_job(session, policy_version_id=version.id, actor=actor)
+    record_platform_event(
+        session,
+        actor=actor,
+        action="policy.version_created",
+        details={"policy_version_id": version.id, "recompute_job_id": job.id},
+    )
+    send_recompute_after_commit(session, job.id)
+    return version, job

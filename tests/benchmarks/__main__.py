@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.benchmarks import auth, national, provisioning, web
+from tests.benchmarks import auth, compliance, national, provisioning, web
 from tests.benchmarks.database import BENCH_DATABASE, BenchDatabase
 from tests.benchmarks.report import (
     RunInfo,
@@ -79,6 +79,7 @@ def main() -> int:
             db,
         ),
         run_one("b3", "B3 authentication cost", auth.run, db),
+        run_one("b4", "B4 compliance at national scale", compliance.run, db),
     ]
 
     if args.keep_database:

@@ -50,6 +50,18 @@ BENCHMARK_DESCRIPTIONS = {
         "in five alternating rounds of 300 requests each (medians). Target: authentication "
         "costs under 15% of throughput."
     ),
+    "b4": (
+        "With the 332 tenants of B2, a centre (every premises item, a social-worker head and "
+        "one more staff member) is written in each through the ORM, so the session events fill "
+        "`shared.centre_compliance` in each tenant's transaction. Then the ministry's national "
+        "overview, GET /api/v1/compliance, through Flask's test client with a ministry token: "
+        "5 warm-up requests, then 100 timed (target: p95 ≤ 500 ms); the /compliance page "
+        "alongside (information). Then a policy change: a new version and its recompute job, "
+        "the task sent to a real Celery worker process (solo pool) on the bench database and "
+        "timed from the send until the job is done, every tenant in its own transaction "
+        "(target ≤ 30 s; done must equal total and every row carry the new version); the same "
+        "recompute in-process for information."
+    ),
     "web": (
         "Starts the web server as production does (`python -m gunicorn "
         "kentra.platform.core.wsgi:app --workers 1`) on the bench database, waits for "

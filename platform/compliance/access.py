@@ -1,0 +1,213 @@
+"""Loaders of compliance results: a municipality's centres, and the overview across
+municipalities within the principal's reach. Both read ``shared.centre_compliance`` (kept
+current by :mod:`.events` and the recompute job) joined to reference data: never a tenant
+schema other than the request's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
+from kentra.auth.principal import Principal
+from kentra.auth.roles import ROLE_REACH, Reach
+from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus, RecomputeJob
+from kentra.platform.compliance.operations import ADVISORY_PREMISES
+from kentra.platform.reference.models import Municipality, Region, RegionalUnit
+from kentra.platform.supervision.operations import supervised_municipality_codes
+from kentra.platform.units.models import Unit
+
+
+@dataclass(frozen=True)
+class CentreRow:
+    municipality_code: str
+    municipality_name: str
+    region_code: str
+    region_name: str
+    centre_id: int
+    centre_name: str
+    status: ComplianceStatus
+    unmet: list[str]
+    staff_count: int
+    required_staff: int
+    policy_version_id: int
+    computed_at: datetime
+    advisory: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Overview:
+    centres: list[CentreRow]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class OverviewReach:
+    """What part of the country a principal's overview covers: all of it, or regions and
+    municipalities (the union over the principal's roles)."""
+
+    national: bool = False
+    regions: frozenset[str] = frozenset()
+    municipalities: frozenset[str] = frozenset()
+
+
+def overview_reach(session: Session, principal: Principal) -> OverviewReach:
+    """National roles: the country; regional officers: their region (``principal.region``);
+    supervisors: the municipalities their organization supervises (derived)."""
+    national = False
+    regions: set[str] = set()
+    municipalities: set[str] = set()
+    for role in principal.roles:
+        if Permission.REGION_COMPLIANCE_READ not in ROLE_PERMISSIONS[role]:
+            continue
+        reach = ROLE_REACH[role]
+        if reach is Reach.NATIONAL:
+            national = True
+        elif reach is Reach.REGION and principal.region:
+            regions.add(principal.region)
+        elif reach is not Reach.REGION and principal.organization:
+            # Supervisors: what their organization's directorates supervise (domain.md §10).
+            municipalities.update(supervised_municipality_codes(session, principal.organization))
+    return OverviewReach(national, frozenset(regions), frozenset(municipalities))
+
+
+def _within(reach: OverviewReach) -> ColumnElement[bool]:
+    if reach.national:
+        return true()
+    conditions = []
+    if reach.regions:
+        conditions.append(RegionalUnit.region_code.in_(sorted(reach.regions)))
+    if reach.municipalities:
+        conditions.append(CentreCompliance.municipality_code.in_(sorted(reach.municipalities)))
+    return or_(*conditions) if conditions else false()
+
+
+_Found = Row[CentreCompliance, str, str, str]
+
+
+def _row(found: _Found, advisory: Sequence[str] = ()) -> CentreRow:
+    result, municipality_name, region_code, region_name = found
+    return CentreRow(
+        municipality_code=result.municipality_code,
+        municipality_name=municipality_name,
+        region_code=region_code,
+        region_name=region_name,
+        centre_id=result.centre_id,
+        centre_name=result.centre_name,
+        status=result.status,
+        unmet=list(result.unmet),
+        staff_count=result.staff_count,
+        required_staff=result.required_staff,
+        policy_version_id=result.policy_version_id,
+        computed_at=result.computed_at,
+        advisory=list(advisory),
+    )
+
+
+def _query() -> Select[CentreCompliance, str, str, str]:
+    return (
+        select(
+            CentreCompliance,
+            Municipality.name_el.label("municipality_name"),
+            RegionalUnit.region_code.label("region_code"),
+            Region.name_el.label("region_name"),
+        )
+        .join(Municipality, Municipality.code == CentreCompliance.municipality_code)
+        .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
+        .join(Region, Region.code == RegionalUnit.region_code)
+    )
+
+
+def access_overview(
+    session: Session,
+    principal: Principal,
+    *,
+    region: str | None = None,
+    status: ComplianceStatus | None = None,
+) -> Overview:
+    """Centres within the principal's reach, optionally of one region and one status; the
+    counts by status cover the reach and the region filter (not the status filter).
+
+    Filters narrow what the principal may see, never widen it: a regional officer asking for
+    another region gets an empty overview, not that region."""
+    reach = overview_reach(session, principal)
+    scope = [_within(reach)]
+    if region is not None:
+        scope.append(RegionalUnit.region_code == region)
+    counted = dict(
+        session.execute(
+            select(CentreCompliance.status, func.count())
+            .join(Municipality, Municipality.code == CentreCompliance.municipality_code)
+            .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
+            .where(*scope)
+            .group_by(CentreCompliance.status)
+        ).all()
+    )
+    counts = {s.value: int(counted.get(s, 0)) for s in ComplianceStatus}
+    counts["total"] = sum(counts.values())
+    query = _query().where(*scope)
+    if status is not None:
+        query = query.where(CentreCompliance.status == status)
+    query = query.order_by(
+        RegionalUnit.region_code,
+        Municipality.name_el,
+        CentreCompliance.municipality_code,
+        CentreCompliance.centre_name,
+        CentreCompliance.centre_id,
+    )
+    return Overview([_row(found) for found in session.execute(query)], counts)
+
+
+def access_municipality_compliance(session: Session, municipality_code: str) -> list[CentreRow]:
+    """The tenant's open centres with their stored result and the advisory premises items
+    they do not meet. ``session`` is the tenant's (routing checked the caller's reach)."""
+    found = session.execute(
+        _query()
+        .where(CentreCompliance.municipality_code == municipality_code)
+        .order_by(CentreCompliance.centre_id)
+    ).all()
+    centres = {
+        unit.id: unit
+        for unit in session.scalars(
+            select(Unit).where(Unit.id.in_([f[0].centre_id for f in found]))
+        )
+    }
+    rows = []
+    for item in found:
+        centre = centres.get(item[0].centre_id)
+        advisory = [a for a in ADVISORY_PREMISES if centre is not None and not getattr(centre, a)]
+        rows.append(_row(item, advisory))
+    return rows
+
+
+def access_population(session: Session, municipality_code: str) -> int | None:
+    return session.scalar(
+        select(Municipality.population).where(Municipality.code == municipality_code)
+    )
+
+
+def access_recompute_job_by_id(session: Session, job_id: int) -> RecomputeJob | None:
+    """A recompute job (no personal data: counts, dates, the policy version)."""
+    return session.get(RecomputeJob, job_id)
+
+
+def access_regions(session: Session, reach: OverviewReach) -> list[Region]:
+    """The regions a principal's overview can be filtered by."""
+    query = select(Region).order_by(Region.name_el)
+    if not reach.national:
+        codes = set(reach.regions)
+        if reach.municipalities:
+            codes.update(
+                session.scalars(
+                    select(RegionalUnit.region_code)
+                    .join(Municipality, Municipality.regional_unit_code == RegionalUnit.code)
+                    .where(Municipality.code.in_(sorted(reach.municipalities)))
+                )
+            )
+        query = query.where(Region.code.in_(sorted(codes)))
+    return list(session.scalars(query))

@@ -1,0 +1,58 @@
+"""Compliance API: a municipality's centres (``/api/v1/municipalities/<code>/compliance``)
+and the overview across municipalities (``/api/v1/compliance``). Both read the summary in the
+shared schema, which is kept current in the same transaction as every change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.platform.api import Blueprint
+from kentra.platform.compliance.access import (
+    Overview,
+    access_municipality_compliance,
+    access_overview,
+    access_population,
+)
+from kentra.platform.compliance.schemas import (
+    ComplianceOverviewQueryArgsSchema,
+    ComplianceOverviewSchema,
+    MunicipalityComplianceSchema,
+)
+from kentra.platform.core.database import request_session
+from kentra.tenants.codes import MunicipalityCode
+
+blueprint = Blueprint(
+    "compliance", __name__, url_prefix="", description="Computed compliance of the centres"
+)
+
+
+@blueprint.route("/municipalities/<municipality_code>/compliance")
+@requires(Permission.TENANT_COMPLIANCE_READ)
+@blueprint.response(200, MunicipalityComplianceSchema)
+def get_municipality_compliance(municipality_code: MunicipalityCode) -> dict[str, Any]:
+    """The compliance of each open centre: status, unmet items (fixed order), staff."""
+    session = request_session()
+    return {
+        "municipality_code": municipality_code.value,
+        "population": access_population(session, municipality_code.value),
+        "centres": access_municipality_compliance(session, municipality_code.value),
+    }
+
+
+@blueprint.route("/compliance")
+@requires(Permission.REGION_COMPLIANCE_READ)
+@blueprint.arguments(ComplianceOverviewQueryArgsSchema, location="query")
+@blueprint.response(200, ComplianceOverviewSchema)
+def get_overview(args: dict[str, Any]) -> Overview:
+    """Centres across municipalities within the caller's reach, with counts by status.
+
+    The ministry sees the country; a regional officer their region; a supervisor the
+    municipalities their organization supervises. ``region`` and ``status`` narrow that, never
+    widen it: another region than one's own gives an empty list, not a refusal."""
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return access_overview(
+        request_session(), principal, region=args.get("region"), status=args.get("status")
+    )

@@ -1,0 +1,342 @@
+"""Compliance of a municipality's centres, computed from its data and the policy in force.
+
+A centre is compliant when every item below holds (domain.md §6, §7, §10; rule 2; ADR 0016):
+
+1. the municipality may have a centre of its own under the policy (population ≥ the threshold);
+2. the current staff of the centre's subtree (the centre, its annexes and mobile units, open
+   ones only) is at least the band minimum for the municipality's population;
+3. a current head of the centre whose profile is the policy's ``head_profile_code``;
+4. the mandatory items of the premises checklist (accessibility and the others the text states
+   without "if possible");
+5. a current operating regulation: a version of the centre submitted to or acknowledged by the
+   ministry whose effective date has come.
+
+:func:`recompute_tenant` writes the result to ``shared.centre_compliance`` in the caller's
+transaction (the session events of :mod:`.events` call it before every commit that changed
+units, staff or regulation versions; the recompute job after a policy change). It flushes,
+never commits.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from kentra.platform.compliance.models import (
+    CentreCompliance,
+    ComplianceStatus,
+    JobStatus,
+    RecomputeJob,
+)
+from kentra.platform.core.models import utcnow
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.models import PolicyVersion
+from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.reference.models import Municipality
+from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
+from kentra.platform.staff.models import StaffMember
+from kentra.platform.units.models import Unit, UnitKind
+
+
+@dataclass(frozen=True)
+class Item:
+    """One compliance item: a stable code, its text in Greek and English, and the section of
+    the municipality's space where it is fixed."""
+
+    code: str
+    text_el: str
+    text_en: str
+    section: str
+
+
+BELOW_THRESHOLD = "municipality_below_threshold"
+STAFF_BELOW_MINIMUM = "staff_below_minimum"
+HEAD_MISSING = "head_social_worker_missing"
+REGULATION_MISSING = "operating_regulation_missing"
+
+# The premises checklist (units.models.PREMISES_ITEMS): which items are mandatory (ADR 0016).
+# domain.md §7 states every item as a requirement except "if possible in municipality-owned
+# vacant premises"; accessibility is in bold. Advisory items are shown, never unmet.
+MANDATORY_PREMISES: tuple[str, ...] = (
+    "premises_distinct_space",
+    "premises_near_social_services",
+    "premises_near_social_structures",
+    "premises_reception_waiting_processing",
+    "premises_toilets_public_and_staff",
+    "premises_accessible",
+)
+ADVISORY_PREMISES: tuple[str, ...] = ("premises_municipality_owned",)
+
+# Every unmet item, in the order a result lists them.
+ITEMS: dict[str, Item] = {
+    item.code: item
+    for item in (
+        Item(
+            BELOW_THRESHOLD,
+            "Ο Δήμος έχει λιγότερους κατοίκους από το όριο για δικό του Κέντρο Κοινότητας.",
+            "The municipality has fewer residents than the threshold for a centre of its own.",
+            "units",
+        ),
+        Item(
+            STAFF_BELOW_MINIMUM,
+            "Το προσωπικό είναι λιγότερο από το ελάχιστο για τον πληθυσμό του Δήμου.",
+            "The staff is below the minimum for the municipality's population.",
+            "staff",
+        ),
+        Item(
+            HEAD_MISSING,
+            "Δεν υπάρχει Υπεύθυνος Κέντρου με ειδικότητα Κοινωνικού Λειτουργού.",
+            "There is no head of the centre with the social worker profile.",
+            "staff",
+        ),
+        Item(
+            "premises_distinct_space",
+            "Το Κέντρο δεν στεγάζεται σε αυτοτελή χώρο.",
+            "The centre is not housed in a distinct space.",
+            "units",
+        ),
+        Item(
+            "premises_near_social_services",
+            "Το Κέντρο δεν βρίσκεται μέσα ή κοντά στις κοινωνικές υπηρεσίες.",
+            "The centre is not in or near the social services.",
+            "units",
+        ),
+        Item(
+            "premises_near_social_structures",
+            "Το Κέντρο δεν βρίσκεται κοντά σε άλλες κοινωνικές δομές.",
+            "The centre is not near other social structures.",
+            "units",
+        ),
+        Item(
+            "premises_reception_waiting_processing",
+            "Λείπουν οι χώροι υποδοχής, αναμονής και διεκπεραίωσης.",
+            "The reception, waiting and processing spaces are missing.",
+            "units",
+        ),
+        Item(
+            "premises_toilets_public_and_staff",
+            "Λείπουν χώροι υγιεινής για το κοινό και το προσωπικό.",
+            "Toilets for the public and the staff are missing.",
+            "units",
+        ),
+        Item(
+            "premises_accessible",
+            "Δεν είναι όλοι οι χώροι προσβάσιμοι σε άτομα με αναπηρία.",
+            "Not every space is accessible to people with disabilities.",
+            "units",
+        ),
+        Item(
+            REGULATION_MISSING,
+            "Δεν υπάρχει σε ισχύ Κανονισμός Λειτουργίας υποβεβλημένος στο Υπουργείο.",
+            "There is no operating regulation in force submitted to the ministry.",
+            "regulations",
+        ),
+    )
+}
+ADVISORY_ITEMS: dict[str, Item] = {
+    "premises_municipality_owned": Item(
+        "premises_municipality_owned",
+        "Συνιστάται, όπου είναι δυνατό, στέγαση σε κενό δημοτικό ακίνητο.",
+        "Where possible, municipality-owned vacant premises are recommended.",
+        "units",
+    )
+}
+CURRENT_REGULATION = (RegulationStatus.SUBMITTED, RegulationStatus.ACKNOWLEDGED)
+# pg_advisory_xact_lock(namespace, tenant): recomputations of one tenant take turns, so the
+# last commit always writes a result computed from the data it can see (READ COMMITTED).
+_LOCK_NAMESPACE = zlib.crc32(b"kentra.compliance") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class CentreResult:
+    centre_id: int
+    centre_name: str
+    status: ComplianceStatus
+    unmet: tuple[str, ...]
+    advisory: tuple[str, ...]
+    staff_count: int
+    required_staff: int
+    policy_version_id: int
+
+
+def today() -> date:
+    """The day compliance is judged on (the same clock as the policy in force)."""
+    return utcnow().date()
+
+
+def compute_centres(
+    session: Session, municipality_code: str, policy: PolicyVersion, on: date
+) -> list[CentreResult]:
+    """The compliance of every open centre of the session's tenant, in centre id order."""
+    population = session.scalar(
+        select(Municipality.population).where(Municipality.code == municipality_code)
+    )
+    requirement = staffing_requirement(policy, population or 0)
+    centres = session.scalars(
+        select(Unit).where(Unit.kind == UnitKind.CENTRE, Unit.closed_on.is_(None)).order_by(Unit.id)
+    ).all()
+    if not centres:
+        return []
+    current = and_(
+        StaffMember.start_date <= on,
+        or_(StaffMember.end_date.is_(None), StaffMember.end_date >= on),
+    )
+    staff_counts = dict(
+        session.execute(
+            select(Unit.centre, func.count(StaffMember.id))
+            .join(StaffMember, StaffMember.unit_id == Unit.id)
+            .where(Unit.closed_on.is_(None), current)
+            .group_by(Unit.centre)
+        ).all()
+    )
+    headed = set(
+        session.scalars(
+            select(StaffMember.unit_id).where(
+                StaffMember.is_head.is_(True),
+                StaffMember.profile_code == policy.head_profile_code,
+                current,
+            )
+        )
+    )
+    regulated = set(
+        session.scalars(
+            select(RegulationVersion.centre_id).where(
+                RegulationVersion.status.in_(CURRENT_REGULATION),
+                RegulationVersion.effective_date <= on,
+            )
+        )
+    )
+    results = []
+    for centre in centres:
+        staff_count = int(staff_counts.get(centre.centre, 0))
+        unmet: list[str] = []
+        if not requirement.own_centre_allowed:
+            unmet.append(BELOW_THRESHOLD)
+        if staff_count < requirement.minimum_staff:
+            unmet.append(STAFF_BELOW_MINIMUM)
+        if centre.id not in headed:
+            unmet.append(HEAD_MISSING)
+        unmet += [item for item in MANDATORY_PREMISES if not getattr(centre, item)]
+        if centre.id not in regulated:
+            unmet.append(REGULATION_MISSING)
+        results.append(
+            CentreResult(
+                centre_id=centre.id,
+                centre_name=centre.name,
+                status=ComplianceStatus.NON_COMPLIANT if unmet else ComplianceStatus.COMPLIANT,
+                unmet=tuple(unmet),
+                advisory=tuple(item for item in ADVISORY_PREMISES if not getattr(centre, item)),
+                staff_count=staff_count,
+                required_staff=requirement.minimum_staff,
+                policy_version_id=policy.id,
+            )
+        )
+    return results
+
+
+def recompute_tenant(
+    session: Session,
+    municipality_code: str,
+    *,
+    policy: PolicyVersion | None = None,
+    on: date | None = None,
+) -> list[CentreResult]:
+    """Recompute the tenant's centres and write them to ``shared.centre_compliance``: a row
+    per open centre (inserted or updated), none for closed or removed centres. ``session``
+    must be bound to the tenant ``municipality_code``. Without a policy in force nothing is
+    written (there is nothing to judge against)."""
+    policy = policy or access_policy_in_force(session)
+    if policy is None:
+        return []
+    session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, int(municipality_code))))
+    results = compute_centres(session, municipality_code, policy, on or today())
+    now = utcnow()
+    if results:
+        statement = insert(CentreCompliance).values(
+            [
+                {
+                    "municipality_code": municipality_code,
+                    "centre_id": r.centre_id,
+                    "centre_name": r.centre_name,
+                    "status": r.status,
+                    "unmet": list(r.unmet),
+                    "staff_count": r.staff_count,
+                    "required_staff": r.required_staff,
+                    "policy_version_id": r.policy_version_id,
+                    "computed_at": now,
+                }
+                for r in results
+            ]
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[CentreCompliance.municipality_code, CentreCompliance.centre_id],
+                set_={
+                    name: statement.excluded[name]
+                    for name in (
+                        "centre_name",
+                        "status",
+                        "unmet",
+                        "staff_count",
+                        "required_staff",
+                        "policy_version_id",
+                        "computed_at",
+                    )
+                },
+            )
+        )
+    session.execute(
+        delete(CentreCompliance).where(
+            CentreCompliance.municipality_code == municipality_code,
+            CentreCompliance.centre_id.not_in([r.centre_id for r in results]),
+        )
+    )
+    return results
+
+
+# --- the recompute job after a policy change ------------------------------------------------
+
+
+def create_recompute_job(
+    session: Session, *, policy_version_id: int | None, actor: str
+) -> RecomputeJob:
+    """A queued job; the caller sends the task once the transaction commits."""
+    job = RecomputeJob(
+        policy_version_id=policy_version_id, status=JobStatus.QUEUED, requested_by=actor
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def start_job(session: Session, job_id: int, total: int) -> bool:
+    """Mark the job running with ``total`` tenants; False when there is no such queued job
+    (already run: a redelivered message does not run it twice)."""
+    started = session.execute(
+        update(RecomputeJob)
+        .where(RecomputeJob.id == job_id, RecomputeJob.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, total=total, started_at=utcnow())
+    )
+    return bool(getattr(started, "rowcount", 0))
+
+
+def count_job_progress(session: Session, job_id: int, *, failed: bool = False) -> None:
+    column = RecomputeJob.failed if failed else RecomputeJob.done
+    session.execute(
+        update(RecomputeJob).where(RecomputeJob.id == job_id).values({column: column + 1})
+    )
+
+
+def finish_job(session: Session, job_id: int, *, error: str | None = None) -> None:
+    job = session.get(RecomputeJob, job_id)
+    if job is None:
+        return
+    job.finished_at = utcnow()
+    job.status = JobStatus.FAILED if (error or job.failed) else JobStatus.DONE
+    job.error = error
+    session.flush()

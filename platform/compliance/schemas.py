@@ -1,0 +1,90 @@
+"""Serialisation of compliance results and the overview's query arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from kentra.platform.api import Schema
+from kentra.platform.compliance.models import ComplianceStatus, JobStatus
+from kentra.platform.compliance.operations import ADVISORY_ITEMS, ITEMS
+
+REGION_CODE = validate.Regexp(
+    r"^EL[0-9A-Z]{2}$", error="Ο κωδικός Περιφέρειας είναι NUTS 2, π.χ. EL30."
+)
+
+
+class ItemField(ma.fields.Field):  # type: ignore[type-arg]
+    """An item code, written out as its code and texts (Greek, English)."""
+
+    def __init__(self, catalogue: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.catalogue = catalogue
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        item = self.catalogue.get(value)
+        if item is None:  # a code a later release no longer knows: still shown
+            return {"code": value, "text_el": value, "text_en": value}
+        return {"code": item.code, "text_el": item.text_el, "text_en": item.text_en}
+
+
+class CentreComplianceSchema(Schema):
+    centre_id = ma.fields.Integer()
+    centre_name = ma.fields.String()
+    status = ma.fields.Enum(ComplianceStatus, by_value=True)
+    unmet = ma.fields.List(ItemField(ITEMS), metadata={"description": "in a fixed order"})
+    staff_count = ma.fields.Integer()
+    required_staff = ma.fields.Integer()
+    policy_version_id = ma.fields.Integer()
+    computed_at = ma.fields.DateTime()
+
+
+class MunicipalityCentreComplianceSchema(CentreComplianceSchema):
+    advisory = ma.fields.List(
+        ItemField(ADVISORY_ITEMS),
+        metadata={"description": "premises recommendations not met (they do not count)"},
+    )
+
+
+class MunicipalityComplianceSchema(Schema):
+    municipality_code = ma.fields.String()
+    population = ma.fields.Integer()
+    centres = ma.fields.List(ma.fields.Nested(MunicipalityCentreComplianceSchema))
+
+
+class OverviewCentreSchema(CentreComplianceSchema):
+    municipality_code = ma.fields.String()
+    municipality_name = ma.fields.String()
+    region_code = ma.fields.String()
+    region_name = ma.fields.String()
+
+
+class ComplianceCountsSchema(Schema):
+    compliant = ma.fields.Integer()
+    non_compliant = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class ComplianceOverviewSchema(Schema):
+    counts = ma.fields.Nested(ComplianceCountsSchema)
+    centres = ma.fields.List(ma.fields.Nested(OverviewCentreSchema))
+
+
+class ComplianceOverviewQueryArgsSchema(Schema):
+    region = ma.fields.String(validate=REGION_CODE)
+    status = ma.fields.Enum(ComplianceStatus, by_value=True)
+
+
+class RecomputeJobSchema(Schema):
+    id = ma.fields.Integer()
+    policy_version_id = ma.fields.Integer(allow_none=True)
+    status = ma.fields.Enum(JobStatus, by_value=True)
+    total = ma.fields.Integer()
+    done = ma.fields.Integer()
+    failed = ma.fields.Integer()
+    requested_at = ma.fields.DateTime()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    error = ma.fields.String(allow_none=True)

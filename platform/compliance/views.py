@@ -1,0 +1,183 @@
+"""Compliance web pages (server-rendered, Greek):
+
+- ``/municipalities/<code>/compliance``: each open centre's status, the unmet items explained
+  with what to do and a link to the page where it is done, and the premises recommendations;
+- ``/compliance``: the overview across the municipalities within the user's reach, with a
+  region and a status filter and the counts by status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext
+
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.platform.compliance.access import (
+    access_municipality_compliance,
+    access_overview,
+    access_population,
+    access_regions,
+    overview_reach,
+)
+from kentra.platform.compliance.models import ComplianceStatus
+from kentra.platform.compliance.operations import (
+    BELOW_THRESHOLD,
+    HEAD_MISSING,
+    REGULATION_MISSING,
+    STAFF_BELOW_MINIMUM,
+)
+from kentra.platform.compliance.schemas import ComplianceOverviewQueryArgsSchema
+from kentra.platform.core.database import request_session
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.tenants.codes import MunicipalityCode
+
+blueprint = Blueprint("compliance_pages", __name__, template_folder="templates")
+
+# What each unmet item means on the page, what to do, and where: (text, what to do, section).
+PREMISES_ACTION = lazy_gettext(
+    "Ενημερώστε τον έλεγχο χώρων στα στοιχεία του Κέντρου, όταν ο χώρος το καλύπτει."
+)
+ITEM_PAGES: dict[str, tuple[Any, Any, str]] = {
+    BELOW_THRESHOLD: (
+        lazy_gettext(
+            "Ο Δήμος έχει λιγότερους κατοίκους από το όριο για δικό του Κέντρο Κοινότητας."
+        ),
+        lazy_gettext(
+            "Ο Δήμος μπορεί να εξυπηρετείται από Κινητή Μονάδα γειτονικού Κέντρου· "
+            "επικοινωνήστε με το Υπουργείο."
+        ),
+        "units",
+    ),
+    STAFF_BELOW_MINIMUM: (
+        lazy_gettext("Το προσωπικό είναι λιγότερο από το ελάχιστο για τον πληθυσμό του Δήμου."),
+        lazy_gettext(
+            "Προσθέστε στο προσωπικό τα στελέχη που λείπουν (στο Κέντρο, τα Παραρτήματα ή "
+            "τις Κινητές Μονάδες του)."
+        ),
+        "staff",
+    ),
+    HEAD_MISSING: (
+        lazy_gettext("Δεν υπάρχει Υπεύθυνος Κέντρου με ειδικότητα Κοινωνικού Λειτουργού."),
+        lazy_gettext(
+            "Ορίστε ως Υπεύθυνο Κέντρου ένα μέλος του προσωπικού του Κέντρου με ειδικότητα "
+            "Κοινωνικού Λειτουργού."
+        ),
+        "staff",
+    ),
+    "premises_distinct_space": (
+        lazy_gettext("Το Κέντρο δεν στεγάζεται σε αυτοτελή χώρο."),
+        PREMISES_ACTION,
+        "units",
+    ),
+    "premises_near_social_services": (
+        lazy_gettext("Το Κέντρο δεν βρίσκεται μέσα ή κοντά στις κοινωνικές υπηρεσίες."),
+        PREMISES_ACTION,
+        "units",
+    ),
+    "premises_near_social_structures": (
+        lazy_gettext("Το Κέντρο δεν βρίσκεται κοντά σε άλλες κοινωνικές δομές."),
+        PREMISES_ACTION,
+        "units",
+    ),
+    "premises_reception_waiting_processing": (
+        lazy_gettext("Λείπουν οι χώροι υποδοχής, αναμονής και διεκπεραίωσης."),
+        PREMISES_ACTION,
+        "units",
+    ),
+    "premises_toilets_public_and_staff": (
+        lazy_gettext("Λείπουν χώροι υγιεινής για το κοινό και το προσωπικό."),
+        PREMISES_ACTION,
+        "units",
+    ),
+    "premises_accessible": (
+        lazy_gettext("Δεν είναι όλοι οι χώροι προσβάσιμοι σε άτομα με αναπηρία."),
+        lazy_gettext(
+            "Η προσβασιμότητα όλων των χώρων σε άτομα με αναπηρία είναι υποχρεωτική. "
+            "Όταν εξασφαλιστεί, ενημερώστε τον έλεγχο χώρων στα στοιχεία του Κέντρου."
+        ),
+        "units",
+    ),
+    REGULATION_MISSING: (
+        lazy_gettext("Δεν υπάρχει σε ισχύ Κανονισμός Λειτουργίας υποβεβλημένος στο Υπουργείο."),
+        lazy_gettext(
+            "Ανεβάστε τον Κανονισμό Λειτουργίας, εγκρίνετέ τον (Υπεύθυνος Κέντρου) και "
+            "υποβάλετέ τον στο Υπουργείο. Μετρά από την ημερομηνία έναρξης ισχύος του."
+        ),
+        "regulations",
+    ),
+}
+ADVISORY_PAGES: dict[str, Any] = {
+    "premises_municipality_owned": lazy_gettext(
+        "Συνιστάται, όπου είναι δυνατό, στέγαση σε κενό δημοτικό ακίνητο."
+    ),
+}
+SECTION_LINKS: dict[str, Any] = {
+    "units": lazy_gettext("Κέντρο και μονάδες"),
+    "staff": lazy_gettext("Προσωπικό"),
+    "regulations": lazy_gettext("Κανονισμός λειτουργίας"),
+}
+STATUS_TEXT: dict[str, Any] = {
+    ComplianceStatus.COMPLIANT.value: lazy_gettext("Συμμορφώνεται"),
+    ComplianceStatus.NON_COMPLIANT.value: lazy_gettext("Δεν συμμορφώνεται"),
+}
+UNKNOWN_ITEM = lazy_gettext("Απαίτηση που δεν περιγράφεται πλέον")
+
+
+def item_page(code: str) -> tuple[Any, Any, str | None]:
+    return ITEM_PAGES.get(code, (UNKNOWN_ITEM, "", None))
+
+
+@blueprint.get("/municipalities/<municipality_code>/compliance")
+@requires(Permission.TENANT_COMPLIANCE_READ)
+def municipality_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    """The compliance of the municipality's centres, explained."""
+    session = request_session()
+    return render_template(
+        "compliance/municipality.html",
+        code=municipality_code.value,
+        population=access_population(session, municipality_code.value),
+        centres=access_municipality_compliance(session, municipality_code.value),
+        policy=access_policy_in_force(session),
+        item_page=item_page,
+        advisory_pages=ADVISORY_PAGES,
+        section_links=SECTION_LINKS,
+        status_text=STATUS_TEXT,
+    )
+
+
+@blueprint.get("/compliance")
+@requires(Permission.REGION_COMPLIANCE_READ)
+def overview_page() -> ResponseReturnValue:
+    """The overview across municipalities, filtered by region and status."""
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    session = request_session()
+    values = {name: request.args.get(name, "") for name in ("region", "status")}
+    errors: dict[str, list[str]] = {}
+    try:
+        args = ComplianceOverviewQueryArgsSchema().load(
+            {name: value for name, value in values.items() if value}
+        )
+    except ma.ValidationError:
+        args = {}
+        errors["filters"] = [str(lazy_gettext("Το φίλτρο δεν είναι έγκυρο· εμφανίζονται όλα."))]
+    overview = access_overview(
+        session, principal, region=args.get("region"), status=args.get("status")
+    )
+    return (
+        render_template(
+            "compliance/overview.html",
+            overview=overview,
+            regions=access_regions(session, overview_reach(session, principal)),
+            values=values,
+            errors=errors,
+            status_text=STATUS_TEXT,
+            item_page=item_page,
+        ),
+        422 if errors else 200,
+    )

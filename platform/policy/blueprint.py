@@ -1,0 +1,98 @@
+"""Policy API: ``/api/v1/policy`` — the staffing policy's versions, and the recompute jobs a
+new version starts. Ministry only (``national:policy:manage``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import abort
+
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.platform.api import Blueprint
+from kentra.platform.compliance.access import access_recompute_job_by_id
+from kentra.platform.compliance.models import RecomputeJob
+from kentra.platform.compliance.operations import today
+from kentra.platform.compliance.schemas import RecomputeJobSchema
+from kentra.platform.core.database import request_session
+from kentra.platform.policy.access import access_policy_in_force, access_policy_versions
+from kentra.platform.policy.models import PolicyVersion
+from kentra.platform.policy.operations import (
+    PolicyConflict,
+    PolicyInvalid,
+    publish_policy_version,
+)
+from kentra.platform.policy.schemas import (
+    PolicyVersionCreatedSchema,
+    PolicyVersionCreateSchema,
+    PolicyVersionSchema,
+)
+
+blueprint = Blueprint(
+    "policy",
+    __name__,
+    url_prefix="/policy",
+    description="The staffing policy as data: versions, and the recompute jobs they start",
+)
+JOB_NOT_FOUND = "Δεν υπάρχει τέτοια εργασία επανυπολογισμού. There is no such recompute job."
+
+
+def dump_version(version: PolicyVersion, in_force: PolicyVersion | None) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "valid_from": version.valid_from,
+        "note": version.note,
+        "head_profile_code": version.head_profile_code,
+        "created_at": version.created_at,
+        "in_force": in_force is not None and version.id == in_force.id,
+        "bands": version.bands,
+        "profiles": version.profiles,
+    }
+
+
+def _actor() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+@blueprint.route("/versions", methods=["GET"])
+@requires(Permission.NATIONAL_POLICY_MANAGE)
+@blueprint.response(200, PolicyVersionSchema(many=True))
+def list_versions() -> list[dict[str, Any]]:
+    """Every version of the policy, newest first, the one in force marked."""
+    session = request_session()
+    in_force = access_policy_in_force(session)
+    return [dump_version(v, in_force) for v in access_policy_versions(session)]
+
+
+@blueprint.route("/versions", methods=["POST"])
+@requires(Permission.NATIONAL_POLICY_MANAGE)
+@blueprint.arguments(PolicyVersionCreateSchema)
+@blueprint.response(201, PolicyVersionCreatedSchema)
+def create_version(data: dict[str, Any]) -> dict[str, Any]:
+    """A new version from ``valid_from`` (today or later); starts the recompute of every
+    centre in the background (follow ``recompute_job.id`` at ``/policy/jobs/<id>``).
+
+    Bands with a gap or an overlap, a first band not from 0, a last band not open-ended, or
+    a head profile not among the profiles: 422 with the reason. A taken ``valid_from``: 409."""
+    session = request_session()
+    try:
+        version, job = publish_policy_version(session, data, actor=_actor(), today=today())
+    except PolicyInvalid as refusal:
+        abort(422, message=str(refusal), errors={"json": {refusal.field: [str(refusal)]}})
+    except PolicyConflict as conflict:
+        abort(409, message=str(conflict))
+    return {**dump_version(version, access_policy_in_force(session)), "recompute_job": job}
+
+
+@blueprint.route("/jobs/<int:job_id>", methods=["GET"])
+@requires(Permission.NATIONAL_POLICY_MANAGE)
+@blueprint.response(200, RecomputeJobSchema)
+def get_job(job_id: int) -> RecomputeJob:
+    """A recompute job's progress: ``done`` and ``failed`` of ``total`` municipalities."""
+    job = access_recompute_job_by_id(request_session(), job_id)
+    if job is None:
+        abort(404, message=JOB_NOT_FOUND)
+    assert job is not None  # abort() raises
+    return job

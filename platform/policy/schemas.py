@@ -1,0 +1,123 @@
+"""Validation and serialisation of policy versions (the ministry's staffing policy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from kentra.platform.api import Schema
+from kentra.platform.compliance.schemas import RecomputeJobSchema
+
+Messages = dict[str, str | list[Any] | dict[Any, Any]]
+REQUIRED: Messages = {
+    "required": "Το πεδίο είναι υποχρεωτικό. This field is required.",
+    "null": "Το πεδίο δεν μπορεί να είναι κενό. This field cannot be empty.",
+}
+WHOLE_NUMBER: Messages = {
+    **REQUIRED,
+    "invalid": "Δώστε ακέραιο αριθμό. Enter a whole number.",
+}
+NOT_NEGATIVE = validate.Range(min=0, error="Δώστε αριθμό 0 ή μεγαλύτερο. Enter 0 or more.")
+PROFILE_CODE = validate.Regexp(
+    r"^[a-z][a-z0-9_]{1,63}$",
+    error=(
+        "Ο κωδικός έχει λατινικά πεζά, ψηφία και _, π.χ. social_worker. "
+        "The code has lower-case Latin letters, digits and _, e.g. social_worker."
+    ),
+)
+
+
+def _text(low: int, high: int) -> dict[str, Any]:
+    return {
+        "required": True,
+        "error_messages": {**REQUIRED, "invalid": "Δώστε κείμενο. Enter text."},
+        "validate": validate.Length(
+            min=low,
+            max=high,
+            error=f"Από {low} έως {high} χαρακτήρες. From {low} to {high} characters.",
+        ),
+    }
+
+
+class StaffingBandSchema(Schema):
+    min_population = ma.fields.Integer(
+        required=True, validate=NOT_NEGATIVE, error_messages=WHOLE_NUMBER
+    )
+    max_population = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        validate=NOT_NEGATIVE,
+        error_messages=WHOLE_NUMBER,
+        metadata={"description": "null: open-ended (the last band)"},
+    )
+    minimum_staff = ma.fields.Integer(
+        required=True,
+        validate=validate.Range(min=0, max=100, error="Από 0 έως 100 άτομα. From 0 to 100 people."),
+        error_messages=WHOLE_NUMBER,
+        metadata={"description": "0: no centre of its own"},
+    )
+
+
+class ProfessionalProfileSchema(Schema):
+    code = ma.fields.String(required=True, validate=PROFILE_CODE, error_messages=REQUIRED)
+    name_el = ma.fields.String(**_text(2, 200))
+    name_en = ma.fields.String(**_text(2, 200))
+    mandatory = ma.fields.Boolean(load_default=False)
+
+
+class PolicyVersionCreateSchema(Schema):
+    valid_from = ma.fields.Date(
+        required=True,
+        error_messages={
+            **REQUIRED,
+            "invalid": "Δώστε ημερομηνία (ΕΕΕΕ-ΜΜ-ΗΗ). Enter a date (YYYY-MM-DD).",
+        },
+    )
+    note = ma.fields.String(**_text(3, 2000))
+    head_profile_code = ma.fields.String(
+        required=True, validate=PROFILE_CODE, error_messages=REQUIRED
+    )
+    bands = ma.fields.List(
+        ma.fields.Nested(StaffingBandSchema),
+        required=True,
+        validate=validate.Length(min=1, max=20, error="Από 1 έως 20 ζώνες. From 1 to 20 bands."),
+        error_messages=REQUIRED,
+    )
+    profiles = ma.fields.List(
+        ma.fields.Nested(ProfessionalProfileSchema),
+        required=True,
+        validate=validate.Length(
+            min=1, max=30, error="Από 1 έως 30 ειδικότητες. From 1 to 30 profiles."
+        ),
+        error_messages=REQUIRED,
+    )
+
+
+class StaffingBandOutSchema(Schema):
+    min_population = ma.fields.Integer()
+    max_population = ma.fields.Integer(allow_none=True)
+    minimum_staff = ma.fields.Integer()
+
+
+class ProfessionalProfileOutSchema(Schema):
+    code = ma.fields.String()
+    name_el = ma.fields.String()
+    name_en = ma.fields.String()
+    mandatory = ma.fields.Boolean()
+
+
+class PolicyVersionSchema(Schema):
+    id = ma.fields.Integer()
+    valid_from = ma.fields.Date()
+    note = ma.fields.String()
+    head_profile_code = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    in_force = ma.fields.Boolean(metadata={"description": "the version applied today"})
+    bands = ma.fields.List(ma.fields.Nested(StaffingBandOutSchema))
+    profiles = ma.fields.List(ma.fields.Nested(ProfessionalProfileOutSchema))
+
+
+class PolicyVersionCreatedSchema(PolicyVersionSchema):
+    recompute_job = ma.fields.Nested(RecomputeJobSchema)
