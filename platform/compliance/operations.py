@@ -1,6 +1,6 @@
 """Compliance of a municipality's centres, computed from its data and the policy in force.
 
-A centre is compliant when every item below holds (domain.md §6, §7, §10; rule 2; ADR 0016):
+A centre is compliant when every item below holds (domain.md §6, §7, §10; rule 2; ADR 0012):
 
 1. the municipality may have a centre of its own under the policy (population ≥ the threshold);
 2. the current staff of the centre's subtree (the centre, its annexes and mobile units, open
@@ -59,7 +59,7 @@ STAFF_BELOW_MINIMUM = "staff_below_minimum"
 HEAD_MISSING = "head_social_worker_missing"
 REGULATION_MISSING = "operating_regulation_missing"
 
-# The premises checklist (units.models.PREMISES_ITEMS): which items are mandatory (ADR 0016).
+# The premises checklist (units.models.PREMISES_ITEMS): which items are mandatory (ADR 0012).
 # domain.md §7 states every item as a requirement except "if possible in municipality-owned
 # vacant premises"; accessibility is in bold. Advisory items are shown, never unmet.
 MANDATORY_PREMISES: tuple[str, ...] = (

@@ -68,8 +68,8 @@ class FocusGroup(enum.StrEnum):
     UNEMPLOYED = "unemployed"
 
 
-# The premises checklist of domain.md §7, in its order; ``premises_accessible`` is mandatory
-# for compliance, the others are recorded and shown.
+# The premises checklist of domain.md §7, in its order. Which items compliance requires
+# (accessibility always; "municipality-owned" is only advised) is decided in ADR 0012.
 PREMISES_ITEMS: tuple[str, ...] = (
     "premises_distinct_space",
     "premises_near_social_services",
