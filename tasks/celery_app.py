@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import setup_logging
 
 from kentra.platform.core.config import Settings, broker_url, result_backend
@@ -56,6 +57,13 @@ def create_celery(settings: Settings | None = None) -> KentraCelery:
         result_extended=True,
         timezone="Europe/Athens",
         enable_utc=True,
+        # One beat process (`celery -A kentra.tasks beat`; `make run` embeds it in its worker).
+        beat_schedule={
+            "compliance-daily": {
+                "task": "kentra.compliance.recompute_daily",
+                "schedule": crontab(hour=0, minute=30),  # Athens time, after midnight
+            }
+        },
     )
     return app
 

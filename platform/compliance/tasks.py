@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kentra.platform.compliance.operations import (
     count_job_progress,
+    create_recompute_job,
     finish_job,
     recompute_tenant,
     start_job,
@@ -32,6 +33,7 @@ from kentra.tenants.models import Tenant, TenantStatus
 
 log = logging.getLogger(__name__)
 TASK_NAME = "kentra.compliance.recompute_all"
+DAILY_TASK_NAME = "kentra.compliance.recompute_daily"
 _PENDING = "kentra_pending_recompute_jobs"
 
 
@@ -39,6 +41,22 @@ _PENDING = "kentra_pending_recompute_jobs"
 def recompute_all(self: Task, job_id: int) -> dict[str, Any]:  # type: ignore[type-arg]
     """Recompute every active tenant's centres for job ``job_id``; returns its counts."""
     engine = get_engine(self.app.settings)  # type: ignore[attr-defined]
+    return run_recompute_job(engine, job_id)
+
+
+@celery.task(bind=True, name=DAILY_TASK_NAME)
+def recompute_daily(self: Task) -> dict[str, Any]:  # type: ignore[type-arg]
+    """The daily run (Celery beat): time alone changes compliance — a contract ends, a
+    regulation or a policy version comes into force — with no write to notice it."""
+    engine = get_engine(self.app.settings)  # type: ignore[attr-defined]
+    return recompute_now(engine, actor="schedule")
+
+
+def recompute_now(engine: Engine, *, actor: str) -> dict[str, Any]:
+    """Create a job and run it in this process (the daily task, ``kentra compliance
+    recompute``); its progress is visible like a policy change's."""
+    with Session(engine) as session, session.begin():
+        job_id = create_recompute_job(session, policy_version_id=None, actor=actor).id
     return run_recompute_job(engine, job_id)
 
 

@@ -38,6 +38,27 @@ def seed_demo_command() -> None:
         click.echo(line)
 
 
+@main.group("compliance")
+def compliance_group() -> None:
+    """Centres' compliance (kept current on every change; this recomputes all of it)."""
+
+
+@compliance_group.command("recompute")
+def compliance_recompute_command() -> None:
+    """Recompute every active tenant's centres now, as the daily job does."""
+    from kentra.platform.compliance.tasks import recompute_now  # noqa: PLC0415
+    from kentra.platform.core.config import Settings  # noqa: PLC0415
+    from kentra.platform.core.database import get_engine  # noqa: PLC0415
+
+    result = recompute_now(get_engine(Settings.from_env()), actor="cli")
+    click.echo(
+        f"job {result['job_id']}: {result['done']} of {result['total']} municipalities "
+        f"recomputed, {result['failed']} failed"
+    )
+    if result["failed"]:
+        raise SystemExit(1)
+
+
 @main.command("permissions")
 @click.option("--write", is_flag=True, help="Rewrite docs/permissions.md instead of printing.")
 def permissions_command(write: bool) -> None:

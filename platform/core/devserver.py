@@ -179,7 +179,7 @@ def run_platform(*, host: str, port: int) -> None:
         else "kombu SQLAlchemy transport on the same database"
     )
     children = [
-        subprocess.Popen(
+        subprocess.Popen(  # noqa: S603 - fixed argv
             [
                 sys.executable,
                 "-m",
@@ -187,6 +187,9 @@ def run_platform(*, host: str, port: int) -> None:
                 "-A",
                 "kentra.tasks",
                 "worker",
+                "--beat",  # the one scheduler (daily compliance recompute), embedded here
+                "--schedule",
+                str(settings.var_dir / "celerybeat-schedule"),
                 "--loglevel",
                 "INFO",
                 "--concurrency",

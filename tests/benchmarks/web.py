@@ -23,7 +23,9 @@ STARTUP_TIMEOUT_S = 60.0
 REQUESTS = (
     "/api/v1/reference/municipalities",
     "/api/v1/reference/municipalities/0101",
-    "/api/v1/municipalities/0101",
+    # Public pages: templates, translations and the reference list (tenant URLs need a token).
+    "/",
+    "/onboarding",
 )
 
 
