@@ -720,6 +720,61 @@ class FailingIdentity:
     def ensure_user(self, user: UserSpec) -> str:
         raise RuntimeError(f"Keycloak answered 500 for {user.username}")
 
+    def disable_user(self, username: str) -> None:
+        raise RuntimeError(f"Keycloak answered 500 for {username}")
+
+
+def enabled(engine: Engine, username: str) -> bool | None:
+    with engine.connect() as conn:
+        return conn.scalar(select(IdentityUser.enabled).where(IdentityUser.username == username))
+
+
+def test_ending_the_contract_of_an_invited_member_disables_their_user(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    emails: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    member = created(client, tokens, units, emails, start_date="2022-01-01")
+    invited = client.post(f"{URL}/{member['id']}/invite", headers=admin(tokens))
+    assert invited.status_code == 200
+    assert enabled(engine, member["email"]) is True
+    version = invited.headers["ETag"]
+    # A future end date leaves the account as it is.
+    later = (utcnow().date() + timedelta(days=10)).isoformat()
+    response = client.patch(
+        f"{URL}/{member['id']}",
+        headers={**admin(tokens), "If-Match": version},
+        json={"end_date": later},
+    )
+    assert response.status_code == 200
+    assert enabled(engine, member["email"]) is True
+    # The provider failing: the end is not saved, so the account cannot outlive the contract.
+    today = utcnow().date().isoformat()
+    with monkeypatch.context() as patched:
+        patched.setattr(staff_blueprint, "identity_admin", lambda *_a: FailingIdentity())
+        refused = client.patch(
+            f"{URL}/{member['id']}",
+            headers={**admin(tokens), "If-Match": response.headers["ETag"]},
+            json={"end_date": today},
+        )
+    assert refused.status_code == 502
+    assert "η λήξη της σύμβασης δεν αποθηκεύτηκε" in refused.get_json()["detail"]
+    assert (
+        client.get(f"{URL}/{member['id']}", headers=admin(tokens)).get_json()["end_date"] == later
+    )
+    ended = client.patch(
+        f"{URL}/{member['id']}",
+        headers={**admin(tokens), "If-Match": response.headers["ETag"]},
+        json={"end_date": today},
+    )
+    assert ended.status_code == 200
+    assert enabled(engine, member["email"]) is False
+    ends = [e[2] for e in events(engine) if e[0] == "staff.ended" and e[1] == str(member["id"])]
+    assert [e["account_disabled"] for e in ends] == [False, True]
+
 
 def test_a_failure_of_the_identity_provider_is_a_502_and_records_nothing(
     client: FlaskClient,

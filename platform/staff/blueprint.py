@@ -148,7 +148,14 @@ def update_staff(
     member = _for_change(staff_id)
     require_if_match(member.version)
     try:
-        update_staff_member(request_session(), member, changes, actor=_actor())
+        kentra = current_app.extensions["kentra"]
+        update_staff_member(
+            request_session(),
+            member,
+            changes,
+            actor=_actor(),
+            identity=identity_admin(kentra.settings, kentra.engine),
+        )
     except StaffError as error:
         _refuse(error)
     return _answer(member)

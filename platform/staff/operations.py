@@ -71,6 +71,12 @@ IDENTITY_UNAVAILABLE = (
     "Η υπηρεσία ταυτοποίησης δεν απάντησε· η πρόσκληση δεν στάλθηκε. Δοκιμάστε ξανά αργότερα. "
     "The identity provider failed: the invitation was not sent. Try again later."
 )
+DISABLE_UNAVAILABLE = (
+    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η λήξη της σύμβασης δεν αποθηκεύτηκε, ώστε να μη "
+    "μείνει ενεργός ο λογαριασμός. Δοκιμάστε ξανά αργότερα. "
+    "The identity provider failed: the end of the contract was not saved, so that the account "
+    "does not stay active. Try again later."
+)
 # What the identity admin raises when the provider fails: Keycloak's admin errors are
 # RuntimeErrors (KeycloakAdminError), the embedded issuer's are database errors, the
 # network's OSErrors. Anything else is a bug and stays a 500.
@@ -196,10 +202,19 @@ def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str
 
 
 def update_staff_member(
-    session: Session, member: StaffMember, changes: Mapping[str, Any], *, actor: str
+    session: Session,
+    member: StaffMember,
+    changes: Mapping[str, Any],
+    *,
+    actor: str,
+    identity: IdentityAdmin | None = None,
 ) -> StaffMember:
     """Change a member (validated by ``StaffMemberUpdateSchema``); the caller has checked
-    the version the change was made on. Ending a contract is setting ``end_date``."""
+    the version the change was made on. Ending a contract is setting ``end_date``.
+
+    When the contract ends today or earlier and the member was invited, their identity user is
+    disabled through ``identity`` (no new logins); a provider failure is a 502 and nothing is
+    saved. A future end date leaves the user as it is until then."""
     current = {name: getattr(member, name) for name in _EDITABLE}
     changed = {name for name, value in changes.items() if current.get(name) != value}
     if not changed:
@@ -210,13 +225,28 @@ def update_staff_member(
         setattr(member, name, state[name])
     _flush(session)
     ended = "end_date" in changed and member.end_date is not None
+    disabled = False
+    if ended and identity is not None and member.identity_user_id and _ended_by_today(member):
+        try:
+            identity.disable_user(member.email)
+        except IDENTITY_ERRORS as exc:
+            log.warning(
+                "staff.disable_failed",
+                extra={"staff_id": member.id, "error_type": type(exc).__name__},
+            )
+            raise IdentityUnavailable(DISABLE_UNAVAILABLE) from exc
+        disabled = True
     record_tenant_event(
         session,
         actor=actor,
         action="staff.ended" if ended else "staff.updated",
         object_type=OBJECT_TYPE,
         object_id=str(member.id),
-        details={"fields": sorted(changed), "unit_id": member.unit_id},
+        details={
+            "fields": sorted(changed),
+            "unit_id": member.unit_id,
+            **({"account_disabled": disabled} if ended else {}),
+        },
     )
     return member
 
@@ -231,6 +261,10 @@ _EDITABLE = (
     "fte",
     "is_head",
 )
+
+
+def _ended_by_today(member: StaffMember) -> bool:
+    return member.end_date is not None and member.end_date <= utcnow().date()
 
 
 def has_ended(member: StaffMember, today: date | None = None) -> bool:

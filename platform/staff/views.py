@@ -253,8 +253,10 @@ def _refused(
             name: [greek_part(m) for m in messages] for name, messages in error.errors.items()
         }
         return _render_form(code, FormState(values, errors), 422, member)
-    assert isinstance(error, StaffConflict)
     message = greek_part(str(error))
+    if isinstance(error, IdentityUnavailable):
+        return _render_form(code, FormState(values, notice=message), 502, member)
+    assert isinstance(error, StaffConflict)
     state = FormState(values, {error.field: [message]} if error.field else {}, notice=message)
     return _render_form(code, state, 409, member)
 
@@ -310,7 +312,14 @@ def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
         )
     changes.setdefault("end_date", None)
     try:
-        update_staff_member(request_session(), member, changes, actor=_actor())
+        kentra = current_app.extensions["kentra"]
+        update_staff_member(
+            request_session(),
+            member,
+            changes,
+            actor=_actor(),
+            identity=identity_admin(kentra.settings, kentra.engine),
+        )
     except StaffError as error:
         return _refused(municipality_code, values, error, member)
     flash(_("Οι αλλαγές αποθηκεύτηκαν."))
