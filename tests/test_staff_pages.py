@@ -206,6 +206,14 @@ def test_the_roster_shows_units_profiles_dates_fte_head_and_invitations(
     with tenant_session(engine, parse_municipality_code(CODE)) as session:
         read = session.scalars(select(AuditEvent.details).where(AuditEvent.action == "staff.read"))
         assert [d["count"] for d in read] == [2]
+    # In English, the policy's English names of the profiles.
+    client.get("/language/en")
+    try:
+        english = page(client.get(ROSTER, headers=admin))
+    finally:
+        client.get("/language/el")
+    assert "Social sciences graduate" in english
+    assert "Κοινωνικών Επιστημών" not in english
 
 
 def test_a_centre_head_reads_the_roster_without_the_add_link(

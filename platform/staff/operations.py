@@ -107,18 +107,21 @@ class IdentityUnavailable(StaffError):
     """The identity provider failed (502); nothing was recorded."""
 
 
-def profile_names(session: Session) -> dict[str, str]:
-    """The professional profiles of the policy in force: code → Greek name, in policy order."""
+def profile_names(session: Session, language: str = "el") -> dict[str, str]:
+    """The professional profiles of the policy in force: code → name in ``language`` (the
+    policy holds Greek and English names), in policy order."""
     policy = access_policy_in_force(session)
-    return {p.code: p.name_el for p in policy.profiles} if policy is not None else {}
+    if policy is None:
+        return {}
+    return {p.code: p.name_en if language == "en" else p.name_el for p in policy.profiles}
 
 
-def head_profile_name(session: Session) -> str | None:
-    """The Greek name of the profile the policy in force asks of a centre's head."""
+def head_profile_name(session: Session, language: str = "el") -> str | None:
+    """The name of the profile the policy in force asks of a centre's head."""
     policy = access_policy_in_force(session)
     if policy is None:
         return None
-    names = {p.code: p.name_el for p in policy.profiles}
+    names = profile_names(session, language)
     return names.get(policy.head_profile_code, policy.head_profile_code)
 
 

@@ -21,8 +21,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 
 from kentra.auth.adapters import identity_admin
@@ -140,7 +140,7 @@ def _render_form(
         for unit in units.values()
         if unit.is_open or (member is not None and unit.id == member.unit_id)
     ]
-    profiles = profile_names(session)
+    profiles = profile_names(session, str(get_locale()))
     profile_options = list(profiles.items())
     if member is not None and member.profile_code not in profiles:
         profile_options.append((member.profile_code, member.profile_code))
@@ -158,7 +158,7 @@ def _render_form(
             else None,
             unit_options=unit_options,
             profile_options=profile_options,
-            head_profile=head_profile_name(session),
+            head_profile=head_profile_name(session, str(get_locale())),
             ended=has_ended(member) if member is not None else False,
             has_errors=status >= 400,
         ),
@@ -176,7 +176,7 @@ def roster_page(municipality_code: MunicipalityCode) -> str:
     session = request_session()
     members = access_staff(session, actor=_actor())
     units = access_roster_units(session)
-    profiles = profile_names(session)
+    profiles = profile_names(session, str(get_locale()))
     today = utcnow().date()
     rows = [
         {
@@ -193,7 +193,7 @@ def roster_page(municipality_code: MunicipalityCode) -> str:
         "staff/roster.html",
         code=municipality_code.value,
         rows=rows,
-        head_profile=head_profile_name(session),
+        head_profile=head_profile_name(session, str(get_locale())),
     )
 
 
