@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 MYPY_SRC := var/mypy-src
+TRANSLATIONS := platform/web/translations
+CATALOGS := $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench clean
+.PHONY: help install browser run test lint format bench clean translations
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,16 +21,47 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
+install: $(STAMP) $(CATALOGS) ## Create the virtualenv and install the project with its dev tools
 
-run: $(STAMP) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT)
+# The pages' English catalog, compiled from its committed .po (Greek is the source language).
+$(CATALOGS): $(TRANSLATIONS)/en/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS) -l en
+
+translations: $(STAMP) ## Extract the pages' messages and update the English catalog
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o var/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i var/messages.pot -d $(TRANSLATIONS) -l en --no-fuzzy-matching
+
+# The browser tests (tests/test_journey.py) drive Debian's Chromium through Playwright (a dev
+# extra from PyPI; never `playwright install`) and inject axe-core from npm. Only the tests need
+# them: `make run` works where apt is unavailable.
+CHROMIUM := /usr/bin/chromium
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed-stamp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "$(CHROMIUM) is missing and apt-get is unavailable: install Chromium to run the browser tests" >&2; exit 1; }
+	$(APT) update -qq
+	$(APT) install -y -qq --no-install-recommends chromium
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "npm is missing and apt-get is unavailable: install Node.js and npm to run the browser tests" >&2; exit 1; }; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends npm; }
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser: $(STAMP) $(CHROMIUM) $(BROWSER_STAMP) ## Install what the browser tests need (Chromium, axe-core)
+
+run: $(STAMP) $(CATALOGS) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/kentra run --port $(PORT)
 
 # auth/ and tenants/ guard identity and isolation: every branch of them is tested.
 COVERAGE_GATE ?= 1
 GATED := */auth/*,*/tenants/*
 
-test: $(STAMP) ## Set up and run the tests (real PostgreSQL and a real Celery worker)
+test: $(STAMP) $(CATALOGS) $(CHROMIUM) $(BROWSER_STAMP) ## Set up and run the tests (real PostgreSQL, a real Celery worker, headless Chromium)
 	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 	@if [ "$(COVERAGE_GATE)" = 1 ]; then \
 	  echo "branch coverage of auth/ and tenants/ (must be 100%):"; \
@@ -53,4 +86,4 @@ bench: $(STAMP) ## Run the benchmarks; figures go to docs/benchmarks.md and var/
 
 clean: ## Remove the virtualenv and var/ (including the embedded database)
 	-$(BIN)/python -c 'import pgserver' 2>/dev/null && pkill -f 'var/pg' || true
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info $(BROWSER_DIR)/node_modules
