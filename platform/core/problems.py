@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -39,8 +39,25 @@ def problem_response(
     return response
 
 
+def wants_html() -> bool:
+    """A browser asking for a page (not the API): it gets an HTML error page in the layout,
+    with the same status. API clients, and anyone not asking for HTML, get the problem."""
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
+
+def error_page(status: int) -> Response:
+    body = render_template("web/error.html", status=status)
+    return Response(body, status=status, mimetype="text/html")
+
+
 def http_exception_problem(error: HTTPException) -> Response:
     status = error.code or 500
+    if wants_html():
+        response = error_page(status)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
     # flask-smorest's abort() and webargs put validation messages in error.data.
     data = getattr(error, "data", None) or {}
     errors = data.get("messages") or data.get("errors")
@@ -51,6 +68,8 @@ def http_exception_problem(error: HTTPException) -> Response:
 
 def unexpected_exception_problem(error: Exception) -> Response:
     log.error("unhandled error", exc_info=error, extra={"error_type": type(error).__name__})
+    if wants_html():
+        return error_page(500)
     return problem_response(500, "Internal Server Error", "An unexpected error occurred.")
 
 
