@@ -859,6 +859,28 @@ def test_a_centre_head_reads_the_roster_but_does_not_change_it(
     assert users_named(engine, member["email"]) == 0
 
 
+def test_a_centre_head_reads_only_their_own_centres_members(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    emails: list[str],
+) -> None:
+    ours = created(client, tokens, units, emails, unit_id=units["mobile"])
+    theirs = created(client, tokens, units, emails, unit_id=units["centre 2"])
+    listed = client.get(URL, headers=centre_head(tokens))
+    assert listed.status_code == 200
+    ids = [m["id"] for m in listed.get_json()]
+    assert ours["id"] in ids
+    assert theirs["id"] not in ids
+    # Another centre's member is as absent as one that does not exist.
+    assert client.get(f"{URL}/{theirs['id']}", headers=centre_head(tokens)).status_code == 404
+    assert client.get(f"{URL}/{ours['id']}", headers=centre_head(tokens)).status_code == 200
+    # The municipality admin, who keeps the roster, reads all of it.
+    everyone = [m["id"] for m in client.get(URL, headers=admin(tokens)).get_json()]
+    assert {ours["id"], theirs["id"]} <= set(everyone)
+
+
 def test_another_municipality_is_a_404_for_every_endpoint(
     client: FlaskClient,
     engine: Engine,

@@ -2,7 +2,9 @@
 
 The routes require ``tenant:staff:read`` (municipality admin, centre head) or
 ``tenant:staff:write`` (municipality admin), checked before these run; the tenant is the
-request's. The roster is personal data of employees, so every read is audited here, in the
+request's. Least privilege inside the tenant: the municipality admin, who keeps the roster,
+reads all of it; a centre head reads the members of the units their groups reach (their
+centre, its annexes and mobile units), and another centre's member is "not found". The roster is personal data of employees, so every read is audited here, in the
 caller's transaction: who read which members, by id and count, never names or e-mails.
 """
 
@@ -15,6 +17,8 @@ from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from kentra.auth.permissions import Permission
+from kentra.auth.principal import Principal, UnitPath
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.platform.core.models import utcnow
 from kentra.platform.staff.models import StaffMember
@@ -31,17 +35,37 @@ def _current_on(day: date) -> ColumnElement[bool]:
     )
 
 
+def _visible_units(
+    session: Session, principal: Principal | None, municipality_code: str
+) -> set[int] | None:
+    """The ids of the units whose members a principal who does not keep the roster may read;
+    None for one who keeps it (every member)."""
+    if principal is None or Permission.TENANT_STAFF_WRITE in principal.permissions:
+        return None
+    return {
+        unit.id
+        for unit in session.scalars(select(Unit))
+        if principal.reaches_unit(UnitPath(municipality_code, unit.centre, unit.unit))
+    }
+
+
 def access_staff(
     session: Session,
     *,
     actor: str,
+    principal: Principal | None = None,
+    municipality_code: str = "",
     unit_id: int | None = None,
     current: bool | None = None,
     today: date | None = None,
 ) -> Sequence[StaffMember]:
-    """The roster, by unit then name, optionally one unit's and only current (or only
-    not current) contracts; the read is audited."""
+    """The roster the principal may read (see the module), by unit then name, optionally one
+    unit's and only current (or only not current) contracts; the read is audited.
+    ``principal`` None means no unit scope (the admin's view; internal callers)."""
     query = select(StaffMember).order_by(StaffMember.unit_id, StaffMember.full_name, StaffMember.id)
+    visible = _visible_units(session, principal, municipality_code)
+    if visible is not None:
+        query = query.where(StaffMember.unit_id.in_(visible))
     if unit_id is not None:
         query = query.where(StaffMember.unit_id == unit_id)
     if current is not None:
@@ -58,9 +82,20 @@ def access_staff(
     return found
 
 
-def access_staff_member_by_id(session: Session, staff_id: int, *, actor: str) -> StaffMember | None:
-    """One member, or None; a found member's read is audited."""
+def access_staff_member_by_id(
+    session: Session,
+    staff_id: int,
+    *,
+    actor: str,
+    principal: Principal | None = None,
+    municipality_code: str = "",
+) -> StaffMember | None:
+    """One member the principal may read, or None (absent and out of scope alike); a found
+    member's read is audited."""
     found = session.get(StaffMember, staff_id)
+    visible = _visible_units(session, principal, municipality_code)
+    if found is not None and visible is not None and found.unit_id not in visible:
+        found = None
     if found is not None:
         record_tenant_event(
             session,

@@ -106,6 +106,8 @@ def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Seq
     members = access_staff(
         request_session(),
         actor=_actor(),
+        principal=current_principal(),
+        municipality_code=municipality_code.value,
         unit_id=args.get("unit_id"),
         current=args.get("current"),
     )
@@ -130,7 +132,13 @@ def create_staff(data: dict[str, Any], municipality_code: MunicipalityCode) -> A
 @blueprint.response(200, StaffMemberSchema)
 def get_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
     """One member, with its ETag."""
-    member = access_staff_member_by_id(request_session(), staff_id, actor=_actor())
+    member = access_staff_member_by_id(
+        request_session(),
+        staff_id,
+        actor=_actor(),
+        principal=current_principal(),
+        municipality_code=municipality_code.value,
+    )
     if member is None:
         abort(404, message=NOT_FOUND)
     assert member is not None  # abort() raises

@@ -174,7 +174,12 @@ def _render_form(
 def roster_page(municipality_code: MunicipalityCode) -> str:
     """The roster: every member, current and past, by unit."""
     session = request_session()
-    members = access_staff(session, actor=_actor())
+    members = access_staff(
+        session,
+        actor=_actor(),
+        principal=current_principal(),
+        municipality_code=municipality_code.value,
+    )
     units = access_roster_units(session)
     profiles = profile_names(session, str(get_locale()))
     today = utcnow().date()
@@ -264,8 +269,14 @@ def _refused(
 # --- one member -------------------------------------------------------------------------------
 
 
-def _member_or_404(staff_id: int) -> StaffMember:
-    member = access_staff_member_by_id(request_session(), staff_id, actor=_actor())
+def _member_or_404(code: MunicipalityCode, staff_id: int) -> StaffMember:
+    member = access_staff_member_by_id(
+        request_session(),
+        staff_id,
+        actor=_actor(),
+        principal=current_principal(),
+        municipality_code=code.value,
+    )
     if member is None:
         abort(404, "There is no such staff member in this municipality.")
     return member
@@ -282,7 +293,7 @@ def _member_for_change_or_404(staff_id: int) -> StaffMember:
 @requires(Permission.TENANT_STAFF_READ)
 def member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     """A member: the edit form and the invitation, or the details for a reader."""
-    member = _member_or_404(staff_id)
+    member = _member_or_404(municipality_code, staff_id)
     return _render_form(municipality_code, FormState(_values_of(member)), member=member)
 
 
