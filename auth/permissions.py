@@ -63,7 +63,10 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.TENANT_UNITS_WRITE: (
         "Register and edit the centre (details, premises), its annexes and mobile units; close them."
     ),
-    Permission.TENANT_STAFF_READ: "Read the staff roster (employees' names and e-mail addresses).",
+    Permission.TENANT_STAFF_READ: (
+        "Read the staff roster (employees' names and e-mail addresses); a centre head reads "
+        "the members of their own centre's units only."
+    ),
     Permission.TENANT_STAFF_WRITE: "Keep the staff roster and invite staff members as users.",
     Permission.TENANT_COMPLIANCE_READ: "Read the centres' computed compliance and unmet items.",
     Permission.TENANT_REGULATIONS_READ: "Read and download the operating regulation's versions.",
