@@ -17,7 +17,11 @@ from celery.signals import setup_logging
 from kentra.platform.core.config import Settings, broker_url, result_backend
 from kentra.platform.core.logging import configure_logging
 
-TASK_MODULES = ["kentra.tasks.probes", "kentra.platform.compliance.tasks"]
+TASK_MODULES = [
+    "kentra.tasks.probes",
+    "kentra.platform.compliance.tasks",
+    "kentra.platform.staff.tasks",
+]
 
 
 class KentraCelery(Celery):
@@ -62,7 +66,12 @@ def create_celery(settings: Settings | None = None) -> KentraCelery:
             "compliance-daily": {
                 "task": "kentra.compliance.recompute_daily",
                 "schedule": crontab(hour=0, minute=30),  # Athens time, after midnight
-            }
+            },
+            # Contracts whose end was entered in advance: their accounts close the day after.
+            "staff-offboarding-daily": {
+                "task": "kentra.staff.disable_ended_accounts",
+                "schedule": crontab(hour=0, minute=15),
+            },
         },
     )
     return app

@@ -59,6 +59,9 @@ class StaffMember(TenantBase):
     # Set once the identity user exists (invitation sent).
     identity_user_id: Mapped[str | None] = mapped_column(Text)
     invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the identity user was disabled because the contract ended (at the edit, or by the
+    # daily task for end dates set in advance).
+    account_disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 

@@ -238,6 +238,7 @@ def update_staff_member(
                 extra={"staff_id": member.id, "error_type": type(exc).__name__},
             )
             raise IdentityUnavailable(DISABLE_UNAVAILABLE) from exc
+        member.account_disabled_at = utcnow()
         disabled = True
     record_tenant_event(
         session,
@@ -334,3 +335,34 @@ def _profession(profile_code: str) -> Profession | None:
         return Profession(profile_code)
     except ValueError:
         return None
+
+
+def disable_ended_accounts(
+    session: Session, identity: IdentityAdmin, *, today: date, actor: str
+) -> int:
+    """Disable the identity users of members whose contract ended before ``today`` and who
+    still have an enabled account (end dates set in advance); returns how many. A provider
+    failure stops here: what was disabled so far is recorded, the rest waits for the next run."""
+    ended = session.scalars(
+        select(StaffMember)
+        .where(
+            StaffMember.identity_user_id.is_not(None),
+            StaffMember.account_disabled_at.is_(None),
+            StaffMember.end_date < today,
+        )
+        .order_by(StaffMember.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for member in ended:
+        identity.disable_user(member.email)
+        member.account_disabled_at = utcnow()
+        session.flush()
+        record_tenant_event(
+            session,
+            actor=actor,
+            action="staff.account_disabled",
+            object_type=OBJECT_TYPE,
+            object_id=str(member.id),
+            details={"unit_id": member.unit_id},
+        )
+    return len(ended)
