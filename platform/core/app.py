@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, abort, current_app, g, request
 from sqlalchemy import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kentra.auth import flask as auth
 from kentra.auth.flask import declare_public_endpoint
@@ -22,7 +23,7 @@ from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.auth.web import init_web_login
 from kentra.platform.api import API_PREFIX, Api
-from kentra.platform.core import health, problems
+from kentra.platform.core import health, problems, ratelimit
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.files import write_once
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     init_request_boundary(app)
 
     problems.init_app(app)
+    ratelimit.init_app(app, settings)
     api = Api(app)
     for blueprint in discover_blueprints():
         api.register_blueprint(blueprint)
@@ -187,4 +189,9 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     init_web_login(app, settings)
     declare_public_endpoint(app, "api-docs.openapi_json")  # the API description is public
     check_permission_table()
+    if settings.proxy_hops:
+        # Trust exactly that many proxies' X-Forwarded-For/-Proto, no more (spoofing).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
     return app

@@ -40,6 +40,9 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+DEFAULT_PUBLIC_SUBMISSION_LIMIT = "5 per minute; 20 per hour"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Effective settings of one process. Build with :meth:`from_env`."""
@@ -67,6 +70,14 @@ class Settings:
     # Keycloak admin API (the provisioning service account), used when oidc_issuer is set.
     keycloak_server_url: str | None = None
     keycloak_admin_client_secret: str | None = None
+    # Public submissions (the onboarding signup), per client address: `limits` notation,
+    # several separated by ";"; empty turns the limit off. The storage is shared by every
+    # process when it is Redis (e.g. redis://127.0.0.1:6379/2); memory:// counts per process.
+    public_submission_limit: str = DEFAULT_PUBLIC_SUBMISSION_LIMIT
+    rate_limit_storage: str = "memory://"
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none): the
+    # client address of rate limits and logs is then the one the proxies report.
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +108,11 @@ class Settings:
             oidc_web_client_secret=env_vars.get("KENTRA_OIDC_WEB_CLIENT_SECRET") or None,
             keycloak_server_url=env_vars.get("KENTRA_KEYCLOAK_URL") or None,
             keycloak_admin_client_secret=env_vars.get("KENTRA_KEYCLOAK_ADMIN_SECRET") or None,
+            public_submission_limit=env_vars.get(
+                "KENTRA_PUBLIC_SUBMISSION_LIMIT", DEFAULT_PUBLIC_SUBMISSION_LIMIT
+            ).strip(),
+            rate_limit_storage=env_vars.get("KENTRA_RATE_LIMIT_STORAGE") or "memory://",
+            proxy_hops=_int(env_vars, "KENTRA_PROXY_HOPS", 0),
         )
 
     @property

@@ -12,12 +12,14 @@ from typing import Any, NoReturn
 
 from flask import current_app
 from flask_smorest import abort
+from werkzeug.exceptions import TooManyRequests
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_principal, public, requires
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
+from kentra.platform.core.ratelimit import public_submission_wait
 from kentra.platform.onboarding.access import access_request_by_id, access_requests
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
@@ -64,6 +66,14 @@ def _decider() -> str:
     return principal.subject
 
 
+# Shared by the API and the signup page: one count per client address for both.
+SUBMISSION_SCOPE = "onboarding-requests"
+TOO_MANY_SUBMISSIONS = (
+    "Πάρα πολλές αιτήσεις από την ίδια διεύθυνση· δοκιμάστε ξανά αργότερα. "
+    "Too many requests from this address; try again later."
+)
+
+
 @blueprint.route("/requests", methods=["POST"])
 @public
 @blueprint.arguments(OnboardingRequestCreateSchema)
@@ -72,7 +82,11 @@ def submit(data: dict[str, Any]) -> OnboardingRequest:
     """Request onboarding for a municipality (public: the representative has no account yet).
 
     A municipality too small for a centre of its own is refused with the reason (422); one
-    already on the platform, or with a request waiting for a decision, is a 409."""
+    already on the platform, or with a request waiting for a decision, is a 409. Too many
+    submissions from one address are a 429 with Retry-After."""
+    wait = public_submission_wait(SUBMISSION_SCOPE)
+    if wait is not None:
+        raise TooManyRequests(TOO_MANY_SUBMISSIONS, retry_after=wait)
     try:
         return submit_request(request_session(), data)
     except OnboardingError as error:

@@ -28,7 +28,16 @@ from dataclasses import dataclass
 from itertools import groupby
 
 import marshmallow as ma
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import format_number, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
@@ -40,7 +49,9 @@ from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
+from kentra.platform.core.ratelimit import public_submission_wait
 from kentra.platform.onboarding.access import access_request_by_id, access_requests
+from kentra.platform.onboarding.blueprint import SUBMISSION_SCOPE
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
     OnboardingConflict,
@@ -91,6 +102,10 @@ ANCHORS: dict[str, str] = {
     "body_type": f"body_type-{BODY_TYPES[0][0]}",
     "has_social_service": f"has_social_service-{YES_NO[0][0]}",
 }
+TOO_MANY = lazy_gettext(
+    "Από αυτή τη σύνδεση στάλθηκαν πολλές αιτήσεις σε λίγο χρόνο, οπότε η αίτηση δεν "
+    "καταχωρίστηκε. Τα στοιχεία σας φαίνονται παρακάτω· δοκιμάστε ξανά σε λίγα λεπτά."
+)
 CONFLICT_NOTE = lazy_gettext(
     "Η αίτηση δεν καταχωρίστηκε. Αν πιστεύετε ότι πρόκειται για λάθος, επικοινωνήστε με το "
     "Υπουργείο ή τον διαχειριστή της πλατφόρμας."
@@ -173,6 +188,13 @@ def submit_page() -> ResponseReturnValue:
     except ma.ValidationError as error:
         messages = web_forms.validation_messages(error)
         return render_form(web_forms.FormState(values, errors=messages), 422)
+    wait = public_submission_wait(SUBMISSION_SCOPE)
+    if wait is not None:
+        response = make_response(
+            render_form(web_forms.FormState(values, notice=str(TOO_MANY)), 429)
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         submit_request(request_session(), loaded)
     except OnboardingInvalid as refusal:  # unknown municipality, or one too small

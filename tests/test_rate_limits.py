@@ -1,0 +1,121 @@
+"""Public submissions are rate-limited per client address (the onboarding signup, API and page
+share one count); other addresses are not affected, and nothing is saved when refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, func, select
+
+from kentra.platform.core.app import create_app
+from kentra.platform.core.config import DEFAULT_PUBLIC_SUBMISSION_LIMIT, Settings
+from kentra.platform.onboarding.models import OnboardingRequest
+from tests.tokens import TokenFactory
+
+# 4501 is on the platform already: a well-formed request for it is refused (409) after the
+# limit was counted, so the test files nothing.
+TAKEN = "4501"
+
+
+@pytest.fixture
+def limited(settings: Settings, tokens: TokenFactory) -> Flask:
+    return create_app(
+        dataclasses.replace(settings, public_submission_limit="2 per minute"), jwks=tokens.jwks
+    )
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    return {
+        "municipality_code": TAKEN,
+        "body_type": "municipality",
+        "body_legal_name": "Δήμος Αθηναίων",
+        "body_vat": "090000045",
+        "contact_name": "Ελένη Παππά",
+        "contact_email": f"rep-{uuid.uuid4().hex[:8]}@example.gr",
+        "contact_phone": "210 0 123456",
+        "has_social_service": True,
+        **overrides,
+    }
+
+
+def requests_for(engine: Engine, code: str) -> int:
+    with engine.connect() as conn:
+        return (
+            conn.scalar(
+                select(func.count())
+                .select_from(OnboardingRequest)
+                .where(OnboardingRequest.municipality_code == code)
+            )
+            or 0
+        )
+
+
+def test_the_default_limit_is_on() -> None:
+    assert Settings().public_submission_limit == DEFAULT_PUBLIC_SUBMISSION_LIMIT
+    assert Settings.from_env({}).public_submission_limit == DEFAULT_PUBLIC_SUBMISSION_LIMIT
+    assert Settings.from_env({"KENTRA_PUBLIC_SUBMISSION_LIMIT": ""}).public_submission_limit == ""
+
+
+def test_one_address_is_limited_on_the_api_and_the_page_alike(
+    limited: Flask, engine: Engine
+) -> None:
+    client = limited.test_client()
+    url = "/api/v1/onboarding/requests"
+    assert [client.post(url, json=body()).status_code for _ in range(2)] == [409, 409]
+    refused = client.post(url, json=body())
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) in range(1, 61)
+    assert "Πάρα πολλές αιτήσεις" in refused.get_json()["detail"]
+
+    # Another address is counted on its own.
+    other = client.post(url, json=body(), environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 409
+
+    # The signup page shares the count: refused, with every typed value kept.
+    form_page = client.get("/onboarding").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form_page)
+    assert token is not None
+    typed = {k: str(v).lower() if isinstance(v, bool) else v for k, v in body().items()}
+    page = client.post("/onboarding", data={**typed, "csrf_token": html.unescape(token[1])})
+    assert page.status_code == 429
+    assert page.headers["Retry-After"]
+    text = page.get_data(as_text=True)
+    assert "στάλθηκαν πολλές αιτήσεις σε λίγο χρόνο" in text
+    assert f'value="{typed["contact_email"]}"' in text
+    assert requests_for(engine, TAKEN) == 0
+
+
+def test_invalid_input_is_not_counted(limited: Flask) -> None:
+    client = limited.test_client()
+    url = "/api/v1/onboarding/requests"
+    address = {"REMOTE_ADDR": "192.0.2.44"}
+    for _ in range(5):
+        assert client.post(url, json=body(body_vat="123"), environ_base=address).status_code == 422
+    assert client.post(url, json=body(), environ_base=address).status_code == 409
+
+
+def test_behind_a_proxy_the_forwarded_address_is_counted(
+    settings: Settings, tokens: TokenFactory
+) -> None:
+    app = create_app(
+        dataclasses.replace(settings, public_submission_limit="1 per minute", proxy_hops=1),
+        jwks=tokens.jwks,
+    )
+    client = app.test_client()
+    url = "/api/v1/onboarding/requests"
+
+    def from_(address: str) -> int:
+        return client.post(url, json=body(), headers={"X-Forwarded-For": address}).status_code
+
+    assert [from_("198.51.100.1"), from_("198.51.100.2"), from_("198.51.100.1")] == [
+        409,
+        409,
+        429,
+    ]
