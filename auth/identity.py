@@ -46,8 +46,21 @@ class IdentityAdmin(Protocol):
         """Create the unit's group (and its centre's parent group) if missing; return its id."""
         ...
 
-    def ensure_user(self, user: UserSpec) -> str:
-        """Create (or, without a password, invite) the user with role and scope; return its id."""
+    def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
+        """Create (or, without a password, invite) the user with role and scope; return its id.
+
+        By default the role and memberships are added: whatever else the user has is kept
+        (the first municipality admin of onboarding, development users).
+
+        With ``exclusive=True`` the user ends with exactly the spec's ``kentra-api`` client
+        role, exactly the spec's organization membership when the spec names one (through
+        ``municipality_code`` or ``unit``; a spec naming none leaves the memberships as they
+        are), and exactly the spec's unit group among the unit groups (the groups under
+        ``/m-…``; none when the spec has no unit). The other roles, ``m-<code>`` organization
+        memberships and unit-group memberships are removed. For users whose role and unit
+        follow a record that changes, such as a staff member moved to another unit or no
+        longer a centre's head (least privilege). Repeating it changes nothing.
+        """
         ...
 
     def disable_user(self, username: str) -> None:

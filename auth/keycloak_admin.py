@@ -11,7 +11,9 @@ needs) and maps the platform's identity model onto Keycloak's:
   group names (the ``groups`` claim carries full paths); the human-readable name is the group
   attribute ``kentra_name``;
 * a user gets one ``kentra-api`` client role, organization membership, unit-group membership
-  and the user-profile attributes ``region`` and ``profession``.
+  and the user-profile attributes ``region`` and ``profession``; ``ensure_user(...,
+  exclusive=True)`` also removes the user's other ``kentra-api`` client roles, other ``m-<code>``
+  organization memberships and other unit-group (``/m-…``) memberships.
 
 Every method is idempotent: each step looks up before it creates, and a 409 from a concurrent
 creator is answered by looking up again. Failures surface as :class:`KeycloakAdminError`,
@@ -36,7 +38,13 @@ from keycloak.exceptions import (
     KeycloakPostError,
 )
 
-from kentra.auth.claims import API_CLIENT, PROVISIONING_CLIENT, REALM, WEB_CLIENT
+from kentra.auth.claims import (
+    API_CLIENT,
+    ORGANIZATION_PREFIX,
+    PROVISIONING_CLIENT,
+    REALM,
+    WEB_CLIENT,
+)
 from kentra.auth.identity import UserSpec, organization_alias
 from kentra.auth.principal import UnitPath
 from kentra.platform.core.config import ConfigError, Settings
@@ -244,7 +252,10 @@ class KeycloakIdentityAdmin:
 
     # -- users ---------------------------------------------------------------------------
 
-    def ensure_user(self, user: UserSpec) -> str:
+    def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
+        """See ``kentra.auth.identity.IdentityAdmin.ensure_user``. With ``exclusive``, what is
+        not the spec's is removed before the spec's is added, so that a call failing half-way
+        leaves the user with less access rather than more; a repeat completes it."""
         code = user.municipality_code
         if user.unit is not None:
             if code is not None and code != user.unit.municipality_code:
@@ -263,12 +274,19 @@ class KeycloakIdentityAdmin:
                         "(ensure_organization first)"
                     )
             user_id = self._ensure_user_record(user)
+            group_id: str | None = None
+            if user.unit is not None:
+                group_id = str(self._ensure_group_path(user.unit, display_name=None)["id"])
+            if exclusive:
+                self._remove_other_roles(user_id, user.role.value)
+                if organization_id is not None:
+                    self._remove_other_organizations(user_id, organization_id)
+                self._remove_other_unit_groups(user_id, group_id)
             self._assign_role(user_id, user.role.value)
             if organization_id is not None:
                 self._add_member(organization_id, user_id)
-            if user.unit is not None:
-                group = self._ensure_group_path(user.unit, display_name=None)
-                self._admin.group_user_add(user_id, str(group["id"]))
+            if group_id is not None:
+                self._admin.group_user_add(user_id, group_id)
             # Last, so that the account works by the time the invitation is followed.
             if user.password is not None:
                 self._admin.set_user_password(user_id, user.password, temporary=False)
@@ -382,6 +400,49 @@ class KeycloakIdentityAdmin:
         except KeycloakPostError as exc:
             if _status(exc) != _CONFLICT:  # 409: already a member
                 raise
+
+    def _remove_other_roles(self, user_id: str, role_name: str) -> None:
+        """DELETE the user's ``kentra-api`` client-role mappings other than ``role_name``."""
+        client_uuid = self._api_client()
+        others = [
+            {"id": role["id"], "name": role["name"]}
+            for role in self._admin.get_client_roles_of_user(user_id, client_uuid)
+            if role.get("name") != role_name
+        ]
+        if others:
+            # Removing a mapping the user no longer has is a no-op (204) in Keycloak.
+            self._admin.delete_client_roles_of_user(user_id, client_uuid, others)
+            log.info(
+                "keycloak client roles removed",
+                extra={"user_id": user_id, "roles": sorted(r["name"] for r in others)},
+            )
+
+    def _remove_other_organizations(self, user_id: str, organization_id: str) -> None:
+        """Leave every ``m-<code>`` organization other than ``organization_id``."""
+        for organization in self._admin.get_user_organizations(user_id):
+            alias = str(organization.get("alias") or "")
+            if organization["id"] == organization_id or not alias.startswith(ORGANIZATION_PREFIX):
+                continue
+            try:
+                # An unmanaged membership (added through this API): the user itself stays.
+                self._admin.organization_user_remove(user_id, str(organization["id"]))
+            except KeycloakDeleteError as exc:
+                if _status(exc) != _NOT_FOUND:  # 404: left or removed meanwhile
+                    raise
+            log.info(
+                "keycloak organization membership removed",
+                extra={"user_id": user_id, "alias": alias},
+            )
+
+    def _remove_other_unit_groups(self, user_id: str, group_id: str | None) -> None:
+        """Leave every unit group (path ``/m-…``) other than ``group_id``."""
+        for group in self._admin.get_user_groups(user_id):
+            path = str(group.get("path") or "")
+            if group["id"] == group_id or not path.startswith("/" + ORGANIZATION_PREFIX):
+                continue
+            # Leaving a group the user is no longer in is a no-op (204) in Keycloak.
+            self._admin.group_user_remove(user_id, str(group["id"]))
+            log.info("keycloak group membership removed", extra={"user_id": user_id, "path": path})
 
     def _has_password(self, user_id: str) -> bool:
         return any(c.get("type") == "password" for c in self._admin.get_credentials(user_id))

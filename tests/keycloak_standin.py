@@ -9,10 +9,21 @@ source rather than a guess:
 * organization search (``search``, ``exact``) matches the name or a domain, never the alias;
   ``first``/``max`` page (``max`` defaults to 10); duplicate name or alias → 409;
 * ``POST /organizations/{id}/members`` takes the bare user id as its body; 201 without a body;
-  409 when the user is already a member;
+  409 when the user is already a member; ``DELETE /organizations/{id}/members/{userId}`` → 204,
+  404 when the user is not a member (``OrganizationMemberResource.getMember``);
+  ``GET /organizations/members/{userId}/organizations`` → the user's organizations, 404 for an
+  unknown user;
 * ``POST /groups`` and ``/groups/{id}/children`` → 201 + ``Location``, 409 for a sibling with
   the same name; ``GET /group-by-path/{path}`` → 404 when absent;
 * usernames are stored lower-case; duplicate username or e-mail → 409;
+* ``GET /users/{id}/groups`` lists the groups the user is a direct member of, with their full
+  ``path`` (``briefRepresentation`` defaults to true: no attributes), paged only when
+  ``first``/``max`` are given; ``DELETE /users/{id}/groups/{groupId}`` → 204 even when the user
+  is not a member, 404 for an unknown user or group;
+* ``DELETE /users/{id}/role-mappings/clients/{client}`` takes a list of role representations
+  whose ``id`` and ``name`` must both match a role of the client (else 404 "Role not found");
+  roles the user does not hold are ignored (204); without a body every mapping of the client
+  is removed (``ClientRoleMappingsResource.deleteClientRoleMapping``);
 * user attributes not declared in the realm export's user profile are dropped (Keycloak's
   default "unmanaged attributes: disabled"); declared ones are validated (pattern, options);
 * ``execute-actions-email`` needs an enabled user with an e-mail and known actions (else 400);
@@ -287,6 +298,15 @@ class KeycloakStandIn:
             users = [self.state.users[u] for u in self.state.members.get(org_id, [])]
             return _json(_page(users, 10))
 
+        @app.delete(ADMIN + "/organizations/<org_id>/members/<user_id>")
+        def remove_member(org_id: str, user_id: str) -> Response:
+            self._organization(org_id)
+            members = self.state.members.get(org_id, [])
+            if user_id not in members:
+                return _error(404, "HTTP 404 Not Found", key="error")
+            members.remove(user_id)
+            return _no_content()
+
         @app.get(ADMIN + "/organizations/members/<user_id>/organizations")
         def member_organizations(user_id: str) -> Response:
             self._user(user_id)
@@ -370,14 +390,29 @@ class KeycloakStandIn:
         @app.get(ADMIN + "/users/<user_id>/groups")
         def user_groups(user_id: str) -> Response:
             self._user(user_id)
-            found = [self._group(g) for g in self.state.user_groups.get(user_id, set())]
-            return _json([self._group_representation(g, full=False) for g in found])
+            brief = request.args.get("briefRepresentation", "true").lower() == "true"
+            found = [
+                self._group_representation(self._group(g), full=False)
+                for g in self.state.user_groups.get(user_id, set())
+            ]
+            found.sort(key=lambda g: g["path"])
+            if brief:
+                for rep in found:
+                    del rep["attributes"]
+            return _json(_page(found, None))
 
         @app.put(ADMIN + "/users/<user_id>/groups/<group_id>")
         def join_group(user_id: str, group_id: str) -> Response:
             self._user(user_id)
             self._group(group_id)
             self.state.user_groups.setdefault(user_id, set()).add(group_id)
+            return _no_content()
+
+        @app.delete(ADMIN + "/users/<user_id>/groups/<group_id>")
+        def leave_group(user_id: str, group_id: str) -> Response:
+            self._user(user_id)
+            self._group(group_id)
+            self.state.user_groups.get(user_id, set()).discard(group_id)
             return _no_content()
 
         @app.get(ADMIN + "/users/<user_id>/role-mappings/clients/<client_uuid>")
@@ -390,6 +425,11 @@ class KeycloakStandIn:
         @app.post(ADMIN + "/users/<user_id>/role-mappings/clients/<client_uuid>")
         def add_client_role_mappings(user_id: str, client_uuid: str) -> Response:
             return self._map_roles(self._user(user_id), client_uuid, request.get_json(force=True))
+
+        @app.delete(ADMIN + "/users/<user_id>/role-mappings/clients/<client_uuid>")
+        def delete_client_role_mappings(user_id: str, client_uuid: str) -> Response:
+            body = request.get_json(force=True, silent=True) if request.get_data() else None
+            return self._unmap_roles(self._user(user_id), client_uuid, body)
 
         # Clients
         @app.get(ADMIN + "/clients")
@@ -764,6 +804,21 @@ class KeycloakStandIn:
             names.append(role["name"])
         mapped = self.state.user_client_roles.setdefault(user["id"], {})
         mapped.setdefault(client_uuid, set()).update(names)
+        return _no_content()
+
+    def _unmap_roles(self, user: dict[str, Any], client_uuid: str, reps: Any) -> Response:
+        roles = self._client_roles(client_uuid)
+        mapped = self.state.user_client_roles.get(user["id"], {}).get(client_uuid, set())
+        if reps is None:  # no body: every mapping of the client
+            mapped.clear()
+            return _no_content()
+        names: list[str] = []
+        for rep in reps if isinstance(reps, list) else []:
+            role = roles.get(rep.get("name", ""))
+            if role is None or rep.get("id") != role["id"]:
+                return _error(404, "Role not found", key="error")
+            names.append(role["name"])
+        mapped.difference_update(names)
         return _no_content()
 
     # -- serving ---------------------------------------------------------------------------

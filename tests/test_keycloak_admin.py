@@ -780,3 +780,191 @@ def test_invitation_without_smtp_fails_clearly(
     user_id = admin.ensure_user(staff_spec())
     (sent,) = keycloak_standin.state.emails
     assert sent["user_id"] == user_id
+
+
+# -- exclusive mode (a staff member moved to another unit or no longer a head) -------------------
+
+
+def head_spec(**changes: object) -> UserSpec:
+    """The same person as ``staff_spec``, invited earlier as head of Athens' centre."""
+    return staff_spec(role=Role.CENTRE_HEAD, unit=UnitPath("4501", "kk-athinon"), **changes)
+
+
+def test_additive_mode_keeps_the_previous_role_and_unit_group(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(head_spec())
+    assert admin.ensure_user(staff_spec()) == user_id
+
+    assert keycloak_standin.client_roles_of(user_id) == {"centre-head", "staff"}
+    assert keycloak_standin.group_paths_of(user_id) == {
+        "/m-4501/kk-athinon",
+        "/m-4501/kk-athinon/parartima-1",
+    }
+    assert keycloak_standin.calls("DELETE", ".*") == []
+
+
+def test_exclusive_mode_keeps_exactly_the_specs_role_organization_and_unit_group(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    admin.ensure_organization("7101", "Δήμος Ηρακλείου")
+    user_id = admin.ensure_user(head_spec())
+    # Access elsewhere, given by hand or by an earlier municipality: a unit group and the
+    # organization of Heraklion, and what is not the platform's: a group and an organization.
+    heraklion = admin.ensure_unit_group(UnitPath("7101", "kk-irakleiou"), "ΚΚ Ηρακλείου")
+    admin._admin.group_user_add(user_id, heraklion)
+    admin._admin.organization_user_add(user_id, organization_id_of(admin, "7101"))
+    operations = admin._admin.create_group({"name": "operations"})
+    admin._admin.group_user_add(user_id, operations)
+    partners = admin._admin.create_organization({"name": "Partners", "alias": "partners"})
+    admin._admin.organization_user_add(user_id, partners)
+    assert keycloak_standin.client_roles_of(user_id) == {"centre-head"}
+
+    assert admin.ensure_user(staff_spec(), exclusive=True) == user_id
+
+    assert keycloak_standin.client_roles_of(user_id) == {"staff"}
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501", "partners"}
+    assert keycloak_standin.group_paths_of(user_id) == {
+        "/m-4501/kk-athinon/parartima-1",
+        "/operations",
+    }
+    (unmapped,) = keycloak_standin.calls(
+        "DELETE", f"/admin/realms/kentra/users/{USER_ID}/role-mappings/clients/.+"
+    )
+    assert [role["name"] for role in unmapped.body] == ["centre-head"]
+    left = keycloak_standin.calls("DELETE", f"/admin/realms/kentra/users/{USER_ID}/groups/.+")
+    assert len(left) == 2  # the old centre and Heraklion's centre
+    # The organization of Heraklion is left; the user itself stays (an unmanaged membership).
+    assert len(keycloak_standin.calls("DELETE", "/admin/realms/kentra/organizations/.+")) == 1
+    assert user_id in keycloak_standin.state.users
+    # What is not the spec's goes before the spec's is added.
+    paths = [(r.method, r.path) for r in keycloak_standin.requests]
+    assigned = max(i for i, call in enumerate(paths) if call == ("POST", unmapped.path))
+    assert assigned > max(i for i, (method, _p) in enumerate(paths) if method == "DELETE")
+
+    # Again: nothing more to remove, nothing removed.
+    before = len(keycloak_standin.calls("DELETE", ".*"))
+    assert admin.ensure_user(staff_spec(), exclusive=True) == user_id
+    assert len(keycloak_standin.calls("DELETE", ".*")) == before
+    assert keycloak_standin.client_roles_of(user_id) == {"staff"}
+    assert keycloak_standin.group_paths_of(user_id) == {
+        "/m-4501/kk-athinon/parartima-1",
+        "/operations",
+    }
+
+
+def organization_id_of(admin: KeycloakIdentityAdmin, code: str) -> str:
+    organization_id = admin._organization_id(f"m-{code}")
+    assert organization_id is not None
+    return organization_id
+
+
+def test_exclusive_mode_for_a_new_user_is_an_ordinary_creation(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec(), exclusive=True)
+
+    assert keycloak_standin.client_roles_of(user_id) == {"staff"}
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
+    assert keycloak_standin.group_paths_of(user_id) == {"/m-4501/kk-athinon/parartima-1"}
+    assert keycloak_standin.calls("DELETE", ".*") == []
+    assert len(keycloak_standin.state.emails) == 1
+
+
+def test_exclusive_mode_without_a_municipality_leaves_the_organizations(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+    officer = UserSpec(
+        username="m.papadopoulou",
+        email="m.papadopoulou@example.gr",
+        role=Role.REGIONAL_OFFICER,
+        region="EL30",
+    )
+
+    assert admin.ensure_user(officer, exclusive=True) == user_id
+
+    assert keycloak_standin.client_roles_of(user_id) == {"regional-officer"}
+    assert keycloak_standin.group_paths_of(user_id) == set()  # no unit: no unit group
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}  # none named: kept
+    assert keycloak_standin.calls("GET", ".*/organizations/members/.+/organizations") == []
+
+
+def test_organization_left_meanwhile_is_left_all_the_same(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    heraklion = admin.ensure_organization("7101", "Δήμος Ηρακλείου")
+    user_id = admin.ensure_user(
+        staff_spec(unit=UnitPath("7101", "kk-irakleiou"), municipality_code=None)
+    )
+    original = admin._admin.get_user_organizations
+
+    def racing_lookup(found_user_id: str) -> list[dict[str, object]]:
+        found: list[dict[str, object]] = original(found_user_id)
+        other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+        other._admin.organization_user_remove(user_id, heraklion)  # before our DELETE
+        return found
+
+    admin._admin.get_user_organizations = racing_lookup  # type: ignore[method-assign]
+    assert admin.ensure_user(staff_spec(), exclusive=True) == user_id  # our 404 tolerated
+
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
+    deletes = keycloak_standin.calls(
+        "DELETE", f"/admin/realms/kentra/organizations/{heraklion}/members/{user_id}"
+    )
+    assert len(deletes) == 2  # the other's 204 and ours, answered 404
+
+
+def test_leaving_an_organization_failing_in_keycloak_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    admin.ensure_organization("7101", "Δήμος Ηρακλείου")
+    user_id = admin.ensure_user(
+        staff_spec(unit=UnitPath("7101", "kk-irakleiou"), municipality_code=None)
+    )
+    keycloak_standin.fail_next("DELETE", "/admin/realms/kentra/organizations/.+/members/.+")
+
+    with pytest.raises(KeycloakAdminError) as raised:
+        admin.ensure_user(staff_spec(), exclusive=True)
+
+    assert str(raised.value).startswith("ensure user m.papadopoulou: Keycloak answered 500")
+    # The role was removed first (less access, not more); a repeat completes the change.
+    assert keycloak_standin.organizations_of(user_id) == {"m-7101"}
+    admin.ensure_user(staff_spec(), exclusive=True)
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
+    assert keycloak_standin.group_paths_of(user_id) == {"/m-4501/kk-athinon/parartima-1"}
+
+
+def test_the_standin_answers_unknown_role_and_membership_deletions_like_keycloak(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+    api = next(
+        uuid
+        for uuid, client in keycloak_standin.state.clients.items()
+        if client["clientId"] == API_CLIENT
+    )
+    base = f"{keycloak_standin.url}/admin/realms/kentra"
+    token = admin._admin.connection.token["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    mappings = f"{base}/users/{user_id}/role-mappings/clients/{api}"
+    wrong_id = [{"id": "not-the-id", "name": "staff"}]
+    assert requests.delete(mappings, json=wrong_id, headers=headers, timeout=10).status_code == 404
+    not_held = [keycloak_standin.state.client_roles[api]["centre-head"]]
+    assert requests.delete(mappings, json=not_held, headers=headers, timeout=10).status_code == 204
+    assert keycloak_standin.client_roles_of(user_id) == {"staff"}
+    assert requests.delete(mappings, headers=headers, timeout=10).status_code == 204  # all
+    assert keycloak_standin.client_roles_of(user_id) == set()
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert (
+        requests.delete(
+            f"{base}/users/{user_id}/groups/{unknown}", headers=headers, timeout=10
+        ).status_code
+        == 404
+    )
+    assert (
+        requests.delete(
+            f"{base}/organizations/{athens}/members/{unknown}", headers=headers, timeout=10
+        ).status_code
+        == 404
+    )

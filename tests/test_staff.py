@@ -717,7 +717,7 @@ def test_a_member_whose_contract_ended_cannot_be_invited(
 
 
 class FailingIdentity:
-    def ensure_user(self, user: UserSpec) -> str:
+    def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
         raise RuntimeError(f"Keycloak answered 500 for {user.username}")
 
     def disable_user(self, username: str) -> None:
@@ -797,6 +797,183 @@ def test_a_failure_of_the_identity_provider_is_a_502_and_records_nothing(
     assert users_named(engine, member["email"]) == 0
     # The log names the member by id; the e-mail in the provider's message stays out of it.
     assert member["email"] not in caplog.text
+
+
+def test_moving_an_invited_head_to_an_annex_removes_centre_head_and_the_old_group(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    emails: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    member = created(
+        client,
+        tokens,
+        units,
+        emails,
+        unit_id=units["centre"],
+        is_head=True,
+        profile_code="social_worker",
+    )
+    url = f"{URL}/{member['id']}"
+    invited = client.post(f"{url}/invite", headers=admin(tokens))
+    assert invited.status_code == 200
+    head = identity_of(engine, member["email"])
+    assert head is not None
+    assert (head["roles"], head["groups"]) == ({Role.CENTRE_HEAD}, {f"/m-{CODE}/kk-patras"})
+    move = {"unit_id": units["annex"], "is_head": False}
+    # The provider failing: the move is not saved, the head keeps being the head.
+    with monkeypatch.context() as patched:
+        patched.setattr(staff_blueprint, "identity_admin", lambda *_a: FailingIdentity())
+        refused = client.patch(
+            url, headers={**admin(tokens), "If-Match": invited.headers["ETag"]}, json=move
+        )
+    assert refused.status_code == 502
+    assert "η αλλαγή δεν αποθηκεύτηκε" in refused.get_json()["detail"]
+    assert client.get(url, headers=admin(tokens)).get_json() == invited.get_json()
+    assert identity_of(engine, member["email"]) == head
+
+    moved = client.patch(
+        url, headers={**admin(tokens), "If-Match": invited.headers["ETag"]}, json=move
+    )
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["identity_user_id"] == head["id"]
+    user = identity_of(engine, member["email"])
+    assert user is not None
+    assert user["id"] == head["id"]
+    assert user["roles"] == {Role.STAFF}
+    assert user["organizations"] == {f"m-{CODE}"}
+    assert user["groups"] == {f"/m-{CODE}/kk-patras/parartima-1"}
+    updates = [e[2] for e in events(engine) if e[0] == "staff.updated"]
+    assert updates == [
+        {"fields": ["is_head", "unit_id"], "unit_id": units["annex"], "account_role": "staff"}
+    ]
+
+    # Head of the second centre: the centre head's role again, there and only there.
+    promoted = client.patch(
+        url,
+        headers={**admin(tokens), "If-Match": moved.headers["ETag"]},
+        json={"unit_id": units["centre 2"], "is_head": True},
+    )
+    assert promoted.status_code == 200, promoted.get_json()
+    user = identity_of(engine, member["email"])
+    assert user is not None
+    assert (user["roles"], user["groups"]) == ({Role.CENTRE_HEAD}, {f"/m-{CODE}/kk-riou"})
+
+
+def test_other_changes_and_members_not_invited_leave_the_identity_provider_alone(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    emails: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    invited = created(client, tokens, units, emails)
+    url = f"{URL}/{invited['id']}"
+    done = client.post(f"{url}/invite", headers=admin(tokens))
+    assert done.status_code == 200
+    member = created(client, tokens, units, emails, unit_id=units["centre"])
+    monkeypatch.setattr(staff_blueprint, "identity_admin", lambda *_a: FailingIdentity())
+    # An invited member: neither unit, nor head flag, nor profile, nor e-mail changes.
+    changed = client.patch(
+        url,
+        headers={**admin(tokens), "If-Match": done.headers["ETag"]},
+        json={"fte": "1", "full_name": "Άννα Μαρκοπούλου"},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    # A member not invited: no user to keep in step.
+    moved = client.patch(
+        f"{URL}/{member['id']}",
+        headers={**admin(tokens), "If-Match": '"1"'},
+        json={"unit_id": units["annex"], "email": "not-invited@example.gr"},
+    )
+    assert moved.status_code == 200, moved.get_json()
+    emails.append("not-invited@example.gr")
+    assert users_named(engine, "not-invited@example.gr") == 0
+
+
+def test_a_profile_change_brings_the_users_profession_along(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    emails: list[str],
+) -> None:
+    member = created(client, tokens, units, emails)  # a psychologist
+    url = f"{URL}/{member['id']}"
+    done = client.post(f"{url}/invite", headers=admin(tokens))
+    assert done.status_code == 200
+
+    def profession() -> str | None:
+        with engine.connect() as conn:
+            return conn.scalar(
+                select(IdentityUser.profession).where(IdentityUser.username == member["email"])
+            )
+
+    assert profession() == "psychologist"
+    changed = client.patch(
+        url,
+        headers={**admin(tokens), "If-Match": done.headers["ETag"]},
+        json={"profile_code": "social_worker"},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert profession() == "social_worker"
+
+
+def test_changing_the_e_mail_of_an_invited_member_disables_the_old_user(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    emails: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    member = created(client, tokens, units, emails)
+    url = f"{URL}/{member['id']}"
+    invited = client.post(f"{url}/invite", headers=admin(tokens))
+    assert invited.status_code == 200
+    old = identity_of(engine, member["email"])
+    assert old is not None
+    new_email = f"renamed-{uuid.uuid4().hex[:8]}@example.gr"
+    emails.append(new_email)
+    change = {"email": new_email}
+    # The provider failing: the new address is not saved, the old user stays as it is.
+    with monkeypatch.context() as patched:
+        patched.setattr(staff_blueprint, "identity_admin", lambda *_a: FailingIdentity())
+        refused = client.patch(
+            url, headers={**admin(tokens), "If-Match": invited.headers["ETag"]}, json=change
+        )
+    assert refused.status_code == 502
+    assert "η αλλαγή δεν αποθηκεύτηκε" in refused.get_json()["detail"]
+    assert client.get(url, headers=admin(tokens)).get_json() == invited.get_json()
+    assert enabled(engine, member["email"]) is True
+
+    changed = client.patch(
+        url, headers={**admin(tokens), "If-Match": invited.headers["ETag"]}, json=change
+    )
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    assert (body["email"], body["identity_user_id"], body["invited_at"]) == (new_email, None, None)
+    assert enabled(engine, member["email"]) is False  # no new login under the old address
+    assert users_named(engine, new_email) == 0  # a new invitation is needed
+    updates = [e[2] for e in events(engine) if e[0] == "staff.updated"]
+    assert updates == [
+        {
+            "fields": ["email"],
+            "unit_id": units["annex"],
+            "previous_identity_user_id": old["id"],
+            "invitation_needed": True,
+        }
+    ]
+    again = client.post(f"{url}/invite", headers=admin(tokens))
+    assert again.status_code == 200
+    user = identity_of(engine, new_email)
+    assert user is not None
+    assert again.get_json()["identity_user_id"] == user["id"] != old["id"]
+    assert enabled(engine, new_email) is True
+    assert enabled(engine, member["email"]) is False
 
 
 # --- who may -----------------------------------------------------------------------------------

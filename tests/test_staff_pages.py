@@ -564,7 +564,7 @@ def test_an_ended_member_has_no_invitation_button_and_is_refused(
 
 
 class FailingIdentity:
-    def ensure_user(self, user: UserSpec) -> str:
+    def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
         raise OSError("connection refused")
 
 

@@ -84,7 +84,7 @@ class EmbeddedIdentityAdmin:
 
     # --- users --------------------------------------------------------------------------------
 
-    def ensure_user(self, user: UserSpec) -> str:
+    def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
         """Create the user, or bring an existing one up to ``user``; return its id.
 
         With a password, the password is set (development users). Without one, a new user is
@@ -92,8 +92,11 @@ class EmbeddedIdentityAdmin:
         of the embedded issuer (Keycloak sends the "update password" e-mail in production), so
         an invited user of the embedded issuer cannot log in until a password is set.
 
-        Roles, organization and group memberships are added, never removed; an existing user's
-        e-mail, names, region and profession are updated; a disabled user stays disabled.
+        Roles, organization and group memberships are added; with ``exclusive`` the user's
+        other roles, other organization memberships (when ``user`` names a municipality) and
+        other unit-group memberships are removed, in the same transaction (see
+        ``kentra.auth.identity.IdentityAdmin.ensure_user``). An existing user's e-mail, names,
+        region and profession are updated; a disabled user stays disabled.
         """
         unit = user.unit
         municipality_code = user.municipality_code
@@ -134,6 +137,7 @@ class EmbeddedIdentityAdmin:
                 .values(user_id=user_id, role=user.role)
                 .on_conflict_do_nothing()
             )
+            organization_id: uuid.UUID | None = None
             if municipality_code is not None:
                 organization_id = _ensure_organization(
                     conn, organization_alias(municipality_code), None
@@ -143,6 +147,7 @@ class EmbeddedIdentityAdmin:
                     .values(organization_id=organization_id, user_id=user_id)
                     .on_conflict_do_nothing()
                 )
+            group_id: uuid.UUID | None = None
             if unit is not None:
                 group_id = _ensure_unit_group(conn, unit, None)
                 conn.execute(
@@ -150,6 +155,8 @@ class EmbeddedIdentityAdmin:
                     .values(group_id=group_id, user_id=user_id)
                     .on_conflict_do_nothing()
                 )
+            if exclusive:
+                _remove_other_access(conn, user_id, user, organization_id, group_id)
             return str(user_id)
 
     def disable_user(self, username: str) -> None:
@@ -167,6 +174,49 @@ class EmbeddedIdentityAdmin:
             if user_id is not None:
                 grants.end_user_sessions(conn, user_id)
                 log.info("identity.user_disabled", extra={"user_id": str(user_id)})
+
+
+def _remove_other_access(
+    conn: Connection,
+    user_id: uuid.UUID,
+    user: UserSpec,
+    organization_id: uuid.UUID | None,
+    group_id: uuid.UUID | None,
+) -> None:
+    """Remove the roles, organization memberships (when the spec names an organization) and
+    unit-group memberships of ``user_id`` other than the spec's."""
+    roles = conn.execute(
+        delete(IdentityUserRole)
+        .where(IdentityUserRole.user_id == user_id, IdentityUserRole.role != user.role)
+        .returning(IdentityUserRole.role)
+    ).scalars()
+    removed: dict[str, object] = {"roles": sorted(role.value for role in roles)}
+    if organization_id is not None:
+        organizations = conn.execute(
+            delete(IdentityOrganizationMember)
+            .where(
+                IdentityOrganizationMember.user_id == user_id,
+                IdentityOrganizationMember.organization_id != organization_id,
+            )
+            .returning(IdentityOrganizationMember.organization_id)
+        ).scalars()
+        removed["organizations"] = sorted(str(o) for o in organizations)
+    unit_groups = select(IdentityGroup.id).where(
+        IdentityGroup.path.startswith("/" + ORGANIZATION_PREFIX, autoescape=True)
+    )
+    if group_id is not None:
+        unit_groups = unit_groups.where(IdentityGroup.id != group_id)
+    groups = conn.execute(
+        delete(IdentityGroupMember)
+        .where(
+            IdentityGroupMember.user_id == user_id, IdentityGroupMember.group_id.in_(unit_groups)
+        )
+        .returning(IdentityGroupMember.group_id)
+    ).scalars()
+    removed["groups"] = sorted(str(g) for g in groups)
+    if any(removed.values()):
+        # Ids and role names only: the username is often an e-mail address.
+        log.info("identity.user_access_removed", extra={"user_id": str(user_id), **removed})
 
 
 def _update_existing_user(

@@ -16,9 +16,9 @@ Staff data is personal data of employees: audit rows and logs name members by id
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -32,6 +32,7 @@ from kentra.platform.core.models import utcnow
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import Unit, UnitKind
+from kentra.tenants.binding import TenantSession
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,12 @@ DISABLE_UNAVAILABLE = (
     "μείνει ενεργός ο λογαριασμός. Δοκιμάστε ξανά αργότερα. "
     "The identity provider failed: the end of the contract was not saved, so that the account "
     "does not stay active. Try again later."
+)
+CHANGE_UNAVAILABLE = (
+    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η αλλαγή δεν αποθηκεύτηκε, ώστε ο λογαριασμός του "
+    "μέλους να μην κρατήσει πρόσβαση που δεν του αντιστοιχεί πια. Δοκιμάστε ξανά αργότερα. "
+    "The identity provider failed: the change was not saved, so that the member's account "
+    "does not keep access it no longer should have. Try again later."
 )
 # What the identity admin raises when the provider fails: Keycloak's admin errors are
 # RuntimeErrors (KeycloakAdminError), the embedded issuer's are database errors, the
@@ -215,44 +222,114 @@ def update_staff_member(
     """Change a member (validated by ``StaffMemberUpdateSchema``); the caller has checked
     the version the change was made on. Ending a contract is setting ``end_date``.
 
-    When the contract ends today or earlier and the member was invited, their identity user is
-    disabled through ``identity`` (no new logins); a provider failure is a 502 and nothing is
-    saved. A future end date leaves the user as it is until then."""
+    For a member who was invited, ``identity`` keeps the identity user in step, in the same
+    request; a provider failure is a 502 and nothing is saved:
+
+    * the e-mail (the username) changes: the old user is disabled and the invitation is
+      cleared, so that the member is invited again under the new address;
+    * the unit or the head flag changes: the user gets exactly the new role and unit group
+      (``ensure_user(..., exclusive=True)``), so that a former head keeps no reach over the
+      old centre;
+    * the contract ends today or earlier: the user is disabled (no new logins). A future end
+      date leaves the user as it is until then.
+    """
     current = {name: getattr(member, name) for name in _EDITABLE}
     changed = {name for name, value in changes.items() if current.get(name) != value}
     if not changed:
         return member
     state = {**current, **{name: changes[name] for name in changed}}
     _check(session, state, changed, member.id)
+    old_email = member.email
     for name in sorted(changed):
         setattr(member, name, state[name])
     _flush(session)
+    details: dict[str, Any] = {"fields": sorted(changed), "unit_id": member.unit_id}
+    if identity is not None and member.identity_user_id and "email" in changed:
+        _call_identity(
+            member,
+            lambda: identity.disable_user(old_email),
+            "staff.disable_failed",
+            CHANGE_UNAVAILABLE,
+        )
+        # Ids only: the old user's id says which account was disabled.
+        details["previous_identity_user_id"] = member.identity_user_id
+        details["invitation_needed"] = True
+        member.identity_user_id = None
+        member.invited_at = None
     ended = "end_date" in changed and member.end_date is not None
     disabled = False
     if ended and identity is not None and member.identity_user_id and _ended_by_today(member):
-        try:
-            identity.disable_user(member.email)
-        except IDENTITY_ERRORS as exc:
-            log.warning(
-                "staff.disable_failed",
-                extra={"staff_id": member.id, "error_type": type(exc).__name__},
-            )
-            raise IdentityUnavailable(DISABLE_UNAVAILABLE) from exc
+        _call_identity(
+            member,
+            lambda: identity.disable_user(member.email),
+            "staff.disable_failed",
+            DISABLE_UNAVAILABLE,
+        )
         member.account_disabled_at = utcnow()
         disabled = True
+    if (
+        identity is not None
+        and member.identity_user_id
+        and changed & {"unit_id", "is_head", "profile_code"}  # role, group, profession
+        and member.account_disabled_at is None
+        and not has_ended(member)
+    ):
+        unit = session.get(Unit, member.unit_id)
+        assert unit is not None  # a foreign key
+        spec = _user_spec(member, unit, _municipality_code(session))
+        member.identity_user_id = _call_identity(
+            member,
+            lambda: identity.ensure_user(spec, exclusive=True),
+            "staff.rescope_failed",
+            CHANGE_UNAVAILABLE,
+        )
+        details["account_role"] = spec.role.value
+    if ended:
+        details["account_disabled"] = disabled
+    session.flush()
     record_tenant_event(
         session,
         actor=actor,
         action="staff.ended" if ended else "staff.updated",
         object_type=OBJECT_TYPE,
         object_id=str(member.id),
-        details={
-            "fields": sorted(changed),
-            "unit_id": member.unit_id,
-            **({"account_disabled": disabled} if ended else {}),
-        },
+        details=details,
     )
     return member
+
+
+_T = TypeVar("_T")
+
+
+def _call_identity(member: StaffMember, call: Callable[[], _T], event: str, message: str) -> _T:
+    """``call()``; a provider failure is logged as ``event`` and becomes
+    ``IdentityUnavailable(message)`` (502)."""
+    try:
+        return call()
+    except IDENTITY_ERRORS as exc:
+        # The exception's text may name the user: log its type and the member's id only.
+        log.warning(event, extra={"staff_id": member.id, "error_type": type(exc).__name__})
+        raise IdentityUnavailable(message) from exc
+
+
+def _municipality_code(session: Session) -> str:
+    """The code of the municipality whose roster ``session`` reaches."""
+    assert isinstance(session, TenantSession), "the staff roster lives in a tenant schema"
+    return session.tenant.value
+
+
+def _user_spec(member: StaffMember, unit: Unit, municipality_code: str) -> UserSpec:
+    """The identity user of ``member``: named by the e-mail, the centre head's role for a head
+    and the staff role otherwise, in the municipality's organization and the unit's group,
+    with the profession of the member's profile when it is one the identity layer knows."""
+    return UserSpec(
+        username=member.email,
+        email=member.email,
+        role=Role.CENTRE_HEAD if member.is_head else Role.STAFF,
+        municipality_code=municipality_code,
+        unit=UnitPath(municipality_code, unit.centre, unit.unit),
+        profession=_profession(member.profile_code),
+    )
 
 
 _EDITABLE = (
@@ -288,33 +365,24 @@ def invite_staff_member(
 
     The user is named by the e-mail, gets the centre head's role for a head and the staff role
     otherwise, joins the municipality's organization and the unit's group, and carries the
-    profession of the member's profile when it is one the identity layer knows. Idempotent:
-    inviting again creates nothing new (the provider may send the e-mail again). If the
-    provider fails, nothing is recorded (502).
+    profession of the member's profile when it is one the identity layer knows; any other role,
+    organization or unit group the user has is removed (``exclusive``). Idempotent: inviting
+    again creates nothing new (the provider may send the e-mail again). If the provider fails,
+    nothing is recorded (502).
     """
     if has_ended(member):
         raise StaffConflict(ENDED)
     unit = session.get(Unit, member.unit_id)
     if unit is None or not unit.is_open:
         raise StaffConflict(UNIT_CLOSED, field="unit_id")
-    role = Role.CENTRE_HEAD if member.is_head else Role.STAFF
-    spec = UserSpec(
-        username=member.email,
-        email=member.email,
-        role=role,
-        municipality_code=municipality_code,
-        unit=UnitPath(municipality_code, unit.centre, unit.unit),
-        profession=_profession(member.profile_code),
+    spec = _user_spec(member, unit, municipality_code)
+    role = spec.role
+    user_id = _call_identity(
+        member,
+        lambda: identity.ensure_user(spec, exclusive=True),
+        "staff.invitation_failed",
+        IDENTITY_UNAVAILABLE,
     )
-    try:
-        user_id = identity.ensure_user(spec)
-    except IDENTITY_ERRORS as exc:
-        # The exception's text may name the user: log its type and the member's id only.
-        log.warning(
-            "staff.invitation_failed",
-            extra={"staff_id": member.id, "error_type": type(exc).__name__},
-        )
-        raise IdentityUnavailable(IDENTITY_UNAVAILABLE) from exc
     again = member.identity_user_id is not None
     member.identity_user_id = user_id
     member.invited_at = utcnow()
