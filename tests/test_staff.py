@@ -34,7 +34,7 @@ from kentra.auth.issuer.models import (
 )
 from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.models import AuditEvent
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today
 from kentra.platform.staff import blueprint as staff_blueprint
 from kentra.platform.staff import operations as staff_operations
 from kentra.platform.staff.models import StaffMember
@@ -532,9 +532,9 @@ def test_ending_a_contract_keeps_the_row_and_the_filters_follow(
 ) -> None:
     leaving = created(client, tokens, units, emails, start_date="2022-01-01")
     staying = created(client, tokens, units, emails, unit_id=units["centre"])
-    future_start = (utcnow().date() + timedelta(days=30)).isoformat()
+    future_start = (local_today() + timedelta(days=30)).isoformat()
     starting = created(client, tokens, units, emails, start_date=future_start)
-    yesterday = (utcnow().date() - timedelta(days=1)).isoformat()
+    yesterday = (local_today() - timedelta(days=1)).isoformat()
     ended = client.patch(
         f"{URL}/{leaving['id']}",
         headers={**admin(tokens), "If-Match": '"1"'},
@@ -743,7 +743,7 @@ def test_ending_the_contract_of_an_invited_member_disables_their_user(
     assert enabled(engine, member["email"]) is True
     version = invited.headers["ETag"]
     # A future end date leaves the account as it is.
-    later = (utcnow().date() + timedelta(days=10)).isoformat()
+    later = (local_today() + timedelta(days=10)).isoformat()
     response = client.patch(
         f"{URL}/{member['id']}",
         headers={**admin(tokens), "If-Match": version},
@@ -752,7 +752,7 @@ def test_ending_the_contract_of_an_invited_member_disables_their_user(
     assert response.status_code == 200
     assert enabled(engine, member["email"]) is True
     # The provider failing: the end is not saved, so the account cannot outlive the contract.
-    today = utcnow().date().isoformat()
+    today = local_today().isoformat()
     with monkeypatch.context() as patched:
         patched.setattr(staff_blueprint, "identity_admin", lambda *_a: FailingIdentity())
         refused = client.patch(

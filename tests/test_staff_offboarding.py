@@ -18,7 +18,7 @@ from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Role
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.core.config import Settings
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.staff import tasks as staff_tasks
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import UnitKind
@@ -65,8 +65,8 @@ def invited_member(
             full_name="Αποχωρών",
             email=email,
             profile_code="psychologist",
-            start_date=utcnow().date() - timedelta(days=400),
-            end_date=utcnow().date() + timedelta(days=ends),
+            start_date=local_today() - timedelta(days=400),
+            end_date=local_today() + timedelta(days=ends),
             fte=Decimal("1.00"),
             identity_user_id=user_id,
             invited_at=utcnow(),

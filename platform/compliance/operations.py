@@ -33,7 +33,7 @@ from kentra.platform.compliance.models import (
     JobStatus,
     RecomputeJob,
 )
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.policy.operations import staffing_requirement
@@ -166,7 +166,7 @@ class CentreResult:
 
 def today() -> date:
     """The day compliance is judged on (the same clock as the policy in force)."""
-    return utcnow().date()
+    return local_today()
 
 
 def compute_centres(

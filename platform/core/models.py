@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import importlib
 import pkgutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -51,8 +52,18 @@ def string_enum(enum_class: type[enum.StrEnum], name: str, length: int = 16) -> 
     )
 
 
+# The programme's clock: "today" for contracts, regulations in force and policy versions is
+# the date in Greece, not in UTC (between midnight and 02:00/03:00 they differ).
+PLATFORM_TIMEZONE = ZoneInfo("Europe/Athens")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_today() -> date:
+    """Today's date in Greece."""
+    return datetime.now(PLATFORM_TIMEZONE).date()
 
 
 def load_all_models() -> None:

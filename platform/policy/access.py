@@ -8,13 +8,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today
 from kentra.platform.policy.models import PolicyVersion
 
 
 def access_policy_in_force(session: Session, on: date | None = None) -> PolicyVersion | None:
     """The version with the latest ``valid_from`` on or before ``on`` (default: today)."""
-    day = on or utcnow().date()
+    day = on or local_today()
     return session.scalars(
         select(PolicyVersion)
         .where(PolicyVersion.valid_from <= day)

@@ -32,7 +32,7 @@ from kentra.platform.api import Blueprint
 from kentra.platform.api.etags import require_if_match, with_etag
 from kentra.platform.core.app import accepts_upload
 from kentra.platform.core.database import request_session
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today
 from kentra.platform.regulations.access import (
     access_current_regulations,
     access_version,
@@ -325,5 +325,5 @@ def bundle_response(region: str | None, status: RegulationStatus | None) -> Resp
     target = tempfile.SpooledTemporaryFile(max_size=BUNDLE_MEMORY)  # noqa: SIM115 - send_file closes it
     write_bundle(current_app.extensions["kentra"].engine, regulations, target)
     target.seek(0)
-    name = f"regulations-{region or 'all'}-{utcnow().date().isoformat()}.zip"
+    name = f"regulations-{region or 'all'}-{local_today().isoformat()}.zip"
     return send_file(target, mimetype="application/zip", as_attachment=True, download_name=name)

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal, UnitPath
 from kentra.platform.audit.operations import record_tenant_event
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import OBJECT_TYPE
 from kentra.platform.units.models import Unit
@@ -69,7 +69,7 @@ def access_staff(
     if unit_id is not None:
         query = query.where(StaffMember.unit_id == unit_id)
     if current is not None:
-        running = _current_on(today or utcnow().date())
+        running = _current_on(today or local_today())
         query = query.where(running if current else not_(running))
     found = session.scalars(query).all()
     record_tenant_event(

@@ -19,7 +19,7 @@ from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.api.etags import etag, require_if_match
 from kentra.platform.core.database import request_session
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
     access_staff,
     access_staff_member_by_id,
@@ -78,7 +78,7 @@ def dump(member: StaffMember) -> dict[str, Any]:
         "end_date": member.end_date,
         "fte": member.fte,
         "is_head": member.is_head,
-        "current": member.is_current(utcnow().date()),
+        "current": member.is_current(local_today()),
         "identity_user_id": member.identity_user_id,
         "invited_at": member.invited_at,
         "version": member.version,

@@ -28,7 +28,7 @@ from kentra.auth.identity import IdentityAdmin, UserSpec
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.operations import record_tenant_event
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import Unit, UnitKind
@@ -345,11 +345,11 @@ _EDITABLE = (
 
 
 def _ended_by_today(member: StaffMember) -> bool:
-    return member.end_date is not None and member.end_date <= utcnow().date()
+    return member.end_date is not None and member.end_date <= local_today()
 
 
 def has_ended(member: StaffMember, today: date | None = None) -> bool:
-    day = today or utcnow().date()
+    day = today or local_today()
     return member.end_date is not None and member.end_date < day
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kentra.auth.adapters import identity_admin
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import get_engine
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today
 from kentra.platform.staff.operations import disable_ended_accounts
 from kentra.tasks.celery_app import celery
 from kentra.tenants.binding import tenant_session
@@ -33,7 +33,7 @@ def disable_ended_accounts_daily(self: Task) -> dict[str, Any]:  # type: ignore[
 def offboard_all(engine: Engine, settings: Settings) -> dict[str, Any]:
     """Every active tenant in turn; a tenant that fails is logged and retried tomorrow."""
     identity = identity_admin(settings, engine)
-    today = utcnow().date()
+    today = local_today()
     with Session(engine) as session:
         codes = list(
             session.scalars(

@@ -31,7 +31,7 @@ from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
-from kentra.platform.core.models import utcnow
+from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
     access_roster_units,
     access_staff,
@@ -182,7 +182,7 @@ def roster_page(municipality_code: MunicipalityCode) -> str:
     )
     units = access_roster_units(session)
     profiles = profile_names(session, str(get_locale()))
-    today = utcnow().date()
+    today = local_today()
     rows = [
         {
             "member": member,
@@ -213,7 +213,7 @@ def _greek_decimal(number: Decimal) -> str:
 @requires(Permission.TENANT_STAFF_WRITE)
 def new_member_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """The empty form (today as the start date, full time)."""
-    values = {"start_date": utcnow().date().isoformat(), "fte": "1"}
+    values = {"start_date": local_today().isoformat(), "fte": "1"}
     return _render_form(municipality_code, FormState(values))
 
 
