@@ -414,6 +414,46 @@ def test_an_identity_failure_is_a_502_and_saves_nothing(
         assert units_of(engine, BIG) == before
 
 
+def test_a_renamed_unit_renames_its_identity_group(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    tenants: list[MunicipalityCode],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    centre = make_centre(client, tokens)
+    path = centre["path"]
+
+    def group_name() -> str | None:
+        with engine.connect() as conn:
+            return conn.scalar(select(IdentityGroup.name).where(IdentityGroup.path == path))
+
+    def rename(name: str) -> TestResponse:
+        etag = client.get(url(BIG, f"/{centre['id']}"), headers=admin(tokens)).headers["ETag"]
+        return client.patch(
+            url(BIG, f"/{centre['id']}"),
+            headers={**admin(tokens), "If-Match": etag},
+            json={"name": name},
+        )
+
+    class Failing:
+        def __init__(self, *_args: Any) -> None:
+            pass
+
+        def ensure_unit_group(self, _unit: UnitPath, _name: str) -> str:
+            raise ConnectionError("identity provider unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(units_blueprint, "identity_admin", Failing)
+        problem(rename("Κέντρο Κοινότητας Βόλου — Νέα Ιωνία"), 502)
+    assert group_name() == centre["name"]
+    assert rename("Κέντρο Κοινότητας Βόλου — Νέα Ιωνία").status_code == 200
+    assert group_name() == "Κέντρο Κοινότητας Βόλου — Νέα Ιωνία"
+    # The path, and so everyone's access, stays as it was.
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).where(IdentityGroup.path == path)) == 1
+
+
 # --- annexes -----------------------------------------------------------------------------------
 
 

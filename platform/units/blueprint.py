@@ -221,7 +221,14 @@ def patch_unit(
     unit = _unit_or_404(unit_id)
     require_if_match(unit.version)
     try:
-        update_unit(request_session(), municipality_code.value, unit, data, actor=_actor())
+        update_unit(
+            request_session(),
+            municipality_code.value,
+            unit,
+            data,
+            actor=_actor(),
+            identity=_identity(),
+        )
     except UnitError as error:
         _refuse(error)
     except StaleDataError:  # changed between our read and our write

@@ -450,9 +450,17 @@ def _converted(name: str, value: Any) -> Any:
 
 
 def update_unit(
-    session: Session, municipality_code: str, unit: Unit, data: Mapping[str, Any], *, actor: str
+    session: Session,
+    municipality_code: str,
+    unit: Unit,
+    data: Mapping[str, Any],
+    *,
+    actor: str,
+    identity: IdentityAdmin | None = None,
 ) -> Unit:
-    """Change the given fields of an open unit (``UnitUpdateSchema``); the group path stays."""
+    """Change the given fields of an open unit (``UnitUpdateSchema``); the group path stays,
+    and a new name is given to the unit's identity group too (through ``identity``; a provider
+    failure is a 502 and nothing is saved)."""
     if not unit.is_open:
         raise UnitConflict(UNIT_CLOSED)
     allowed = FIELDS_OF_KIND[unit.kind]
@@ -476,6 +484,8 @@ def update_unit(
     if not changed:
         return unit
     session.flush()
+    if "name" in changed and identity is not None:
+        _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
     record_tenant_event(
         session,
         actor=actor,

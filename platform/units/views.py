@@ -586,7 +586,14 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
     if refused is not None:
         return _render_unit(municipality_code, unit, refused, status=422, lists=typed.lists)
     try:
-        update_unit(request_session(), municipality_code.value, unit, changes, actor=_actor())
+        update_unit(
+            request_session(),
+            municipality_code.value,
+            unit,
+            changes,
+            actor=_actor(),
+            identity=_identity(),
+        )
     except UnitError as error:
         state, status = _refusal_state(typed, error)
         return _render_unit(municipality_code, unit, state, status=status, lists=typed.lists)
