@@ -7,10 +7,11 @@ and a tenant that is not active all answer the same 404, so the answer reveals n
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import Flask, abort, current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from kentra.auth.flask import authorize_tenant
 from kentra.platform.core.database import set_request_session
@@ -25,6 +26,22 @@ URL_PARAMETER = "municipality_code"
 NOT_FOUND_DETAIL = "There is no municipality with this code on the platform."
 
 
+@cache
+def _tenant_lookup() -> Select[str, str, str | None]:
+    """One round trip per request: the status, the region and the supervising municipality
+    (derived). Built once: every tenant URL runs it."""
+    return (
+        select(Tenant.status, RegionalUnit.region_code, supervisor_code().label("supervisor"))
+        .join(Municipality, Municipality.code == Tenant.code)
+        .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
+        .outerjoin(
+            RegionalUnitSeatDecision,
+            RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
+        )
+        .where(Tenant.code == bindparam("code"))
+    )
+
+
 def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     if not values or URL_PARAMETER not in values:
         return
@@ -34,17 +51,7 @@ def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> Non
         abort(404, NOT_FOUND_DETAIL)
     session = open_tenant_session(current_app.extensions["kentra"].engine, code)
     set_request_session(session)
-    # One round trip: the status, the region and the supervising municipality (derived).
-    found = session.execute(
-        select(Tenant.status, RegionalUnit.region_code, supervisor_code().label("supervisor"))
-        .join(Municipality, Municipality.code == Tenant.code)
-        .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
-        .outerjoin(
-            RegionalUnitSeatDecision,
-            RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
-        )
-        .where(Tenant.code == code.value)
-    ).one_or_none()
+    found = session.execute(_tenant_lookup(), {"code": code.value}).one_or_none()
     if found is None or found.status != TenantStatus.ACTIVE:
         abort(404, NOT_FOUND_DETAIL)
     # Another municipality's tenant is exactly as absent as one that does not exist.
