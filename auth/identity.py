@@ -8,12 +8,13 @@ what is already done is not an error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from kentra.auth.claims import organization_alias
 from kentra.auth.principal import UnitPath
-from kentra.auth.roles import Profession, Role
+from kentra.auth.roles import MUNICIPALITY_ROLES, Profession, Role
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,69 @@ class UserSpec:
     # Set for embedded development users only; real users are invited and set their own.
     password: str | None = None
 
+    @property
+    def managing_municipality(self) -> str | None:
+        """The municipality on whose behalf the user is written: the one of the unit or the
+        organization the spec names (None for platform, ministry and regional users)."""
+        if self.unit is not None:
+            return self.unit.municipality_code
+        return self.municipality_code
+
+
+class ForeignAccount(Exception):
+    """The username or e-mail names an existing account that the municipality may not manage.
+
+    A municipality may create a user, or change one that belongs to its own organization alone
+    and holds only municipality roles. Any other account (another municipality's, or one with a
+    platform, ministry or regional role, or a privilege outside the platform's roles) is left
+    untouched: moving it would take it over (docs/adr/0016). The message names no municipality;
+    it is for logs and audit, callers show their own.
+    """
+
+
+@dataclass(frozen=True)
+class ExistingAccess:
+    """What an existing account holds, as far as a municipality managing it is concerned."""
+
+    organizations: frozenset[str]  # aliases of the organizations the user belongs to
+    roles: frozenset[str]  # ``kentra-api`` client roles
+    groups: frozenset[str]  # full paths of the groups the user belongs to
+    # Anything else: realm roles beyond the default, other clients' roles, a service account.
+    other_privileges: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        organizations: Iterable[str],
+        roles: Iterable[str],
+        groups: Iterable[str],
+        *,
+        other_privileges: bool = False,
+    ) -> ExistingAccess:
+        return cls(frozenset(organizations), frozenset(roles), frozenset(groups), other_privileges)
+
+
+def managed_by(access: ExistingAccess, municipality_code: str) -> bool:
+    """Whether the municipality may manage (re-scope, disable) an account holding ``access``:
+    no organization but its own, no role but municipality roles, no group outside its own
+    group tree, nothing else. An account holding nothing at all (an invitation that failed
+    half-way) qualifies, so that a retry completes it."""
+    alias = organization_alias(municipality_code)
+    root = "/" + alias
+    allowed_roles = {role.value for role in MUNICIPALITY_ROLES}
+    return (
+        not access.other_privileges
+        and access.organizations <= {alias}
+        and access.roles <= allowed_roles
+        and all(path == root or path.startswith(root + "/") for path in access.groups)
+    )
+
+
+def check_managed_by(access: ExistingAccess | None, municipality_code: str) -> None:
+    """Raise :class:`ForeignAccount` unless there is no account or the municipality manages it."""
+    if access is not None and not managed_by(access, municipality_code):
+        raise ForeignAccount("the account exists outside the municipality's management")
+
 
 class IdentityAdmin(Protocol):
     def ensure_organization(self, municipality_code: str, name: str) -> str:
@@ -46,8 +110,19 @@ class IdentityAdmin(Protocol):
         """Create the unit's group (and its centre's parent group) if missing; return its id."""
         ...
 
+    def check_user(self, user: UserSpec) -> None:
+        """Raise :class:`ForeignAccount` when the spec names a municipality and its username or
+        e-mail already belongs to an account that municipality may not manage (see
+        :func:`managed_by`; an e-mail used by an account with another username counts as such:
+        no silent merge). Changes nothing. For callers that must refuse before doing other
+        work (onboarding approval checks before it provisions the tenant)."""
+        ...
+
     def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
         """Create (or, without a password, invite) the user with role and scope; return its id.
+
+        When the spec names a municipality, the existing account must be one that municipality
+        manages, else :class:`ForeignAccount` is raised and nothing changes (``check_user``).
 
         By default the role and memberships are added: whatever else the user has is kept
         (the first municipality admin of onboarding, development users).
@@ -63,9 +138,21 @@ class IdentityAdmin(Protocol):
         """
         ...
 
-    def disable_user(self, username: str) -> None:
-        """Disable the user so that no new token is issued; unknown users are not an error."""
+    def disable_user(self, username: str, *, municipality_code: str | None = None) -> None:
+        """Disable the user so that no new token is issued; unknown users are not an error.
+
+        With ``municipality_code`` (a municipality offboarding its staff), only an account that
+        municipality manages is disabled; any other raises :class:`ForeignAccount` and stays as
+        it is. None is for the platform's own callers."""
         ...
 
 
-__all__ = ["IdentityAdmin", "UserSpec", "organization_alias"]
+__all__ = [
+    "ExistingAccess",
+    "ForeignAccount",
+    "IdentityAdmin",
+    "UserSpec",
+    "check_managed_by",
+    "managed_by",
+    "organization_alias",
+]

@@ -12,8 +12,12 @@ needs) and maps the platform's identity model onto Keycloak's:
   attribute ``kentra_name``;
 * a user gets one ``kentra-api`` client role, organization membership, unit-group membership
   and the user-profile attributes ``region`` and ``profession``; ``ensure_user(...,
-  exclusive=True)`` also removes the user's other ``kentra-api`` client roles, other ``m-<code>``
-  organization memberships and other unit-group (``/m-…``) memberships.
+  exclusive=True)`` also removes the user's other ``kentra-api`` client roles and other
+  unit-group (``/m-…``) memberships;
+* a spec naming a municipality touches only an account that municipality manages
+  (``kentra.auth.identity.managed_by``): the account's organizations, ``kentra-api`` roles,
+  groups, realm roles, other clients' roles and service-account flag are read first, and an
+  account outside it raises ``ForeignAccount`` before anything is written.
 
 Every method is idempotent: each step looks up before it creates, and a 409 from a concurrent
 creator is answered by looking up again. Failures surface as :class:`KeycloakAdminError`,
@@ -45,7 +49,13 @@ from kentra.auth.claims import (
     REALM,
     WEB_CLIENT,
 )
-from kentra.auth.identity import UserSpec, organization_alias
+from kentra.auth.identity import (
+    ExistingAccess,
+    ForeignAccount,
+    UserSpec,
+    check_managed_by,
+    organization_alias,
+)
 from kentra.auth.principal import UnitPath
 from kentra.platform.core.config import ConfigError, Settings
 
@@ -252,6 +262,56 @@ class KeycloakIdentityAdmin:
 
     # -- users ---------------------------------------------------------------------------
 
+    def check_user(self, user: UserSpec) -> None:
+        """See ``kentra.auth.identity.IdentityAdmin.check_user``."""
+        with self._call(f"check user {user.username}"):
+            self._check_managed(user)
+
+    def _check_managed(self, user: UserSpec) -> None:
+        """``ForeignAccount`` unless the spec's municipality (if any) manages the account named
+        by the username, and no account with another username has the e-mail. Keycloak has no
+        transaction to hold this under; the re-check after a concurrent create covers the race
+        that matters (two municipalities creating the same new user)."""
+        code = user.managing_municipality
+        if code is None:
+            return
+        username = user.username.lower()  # Keycloak keeps usernames in lower case
+        accounts = set()
+        if (user_id := self._admin.get_user_id(username)) is not None:
+            accounts.add(str(user_id))
+        if user.email:
+            for found in self._admin.get_users({"email": user.email, "exact": True}):
+                if str(found.get("username") or "").lower() != username:
+                    raise ForeignAccount("another account has the e-mail address")
+                accounts.add(str(found["id"]))  # the same user, created since we looked
+        for account in accounts:
+            check_managed_by(self._existing_access(account), code)
+
+    def _existing_access(self, user_id: str) -> ExistingAccess:
+        """The account's organizations, roles and groups, and whether it holds anything else:
+        realm roles beyond the realm's default role, roles of other clients (such as
+        ``realm-management``), or being a client's service account."""
+        representation = self._admin.get_user(user_id)
+        mappings = self._admin.get_all_roles_of_user(user_id)
+        default_role = f"default-roles-{self.realm}"
+        realm_roles = {str(r.get("name")) for r in mappings.get("realmMappings") or []}
+        clients: dict[str, Any] = mappings.get("clientMappings") or {}
+        api_roles = [
+            str(r.get("name")) for r in (clients.get(API_CLIENT) or {}).get("mappings") or []
+        ]
+        other_clients = any(
+            client_id != API_CLIENT and entry.get("mappings")
+            for client_id, entry in clients.items()
+        )
+        return ExistingAccess.of(
+            (str(o.get("alias") or "") for o in self._admin.get_user_organizations(user_id)),
+            api_roles,
+            (str(g.get("path") or "") for g in self._admin.get_user_groups(user_id)),
+            other_privileges=bool(realm_roles - {default_role})
+            or other_clients
+            or bool(representation.get("serviceAccountClientId")),
+        )
+
     def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
         """See ``kentra.auth.identity.IdentityAdmin.ensure_user``. With ``exclusive``, what is
         not the spec's is removed before the spec's is added, so that a call failing half-way
@@ -264,6 +324,7 @@ class KeycloakIdentityAdmin:
                 )
             code = user.unit.municipality_code
         with self._call(f"ensure user {user.username}"):
+            self._check_managed(user)
             organization_id: str | None = None
             if code is not None:
                 alias = organization_alias(code)
@@ -278,9 +339,8 @@ class KeycloakIdentityAdmin:
             if user.unit is not None:
                 group_id = str(self._ensure_group_path(user.unit, display_name=None)["id"])
             if exclusive:
+                # No other organization to leave: an account with one is a ForeignAccount.
                 self._remove_other_roles(user_id, user.role.value)
-                if organization_id is not None:
-                    self._remove_other_organizations(user_id, organization_id)
                 self._remove_other_unit_groups(user_id, group_id)
             self._assign_role(user_id, user.role.value)
             if organization_id is not None:
@@ -303,11 +363,13 @@ class KeycloakIdentityAdmin:
                 log.info("keycloak invitation sent", extra={"user_id": user_id})
             return user_id
 
-    def disable_user(self, username: str) -> None:
+    def disable_user(self, username: str, *, municipality_code: str | None = None) -> None:
         with self._call(f"disable user {username}"):
             user_id = self._admin.get_user_id(username)
             if user_id is None:
                 return
+            if municipality_code is not None:
+                check_managed_by(self._existing_access(str(user_id)), municipality_code)
             current = self._admin.get_user(user_id)
             if current.get("enabled") is False:
                 return
@@ -345,6 +407,10 @@ class KeycloakIdentityAdmin:
                     f"ensure user {user.username}: Keycloak reports a conflict but has no user "
                     f"{user.username!r}; another user already has the e-mail address"
                 ) from exc
+            # Created concurrently since we looked: by the same municipality, or not.
+            code = user.managing_municipality
+            if code is not None:
+                check_managed_by(self._existing_access(str(user_id)), code)
             self._sync_attributes(str(user_id), user)
             return str(user_id)
         log.info("keycloak user created", extra={"user_id": str(created)})
@@ -415,23 +481,6 @@ class KeycloakIdentityAdmin:
             log.info(
                 "keycloak client roles removed",
                 extra={"user_id": user_id, "roles": sorted(r["name"] for r in others)},
-            )
-
-    def _remove_other_organizations(self, user_id: str, organization_id: str) -> None:
-        """Leave every ``m-<code>`` organization other than ``organization_id``."""
-        for organization in self._admin.get_user_organizations(user_id):
-            alias = str(organization.get("alias") or "")
-            if organization["id"] == organization_id or not alias.startswith(ORGANIZATION_PREFIX):
-                continue
-            try:
-                # An unmanaged membership (added through this API): the user itself stays.
-                self._admin.organization_user_remove(user_id, str(organization["id"]))
-            except KeycloakDeleteError as exc:
-                if _status(exc) != _NOT_FOUND:  # 404: left or removed meanwhile
-                    raise
-            log.info(
-                "keycloak organization membership removed",
-                extra={"user_id": user_id, "alias": alias},
             )
 
     def _remove_other_unit_groups(self, user_id: str, group_id: str | None) -> None:

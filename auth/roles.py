@@ -43,6 +43,11 @@ ROLE_REACH: dict[Role, Reach] = {
 
 # Roles whose holders work inside a municipality's units and may see personal data there.
 UNIT_ROLES = frozenset({Role.CENTRE_HEAD, Role.STAFF})
+# Roles a municipality holds inside itself: the only ones a municipality may grant or take away
+# (the platform, ministry and regional roles are given by the platform alone).
+MUNICIPALITY_ROLES = frozenset(
+    role for role, reach in ROLE_REACH.items() if reach in {Reach.ORGANIZATION, Reach.SUPERVISION}
+)
 
 
 class Profession(enum.StrEnum):

@@ -24,6 +24,11 @@ source rather than a guess:
   whose ``id`` and ``name`` must both match a role of the client (else 404 "Role not found");
   roles the user does not hold are ignored (204); without a body every mapping of the client
   is removed (``ClientRoleMappingsResource.deleteClientRoleMapping``);
+* ``GET /users/{id}/role-mappings`` → ``{"realmMappings": [...], "clientMappings": {clientId:
+  {"id", "client", "mappings"}}}``, direct mappings only, a client without mappings left out
+  (``RoleMapperResource.getRoleMappings``); every new user gets the realm's default role
+  ``default-roles-<realm>``; a test gives a user other realm roles through
+  ``state.user_realm_roles``;
 * user attributes not declared in the realm export's user profile are dropped (Keycloak's
   default "unmanaged attributes: disabled"); declared ones are validated (pattern, options);
 * ``execute-actions-email`` needs an enabled user with an e-mail and known actions (else 400);
@@ -101,6 +106,7 @@ class State:
     passwords: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id → credential
     user_groups: dict[str, set[str]] = field(default_factory=dict)
     user_client_roles: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    user_realm_roles: dict[str, set[str]] = field(default_factory=dict)  # user id → role names
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)  # uuid → representation
     client_roles: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     emails: list[dict[str, Any]] = field(default_factory=list)  # execute-actions-email sent
@@ -422,6 +428,31 @@ class KeycloakStandIn:
             names = self.state.user_client_roles.get(user_id, {}).get(client_uuid, set())
             return _json([roles[name] for name in sorted(names)])
 
+        @app.get(ADMIN + "/users/<user_id>/role-mappings")
+        def role_mappings(user_id: str) -> Response:
+            self._user(user_id)
+            realm = [
+                {"id": f"realm-role-{name}", "name": name, "composite": False, "clientRole": False}
+                for name in sorted(self.state.user_realm_roles.get(user_id, set()))
+            ]
+            clients: dict[str, Any] = {}
+            for client_uuid, names in self.state.user_client_roles.get(user_id, {}).items():
+                if not names:
+                    continue
+                client_id = self.state.clients[client_uuid]["clientId"]
+                roles = self._client_roles(client_uuid)
+                clients[client_id] = {
+                    "id": client_uuid,
+                    "client": client_id,
+                    "mappings": [roles[name] for name in sorted(names)],
+                }
+            body: dict[str, Any] = {}
+            if realm:
+                body["realmMappings"] = realm
+            if clients:
+                body["clientMappings"] = clients
+            return _json(body)
+
         @app.post(ADMIN + "/users/<user_id>/role-mappings/clients/<client_uuid>")
         def add_client_role_mappings(user_id: str, client_uuid: str) -> Response:
             return self._map_roles(self._user(user_id), client_uuid, request.get_json(force=True))
@@ -712,6 +743,7 @@ class KeycloakStandIn:
             "requiredActions": list(rep.get("requiredActions") or []),
             "createdTimestamp": int(time.time() * 1000),
         }
+        self.state.user_realm_roles[user_id] = {f"default-roles-{REALM}"}
         return _created(self._location("users", user_id))
 
     def _update_user(self, user: dict[str, Any], rep: dict[str, Any]) -> Response:

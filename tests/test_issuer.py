@@ -1373,7 +1373,8 @@ def test_ensure_user_exclusive_keeps_exactly_the_specs_role_organization_and_uni
     make_user: Callable[..., User],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    other_code = f"99{(int(scratch_code[2:]) + 1) % 100:02d}"
+    """Within the municipality that manages the account (tests/security covers the accounts
+    it may not touch: another municipality's, a platform role's, a group of its own)."""
     admin = EmbeddedIdentityAdmin(engine)
     centre = UnitPath(scratch_code, "kk-dokimis")
     annex = UnitPath(scratch_code, "kk-dokimis", "parartima-1")
@@ -1385,85 +1386,58 @@ def test_ensure_user_exclusive_keeps_exactly_the_specs_role_organization_and_uni
         unit=annex,
         profession=Profession.PSYCHOLOGIST,
     )
-    try:
-        # Additive (the default): the centre head's role and group stay.
-        assert admin.ensure_user(spec) == head.id
-        assert _access(engine, head.id) == (
-            {Role.CENTRE_HEAD, Role.STAFF},
-            {f"m-{scratch_code}"},
-            {str(centre), str(annex)},
+    # Additive (the default): the centre head's role and group stay.
+    assert admin.ensure_user(spec) == head.id
+    assert _access(engine, head.id) == (
+        {Role.CENTRE_HEAD, Role.STAFF},
+        {f"m-{scratch_code}"},
+        {str(centre), str(annex)},
+    )
+    # More to take away: the municipality's admin role too.
+    admin.ensure_user(
+        UserSpec(
+            username=head.username,
+            email=spec.email,
+            role=Role.MUNICIPALITY_ADMIN,
+            municipality_code=scratch_code,
         )
-        # More to take away: another municipality, and a group outside the unit tree.
-        admin.ensure_user(
-            UserSpec(
-                username=head.username,
-                email=spec.email,
-                role=Role.MUNICIPALITY_ADMIN,
-                municipality_code=other_code,
-            )
-        )
-        with engine.begin() as conn:
-            organization_id = conn.scalar(
-                select(IdentityOrganization.id).where(
-                    IdentityOrganization.alias == f"m-{scratch_code}"
-                )
-            )
-            operations = uuid.uuid4()
-            conn.execute(
-                IdentityGroup.__table__.insert().values(
-                    id=operations,
-                    path="/operations",
-                    name="operations",
-                    organization_id=organization_id,
-                )
-            )
-            conn.execute(
-                IdentityGroupMember.__table__.insert().values(
-                    group_id=operations, user_id=uuid.UUID(head.id)
-                )
-            )
-        before = _access(engine, head.id)
-        assert before == (
-            {Role.CENTRE_HEAD, Role.STAFF, Role.MUNICIPALITY_ADMIN},
-            {f"m-{scratch_code}", f"m-{other_code}"},
-            {str(centre), str(annex), "/operations"},
-        )
+    )
+    before = _access(engine, head.id)
+    assert before == (
+        {Role.CENTRE_HEAD, Role.STAFF, Role.MUNICIPALITY_ADMIN},
+        {f"m-{scratch_code}"},
+        {str(centre), str(annex)},
+    )
 
-        # In the caller's transaction: rolled back with it.
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            assert EmbeddedIdentityAdmin(conn).ensure_user(spec, exclusive=True) == head.id
-            transaction.rollback()
-        assert _access(engine, head.id) == before
+    # In the caller's transaction: rolled back with it.
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        assert EmbeddedIdentityAdmin(conn).ensure_user(spec, exclusive=True) == head.id
+        transaction.rollback()
+    assert _access(engine, head.id) == before
 
-        caplog.set_level("INFO", logger="kentra.auth.issuer")
-        caplog.clear()
-        assert admin.ensure_user(spec, exclusive=True) == head.id
-        exact = ({Role.STAFF}, {f"m-{scratch_code}"}, {str(annex), "/operations"})
-        assert _access(engine, head.id) == exact
-        (removed,) = [r for r in caplog.records if r.msg == "identity.user_access_removed"]
-        assert removed.__dict__["roles"] == ["centre-head", "municipality-admin"]
-        assert len(removed.__dict__["organizations"]) == len(removed.__dict__["groups"]) == 1
-        assert head.username not in caplog.text
+    caplog.set_level("INFO", logger="kentra.auth.issuer")
+    caplog.clear()
+    assert admin.ensure_user(spec, exclusive=True) == head.id
+    exact = ({Role.STAFF}, {f"m-{scratch_code}"}, {str(annex)})
+    assert _access(engine, head.id) == exact
+    (removed,) = [r for r in caplog.records if r.msg == "identity.user_access_removed"]
+    assert removed.__dict__["roles"] == ["centre-head", "municipality-admin"]
+    assert len(removed.__dict__["groups"]) == 1
+    assert head.username not in caplog.text
 
-        # Again: nothing to remove, nothing logged.
-        caplog.clear()
-        assert admin.ensure_user(spec, exclusive=True) == head.id
-        assert _access(engine, head.id) == exact
-        assert "identity.user_access_removed" not in [r.msg for r in caplog.records]
+    # Again: nothing to remove, nothing logged.
+    caplog.clear()
+    assert admin.ensure_user(spec, exclusive=True) == head.id
+    assert _access(engine, head.id) == exact
+    assert "identity.user_access_removed" not in [r.msg for r in caplog.records]
 
-        # A spec naming no municipality leaves the organizations as they are.
-        officer = UserSpec(
-            username=head.username, email=spec.email, role=Role.REGIONAL_OFFICER, region="EL30"
-        )
-        assert admin.ensure_user(officer, exclusive=True) == head.id
-        assert _access(engine, head.id) == (
-            {Role.REGIONAL_OFFICER},
-            {f"m-{scratch_code}"},
-            {"/operations"},
-        )
-    finally:
-        admin.remove_organization(other_code)
+    # A spec naming no municipality (the platform's own callers) leaves the organizations.
+    officer = UserSpec(
+        username=head.username, email=spec.email, role=Role.REGIONAL_OFFICER, region="EL30"
+    )
+    assert admin.ensure_user(officer, exclusive=True) == head.id
+    assert _access(engine, head.id) == ({Role.REGIONAL_OFFICER}, {f"m-{scratch_code}"}, set())
 
 
 def test_ensure_user_sets_and_changes_the_password(

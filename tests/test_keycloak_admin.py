@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from kentra.auth.claims import API_CLIENT, WEB_CLIENT
-from kentra.auth.identity import IdentityAdmin, UserSpec
+from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec
 from kentra.auth.keycloak_admin import (
     ATTRIBUTE_DISPLAY_NAME,
     INVITATION_ACTIONS,
@@ -376,8 +376,19 @@ def test_email_taken_by_another_user_fails_clearly(
 ) -> None:
     admin.ensure_user(staff_spec())
 
-    with pytest.raises(KeycloakAdminError, match="already has the e-mail address"):
+    # A municipality's user: refused before anything is written (no silent merge).
+    with pytest.raises(ForeignAccount):
         admin.ensure_user(staff_spec(username="someone.else"))
+    # A platform user (no municipality): Keycloak's own conflict, explained.
+    with pytest.raises(KeycloakAdminError, match="already has the e-mail address"):
+        admin.ensure_user(
+            staff_spec(
+                username="someone.else",
+                role=Role.MINISTRY_OFFICER,
+                municipality_code=None,
+                unit=None,
+            )
+        )
     assert len(keycloak_standin.state.users) == 1
 
 
@@ -681,7 +692,7 @@ def test_user_created_meanwhile_is_found_after_the_conflict(
         nonlocal lookups
         lookups += 1
         found = original(username)
-        if lookups == 1:
+        if lookups == 2:  # the first is the ownership check's
             other.ensure_user(staff_spec(profession=Profession.PSYCHOLOGIST))
         return found
 
@@ -807,36 +818,26 @@ def test_additive_mode_keeps_the_previous_role_and_unit_group(
 def test_exclusive_mode_keeps_exactly_the_specs_role_organization_and_unit_group(
     keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
 ) -> None:
-    admin.ensure_organization("7101", "Δήμος Ηρακλείου")
+    """Within the municipality that manages the account (tests/security covers the accounts
+    it may not touch)."""
     user_id = admin.ensure_user(head_spec())
-    # Access elsewhere, given by hand or by an earlier municipality: a unit group and the
-    # organization of Heraklion, and what is not the platform's: a group and an organization.
-    heraklion = admin.ensure_unit_group(UnitPath("7101", "kk-irakleiou"), "ΚΚ Ηρακλείου")
-    admin._admin.group_user_add(user_id, heraklion)
-    admin._admin.organization_user_add(user_id, organization_id_of(admin, "7101"))
-    operations = admin._admin.create_group({"name": "operations"})
-    admin._admin.group_user_add(user_id, operations)
-    partners = admin._admin.create_organization({"name": "Partners", "alias": "partners"})
-    admin._admin.organization_user_add(user_id, partners)
-    assert keycloak_standin.client_roles_of(user_id) == {"centre-head"}
+    admin.ensure_user(
+        staff_spec(role=Role.MUNICIPALITY_ADMIN, unit=None, profession=None)
+    )  # additive: the head is the municipality's admin too
+    assert keycloak_standin.client_roles_of(user_id) == {"centre-head", "municipality-admin"}
 
     assert admin.ensure_user(staff_spec(), exclusive=True) == user_id
 
     assert keycloak_standin.client_roles_of(user_id) == {"staff"}
-    assert keycloak_standin.organizations_of(user_id) == {"m-4501", "partners"}
-    assert keycloak_standin.group_paths_of(user_id) == {
-        "/m-4501/kk-athinon/parartima-1",
-        "/operations",
-    }
+    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
+    assert keycloak_standin.group_paths_of(user_id) == {"/m-4501/kk-athinon/parartima-1"}
     (unmapped,) = keycloak_standin.calls(
         "DELETE", f"/admin/realms/kentra/users/{USER_ID}/role-mappings/clients/.+"
     )
-    assert [role["name"] for role in unmapped.body] == ["centre-head"]
-    left = keycloak_standin.calls("DELETE", f"/admin/realms/kentra/users/{USER_ID}/groups/.+")
-    assert len(left) == 2  # the old centre and Heraklion's centre
-    # The organization of Heraklion is left; the user itself stays (an unmanaged membership).
-    assert len(keycloak_standin.calls("DELETE", "/admin/realms/kentra/organizations/.+")) == 1
-    assert user_id in keycloak_standin.state.users
+    assert sorted(role["name"] for role in unmapped.body) == ["centre-head", "municipality-admin"]
+    (left,) = keycloak_standin.calls("DELETE", f"/admin/realms/kentra/users/{USER_ID}/groups/.+")
+    assert left.path.endswith("/groups/" + admin._group_by_path("m-4501/kk-athinon")["id"])  # type: ignore[index]
+    assert keycloak_standin.calls("DELETE", "/admin/realms/kentra/organizations/.+") == []
     # What is not the spec's goes before the spec's is added.
     paths = [(r.method, r.path) for r in keycloak_standin.requests]
     assigned = max(i for i, call in enumerate(paths) if call == ("POST", unmapped.path))
@@ -847,16 +848,7 @@ def test_exclusive_mode_keeps_exactly_the_specs_role_organization_and_unit_group
     assert admin.ensure_user(staff_spec(), exclusive=True) == user_id
     assert len(keycloak_standin.calls("DELETE", ".*")) == before
     assert keycloak_standin.client_roles_of(user_id) == {"staff"}
-    assert keycloak_standin.group_paths_of(user_id) == {
-        "/m-4501/kk-athinon/parartima-1",
-        "/operations",
-    }
-
-
-def organization_id_of(admin: KeycloakIdentityAdmin, code: str) -> str:
-    organization_id = admin._organization_id(f"m-{code}")
-    assert organization_id is not None
-    return organization_id
+    assert keycloak_standin.group_paths_of(user_id) == {"/m-4501/kk-athinon/parartima-1"}
 
 
 def test_exclusive_mode_for_a_new_user_is_an_ordinary_creation(
@@ -888,51 +880,6 @@ def test_exclusive_mode_without_a_municipality_leaves_the_organizations(
     assert keycloak_standin.group_paths_of(user_id) == set()  # no unit: no unit group
     assert keycloak_standin.organizations_of(user_id) == {"m-4501"}  # none named: kept
     assert keycloak_standin.calls("GET", ".*/organizations/members/.+/organizations") == []
-
-
-def test_organization_left_meanwhile_is_left_all_the_same(
-    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
-) -> None:
-    heraklion = admin.ensure_organization("7101", "Δήμος Ηρακλείου")
-    user_id = admin.ensure_user(
-        staff_spec(unit=UnitPath("7101", "kk-irakleiou"), municipality_code=None)
-    )
-    original = admin._admin.get_user_organizations
-
-    def racing_lookup(found_user_id: str) -> list[dict[str, object]]:
-        found: list[dict[str, object]] = original(found_user_id)
-        other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
-        other._admin.organization_user_remove(user_id, heraklion)  # before our DELETE
-        return found
-
-    admin._admin.get_user_organizations = racing_lookup  # type: ignore[method-assign]
-    assert admin.ensure_user(staff_spec(), exclusive=True) == user_id  # our 404 tolerated
-
-    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
-    deletes = keycloak_standin.calls(
-        "DELETE", f"/admin/realms/kentra/organizations/{heraklion}/members/{user_id}"
-    )
-    assert len(deletes) == 2  # the other's 204 and ours, answered 404
-
-
-def test_leaving_an_organization_failing_in_keycloak_is_reported(
-    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
-) -> None:
-    admin.ensure_organization("7101", "Δήμος Ηρακλείου")
-    user_id = admin.ensure_user(
-        staff_spec(unit=UnitPath("7101", "kk-irakleiou"), municipality_code=None)
-    )
-    keycloak_standin.fail_next("DELETE", "/admin/realms/kentra/organizations/.+/members/.+")
-
-    with pytest.raises(KeycloakAdminError) as raised:
-        admin.ensure_user(staff_spec(), exclusive=True)
-
-    assert str(raised.value).startswith("ensure user m.papadopoulou: Keycloak answered 500")
-    # The role was removed first (less access, not more); a repeat completes the change.
-    assert keycloak_standin.organizations_of(user_id) == {"m-7101"}
-    admin.ensure_user(staff_spec(), exclusive=True)
-    assert keycloak_standin.organizations_of(user_id) == {"m-4501"}
-    assert keycloak_standin.group_paths_of(user_id) == {"/m-4501/kk-athinon/parartima-1"}
 
 
 def test_the_standin_answers_unknown_role_and_membership_deletions_like_keycloak(

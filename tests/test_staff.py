@@ -720,7 +720,7 @@ class FailingIdentity:
     def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
         raise RuntimeError(f"Keycloak answered 500 for {user.username}")
 
-    def disable_user(self, username: str) -> None:
+    def disable_user(self, username: str, *, municipality_code: str | None = None) -> None:
         raise RuntimeError(f"Keycloak answered 500 for {username}")
 
 

@@ -114,7 +114,7 @@ def test_ended_contracts_lose_their_account_once_and_future_ones_keep_it(
 
 
 class FailingIdentity:
-    def disable_user(self, username: str) -> None:
+    def disable_user(self, username: str, *, municipality_code: str | None = None) -> None:
         raise RuntimeError(f"Keycloak answered 500 for {username}")
 
 

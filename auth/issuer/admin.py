@@ -21,12 +21,12 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from werkzeug.security import check_password_hash
 
 from kentra.auth.claims import ORGANIZATION_PREFIX, organization_alias
-from kentra.auth.identity import UserSpec
+from kentra.auth.identity import ExistingAccess, ForeignAccount, UserSpec, check_managed_by
 from kentra.auth.issuer import grants
 from kentra.auth.issuer.accounts import hash_password, normalise_username
 from kentra.auth.issuer.models import (
@@ -84,6 +84,11 @@ class EmbeddedIdentityAdmin:
 
     # --- users --------------------------------------------------------------------------------
 
+    def check_user(self, user: UserSpec) -> None:
+        """See ``kentra.auth.identity.IdentityAdmin.check_user``."""
+        with self._connection() as conn:
+            _check_managed(conn, user)
+
     def ensure_user(self, user: UserSpec, *, exclusive: bool = False) -> str:
         """Create the user, or bring an existing one up to ``user``; return its id.
 
@@ -97,6 +102,9 @@ class EmbeddedIdentityAdmin:
         other unit-group memberships are removed, in the same transaction (see
         ``kentra.auth.identity.IdentityAdmin.ensure_user``). An existing user's e-mail, names,
         region and profession are updated; a disabled user stays disabled.
+
+        A spec naming a municipality may only touch an account that municipality manages
+        (``ForeignAccount`` otherwise, checked under the user row's lock, nothing written).
         """
         unit = user.unit
         municipality_code = user.municipality_code
@@ -113,6 +121,7 @@ class EmbeddedIdentityAdmin:
             "profession": user.profession,
         }
         with self._connection() as conn:
+            _check_managed(conn, user)
             user_id = _update_existing_user(conn, username, profile, user.password)
             if user_id is None:
                 user_id = conn.execute(
@@ -127,7 +136,8 @@ class EmbeddedIdentityAdmin:
                     .on_conflict_do_nothing(index_elements=[IdentityUser.username])
                     .returning(IdentityUser.id)
                 ).scalar_one_or_none()
-                if user_id is None:  # created concurrently since we looked
+                if user_id is None:  # created concurrently since we looked: check it again
+                    _check_managed(conn, user)
                     user_id = _update_existing_user(conn, username, profile, user.password)
                     assert user_id is not None
                 else:
@@ -156,15 +166,24 @@ class EmbeddedIdentityAdmin:
                     .on_conflict_do_nothing()
                 )
             if exclusive:
-                _remove_other_access(conn, user_id, user, organization_id, group_id)
+                _remove_other_access(conn, user_id, user, group_id)
             return str(user_id)
 
-    def disable_user(self, username: str) -> None:
+    def disable_user(self, username: str, *, municipality_code: str | None = None) -> None:
         """Disable the user, end its login sessions and revoke its codes and refresh tokens.
 
         Access tokens already issued stay valid until they expire (five minutes), as with
-        Keycloak."""
+        Keycloak. With ``municipality_code``, only an account the municipality manages
+        (``ForeignAccount`` otherwise)."""
         with self._connection() as conn:
+            if municipality_code is not None:
+                found = conn.execute(
+                    select(IdentityUser.id)
+                    .where(IdentityUser.username == normalise_username(username))
+                    .with_for_update()
+                ).scalar_one_or_none()
+                if found is not None:
+                    check_managed_by(_existing_access(conn, found), municipality_code)
             user_id = conn.execute(
                 update(IdentityUser)
                 .where(IdentityUser.username == normalise_username(username))
@@ -176,31 +195,57 @@ class EmbeddedIdentityAdmin:
                 log.info("identity.user_disabled", extra={"user_id": str(user_id)})
 
 
+def _check_managed(conn: Connection, user: UserSpec) -> None:
+    """``ForeignAccount`` unless the spec's municipality (if any) manages the account its
+    username names, and no account with another username has its e-mail. Locks the rows."""
+    code = user.managing_municipality
+    if code is None:
+        return
+    username = normalise_username(user.username)
+    same = [IdentityUser.username == username]
+    if user.email:
+        same.append(func.lower(IdentityUser.email) == user.email.lower())
+    for user_id, found_username in conn.execute(
+        select(IdentityUser.id, IdentityUser.username).where(or_(*same)).with_for_update()
+    ):
+        if found_username != username:
+            raise ForeignAccount("another account has the e-mail address")
+        check_managed_by(_existing_access(conn, user_id), code)
+
+
+def _existing_access(conn: Connection, user_id: uuid.UUID) -> ExistingAccess:
+    organizations = conn.execute(
+        select(IdentityOrganization.alias)
+        .join(
+            IdentityOrganizationMember,
+            IdentityOrganizationMember.organization_id == IdentityOrganization.id,
+        )
+        .where(IdentityOrganizationMember.user_id == user_id)
+    ).scalars()
+    roles = conn.execute(
+        select(IdentityUserRole.role).where(IdentityUserRole.user_id == user_id)
+    ).scalars()
+    groups = conn.execute(
+        select(IdentityGroup.path)
+        .join(IdentityGroupMember, IdentityGroupMember.group_id == IdentityGroup.id)
+        .where(IdentityGroupMember.user_id == user_id)
+    ).scalars()
+    # The embedded issuer knows no privilege beyond the kentra-api roles.
+    return ExistingAccess.of(list(organizations), [str(r) for r in roles], list(groups))
+
+
 def _remove_other_access(
-    conn: Connection,
-    user_id: uuid.UUID,
-    user: UserSpec,
-    organization_id: uuid.UUID | None,
-    group_id: uuid.UUID | None,
+    conn: Connection, user_id: uuid.UUID, user: UserSpec, group_id: uuid.UUID | None
 ) -> None:
-    """Remove the roles, organization memberships (when the spec names an organization) and
-    unit-group memberships of ``user_id`` other than the spec's."""
+    """Remove the roles and unit-group memberships of ``user_id`` other than the spec's. No
+    other organization is left: a municipality's spec never reaches an account that has one
+    (``ForeignAccount``), and a spec naming none leaves the memberships as they are."""
     roles = conn.execute(
         delete(IdentityUserRole)
         .where(IdentityUserRole.user_id == user_id, IdentityUserRole.role != user.role)
         .returning(IdentityUserRole.role)
     ).scalars()
     removed: dict[str, object] = {"roles": sorted(role.value for role in roles)}
-    if organization_id is not None:
-        organizations = conn.execute(
-            delete(IdentityOrganizationMember)
-            .where(
-                IdentityOrganizationMember.user_id == user_id,
-                IdentityOrganizationMember.organization_id != organization_id,
-            )
-            .returning(IdentityOrganizationMember.organization_id)
-        ).scalars()
-        removed["organizations"] = sorted(str(o) for o in organizations)
     unit_groups = select(IdentityGroup.id).where(
         IdentityGroup.path.startswith("/" + ORGANIZATION_PREFIX, autoescape=True)
     )

@@ -34,9 +34,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kentra.auth.identity import IdentityAdmin, UserSpec
+from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec
 from kentra.auth.roles import Role
-from kentra.platform.audit.operations import record_platform_event, record_tenant_event
+from kentra.platform.audit.operations import (
+    record_platform_event,
+    record_platform_event_at_once,
+    record_tenant_event,
+)
 from kentra.platform.core.models import utcnow
 from kentra.platform.municipalities.models import TenantSetting
 from kentra.platform.onboarding.models import (
@@ -66,6 +70,15 @@ _ALREADY_ON_PLATFORM = (
 _ALREADY_SUBMITTED = (
     "Υπάρχει ήδη αίτηση του Δήμου που περιμένει απόφαση. "
     "The municipality already has a request waiting for a decision."
+)
+
+_CONTACT_HAS_AN_ACCOUNT = (
+    "Η διεύθυνση e-mail του εκπροσώπου ανήκει ήδη σε λογαριασμό της πλατφόρμας· ο πρώτος "
+    "διαχειριστής του Δήμου χρειάζεται δική του διεύθυνση. Η αίτηση δεν εγκρίθηκε και δεν "
+    "έγινε καμία αλλαγή· απορρίψτε την με αυτόν τον λόγο, ώστε ο Δήμος να υποβάλει νέα. "
+    "The representative's e-mail address already belongs to a platform account: the "
+    "municipality's first admin needs an address of their own. The request was not approved and "
+    "nothing was changed: reject it with this reason so that the municipality can apply again."
 )
 
 _DECIDED_EL = {RequestStatus.APPROVED: "εγκρίθηκε", RequestStatus.REJECTED: "απορρίφθηκε"}
@@ -243,6 +256,18 @@ def approve_request(
         check_eligibility(session, request.municipality)
     except OnboardingIneligible as exc:
         raise OnboardingConflict(str(exc)) from exc
+    first_admin = UserSpec(
+        username=request.contact_email,
+        email=request.contact_email,
+        role=Role.MUNICIPALITY_ADMIN,
+        municipality_code=code,
+    )
+    try:
+        # Before provisioning: a refused admin must leave no tenant or organization behind.
+        identity.check_user(first_admin)
+    except ForeignAccount as exc:
+        _refuse_contact_account(session, request, actor)
+        raise OnboardingConflict(_CONTACT_HAS_AN_ACCOUNT) from exc
     result = create_tenant(engine, code, actor=actor, identity=identity)
     if result.tenant.status != TenantStatus.ACTIVE:
         raise OnboardingConflict(
@@ -250,16 +275,24 @@ def approve_request(
             f"The municipality's tenant is {result.tenant.status}: resume it instead."
         )
     _copy_settings(engine, request, actor=actor)
-    identity.ensure_user(
-        UserSpec(
-            username=request.contact_email,
-            email=request.contact_email,
-            role=Role.MUNICIPALITY_ADMIN,
-            municipality_code=code,
-        )
-    )
+    try:
+        identity.ensure_user(first_admin)
+    except ForeignAccount as exc:  # created elsewhere since the check: the tenant stays
+        _refuse_contact_account(session, request, actor)
+        raise OnboardingConflict(_CONTACT_HAS_AN_ACCOUNT) from exc
     _decide(session, request, RequestStatus.APPROVED, actor=actor, reason=reason)
     return request
+
+
+def _refuse_contact_account(session: Session, request: OnboardingRequest, actor: str) -> None:
+    """The refusal on the platform audit at once (the request's own transaction rolls back)."""
+    record_platform_event_at_once(
+        session,
+        actor=actor,
+        action="onboarding.admin_account_refused",
+        tenant_code=request.municipality_code,
+        details={"request_id": request.id, "reason": "foreign_account"},
+    )
 
 
 def _copy_settings(engine: Engine, request: OnboardingRequest, *, actor: str) -> None:

@@ -20,14 +20,14 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from kentra.auth.identity import IdentityAdmin, UserSpec
+from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
-from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.audit.operations import record_platform_event_at_once, record_tenant_event
 from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.staff.models import StaffMember
@@ -83,6 +83,22 @@ CHANGE_UNAVAILABLE = (
     "μέλους να μην κρατήσει πρόσβαση που δεν του αντιστοιχεί πια. Δοκιμάστε ξανά αργότερα. "
     "The identity provider failed: the change was not saved, so that the member's account "
     "does not keep access it no longer should have. Try again later."
+)
+FOREIGN_ACCOUNT = (
+    "Η διεύθυνση e-mail ανήκει ήδη σε λογαριασμό της πλατφόρμας που δεν διαχειρίζεται ο Δήμος· "
+    "δεν έγινε καμία αλλαγή. Χρησιμοποιήστε άλλη διεύθυνση για το μέλος, π.χ. την υπηρεσιακή "
+    "του διεύθυνση στον Δήμο. "
+    "The e-mail address already belongs to a platform account that the municipality does not "
+    "manage: nothing was changed. Use another address for the member, such as their work "
+    "address at the municipality."
+)
+ACCOUNT_OF_ANOTHER_MEMBER = (
+    "Η διεύθυνση e-mail είναι ήδη ο λογαριασμός άλλου μέλους του προσωπικού με σύμβαση σε ισχύ· "
+    "ένας λογαριασμός δεν μπορεί να ανήκει σε δύο μέλη. Διορθώστε τη διεύθυνση ή λήξτε πρώτα "
+    "τη σύμβαση του άλλου μέλους. "
+    "The e-mail address is already the account of another roster member with a current "
+    "contract: one account cannot belong to two members. Correct the address, or end the other "
+    "member's contract first."
 )
 # What the identity admin raises when the provider fails: Keycloak's admin errors are
 # RuntimeErrors (KeycloakAdminError), the embedded issuer's are database errors, the
@@ -245,28 +261,33 @@ def update_staff_member(
     _flush(session)
     details: dict[str, Any] = {"fields": sorted(changed), "unit_id": member.unit_id}
     if identity is not None and member.identity_user_id and "email" in changed:
-        _call_identity(
-            member,
-            lambda: identity.disable_user(old_email),
-            "staff.disable_failed",
-            CHANGE_UNAVAILABLE,
-        )
         # Ids only: the old user's id says which account was disabled.
         details["previous_identity_user_id"] = member.identity_user_id
+        if not _disable_account(
+            session,
+            member,
+            identity,
+            username=old_email,
+            actor=actor,
+            unavailable=CHANGE_UNAVAILABLE,
+        ):
+            details["old_account_disabled"] = False  # not the municipality's to disable
         details["invitation_needed"] = True
         member.identity_user_id = None
         member.invited_at = None
     ended = "end_date" in changed and member.end_date is not None
     disabled = False
     if ended and identity is not None and member.identity_user_id and _ended_by_today(member):
-        _call_identity(
+        disabled = _disable_account(
+            session,
             member,
-            lambda: identity.disable_user(member.email),
-            "staff.disable_failed",
-            DISABLE_UNAVAILABLE,
+            identity,
+            username=member.email,
+            actor=actor,
+            unavailable=DISABLE_UNAVAILABLE,
         )
-        member.account_disabled_at = utcnow()
-        disabled = True
+        if disabled:
+            member.account_disabled_at = utcnow()
     if (
         identity is not None
         and member.identity_user_id
@@ -277,11 +298,14 @@ def update_staff_member(
         unit = session.get(Unit, member.unit_id)
         assert unit is not None  # a foreign key
         spec = _user_spec(member, unit, _municipality_code(session))
-        member.identity_user_id = _call_identity(
+        member.identity_user_id = _ensure_user(
+            session,
             member,
-            lambda: identity.ensure_user(spec, exclusive=True),
-            "staff.rescope_failed",
-            CHANGE_UNAVAILABLE,
+            identity,
+            spec,
+            actor=actor,
+            event="staff.rescope_failed",
+            unavailable=CHANGE_UNAVAILABLE,
         )
         details["account_role"] = spec.role.value
     if ended:
@@ -310,6 +334,88 @@ def _call_identity(member: StaffMember, call: Callable[[], _T], event: str, mess
         # The exception's text may name the user: log its type and the member's id only.
         log.warning(event, extra={"staff_id": member.id, "error_type": type(exc).__name__})
         raise IdentityUnavailable(message) from exc
+
+
+def _ensure_user(
+    session: Session,
+    member: StaffMember,
+    identity: IdentityAdmin,
+    spec: UserSpec,
+    *,
+    actor: str,
+    event: str,
+    unavailable: str = IDENTITY_UNAVAILABLE,
+) -> str:
+    """``identity.ensure_user(spec, exclusive=True)``: the member's account gets exactly the
+    member's role and unit. An account the municipality does not manage is refused (409) and
+    the attempt audited; a provider failure is a 502."""
+    try:
+        return _call_identity(
+            member, lambda: identity.ensure_user(spec, exclusive=True), event, unavailable
+        )
+    except ForeignAccount as exc:
+        _record_refusal(session, member, actor, spec.managing_municipality, "foreign_account")
+        raise StaffConflict(FOREIGN_ACCOUNT, field="email") from exc
+
+
+def _disable_account(
+    session: Session,
+    member: StaffMember,
+    identity: IdentityAdmin,
+    *,
+    username: str,
+    actor: str,
+    unavailable: str,
+) -> bool:
+    """Disable the member's account; whether it was. An account the municipality no longer
+    manages alone (given a platform role, say) is not the roster's to disable: it is left as
+    it is, unlinked from the member, and the refusal audited."""
+    code = _municipality_code(session)
+    try:
+        _call_identity(
+            member,
+            lambda: identity.disable_user(username, municipality_code=code),
+            "staff.disable_failed",
+            unavailable,
+        )
+    except ForeignAccount:
+        _record_refusal(session, member, actor, code, "foreign_account_not_disabled")
+        member.identity_user_id = None
+        return False
+    return True
+
+
+def _account_of_another_member(session: Session, member: StaffMember) -> bool:
+    """Whether another member with a current contract is linked to an account under this
+    member's e-mail (inviting would hand that account over to this member)."""
+    today = local_today()
+    found = session.scalar(
+        select(StaffMember.id)
+        .where(
+            StaffMember.id != member.id,
+            func.lower(StaffMember.email) == member.email.lower(),
+            StaffMember.identity_user_id.is_not(None),
+            StaffMember.account_disabled_at.is_(None),
+            or_(StaffMember.end_date.is_(None), StaffMember.end_date >= today),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _record_refusal(
+    session: Session, member: StaffMember, actor: str, municipality_code: str | None, reason: str
+) -> None:
+    """A refused account change, on the platform audit at once (the request rolls back). Ids and
+    a reason code only: neither the address nor the account's other municipality."""
+    log.warning("staff.account_refused", extra={"staff_id": member.id, "reason": reason})
+    record_platform_event_at_once(
+        session,
+        actor=actor,
+        action="staff.account_refused",
+        tenant_code=municipality_code,
+        details={"staff_id": member.id, "reason": reason},
+    )
 
 
 def _municipality_code(session: Session) -> str:
@@ -375,13 +481,13 @@ def invite_staff_member(
     unit = session.get(Unit, member.unit_id)
     if unit is None or not unit.is_open:
         raise StaffConflict(UNIT_CLOSED, field="unit_id")
+    if _account_of_another_member(session, member):
+        _record_refusal(session, member, actor, municipality_code, "account_of_another_member")
+        raise StaffConflict(ACCOUNT_OF_ANOTHER_MEMBER, field="email")
     spec = _user_spec(member, unit, municipality_code)
     role = spec.role
-    user_id = _call_identity(
-        member,
-        lambda: identity.ensure_user(spec, exclusive=True),
-        "staff.invitation_failed",
-        IDENTITY_UNAVAILABLE,
+    user_id = _ensure_user(
+        session, member, identity, spec, actor=actor, event="staff.invitation_failed"
     )
     again = member.identity_user_id is not None
     member.identity_user_id = user_id
@@ -421,8 +527,17 @@ def disable_ended_accounts(
         .order_by(StaffMember.id)
         .with_for_update(skip_locked=True)
     ).all()
+    code = _municipality_code(session)
+    disabled = 0
     for member in ended:
-        identity.disable_user(member.email)
+        try:
+            identity.disable_user(member.email, municipality_code=code)
+        except ForeignAccount:
+            # No longer the municipality's alone: not the roster's to disable (audited).
+            _record_refusal(session, member, actor, code, "foreign_account_not_disabled")
+            member.identity_user_id = None
+            session.flush()
+            continue
         member.account_disabled_at = utcnow()
         session.flush()
         record_tenant_event(
@@ -433,4 +548,5 @@ def disable_ended_accounts(
             object_id=str(member.id),
             details={"unit_id": member.unit_id},
         )
-    return len(ended)
+        disabled += 1
+    return disabled

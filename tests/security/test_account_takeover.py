@@ -1,0 +1,633 @@
+"""Finding 1 of the outside probe: a municipality admin could take over any account.
+
+Inviting a roster member called ``ensure_user(..., exclusive=True)`` with the member's e-mail as
+the username; when that username already existed anywhere, the account lost its other roles,
+organizations and unit groups and moved into the inviting municipality. Each test here is the
+attacker's request (or the neighbouring honest one), and what must hold afterwards: a 409 that
+names no other municipality, nothing changed at the identity provider or in the roster, and the
+refusal on the platform audit.
+
+Municipalities used here and nowhere else: 5102 (the inviting one, with a centre and an annex),
+2102 (another municipality, whose accounts are the targets) and 1401 (an onboarding signup).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, delete, select, update
+from werkzeug.test import TestResponse
+
+from kentra.auth.claims import organization_alias
+from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec
+from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
+from kentra.auth.issuer.models import (
+    IdentityGroup,
+    IdentityGroupMember,
+    IdentityOrganization,
+    IdentityOrganizationMember,
+    IdentityUser,
+    IdentityUserRole,
+)
+from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
+from kentra.auth.principal import UnitPath
+from kentra.auth.roles import Role
+from kentra.platform.audit.models import PlatformAuditEvent
+from kentra.platform.core.config import Settings
+from kentra.platform.core.models import local_today
+from kentra.platform.onboarding.models import OnboardingRequest
+from kentra.platform.staff import tasks as staff_tasks
+from kentra.platform.staff.models import StaffMember
+from kentra.platform.staff.operations import ACCOUNT_OF_ANOTHER_MEMBER, FOREIGN_ACCOUNT
+from kentra.platform.units.models import UnitKind
+from kentra.platform.units.operations import ensure_unit
+from kentra.tenants.binding import tenant_session
+from kentra.tenants.codes import parse_municipality_code
+from kentra.tenants.provisioning import create_tenant
+from tests.conftest import drop_tenant, registry_codes
+from tests.keycloak_standin import (
+    KeycloakStandIn,
+    keycloak_standin_fixture,  # noqa: F401 - registers the keycloak_standin fixture
+)
+from tests.tokens import TokenFactory
+
+INVITING = "5102"  # Δήμος Κερατσινίου - Δραπετσώνας
+OTHER = "2102"  # Δήμος Ζηρού
+OTHER_NAMES = ("2102", "Ζηρού", "Zirou")
+SIGNUP = "1401"  # Δήμος Κοζάνης
+STAFF_URL = f"/api/v1/municipalities/{INVITING}/staff"
+CENTRE = UnitPath(INVITING, "kk-keratsiniou")
+ANNEX = UnitPath(INVITING, "kk-keratsiniou", "parartima-1")
+OTHER_CENTRE = UnitPath(OTHER, "kk-zirou")
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def municipalities(engine: Engine) -> Iterator[dict[str, int]]:
+    """Both municipalities provisioned with their organizations; the inviting one's units."""
+    identity = EmbeddedIdentityAdmin(engine)
+    for code in (INVITING, OTHER):
+        create_tenant(engine, code, actor="test", identity=identity)
+    ids: dict[str, int] = {}
+    with tenant_session(engine, parse_municipality_code(INVITING)) as session:
+        for key, (unit, kind) in {
+            "centre": (None, UnitKind.CENTRE),
+            "annex": ("parartima-1", UnitKind.ANNEX),
+        }.items():
+            ids[key] = ensure_unit(session, centre=CENTRE.centre, unit=unit, kind=kind, name=key).id
+    yield ids
+    for code in (INVITING, OTHER):
+        drop_tenant(engine, parse_municipality_code(code))
+        identity.remove_organization(code)
+
+
+@pytest.fixture
+def usernames(engine: Engine) -> Iterator[list[str]]:
+    """Accounts a test creates (removed afterwards with the roster and the refusals)."""
+    made: list[str] = []
+    yield made
+    with tenant_session(engine, parse_municipality_code(INVITING)) as session:
+        session.execute(delete(StaffMember))
+    with engine.begin() as conn:
+        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(made)))
+        conn.execute(
+            delete(PlatformAuditEvent).where(
+                PlatformAuditEvent.tenant_code.in_([INVITING, OTHER, SIGNUP])
+            )
+        )
+
+
+def address(usernames: list[str], label: str) -> str:
+    email = f"{label}-{uuid.uuid4().hex[:8]}@example.gr"
+    usernames.append(email)
+    return email
+
+
+def account(
+    engine: Engine, usernames: list[str], label: str, role: Role, **scope: Any
+) -> tuple[str, dict[str, Any]]:
+    """An existing account of the platform (made as the platform makes them); its address and
+    what it holds."""
+    email = address(usernames, label)
+    EmbeddedIdentityAdmin(engine).ensure_user(
+        UserSpec(username=email, email=email, role=role, **scope)
+    )
+    return email, held(engine, email)
+
+
+def held(engine: Engine, username: str) -> dict[str, Any]:
+    """Everything an account holds at the embedded issuer."""
+    with engine.connect() as conn:
+        user = conn.execute(
+            select(
+                IdentityUser.id,
+                IdentityUser.enabled,
+                IdentityUser.email,
+                IdentityUser.profession,
+                IdentityUser.region,
+            ).where(IdentityUser.username == username.lower())
+        ).one()
+        return {
+            "id": str(user.id),
+            "enabled": user.enabled,
+            "email": user.email,
+            "profession": user.profession,
+            "region": user.region,
+            "roles": set(
+                conn.scalars(
+                    select(IdentityUserRole.role).where(IdentityUserRole.user_id == user.id)
+                )
+            ),
+            "organizations": set(
+                conn.scalars(
+                    select(IdentityOrganization.alias)
+                    .join(IdentityOrganizationMember)
+                    .where(IdentityOrganizationMember.user_id == user.id)
+                )
+            ),
+            "groups": set(
+                conn.scalars(
+                    select(IdentityGroup.path)
+                    .join(IdentityGroupMember)
+                    .where(IdentityGroupMember.user_id == user.id)
+                )
+            ),
+        }
+
+
+def admin(tokens: TokenFactory, code: str = INVITING) -> dict[str, str]:
+    return tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=code)
+
+
+def add_member(
+    client: FlaskClient,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    email: str,
+    **overrides: Any,
+) -> dict[str, Any]:
+    body = {
+        "full_name": "Νίκος Αλεξίου",
+        "email": email,
+        "unit_id": units["annex"],
+        "profile_code": "psychologist",
+        "start_date": "2024-02-01",
+        "fte": "1",
+        **overrides,
+    }
+    response = client.post(STAFF_URL, headers=admin(tokens), json=body)
+    assert response.status_code == 201, response.get_json()
+    member: dict[str, Any] = response.get_json()
+    return member
+
+
+def invite(client: FlaskClient, tokens: TokenFactory, member: dict[str, Any]) -> TestResponse:
+    return client.post(f"{STAFF_URL}/{member['id']}/invite", headers=admin(tokens))
+
+
+def change(
+    client: FlaskClient, tokens: TokenFactory, member_id: int, **changes: Any
+) -> TestResponse:
+    current = client.get(f"{STAFF_URL}/{member_id}", headers=admin(tokens))
+    return client.patch(
+        f"{STAFF_URL}/{member_id}",
+        headers={**admin(tokens), "If-Match": current.headers["ETag"]},
+        json=changes,
+    )
+
+
+def roster_row(client: FlaskClient, tokens: TokenFactory, member_id: int) -> dict[str, Any]:
+    row: dict[str, Any] = client.get(f"{STAFF_URL}/{member_id}", headers=admin(tokens)).get_json()
+    return row
+
+
+def refusals(engine: Engine, code: str = INVITING) -> list[tuple[str, dict[str, Any]]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(PlatformAuditEvent.action, PlatformAuditEvent.details)
+            .where(
+                PlatformAuditEvent.tenant_code == code,
+                PlatformAuditEvent.action.like("%refused"),
+            )
+            .order_by(PlatformAuditEvent.id)
+        )
+        return [(r.action, r.details) for r in rows]
+
+
+def assert_refused_without_naming_anyone(response: TestResponse) -> None:
+    assert response.status_code == 409, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    detail = response.get_json()["detail"]
+    assert detail == FOREIGN_ACCOUNT
+    assert not any(name in detail for name in OTHER_NAMES)
+
+
+# --- the reported attack and its relatives -------------------------------------------------------
+
+TARGETS: dict[str, tuple[Role, dict[str, Any]]] = {
+    "another municipality's first admin": (Role.MUNICIPALITY_ADMIN, {"municipality_code": OTHER}),
+    "another municipality's supervisor": (
+        Role.SUPERVISOR_OPERATIONAL,
+        {"municipality_code": OTHER},
+    ),
+    "another municipality's centre head": (Role.CENTRE_HEAD, {"unit": OTHER_CENTRE}),
+    "another municipality's staff": (Role.STAFF, {"unit": OTHER_CENTRE}),
+    "a ministry officer": (Role.MINISTRY_OFFICER, {}),
+    "a regional officer": (Role.REGIONAL_OFFICER, {"region": "EL30"}),
+    "the platform's operator": (Role.PLATFORM_OPERATOR, {}),
+}
+
+
+@pytest.mark.parametrize("typed_as", [str, str.upper], ids=["as stored", "in capitals"])
+@pytest.mark.parametrize("target", TARGETS, ids=list(TARGETS))
+def test_inviting_someone_elses_account_is_refused_and_changes_nothing(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+    caplog: pytest.LogCaptureFixture,
+    target: str,
+    typed_as: Callable[[str], str],
+) -> None:
+    role, scope = TARGETS[target]
+    email, before = account(engine, usernames, "target", role, **scope)
+    member = add_member(client, tokens, municipalities, typed_as(email))
+    caplog.set_level("INFO")
+
+    assert_refused_without_naming_anyone(invite(client, tokens, member))
+
+    assert held(engine, email) == before
+    row = roster_row(client, tokens, member["id"])
+    assert (row["identity_user_id"], row["invited_at"]) == (None, None)
+    assert refusals(engine) == [
+        ("staff.account_refused", {"staff_id": member["id"], "reason": "foreign_account"})
+    ]
+    assert "identity.user_access_removed" not in caplog.text
+    assert email not in caplog.text.lower()
+
+
+def test_an_account_in_a_group_outside_the_platforms_units_is_not_the_municipalitys(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    """An account of this very municipality that someone also put in a group of their own
+    (groups carry roles at Keycloak) is not the roster's to re-scope."""
+    email, _ = account(engine, usernames, "grouped", Role.STAFF, unit=ANNEX)
+    with engine.begin() as conn:
+        organization = conn.scalar(
+            select(IdentityOrganization.id).where(
+                IdentityOrganization.alias == organization_alias(INVITING)
+            )
+        )
+        group = uuid.uuid4()
+        conn.execute(
+            IdentityGroup.__table__.insert().values(
+                id=group,
+                path=f"/auditors-{group.hex[:6]}",
+                name="auditors",
+                organization_id=organization,
+            )
+        )
+        conn.execute(
+            IdentityGroupMember.__table__.insert().values(
+                group_id=group, user_id=uuid.UUID(held(engine, email)["id"])
+            )
+        )
+    before = held(engine, email)
+    member = add_member(client, tokens, municipalities, email, unit_id=municipalities["centre"])
+    try:
+        assert_refused_without_naming_anyone(invite(client, tokens, member))
+        assert held(engine, email) == before
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(IdentityGroup).where(IdentityGroup.id == group))
+
+
+def test_onboarding_approval_with_an_existing_accounts_address_provisions_nothing(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    """The signup names a ministry officer's address as the representative's: approving it
+    would have added a municipality admin's role to the officer's account."""
+    email, before = account(engine, usernames, "officer", Role.MINISTRY_OFFICER)
+    signup = {
+        "municipality_code": SIGNUP,
+        "body_type": "municipality",
+        "body_legal_name": "Δήμος Κοζάνης",
+        "body_vat": "090000045",
+        "contact_name": "Ελένη Παππά",
+        "contact_email": email,
+        "contact_phone": "2461 0 12345",
+        "has_social_service": True,
+    }
+    submitted = client.post("/api/v1/onboarding/requests", json=signup)
+    assert submitted.status_code == 201, submitted.get_json()
+    request_id = submitted.get_json()["id"]
+    reviewer = tokens.headers(Role.MINISTRY_OFFICER)
+    try:
+        approved = client.post(
+            f"/api/v1/onboarding/requests/{request_id}/approve", headers=reviewer, json={}
+        )
+        assert approved.status_code == 409, approved.get_json()
+        assert "ανήκει ήδη σε λογαριασμό της πλατφόρμας" in approved.get_json()["detail"]
+        assert held(engine, email) == before
+        assert SIGNUP not in registry_codes(engine)
+        with engine.connect() as conn:
+            assert (
+                conn.scalar(
+                    select(IdentityOrganization.id).where(
+                        IdentityOrganization.alias == organization_alias(SIGNUP)
+                    )
+                )
+                is None
+            )
+        opened = client.get(f"/api/v1/onboarding/requests/{request_id}", headers=reviewer)
+        assert opened.get_json()["status"] == "submitted"
+        assert refusals(engine, SIGNUP) == [
+            (
+                "onboarding.admin_account_refused",
+                {"request_id": request_id, "reason": "foreign_account"},
+            )
+        ]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(OnboardingRequest).where(OnboardingRequest.id == request_id))
+
+
+# --- paths that touch an account after the invitation --------------------------------------------
+
+
+def invited_then_promoted(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    units: dict[str, int],
+    usernames: list[str],
+) -> tuple[dict[str, Any], str]:
+    """A member invited honestly, whose account the platform later gives a ministry role (the
+    person moved to the ministry): from then on it is not the municipality's to manage."""
+    email = address(usernames, "promoted")
+    member = add_member(client, tokens, units, email)
+    assert invite(client, tokens, member).status_code == 200
+    EmbeddedIdentityAdmin(engine).ensure_user(
+        UserSpec(username=email, email=email, role=Role.MINISTRY_OFFICER)
+    )
+    return roster_row(client, tokens, member["id"]), email
+
+
+def test_re_scoping_an_account_that_is_no_longer_the_municipalitys_is_refused(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    member, email = invited_then_promoted(client, engine, tokens, municipalities, usernames)
+    before = held(engine, email)
+
+    moved = change(client, tokens, member["id"], unit_id=municipalities["centre"], is_head=True)
+
+    assert_refused_without_naming_anyone(moved)
+    assert held(engine, email) == before
+    assert roster_row(client, tokens, member["id"]) == member  # nothing saved
+
+
+def test_ending_the_contract_leaves_an_account_that_is_no_longer_the_municipalitys(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    member, email = invited_then_promoted(client, engine, tokens, municipalities, usernames)
+    before = held(engine, email)
+
+    ended = change(client, tokens, member["id"], end_date=local_today().isoformat())
+
+    assert ended.status_code == 200, ended.get_json()
+    assert held(engine, email) == before  # still enabled: the ministry's account now
+    assert ended.get_json()["identity_user_id"] is None  # no longer linked to the roster
+    assert refusals(engine) == [
+        (
+            "staff.account_refused",
+            {"staff_id": member["id"], "reason": "foreign_account_not_disabled"},
+        )
+    ]
+
+
+def test_the_daily_offboarding_leaves_an_account_that_is_no_longer_the_municipalitys(
+    client: FlaskClient,
+    engine: Engine,
+    settings: Settings,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    member, email = invited_then_promoted(client, engine, tokens, municipalities, usernames)
+    before = held(engine, email)
+    with tenant_session(engine, parse_municipality_code(INVITING)) as session:  # ended yesterday
+        session.execute(
+            update(StaffMember)
+            .where(StaffMember.id == member["id"])
+            .values(end_date=local_today() - timedelta(days=1))
+        )
+
+    staff_tasks.offboard_all(engine, settings)
+
+    assert held(engine, email) == before
+    assert roster_row(client, tokens, member["id"])["identity_user_id"] is None
+    assert [reason for _a, reason in refusals(engine)] == [
+        {"staff_id": member["id"], "reason": "foreign_account_not_disabled"}
+    ]
+
+
+# --- neighbouring cases ----------------------------------------------------------------------------
+
+
+def test_an_address_already_linked_to_another_current_member_is_refused(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    """Same municipality: inviting would hand the first member's account to the second."""
+    email = address(usernames, "shared")
+    first = add_member(client, tokens, municipalities, email)
+    assert invite(client, tokens, first).status_code == 200
+    before = held(engine, email)
+    second = add_member(client, tokens, municipalities, email, unit_id=municipalities["centre"])
+
+    refused = invite(client, tokens, second)
+
+    assert refused.status_code == 409
+    assert refused.get_json()["detail"] == ACCOUNT_OF_ANOTHER_MEMBER
+    assert held(engine, email) == before
+    assert roster_row(client, tokens, second["id"])["identity_user_id"] is None
+    assert [reason for _a, reason in refusals(engine)] == [
+        {"staff_id": second["id"], "reason": "account_of_another_member"}
+    ]
+    # Once the first contract has ended (a renewal, say), the second member may have it.
+    yesterday = (local_today() - timedelta(days=1)).isoformat()
+    assert change(client, tokens, first["id"], end_date=yesterday).status_code == 200
+    assert invite(client, tokens, second).status_code == 200
+    assert held(engine, email)["groups"] == {str(CENTRE)}
+
+
+def test_a_changed_address_that_matches_another_account_cannot_be_invited(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    target, before = account(
+        engine, usernames, "target", Role.MUNICIPALITY_ADMIN, municipality_code=OTHER
+    )
+    own = address(usernames, "own")
+    member = add_member(client, tokens, municipalities, own)
+    assert invite(client, tokens, member).status_code == 200
+
+    changed = change(client, tokens, member["id"], email=target)
+    assert changed.status_code == 200, changed.get_json()
+    assert held(engine, own)["enabled"] is False  # the old address's account, as before
+
+    assert_refused_without_naming_anyone(invite(client, tokens, member))
+    assert held(engine, target) == before
+
+
+def test_a_person_working_for_two_municipalities_has_an_account_in_each(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    """docs/adr/0016: no silent merge. The second municipality is refused under the address the
+    first one uses, and invites the person under another (their address there)."""
+    shared, before = account(engine, usernames, "two-jobs", Role.STAFF, unit=OTHER_CENTRE)
+    member = add_member(client, tokens, municipalities, shared)
+    assert_refused_without_naming_anyone(invite(client, tokens, member))
+
+    second = address(usernames, "two-jobs-keratsini")
+    assert change(client, tokens, member["id"], email=second).status_code == 200
+    assert invite(client, tokens, member).status_code == 200
+
+    assert held(engine, shared) == before
+    here = held(engine, second)
+    assert (here["roles"], here["organizations"], here["groups"]) == (
+        {Role.STAFF},
+        {organization_alias(INVITING)},
+        {str(ANNEX)},
+    )
+    assert here["id"] != before["id"]
+
+
+# --- the same rule in every adapter ------------------------------------------------------------------
+
+
+@pytest.fixture(params=["embedded", "keycloak"])
+def adapter(
+    request: pytest.FixtureRequest, engine: Engine, municipalities: dict[str, int]
+) -> Iterator[IdentityAdmin]:
+    if request.param == "embedded":
+        yield EmbeddedIdentityAdmin(engine)
+        return
+    standin: KeycloakStandIn = request.getfixturevalue("keycloak_standin")
+    keycloak = KeycloakIdentityAdmin(standin.url, standin.client_secret)
+    for code in (INVITING, OTHER):
+        keycloak.ensure_organization(code, code)
+    yield keycloak
+
+
+def own_spec(email: str, **changes: Any) -> UserSpec:
+    """A staff member of the inviting municipality's annex; ``changes`` replace fields."""
+    fields: dict[str, Any] = {"role": Role.STAFF, "unit": ANNEX, **changes}
+    return UserSpec(username=email, email=email, **fields)
+
+
+def test_every_adapter_refuses_another_municipalitys_account(
+    adapter: IdentityAdmin, usernames: list[str]
+) -> None:
+    email = address(usernames, "adapter")
+    adapter.ensure_user(
+        UserSpec(username=email, email=email, role=Role.MUNICIPALITY_ADMIN, municipality_code=OTHER)
+    )
+    with pytest.raises(ForeignAccount):
+        adapter.check_user(own_spec(email))
+    with pytest.raises(ForeignAccount):
+        adapter.ensure_user(own_spec(email), exclusive=True)
+    with pytest.raises(ForeignAccount):
+        adapter.disable_user(email, municipality_code=INVITING)
+    # The other municipality manages it: its own calls go through.
+    adapter.check_user(UserSpec(username=email, email=email, role=Role.STAFF, unit=OTHER_CENTRE))
+    adapter.disable_user(email, municipality_code=OTHER)
+
+
+def test_every_adapter_refuses_an_address_of_another_username(
+    adapter: IdentityAdmin, usernames: list[str]
+) -> None:
+    email = address(usernames, "adapter")
+    username = address(usernames, "login")
+    adapter.ensure_user(UserSpec(username=username, email=email, role=Role.MINISTRY_OFFICER))
+    with pytest.raises(ForeignAccount):
+        adapter.ensure_user(own_spec(email))
+
+
+def test_every_adapter_lets_the_municipality_manage_its_own_account(
+    adapter: IdentityAdmin, usernames: list[str]
+) -> None:
+    email = address(usernames, "adapter")
+    first = adapter.ensure_user(own_spec(email, role=Role.CENTRE_HEAD, unit=CENTRE))
+    adapter.check_user(own_spec(email))
+    assert adapter.ensure_user(own_spec(email), exclusive=True) == first
+    adapter.disable_user(email, municipality_code=INVITING)
+
+
+@pytest.mark.parametrize(
+    "privilege", ["realm role", "realm-management role", "service account", "own group"]
+)
+def test_keycloak_accounts_with_privileges_beyond_the_platforms_roles_are_refused(
+    keycloak_standin: KeycloakStandIn, usernames: list[str], privilege: str
+) -> None:
+    keycloak = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
+    keycloak.ensure_organization(INVITING, INVITING)
+    email = address(usernames, "privileged")
+    user_id = keycloak.ensure_user(own_spec(email))
+    state = keycloak_standin.state
+    if privilege == "realm role":
+        state.user_realm_roles[user_id].add("admin")
+    elif privilege == "realm-management role":
+        management = next(
+            uuid for uuid, c in state.clients.items() if c["clientId"] == "realm-management"
+        )
+        state.client_roles[management].setdefault(
+            "manage-users", {"id": "manage-users-id", "name": "manage-users"}
+        )
+        state.user_client_roles[user_id][management] = {"manage-users"}
+    elif privilege == "service account":
+        state.users[user_id]["serviceAccountClientId"] = "kentra-provisioning"
+    else:
+        keycloak._admin.group_user_add(user_id, keycloak._admin.create_group({"name": "ops"}))
+    writes_before = [r for r in keycloak_standin.requests if r.method != "GET"]
+
+    with pytest.raises(ForeignAccount):
+        keycloak.ensure_user(own_spec(email, role=Role.CENTRE_HEAD, unit=CENTRE), exclusive=True)
+    with pytest.raises(ForeignAccount):
+        keycloak.disable_user(email, municipality_code=INVITING)
+
+    assert [r for r in keycloak_standin.requests if r.method != "GET"] == writes_before
