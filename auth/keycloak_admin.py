@@ -407,10 +407,7 @@ class KeycloakIdentityAdmin:
                     f"ensure user {user.username}: Keycloak reports a conflict but has no user "
                     f"{user.username!r}; another user already has the e-mail address"
                 ) from exc
-            # Created concurrently since we looked: by the same municipality, or not.
-            code = user.managing_municipality
-            if code is not None:
-                check_managed_by(self._existing_access(str(user_id)), code)
+            self._check_managed(user)  # created since we looked: by whom?
             self._sync_attributes(str(user_id), user)
             return str(user_id)
         log.info("keycloak user created", extra={"user_id": str(created)})

@@ -554,10 +554,11 @@ def adapter(
     yield keycloak
 
 
-def own_spec(email: str, **changes: Any) -> UserSpec:
-    """A staff member of the inviting municipality's annex; ``changes`` replace fields."""
-    fields: dict[str, Any] = {"role": Role.STAFF, "unit": ANNEX, **changes}
-    return UserSpec(username=email, email=email, **fields)
+def own_spec(username: str, **changes: Any) -> UserSpec:
+    """A staff member of the inviting municipality's annex, named and reached by ``username``
+    (an address); ``changes`` replace fields."""
+    fields: dict[str, Any] = {"email": username, "role": Role.STAFF, "unit": ANNEX, **changes}
+    return UserSpec(username=username, **fields)
 
 
 def test_every_adapter_refuses_another_municipalitys_account(
@@ -596,6 +597,12 @@ def test_every_adapter_lets_the_municipality_manage_its_own_account(
     adapter.check_user(own_spec(email))
     assert adapter.ensure_user(own_spec(email), exclusive=True) == first
     adapter.disable_user(email, municipality_code=INVITING)
+    adapter.disable_user(f"nobody-{uuid.uuid4().hex}", municipality_code=INVITING)  # no one
+    # A spec without an address (a development user, with a password) is checked by its
+    # username alone.
+    without_address = address(usernames, "no-address")
+    adapter.ensure_user(own_spec(without_address, email="", password="demo-password"))
+    adapter.check_user(own_spec(without_address, email=""))
 
 
 @pytest.mark.parametrize(
