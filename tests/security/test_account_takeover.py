@@ -13,6 +13,8 @@ Municipalities used here and nowhere else: 5102 (the inviting one, with a centre
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -46,6 +48,7 @@ from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import ACCOUNT_OF_ANOTHER_MEMBER, FOREIGN_ACCOUNT
 from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import ensure_unit
+from kentra.platform.web.forms import greek_part
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
@@ -272,6 +275,34 @@ def test_inviting_someone_elses_account_is_refused_and_changes_nothing(
     ]
     assert "identity.user_access_removed" not in caplog.text
     assert email not in caplog.text.lower()
+
+
+def test_the_invitation_button_refuses_the_same_way(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> None:
+    email, before = account(
+        engine, usernames, "target", Role.MUNICIPALITY_ADMIN, municipality_code=OTHER
+    )
+    member = add_member(client, tokens, municipalities, email)
+    url = f"/municipalities/{INVITING}/staff/{member['id']}"
+    form = client.get(url, headers=admin(tokens)).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+
+    response = client.post(
+        f"{url}/invite", headers=admin(tokens), data={"csrf_token": html.unescape(token[1])}
+    )
+
+    assert response.status_code == 409
+    text = html.unescape(response.get_data(as_text=True))
+    assert greek_part(FOREIGN_ACCOUNT) in text
+    assert not any(name in text for name in OTHER_NAMES)
+    assert held(engine, email) == before
+    assert roster_row(client, tokens, member["id"])["identity_user_id"] is None
 
 
 def test_an_account_in_a_group_outside_the_platforms_units_is_not_the_municipalitys(
