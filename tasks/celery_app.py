@@ -58,6 +58,9 @@ def create_celery(settings: Settings | None = None) -> KentraCelery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
+        # The result backend's engine (db+…), like the platform's: no bound parameters in its
+        # errors.
+        database_engine_options={"hide_parameters": True},
         result_extended=True,
         timezone="Europe/Athens",
         enable_utc=True,
@@ -82,7 +85,9 @@ celery = create_celery()
 
 @setup_logging.connect
 def _worker_logging(**_kwargs: Any) -> None:
-    """Worker logs are the same JSON lines as the web's, with the task's tenant code."""
+    """Worker logs are the same JSON lines as the web's, with the task's tenant code. A failed
+    task is logged by its name, id, exception type and frames: configure_logging's filter and
+    formatters take the exception's text and the task's arguments out of Celery's record."""
     settings = celery.settings
     configure_logging(settings.log_level, json_format=settings.log_json)
     # Celery logs each task's arguments on receipt and its return value on success; either may

@@ -1,5 +1,7 @@
 """What the browser tests share: the app on a real port, Debian's Chromium driven by Playwright,
-the login through the embedded issuer's page, and the axe-core check of every page visited.
+the login through the embedded issuer's page, the axe-core check of every page visited, and
+the security headers of every document loaded (with the Content-Security-Policy enforced:
+a page the policy breaks shows up as a violation).
 
 Prerequisites come from the project's own files (``make browser``, a prerequisite of
 ``make test``): Chromium from Debian (``/usr/bin/chromium``), Playwright from PyPI (a dev
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Response as BrowserResponse
 from sqlalchemy import Engine, delete, update
 from werkzeug.serving import make_server
 
@@ -28,6 +31,7 @@ from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.issuer.models import IdentityUser
 from kentra.platform.core.app import create_app
 from kentra.platform.core.config import Settings
+from tests.security.headers import security_header_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -75,13 +79,67 @@ def check_prerequisites() -> None:
         raise RuntimeError(f"{MISSING_PREREQUISITES}; missing: {', '.join(missing)}")
 
 
+@dataclass
+class HeaderWatch:
+    """The documents a browser profile loaded (redirects included) and the policy violations
+    its console reported; :meth:`problems` reads the headers of those not read yet."""
+
+    documents: list[BrowserResponse] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    def on_response(self, response: BrowserResponse) -> None:
+        if response.request.resource_type == "document":
+            self.documents.append(response)  # read later: no round trip inside the event
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def problems(self) -> list[str]:
+        found = [f"CSP violation: {text}" for text in self.violations]
+        while self.documents:
+            response = self.documents.pop(0)
+            secure = response.url.startswith("https:")
+            headers = response.all_headers()
+            found += [
+                f"{_path(response.url)}: {problem}"
+                for problem in security_header_problems(headers, secure=secure)
+            ]
+            self.checked.append(response.url)
+        return found
+
+
+_watches: dict[int, HeaderWatch] = {}
+
+
+def header_watch(context: BrowserContext) -> HeaderWatch | None:
+    return _watches.get(id(context))
+
+
+def assert_security_headers(context: BrowserContext) -> None:
+    """Every document the profile loaded so far had the security headers, and the browser
+    reported no Content-Security-Policy violation."""
+    watch = header_watch(context)
+    assert watch is not None, "not a context of new_context()"
+    problems = watch.problems()
+    assert not problems, "security headers:\n" + "\n".join(problems)
+
+
 def new_context(browser: Browser, base_url: str) -> BrowserContext:
     """A fresh browser profile (its own cookies: one person), in Greek, with a base URL.
 
-    ``bypass_csp``: axe-core is injected as an inline script, which the issuer's
-    Content-Security-Policy (rightly) forbids to pages."""
-    context = browser.new_context(base_url=base_url, locale="el-GR", bypass_csp=True)
+    The pages' Content-Security-Policy is enforced: axe-core comes in as an init script (the
+    browser's own injection, which no page policy governs), not as a script tag the policy
+    would refuse. The security headers of every document are read (:class:`HeaderWatch`)."""
+    context = browser.new_context(base_url=base_url, locale="el-GR")
     context.set_default_timeout(15_000)
+    context.add_init_script(path=str(AXE_SCRIPT))
+    watch = HeaderWatch()
+    _watches[id(context)] = watch
+    context.on("response", watch.on_response)
+    context.on("console", watch.on_console)
+    context.on("close", lambda _context: _watches.pop(id(context), None))
     return context
 
 
@@ -119,7 +177,12 @@ class AxeAudit:
             assert navigation_status(page) == status, (
                 f"{where}: {_path(page.url)} answered {navigation_status(page)}, not {status}"
             )
-        page.add_script_tag(path=str(AXE_SCRIPT))
+        if page.evaluate("typeof window.axe === 'undefined'"):
+            page.add_script_tag(path=str(AXE_SCRIPT))  # a page of no new_context()
+        if status is not None and (watch := header_watch(page.context)) is not None:
+            problems = watch.problems()
+            assert page.url in watch.checked, f"{where}: the page's headers were not read"
+            assert not problems, f"{where}: security headers\n" + "\n".join(problems)
         result = page.evaluate(
             """async (tags) => {
                 const r = await axe.run(document, {

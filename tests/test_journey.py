@@ -4,7 +4,9 @@ Playwright, against the app served on a real port (its embedded OIDC issuer work
 signup → approval → centre → annex → mobile unit → staff → compliance → regulation
 submission → ministry acknowledgement, through the web pages alone: forms are filled by their
 labels and buttons pressed by their names, and every page visited is checked with axe-core
-(WCAG 2.1 A and AA rules) with no serious or critical violation allowed.
+(WCAG 2.1 A and AA rules) with no serious or critical violation allowed. Every document the
+browser loads (redirects included) is read for the security headers of issue 10 §5, with the
+Content-Security-Policy enforced and no violation of it reported by the browser.
 
 People: the municipality's representative (anonymous), a ministry officer (created here with a
 known password: reviewers are not invited through the platform), the first municipality admin
@@ -44,7 +46,9 @@ from kentra.tenants.codes import parse_municipality_code
 from tests.browser_support import (
     CHROMIUM,
     AxeAudit,
+    assert_security_headers,
     check_prerequisites,
+    header_watch,
     live_server,
     log_in,
     log_out,
@@ -204,6 +208,7 @@ def test_the_signup_form_keeps_the_typed_values_and_explains_an_invalid_vat(
         # The summary's link takes the keyboard to the field.
         summary.get_by_role("link", name=re.compile("ΑΦΜ του φορέα")).click()
         expect(vat).to_be_focused()
+        assert_security_headers(context)
     finally:
         context.close()
     with engine.connect() as conn:
@@ -428,6 +433,10 @@ def test_a_municipality_goes_from_signup_to_an_acknowledged_regulation(
         expect(row).to_contain_text("2 / 2")
         audit.check(ministry, "national compliance overview")
         log_out(ministry)
+        for context in contexts:  # the documents after each one's last check too
+            assert_security_headers(context)
+        read = sum(len(w.checked) for c in contexts if (w := header_watch(c)) is not None)
+        assert read >= len(audit.pages), (read, len(audit.pages))
     finally:
         for context in contexts:
             context.close()

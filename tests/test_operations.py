@@ -35,6 +35,7 @@ def test_readyz_is_503_when_the_broker_is_unreachable(engine: object) -> None:
     response = create_app(settings).test_client().get("/readyz")
     assert response.status_code == 503
     assert response.mimetype == PROBLEM
+    assert int(response.headers["Retry-After"]) > 0
     body = response.get_json()
     assert body["errors"] == {"database": "ok", "broker": "unreachable"}
 
@@ -82,15 +83,21 @@ def test_unexpected_errors_never_reach_the_client(
     def explode() -> str:
         raise RuntimeError("secret internal detail")
 
-    response = app.test_client().get("/explode")
+    response = app.test_client().get("/explode", headers={"X-Request-ID": "explode-1"})
     assert response.status_code == 500
     assert response.mimetype == PROBLEM
     text = response.get_data(as_text=True)
     assert "secret" not in text
     assert "Traceback" not in text
     assert response.get_json()["detail"] == "An unexpected error occurred."
-    # The server-side log has the error (and its traceback) for the operator.
-    assert "secret internal detail" in capsys.readouterr().err
+    # The server-side log has the error's request id, type and frames for the operator, not
+    # its message (messages may quote personal data: tests/security/test_logs_personal_data.py).
+    log = capsys.readouterr().err
+    assert "secret internal detail" not in log
+    (line,) = [json.loads(x) for x in log.splitlines() if '"unhandled error"' in x]
+    assert line["request_id"] == "explode-1"
+    assert line["error_type"] == "RuntimeError"
+    assert any(frame.endswith("in explode") for frame in line["where"])
 
 
 def test_logs_are_json_lines_with_the_tenant_code(

@@ -23,7 +23,7 @@ from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.auth.web import init_web_login
 from kentra.platform.api import API_PREFIX, Api
-from kentra.platform.core import health, problems, ratelimit
+from kentra.platform.core import headers, health, problems, ratelimit
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.files import write_once
@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     init_request_boundary(app)
 
     problems.init_app(app)
+    headers.init_app(app, settings)
     ratelimit.init_app(app, settings)
     api = Api(app)
     for blueprint in discover_blueprints():

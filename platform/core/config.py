@@ -78,6 +78,8 @@ class Settings:
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none): the
     # client address of rate limits and logs is then the one the proxies report.
     proxy_hops: int = 0
+    # Strict-Transport-Security max-age on answers to requests that came over TLS (0: off).
+    hsts_seconds: int = 31536000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +115,7 @@ class Settings:
             ).strip(),
             rate_limit_storage=env_vars.get("KENTRA_RATE_LIMIT_STORAGE") or "memory://",
             proxy_hops=_int(env_vars, "KENTRA_PROXY_HOPS", 0),
+            hsts_seconds=_int(env_vars, "KENTRA_HSTS_SECONDS", 31536000),
         )
 
     @property

@@ -10,7 +10,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+import psycopg
 from sqlalchemy import Engine, create_engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
@@ -29,8 +31,35 @@ def make_engine(url: URL, *, pool_size: int = 5, max_overflow: int = 5) -> Engin
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        # Bound parameters are people's names and addresses: never in an exception's text.
+        hide_parameters=True,
         connect_args={"application_name": "kentra"},
     )
+
+
+# A server going away or not accepting sessions yet: admin_shutdown, crash_shutdown,
+# cannot_connect_now. Class 08 is connection_exception.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a lost, refused or exhausted database
+    connection: a state that passes by itself (a 503 to retry), unlike a failed statement."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in seen):
+        seen.append(current)
+        # TimeoutError: no pooled connection came free in time.
+        if isinstance(current, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, psycopg.OperationalError):
+            sqlstate = current.sqlstate  # None: the client lost or never got a connection
+            if sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES:
+                return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def get_engine(settings: Settings) -> Engine:

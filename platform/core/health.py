@@ -10,7 +10,7 @@ from kombu import Connection as BrokerConnection
 from sqlalchemy import text
 
 from kentra.auth.flask import public
-from kentra.platform.core.problems import problem_response
+from kentra.platform.core.problems import RETRY_AFTER_SECONDS, problem_response
 
 blueprint = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -56,4 +56,5 @@ def readyz() -> Any:
         "Service Unavailable",
         f"Not ready: {failing} unreachable.",
         errors={k: "ok" if ok else "unreachable" for k, ok in checks.items()},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

@@ -1,19 +1,31 @@
 """Errors as RFC 9457 problem details (``application/problem+json``), for every path.
 
 Clients never see a stack trace: unexpected exceptions are logged server-side and answered
-with a generic 500 problem.
+with a generic 500 problem. A lost or refused database connection is a 503 with
+``Retry-After``: the database restarting or failing over is an outage that passes.
+
+Each failed request is logged once, as one line with its request id and the exception's
+type, SQLSTATE and frames, never its message (which may quote personal data:
+:func:`kentra.platform.core.logging.describe_exception`).
 """
 
 from __future__ import annotations
 
 import logging
+from types import TracebackType
 from typing import Any
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, g, json, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from kentra.platform.core.database import database_unavailable
+from kentra.platform.core.logging import describe_exception, qualified_name
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Seconds a client should wait before trying again while the database is unavailable: a
+# restart or a failover takes about that long.
+RETRY_AFTER_SECONDS = 10
 log = logging.getLogger(__name__)
 
 
@@ -66,11 +78,49 @@ def http_exception_problem(error: HTTPException) -> Response:
     return problem_response(status, error.name, detail, errors=errors, headers=headers)
 
 
-def unexpected_exception_problem(error: Exception) -> Response:
-    log.error("unhandled error", exc_info=error, extra={"error_type": type(error).__name__})
+def _request_fields() -> dict[str, Any]:
+    # The path, never the query string (it may carry search terms).
+    return {"request_id": g.get("request_id"), "method": request.method, "path": request.path}
+
+
+def unexpected_exception_problem(error: BaseException) -> Response:
+    if database_unavailable(error):
+        return database_unavailable_problem(error)
+    log.error("unhandled error", extra={**_request_fields(), **describe_exception(error)})
     if wants_html():
         return error_page(500)
     return problem_response(500, "Internal Server Error", "An unexpected error occurred.")
+
+
+def database_unavailable_problem(error: BaseException) -> Response:
+    """One line, no traceback: an outage fails every request the same way."""
+    log.warning(
+        "database unavailable",
+        extra={
+            **_request_fields(),
+            "error_type": qualified_name(type(error)),
+            "sqlstate": describe_exception(error)["sqlstate"],
+        },
+    )
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_html():
+        response = error_page(503)
+        response.headers.update(retry)
+        return response
+    return problem_response(
+        503,
+        "Service Unavailable",
+        "The database is unavailable for a moment. Try again shortly.",
+        headers=retry,
+    )
+
+
+def internal_server_error_problem(error: InternalServerError) -> Response:
+    """Flask wraps an exception raised after the view (the commit in an after_request
+    function) in an InternalServerError: answer and log the exception it carries."""
+    if error.original_exception is not None:
+        return unexpected_exception_problem(error.original_exception)
+    return http_exception_problem(error)
 
 
 def stale_data_problem(_error: StaleDataError) -> Response:
@@ -83,7 +133,17 @@ def stale_data_problem(_error: StaleDataError) -> Response:
     )
 
 
+def _log_nothing(
+    _exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+) -> None:
+    """The error handlers log each failure once, without values."""
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_exception_problem)
+    app.register_error_handler(InternalServerError, internal_server_error_problem)
     app.register_error_handler(StaleDataError, stale_data_problem)
     app.register_error_handler(Exception, unexpected_exception_problem)
+    # Flask's own "Exception on <path>" record has the full traceback with the messages; the
+    # 500 handler above logs the same exception value-free.
+    app.log_exception = _log_nothing  # type: ignore[method-assign,assignment]
