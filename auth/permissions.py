@@ -24,6 +24,7 @@ class Permission(enum.StrEnum):
     NATIONAL_POLICY_MANAGE = "national:policy:manage"
     NATIONAL_REGULATIONS_MANAGE = "national:regulations:manage"
     NATIONAL_SUPERVISION_MANAGE = "national:supervision:manage"
+    NATIONAL_SERVICE_AREA_MANAGE = "national:service-area:manage"
     REGION_COMPLIANCE_READ = "region:compliance:read"
     TENANT_PROFILE_READ = "tenant:profile:read"
     TENANT_UNITS_READ = "tenant:units:read"
@@ -53,6 +54,10 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.NATIONAL_SUPERVISION_MANAGE: (
         "Set the seat municipality of a regional unit whose seat the reference data leaves "
         "unknown, which decides the supervision of its municipalities without a Social Service."
+    ),
+    Permission.NATIONAL_SERVICE_AREA_MANAGE: (
+        "Allow a municipality's mobile units to serve a municipality outside the area the policy "
+        "sets around their centre (its region), with a reason; list and withdraw such exceptions."
     ),
     Permission.REGION_COMPLIANCE_READ: (
         "The compliance overview across municipalities: the country for national roles, the "
@@ -113,6 +118,7 @@ _MINISTRY = (
         Permission.NATIONAL_POLICY_MANAGE,
         Permission.NATIONAL_REGULATIONS_MANAGE,
         Permission.NATIONAL_SUPERVISION_MANAGE,
+        Permission.NATIONAL_SERVICE_AREA_MANAGE,
     }
 )
 

@@ -36,6 +36,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
+from tests.pdfs import plain_pdf
 from tests.tokens import TokenFactory
 
 PELOPONNESE, ATTICA = "4001", "4601"
@@ -44,8 +45,8 @@ REGIONS = {PELOPONNESE: "EL65", ATTICA: "EL30"}
 
 
 def pdf(text: str = "regulation") -> bytes:
-    """A minimal file that passes the type check: the header, a body, the end marker."""
-    return f"%PDF-1.7\n% {text} {uuid.uuid4().hex}\n".encode() + b"1 0 obj <<>> endobj\n%%EOF\n"
+    """A one-page PDF that parses and holds nothing active, unique by its title."""
+    return plain_pdf(text)
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +332,7 @@ def test_upload_endpoints_accept_bodies_above_the_general_request_limit(
 ) -> None:
     general = app.config["MAX_CONTENT_LENGTH"]
     assert settings.max_upload_bytes > general
-    big = b"%PDF-1.7\n" + b"0" * (general + 1000) + b"\n%%EOF\n"
+    big = plain_pdf(padding=general + 1000)
     accepted = upload(client, centre, actors.admin(), content=big)
     assert accepted.status_code == 201
     assert accepted.get_json()["size_bytes"] == len(big)

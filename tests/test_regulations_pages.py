@@ -35,6 +35,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
+from tests.pdfs import plain_pdf
 from tests.tokens import TokenFactory
 
 CODE = "4101"
@@ -42,7 +43,7 @@ BASE = f"/municipalities/{CODE}/regulations"
 
 
 def pdf() -> bytes:
-    return f"%PDF-1.7\n% {uuid.uuid4().hex}\n".encode() + b"%%EOF\n"
+    return plain_pdf()
 
 
 @pytest.fixture(scope="module")

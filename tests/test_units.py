@@ -2,9 +2,10 @@
 
 Scratch tenants (dropped after each test, with their identity organizations): 2201 (Λαρισαίοι,
 164,095), 2202 (Αγιά, 10,711 — just above the threshold) and 2302 (Αργιθέα, 3,496 — no centre
-of its own). Served municipalities: 2303 (Λίμνη Πλαστήρα), 2002 (Σούλι), 2003 (Φιλιάτες),
-read only. A row of ``shared.centre_compliance`` stands in for another municipality's centre
-and is removed after the test.
+of its own). Served municipalities: 2303 (Λίμνη Πλαστήρα), 2503 (Σκόπελος), both in
+Thessaly like the tenants (the service area, tests/security/test_mobile_unit_service_area.py),
+and 2003 (Φιλιάτες, Epirus), read only. A row of ``shared.centre_compliance`` stands in for
+another municipality's centre and is removed after the test.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from tests.tokens import TokenFactory
 
 BIG, EDGE, SMALL = "2201", "2202", "2302"
 CODES = (BIG, EDGE, SMALL)
-SERVED = ("2303", "2002", "2003")
+SERVED = ("2303", "2503", "2003")
 OTHER_CENTRE = "2003"  # given a centre of its own by a compliance row, in some tests
 VALID_VAT = "090000045"
 REGIONS = {BIG: "EL61", EDGE: "EL61", SMALL: "EL61"}  # Θεσσαλία
@@ -553,15 +554,15 @@ def test_a_mobile_unit_serves_municipalities_without_a_centre(
     response = client.post(
         url(BIG, f"/{centre['id']}/mobile-units"),
         headers=admin(tokens),
-        json=mobile_body(served_municipalities=["2303", "2002", "2303"]),
+        json=mobile_body(served_municipalities=["2303", "2503", "2303"]),
     )
     assert response.status_code == 201
     mobile = response.get_json()
     assert mobile["kind"] == "mobile_unit"
     assert mobile["path"] == "/m-2201/kk-dimou-larisaion/kinhth-thessalias"
     assert mobile["served_municipalities"] == [
-        {"code": "2002", "name_el": "Δήμος Σουλίου"},
         {"code": "2303", "name_el": "Δήμος Λίμνης Πλαστήρα"},
+        {"code": "2503", "name_el": "Δήμος Σκοπέλου"},
     ]
     assert audit_actions(engine, BIG)[-1] == "unit.mobile_unit_added"
 
@@ -666,10 +667,10 @@ def test_an_edit_validates_like_creation_and_by_kind(
     served = client.patch(
         url(BIG, f"/{mobile['id']}"),
         headers={**admin(tokens), "If-Match": f'"{mobile["version"]}"'},
-        json={"served_municipalities": ["2002"]},
+        json={"served_municipalities": ["2503"]},
     )
     assert served.status_code == 200
-    assert [s["code"] for s in served.get_json()["served_municipalities"]] == ["2002"]
+    assert [s["code"] for s in served.get_json()["served_municipalities"]] == ["2503"]
 
 
 def test_closing_keeps_the_unit_and_a_centre_closes_after_its_units(

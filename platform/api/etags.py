@@ -8,6 +8,8 @@ a newer one. Web forms carry the same version in a hidden field (:func:`stale_fo
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, abort, request
 
 PRECONDITION_REQUIRED = (
@@ -16,6 +18,9 @@ PRECONDITION_REQUIRED = (
 PRECONDITION_FAILED = (
     "This record was changed since you read it. Read it again, then repeat your change."
 )
+# One element of an entity-tag list: the weak prefix (case-sensitive), a quoted opaque tag
+# (which may itself hold commas, so the list is not split on them), then a comma or the end.
+_LIST_ELEMENT = re.compile(r'[ \t]*(W/)?("[^"]*")[ \t]*(?:,|$)')
 
 
 def etag(version: int) -> str:
@@ -29,13 +34,31 @@ def with_etag(response: Response, version: int) -> Response:
 
 def require_if_match(version: int) -> None:
     """Abort unless the request's If-Match names ``version`` (``*`` is not accepted: an
-    edit must say which state it was made on)."""
+    edit must say which state it was made on).
+
+    If-Match uses the strong comparison (RFC 9110 §13.1.1): a weak validator (``W/"1"``)
+    never matches, since it only claims semantic equivalence, not the same state."""
     sent = request.headers.get("If-Match")
     if sent is None:
         abort(428, PRECONDITION_REQUIRED)
-    candidates = {tag.strip().removeprefix("W/") for tag in sent.split(",")}
-    if etag(version) not in candidates:
+    if etag(version) not in strong_tags(sent):
         abort(412, PRECONDITION_FAILED)
+
+
+def strong_tags(header: str) -> set[str]:
+    """The strong entity-tags of an If-Match list; weak ones are left out, and a malformed
+    list (``w/"1"``, an unquoted tag) names none at all."""
+    tags: set[str] = set()
+    position = 0
+    while position < len(header):
+        element = _LIST_ELEMENT.match(header, position)
+        if element is None:
+            return set()
+        weak, tag = element.groups()
+        if not weak:
+            tags.add(tag)
+        position = element.end()
+    return tags
 
 
 def stale_form_version(sent: str | None, version: int) -> bool:

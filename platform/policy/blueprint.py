@@ -43,6 +43,7 @@ def dump_version(version: PolicyVersion, in_force: PolicyVersion | None) -> dict
         "valid_from": version.valid_from,
         "note": version.note,
         "head_profile_code": version.head_profile_code,
+        "mobile_unit_area": version.mobile_unit_area.value,
         "created_at": version.created_at,
         "in_force": in_force is not None and version.id == in_force.id,
         "bands": version.bands,

@@ -1,11 +1,13 @@
 """Policy versions in the shared schema. A version applies from ``valid_from`` until the next.
 
 Edited by ministry officers (a later step); a change recomputes compliance everywhere. The
-first version is the programme's text (domain.md §6 and rule 1), seeded once.
+first version is the programme's text (domain.md §6 and rule 1), seeded once. A version also
+says how far a mobile unit may serve from its centre (``mobile_unit_area``, ADR 0018).
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -23,7 +25,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kentra.platform.core.models import SharedBase, utcnow
+from kentra.platform.core.models import SharedBase, string_enum, utcnow
+
+
+class ServiceArea(enum.StrEnum):
+    """Where the municipalities a mobile unit serves must lie, relative to its centre's
+    municipality; beyond it only with a ministry exception (kentra.platform.service_area)."""
+
+    REGIONAL_UNIT = "regional_unit"  # the same regional unit (NUTS 3)
+    REGION = "region"  # the same region (Περιφέρεια, NUTS 2): the programme's rule
+    COUNTRY = "country"  # anywhere
 
 
 class PolicyVersion(SharedBase):
@@ -34,6 +45,11 @@ class PolicyVersion(SharedBase):
     note: Mapped[str] = mapped_column(Text)
     # The profile the mandatory Head of Centre must have (the social worker).
     head_profile_code: Mapped[str] = mapped_column(String(64))
+    mobile_unit_area: Mapped[ServiceArea] = mapped_column(
+        string_enum(ServiceArea, "service_area"),
+        default=ServiceArea.REGION,
+        server_default=ServiceArea.REGION.value,
+    )
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kentra.platform.policy.models import PolicyVersion, ProfessionalProfile, StaffingBand
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.models import (
+    PolicyVersion,
+    ProfessionalProfile,
+    ServiceArea,
+    StaffingBand,
+)
 
 if TYPE_CHECKING:
     from kentra.platform.compliance.models import RecomputeJob
@@ -175,6 +181,7 @@ def create_policy_version(
     profiles: Sequence[tuple[str, str, str, bool]],
     actor: str,
     today: date,
+    mobile_unit_area: ServiceArea = ServiceArea.REGION,
 ) -> PolicyVersion:
     """A new version of the policy, from ``valid_from`` (today or later: the history is never
     rewritten, and old versions are never edited). Flushes; the caller recomputes."""
@@ -214,6 +221,7 @@ def create_policy_version(
         valid_from=valid_from,
         note=note,
         head_profile_code=head_profile_code,
+        mobile_unit_area=mobile_unit_area,
         created_by=actor,
         bands=[
             StaffingBand(min_population=low, max_population=high, minimum_staff=staff)
@@ -233,11 +241,16 @@ def publish_policy_version(
     session: Session, data: Mapping[str, Any], *, actor: str, today: date
 ) -> tuple[PolicyVersion, RecomputeJob]:
     """Record a new version (``data`` as loaded by ``PolicyVersionCreateSchema``), queue the
-    recompute of every centre and send its task once the transaction commits; audited by id."""
+    recompute of every centre and send its task once the transaction commits; audited by id.
+    A version that does not state the mobile units' area keeps the one it follows."""
     from kentra.platform.audit.operations import record_platform_event  # noqa: PLC0415
     from kentra.platform.compliance.operations import create_recompute_job  # noqa: PLC0415
     from kentra.platform.compliance.tasks import send_recompute_after_commit  # noqa: PLC0415
 
+    area = data.get("mobile_unit_area")
+    if area is None:
+        previous = access_policy_in_force(session, data["valid_from"])
+        area = previous.mobile_unit_area if previous is not None else ServiceArea.REGION
     version = create_policy_version(
         session,
         valid_from=data["valid_from"],
@@ -252,6 +265,7 @@ def publish_policy_version(
         ],
         actor=actor,
         today=today,
+        mobile_unit_area=ServiceArea(area),
     )
     job = create_recompute_job(session, policy_version_id=version.id, actor=actor)
     record_platform_event(

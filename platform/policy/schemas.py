@@ -9,6 +9,7 @@ from marshmallow import validate
 
 from kentra.platform.api import Schema
 from kentra.platform.compliance.schemas import RecomputeJobSchema
+from kentra.platform.policy.models import ServiceArea
 
 Messages = dict[str, str | list[Any] | dict[Any, Any]]
 REQUIRED: Messages = {
@@ -20,6 +21,12 @@ WHOLE_NUMBER: Messages = {
     "invalid": "Δώστε ακέραιο αριθμό. Enter a whole number.",
 }
 NOT_NEGATIVE = validate.Range(min=0, error="Δώστε αριθμό 0 ή μεγαλύτερο. Enter 0 or more.")
+SERVICE_AREAS = [area.value for area in ServiceArea]
+SERVICE_AREA_DESCRIPTION = (
+    "where the municipalities a mobile unit serves must lie, relative to its centre's "
+    "municipality: the same regional unit, the same region (the programme's rule) or anywhere; "
+    "beyond it only with a ministry exception"
+)
 PROFILE_CODE = validate.Regexp(
     r"^[a-z][a-z0-9_]{1,63}$",
     error=(
@@ -85,6 +92,16 @@ class PolicyVersionCreateSchema(Schema):
         validate=validate.Length(min=1, max=20, error="Από 1 έως 20 ζώνες. From 1 to 20 bands."),
         error_messages=REQUIRED,
     )
+    mobile_unit_area = ma.fields.String(
+        validate=validate.OneOf(
+            SERVICE_AREAS,
+            error="Μία από τις τιμές: {choices}. One of: {choices}.",
+        ),
+        metadata={
+            "description": f"{SERVICE_AREA_DESCRIPTION}; left out: the previous version's",
+            "enum": SERVICE_AREAS,
+        },
+    )
     profiles = ma.fields.List(
         ma.fields.Nested(ProfessionalProfileSchema),
         required=True,
@@ -113,6 +130,9 @@ class PolicyVersionSchema(Schema):
     valid_from = ma.fields.Date()
     note = ma.fields.String()
     head_profile_code = ma.fields.String()
+    mobile_unit_area = ma.fields.String(
+        metadata={"description": SERVICE_AREA_DESCRIPTION, "enum": SERVICE_AREAS}
+    )
     created_at = ma.fields.DateTime()
     in_force = ma.fields.Boolean(metadata={"description": "the version applied today"})
     bands = ma.fields.List(ma.fields.Nested(StaffingBandOutSchema))

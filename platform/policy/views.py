@@ -29,7 +29,7 @@ from kentra.platform.compliance.models import JobStatus
 from kentra.platform.compliance.operations import today
 from kentra.platform.core.database import request_session
 from kentra.platform.policy.access import access_policy_in_force, access_policy_versions
-from kentra.platform.policy.models import PolicyVersion
+from kentra.platform.policy.models import PolicyVersion, ServiceArea
 from kentra.platform.policy.operations import PolicyConflict, PolicyInvalid, publish_policy_version
 from kentra.platform.policy.schemas import PolicyVersionCreateSchema
 from kentra.platform.web.forms import FormState, greek_part
@@ -48,6 +48,12 @@ LABELS: dict[str, Any] = {
     "head_profile_code": lazy_gettext("Ειδικότητα του Υπευθύνου Κέντρου (κωδικός)"),
     "bands": lazy_gettext("Ζώνες πληθυσμού"),
     "profiles": lazy_gettext("Ειδικότητες"),
+    "mobile_unit_area": lazy_gettext("Πού εξυπηρετούν οι Κινητές Μονάδες"),
+}
+AREA_OPTIONS: dict[str, Any] = {
+    ServiceArea.REGIONAL_UNIT.value: lazy_gettext("Στην Περιφερειακή Ενότητα του Κέντρου τους"),
+    ServiceArea.REGION.value: lazy_gettext("Στην Περιφέρεια του Κέντρου τους"),
+    ServiceArea.COUNTRY.value: lazy_gettext("Σε όλη τη χώρα"),
 }
 FIELD_LABELS: dict[str, Any] = {
     "min_population": lazy_gettext("από κατοίκους"),
@@ -85,6 +91,7 @@ def form_values(version: PolicyVersion | None) -> dict[str, str]:
     if version is None:
         return values
     values["head_profile_code"] = version.head_profile_code
+    values["mobile_unit_area"] = version.mobile_unit_area.value
     for i, band in enumerate(version.bands):
         values[f"bands-{i}-min_population"] = str(band.min_population)
         values[f"bands-{i}-max_population"] = (
@@ -107,7 +114,7 @@ def _rows(values: Mapping[str, str], group: str, fields: tuple[str, ...]) -> int
 
 
 def posted_values() -> dict[str, str]:
-    names = ["valid_from", "note", "head_profile_code"]
+    names = ["valid_from", "note", "head_profile_code", "mobile_unit_area"]
     names += [f"bands-{i}-{name}" for i in range(MAX_ROWS) for name in BAND_FIELDS]
     names += [
         f"profiles-{i}-{name}" for i in range(MAX_ROWS) for name in (*PROFILE_FIELDS, "mandatory")
@@ -119,7 +126,7 @@ def form_data(values: Mapping[str, str]) -> dict[str, Any]:
     """The schema's input from the form: empty rows left out, an empty maximum open-ended."""
     data: dict[str, Any] = {
         name: values[name].strip()
-        for name in ("valid_from", "note", "head_profile_code")
+        for name in ("valid_from", "note", "head_profile_code", "mobile_unit_area")
         if values.get(name, "").strip()
     }
     bands: list[dict[str, Any]] = []
@@ -185,6 +192,7 @@ def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
             band_fields=BAND_FIELDS,
             profile_fields=PROFILE_FIELDS,
             field_labels=FIELD_LABELS,
+            area_options=[(value, str(text)) for value, text in AREA_OPTIONS.items()],
             has_errors=bool(state.errors or state.notice),
         ),
         status,

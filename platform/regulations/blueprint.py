@@ -3,7 +3,8 @@
 Municipality (tenant URLs, ``/api/v1/municipalities/<code>/regulations``):
 
 - ``GET`` the versions; ``POST`` (multipart: ``centre_id``, ``effective_date``,
-  ``change_summary``, ``file``) uploads a draft: 201; a file that is not a PDF 422, too large 413.
+  ``change_summary``, ``file``) uploads a draft: 201; a file that is not a PDF (it must parse,
+  open without a password and hold no active content: regulations/pdf.py) 422, too large 413.
 - ``GET /<regulation_id>`` (ETag), ``GET /<regulation_id>/file`` (the PDF, as an attachment).
 - ``POST /<regulation_id>/approve`` (the head of its centre), ``/submit`` (an approved one),
   ``/acknowledge`` and ``/return`` (the ministry; returning needs ``comment``). Each needs
@@ -141,7 +142,9 @@ def list_versions(municipality_code: MunicipalityCode) -> list[dict[str, Any]]:
 def upload(form: dict[str, Any], municipality_code: MunicipalityCode) -> Response:
     """Upload a draft version (PDF in ``file``): the first of a centre is its initial
     regulation, later ones amendments (``change_summary`` required). Not a PDF (by name and
-    content, whatever its declared type): 422; above the limit: 413."""
+    content, whatever its declared type: it must parse as a PDF, open without a password and
+    hold no JavaScript, launch or submit actions, embedded files, XFA or multimedia): 422;
+    above the limit: 413."""
     file = request.files.get("file")
     if file is None or not file.filename:
         abort(422, message=FILE_REQUIRED, errors={"files": {"file": [FILE_REQUIRED]}})

@@ -34,6 +34,7 @@ from kentra.platform.regulations.models import (
     RegulationSubmission,
     RegulationVersion,
 )
+from kentra.platform.regulations.pdf import Encrypted, NotAPdf, active_content
 from kentra.platform.units.models import Unit, UnitKind
 
 PDF_MAGIC = b"%PDF-"
@@ -48,6 +49,11 @@ _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f\"\\/]")
 NOT_A_PDF = (
     "Το αρχείο δεν είναι PDF: ανεβάστε τον κανονισμό ως αρχείο PDF (κατάληξη .pdf). "
     "The file is not a PDF: upload the regulation as a PDF file (ending .pdf)."
+)
+ENCRYPTED_PDF = (
+    "Το PDF είναι κλειδωμένο με κωδικό και δεν ελέγχεται ούτε ανοίγει χωρίς αυτόν: ανεβάστε "
+    "το χωρίς κωδικό. The PDF is password-protected and can be neither checked nor opened "
+    "without the password: upload it without one."
 )
 NOT_AN_OPEN_CENTRE = (
     "Δεν υπάρχει ανοιχτό Κέντρο του Δήμου με αυτόν τον κωδικό. "
@@ -140,9 +146,21 @@ def clean_filename(raw: str) -> str:
     return name
 
 
+def active_content_refusal(found: tuple[str, str]) -> str:
+    greek, english = found
+    return (
+        f"Το PDF περιέχει ενεργό περιεχόμενο ({greek}), που δεν γίνεται δεκτό σε κανονισμό: "
+        "αποθηκεύστε το ξανά ως απλό PDF (π.χ. «Εκτύπωση σε PDF») και ανεβάστε εκείνο. "
+        f"The PDF contains active content ({english}), which a regulation may not have: save "
+        'it again as a plain PDF (e.g. "Print to PDF") and upload that.'
+    )
+
+
 def check_pdf(upload: UploadedFile, max_bytes: int) -> str:
     """Refuse a file that is too large (413) or not a PDF (422: by its name and its bytes; a
-    content type is not evidence). Returns the cleaned filename."""
+    content type is not evidence): it must parse as a PDF with pages, open without a password
+    and hold no active content (:mod:`kentra.platform.regulations.pdf`). Returns the cleaned
+    filename."""
     if len(upload.content) > max_bytes:
         raise RegulationTooLarge("file", too_large(max_bytes))
     filename = clean_filename(upload.filename)
@@ -154,6 +172,14 @@ def check_pdf(upload: UploadedFile, max_bytes: int) -> str:
         or PDF_END not in content[-PDF_END_WINDOW:]
     ):
         raise RegulationInvalid("file", NOT_A_PDF)
+    try:
+        found = active_content(content)
+    except NotAPdf:
+        raise RegulationInvalid("file", NOT_A_PDF) from None
+    except Encrypted:
+        raise RegulationInvalid("file", ENCRYPTED_PDF) from None
+    if found is not None:
+        raise RegulationInvalid("file", active_content_refusal(found))
     return filename
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from kentra.auth.principal import Principal, UnitPath
 from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.text import fold
+from kentra.platform.service_area.operations import beyond_area
 from kentra.platform.units.models import Unit
 from kentra.platform.units.operations import municipalities_with_centre, open_centre
 
@@ -63,11 +64,14 @@ def access_units_of_centre(session: Session, centre: Unit) -> Sequence[Unit]:
 
 def access_servable_municipalities(session: Session, municipality_code: str) -> list[Municipality]:
     """Municipalities a mobile unit of this tenant may serve: every one of the reference list
-    without a centre of its own (and not the tenant itself), by region and name."""
+    without a centre of its own (and not the tenant itself), within the service area of the
+    policy in force or allowed by a ministry exception, by region and name."""
     excluded = municipalities_with_centre(session) | {municipality_code}
     found = session.scalars(select(Municipality).where(Municipality.code.not_in(excluded))).all()
+    refused = {m.code for m in beyond_area(session, municipality_code, found)}
     return sorted(
-        found, key=lambda m: (fold(m.regional_unit.region.name_el), fold(m.name_el), m.code)
+        (m for m in found if m.code not in refused),
+        key=lambda m: (fold(m.regional_unit.region.name_el), fold(m.name_el), m.code),
     )
 
 

@@ -8,7 +8,8 @@ Rules (domain.md §3, §7, §9; rules 1 and 4):
 - every annex and mobile unit belongs to exactly one open centre of the tenant (its ``centre``
   segment); a mobile unit serves municipalities of the reference list without a centre of their
   own (the tenant itself has one by definition; others have one when ``shared.centre_compliance``
-  holds a row for them);
+  holds a row for them), within the service area of the policy in force (the centre's region)
+  or under a ministry exception (kentra.platform.service_area, ADR 0018);
 - each new unit gets a readable, unique group-path segment, and its group is created in the
   identity provider in the same request: if that fails, :class:`UnitIdentityFailed` is raised
   and the request boundary rolls everything back;
@@ -40,6 +41,7 @@ from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.operations import staffing_requirement
 from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.text import fold
+from kentra.platform.service_area.operations import beyond_area, outside_area_message
 from kentra.platform.units.models import (
     PREMISES_ITEMS,
     AnnexReason,
@@ -378,11 +380,14 @@ def add_annex(
 
 def check_served(session: Session, municipality_code: str, codes: Sequence[str]) -> list[str]:
     """The served municipalities, each once, by code; refused (422, naming the municipality)
-    when one does not exist or has a centre of its own."""
+    when one does not exist, has a centre of its own, or lies beyond the service area of the
+    policy in force without a ministry exception (ADR 0018). The whole list is checked each
+    time it is set, so an edit re-checks municipalities a unit served before a rule changed."""
     unique = sorted(set(codes))
     if not unique:
         raise UnitInvalid("served_municipalities", NO_SERVED_MUNICIPALITY)
     with_centre = municipalities_with_centre(session) | {municipality_code}
+    found: list[Municipality] = []
     for code in unique:
         municipality = session.get(Municipality, code)
         if municipality is None:
@@ -398,6 +403,10 @@ def check_served(session: Session, municipality_code: str, codes: Sequence[str])
                 "Community Centre of its own; a mobile unit serves only municipalities without "
                 "one.",
             )
+        found.append(municipality)
+    beyond = beyond_area(session, municipality_code, found)
+    if beyond:
+        raise UnitInvalid("served_municipalities", outside_area_message(session, beyond[0]))
     return unique
 
 

@@ -1,0 +1,124 @@
+"""Service area API (ADR 0018).
+
+- ``GET /api/v1/municipalities/<code>/service-area``: the area the policy in force draws
+  around the municipality's centre (its region by default) and the exceptions the ministry
+  allowed it; for every role that reads the municipality's units.
+- ``GET /api/v1/service-area/exceptions?municipality_code=``: every exception (ministry).
+- ``POST /api/v1/service-area/exceptions``: the ministry allows a municipality's mobile units
+  to serve one beyond the area, with a reason (201; an existing pair gets the new reason, 200).
+- ``DELETE /api/v1/service-area/exceptions/<exception_id>``: the ministry withdraws one (204).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from flask import Response
+from flask_smorest import abort
+
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.platform.api import Blueprint
+from kentra.platform.core.database import request_session
+from kentra.platform.service_area.access import (
+    ExceptionView,
+    TenantServiceArea,
+    access_exception,
+    access_exceptions,
+    access_service_area,
+)
+from kentra.platform.service_area.operations import (
+    ServiceAreaError,
+    ServiceAreaInvalid,
+    record_exception,
+    withdraw_exception,
+)
+from kentra.platform.service_area.schemas import (
+    ExceptionInputSchema,
+    ExceptionSchema,
+    ExceptionsQueryArgsSchema,
+    ServiceAreaSchema,
+)
+from kentra.tenants.codes import MunicipalityCode
+from kentra.tenants.routing import NOT_FOUND_DETAIL
+
+blueprint = Blueprint(
+    "service_area",
+    __name__,
+    url_prefix="",
+    description="Where mobile units may serve: the policy's area and the ministry's exceptions",
+)
+
+
+def _subject() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+def _refuse(error: ServiceAreaError) -> NoReturn:
+    if isinstance(error, ServiceAreaInvalid):
+        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
+    abort(404, message=str(error))
+    raise AssertionError("abort() raises")  # pragma: no cover
+
+
+@blueprint.route("/municipalities/<municipality_code>/service-area")
+@requires(Permission.TENANT_UNITS_READ)
+@blueprint.response(200, ServiceAreaSchema)
+def get_service_area(municipality_code: MunicipalityCode) -> TenantServiceArea:
+    """Where the municipality's mobile units may serve: the area the policy in force draws
+    around its centre (its regional unit, its region, or the country) and the municipalities
+    beyond it the ministry allows."""
+    found = access_service_area(request_session(), municipality_code.value)
+    if found is None:  # pragma: no cover - routing admits tenants only
+        abort(404, message=NOT_FOUND_DETAIL)
+    assert found is not None
+    return found
+
+
+@blueprint.route("/service-area/exceptions")
+@requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
+@blueprint.arguments(ExceptionsQueryArgsSchema, location="query")
+@blueprint.response(200, ExceptionSchema(many=True))
+def list_exceptions(args: dict[str, Any]) -> list[ExceptionView]:
+    """Every exception (or one municipality's), by municipality and served municipality."""
+    return access_exceptions(request_session(), args.get("municipality_code"))
+
+
+@blueprint.route("/service-area/exceptions", methods=["POST"])
+@requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
+@blueprint.arguments(ExceptionInputSchema)
+@blueprint.response(201, ExceptionSchema)
+@blueprint.alt_response(200, schema=ExceptionSchema, description="the pair existed: new reason")
+def post_exception(data: dict[str, Any]) -> tuple[ExceptionView, int]:
+    """Allow ``municipality_code``'s mobile units to serve ``served_municipality_code``
+    beyond the area, for ``reason`` (audited). An unknown municipality, the municipality
+    itself or a missing reason: 422."""
+    session = request_session()
+    try:
+        exception, created = record_exception(
+            session,
+            data["municipality_code"],
+            data["served_municipality_code"],
+            reason=data["reason"],
+            actor=_subject(),
+        )
+    except ServiceAreaError as error:
+        _refuse(error)
+    found = access_exception(session, exception.id)
+    assert found is not None  # just recorded
+    return found, 201 if created else 200
+
+
+@blueprint.route("/service-area/exceptions/<int:exception_id>", methods=["DELETE"])
+@requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
+@blueprint.response(204)
+def delete_exception(exception_id: int) -> Response:
+    """Withdraw an exception (audited): mobile units saved from now on may not serve that
+    municipality; those that serve it already keep it until they are edited."""
+    try:
+        withdraw_exception(request_session(), exception_id, actor=_subject())
+    except ServiceAreaError as error:
+        _refuse(error)
+    return Response(status=204)

@@ -1,0 +1,195 @@
+"""The mobile units' service area (ADR 0018). They flush, never commit.
+
+A mobile unit serves municipalities near its centre: the policy in force says how near
+(``PolicyVersion.mobile_unit_area``: the centre's regional unit, its region — the programme's
+rule — or anywhere). A municipality beyond that may be served only under a ministry exception
+for the pair (the centre's municipality, the served one), recorded with a reason and audited
+in the platform log by codes and ids. A centre lies in its tenant's municipality, so the area
+is drawn around the tenant's municipality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Boolean, Row, literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from kentra.platform.audit.operations import record_platform_event
+from kentra.platform.core.models import utcnow
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.models import ServiceArea
+from kentra.platform.reference.models import Municipality
+from kentra.platform.service_area.models import ServiceAreaException
+
+EXCEPTION_RECORDED = "service_area.exception_recorded"
+EXCEPTION_WITHDRAWN = "service_area.exception_withdrawn"
+# The area, as "beyond ..." phrases (Greek, English). COUNTRY has no beyond.
+AREA_TEXT: dict[ServiceArea, tuple[str, str]] = {
+    ServiceArea.REGIONAL_UNIT: (
+        "της Περιφερειακής Ενότητας του Κέντρου",
+        "the centre's regional unit",
+    ),
+    ServiceArea.REGION: ("της Περιφέρειας του Κέντρου", "the centre's region"),
+}
+
+
+class ServiceAreaError(Exception):
+    """An exception that cannot be recorded or withdrawn; ``str(error)``: Greek, then English."""
+
+
+class ServiceAreaInvalid(ServiceAreaError):
+    """Bad input, tied to one field (422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ServiceAreaNotFound(ServiceAreaError):
+    """No such exception (404)."""
+
+
+NO_MUNICIPALITY = "Δεν υπάρχει Δήμος με αυτόν τον κωδικό. There is no municipality with this code."
+SAME_MUNICIPALITY = (
+    "Ο Δήμος εξυπηρετείται ήδη από το δικό του Κέντρο· η εξαίρεση αφορά άλλον Δήμο. "
+    "A municipality is served by its own centre; an exception is about another municipality."
+)
+REASON_REQUIRED = "Η αιτιολόγηση είναι υποχρεωτική. A reason is required."
+NOT_FOUND = "Δεν υπάρχει τέτοια εξαίρεση εξυπηρέτησης. There is no such service-area exception."
+
+
+def area_in_force(session: Session) -> ServiceArea:
+    """The area of the policy in force (the programme's rule, the region, without one)."""
+    policy = access_policy_in_force(session)
+    return ServiceArea.REGION if policy is None else policy.mobile_unit_area
+
+
+def within(area: ServiceArea, home: Municipality, other: Municipality) -> bool:
+    """Whether ``other`` lies in ``area`` around ``home``."""
+    if area is ServiceArea.COUNTRY:
+        return True
+    if area is ServiceArea.REGIONAL_UNIT:
+        return other.regional_unit_code == home.regional_unit_code
+    return other.regional_unit.region_code == home.regional_unit.region_code
+
+
+def excepted_codes(session: Session, municipality_code: str) -> set[str]:
+    """The municipalities beyond the area that ``municipality_code``'s mobile units may serve."""
+    return set(
+        session.scalars(
+            select(ServiceAreaException.served_municipality_code).where(
+                ServiceAreaException.municipality_code == municipality_code
+            )
+        )
+    )
+
+
+def beyond_area(
+    session: Session, municipality_code: str, candidates: Sequence[Municipality]
+) -> list[Municipality]:
+    """Those of ``candidates`` that ``municipality_code``'s mobile units may not serve: beyond
+    the area in force and without an exception, in the given order."""
+    home = session.get(Municipality, municipality_code)
+    if home is None:  # pragma: no cover - a tenant is a municipality of the reference list
+        raise RuntimeError("the tenant is not a municipality of the reference list")
+    area = area_in_force(session)
+    beyond = [m for m in candidates if not within(area, home, m)]
+    if not beyond:
+        return []
+    allowed = excepted_codes(session, municipality_code)
+    return [m for m in beyond if m.code not in allowed]
+
+
+def outside_area_message(session: Session, municipality: Municipality) -> str:
+    """Why ``municipality`` may not be served (Greek, then English)."""
+    greek, english = AREA_TEXT[area_in_force(session)]
+    return (
+        f"Ο {municipality.name_el} ({municipality.code}) βρίσκεται εκτός {greek}: μια Κινητή "
+        "Μονάδα εξυπηρετεί Δήμους εκτός αυτής μόνο με εξαίρεση που έχει εγκρίνει το Υπουργείο. "
+        f"Municipality {municipality.code} lies outside {english}: a mobile unit serves "
+        "municipalities beyond it only under an exception the ministry has allowed."
+    )
+
+
+def record_exception(
+    session: Session,
+    municipality_code: str,
+    served_municipality_code: str,
+    *,
+    reason: str,
+    actor: str,
+) -> tuple[ServiceAreaException, bool]:
+    """Allow ``municipality_code``'s mobile units to serve ``served_municipality_code`` (or
+    correct the reason of that exception); audited by codes and id. Returns the exception and
+    whether it is new.
+
+    Refused (422, naming the field): an unknown municipality, the same municipality twice, an
+    empty reason."""
+    for field, code in (
+        ("municipality_code", municipality_code),
+        ("served_municipality_code", served_municipality_code),
+    ):
+        if session.get(Municipality, code) is None:
+            raise ServiceAreaInvalid(field, NO_MUNICIPALITY)
+    if municipality_code == served_municipality_code:
+        raise ServiceAreaInvalid("served_municipality_code", SAME_MUNICIPALITY)
+    text = reason.strip()
+    if not text:
+        raise ServiceAreaInvalid("reason", REASON_REQUIRED)
+    values = {"reason": text, "decided_by": actor, "decided_at": utcnow()}
+    statement = insert(ServiceAreaException).values(
+        municipality_code=municipality_code,
+        served_municipality_code=served_municipality_code,
+        **values,
+    )
+    # xmax = 0 only for a row this statement inserted (not one it updated).
+    row: Row[int, bool] = session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[
+                ServiceAreaException.municipality_code,
+                ServiceAreaException.served_municipality_code,
+            ],
+            set_=values,
+        ).returning(ServiceAreaException.id, literal_column("xmax = 0", Boolean))
+    ).one()
+    exception_id, created = row[0], bool(row[1])
+    record_platform_event(
+        session,
+        actor=actor,
+        action=EXCEPTION_RECORDED,
+        tenant_code=municipality_code,
+        details={
+            "exception_id": exception_id,
+            "municipality_code": municipality_code,
+            "served_municipality_code": served_municipality_code,
+            "created": created,
+        },
+    )
+    exception = session.get(ServiceAreaException, exception_id, populate_existing=True)
+    assert exception is not None
+    return exception, created
+
+
+def withdraw_exception(session: Session, exception_id: int, *, actor: str) -> None:
+    """Withdraw an exception: from now on a mobile unit saved with that municipality is
+    refused (units that serve it already keep it until they are edited). Audited."""
+    exception = session.get(ServiceAreaException, exception_id, with_for_update=True)
+    if exception is None:
+        raise ServiceAreaNotFound(NOT_FOUND)
+    municipality_code = exception.municipality_code
+    details = {
+        "exception_id": exception.id,
+        "municipality_code": municipality_code,
+        "served_municipality_code": exception.served_municipality_code,
+    }
+    session.delete(exception)
+    session.flush()
+    record_platform_event(
+        session,
+        actor=actor,
+        action=EXCEPTION_WITHDRAWN,
+        tenant_code=municipality_code,
+        details=details,
+    )

@@ -1,0 +1,150 @@
+"""The ministry's page on the mobile units' service area (server-rendered, Greek).
+
+- ``GET /ministry/service-area``: the area of the policy in force, the exceptions (each with a
+  button to withdraw it) and a form for a new one: the municipality whose mobile units, the
+  municipality they may serve, and a reason.
+- ``POST /ministry/service-area`` (CSRF-protected): recorded by the API's operation. Success
+  redirects (303) back with a message; a refusal re-renders the page with the typed values
+  and messages: 422 bad input, 400 a missing or stale CSRF token.
+- ``POST /ministry/service-area/<exception_id>/withdraw`` (CSRF-protected): withdraws it and
+  redirects back (303); an exception withdrawn meanwhile is a 404.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_wtf.csrf import CSRFError
+
+from kentra.auth.flask import current_principal, requires
+from kentra.auth.permissions import Permission
+from kentra.auth.web import csrf
+from kentra.platform.core.database import request_session
+from kentra.platform.policy.models import ServiceArea
+from kentra.platform.service_area.access import (
+    access_exception,
+    access_exceptions,
+    access_municipality_options,
+)
+from kentra.platform.service_area.operations import (
+    ServiceAreaError,
+    ServiceAreaInvalid,
+    area_in_force,
+    record_exception,
+    withdraw_exception,
+)
+from kentra.platform.service_area.schemas import ExceptionInputSchema
+from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+
+blueprint = Blueprint("service_area_pages", __name__, template_folder="templates")
+
+PAGE_URL = "/ministry/service-area"
+FIELDS = ("municipality_code", "served_municipality_code", "reason")
+LABELS = {
+    "municipality_code": lazy_gettext("Δήμος του Κέντρου"),
+    "served_municipality_code": lazy_gettext("Δήμος που θα εξυπηρετείται"),
+    "reason": lazy_gettext("Αιτιολόγηση"),
+}
+AREA_NAMES = {
+    ServiceArea.REGIONAL_UNIT: lazy_gettext("στην Περιφερειακή Ενότητα του Κέντρου τους"),
+    ServiceArea.REGION: lazy_gettext("στην Περιφέρεια του Κέντρου τους"),
+    ServiceArea.COUNTRY: lazy_gettext("σε όλη τη χώρα"),
+}
+STALE_FORM = lazy_gettext(
+    "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε η εξαίρεση δεν καταχωρίστηκε. "
+    "Ελέγξτε τα στοιχεία και πατήστε ξανά «Καταχώριση εξαίρεσης»."
+)
+
+STALE_WITHDRAWAL = lazy_gettext(
+    "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε η εξαίρεση δεν ανακλήθηκε. "
+    "Πατήστε ξανά «Ανάκληση»."
+)
+
+
+def render_page(state: FormState | None = None, status: int = 200) -> ResponseReturnValue:
+    session = request_session()
+    state = state or FormState()
+    return (
+        render_template(
+            "service_area/exceptions.html",
+            state=state,
+            labels={name: str(label) for name, label in LABELS.items()},
+            area=AREA_NAMES[area_in_force(session)],
+            exceptions=access_exceptions(session),
+            municipalities=access_municipality_options(session),
+            has_errors=bool(state.errors or state.notice),
+        ),
+        status,
+    )
+
+
+def _subject() -> str:
+    principal = current_principal()
+    assert principal is not None  # @requires ran
+    return principal.subject
+
+
+@blueprint.get(PAGE_URL)
+@requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
+def exceptions_page() -> ResponseReturnValue:
+    """The area in force, the exceptions and the form for a new one."""
+    return render_page()
+
+
+@blueprint.post(PAGE_URL)
+@requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
+def record_exception_page() -> ResponseReturnValue:
+    """Record the exception as the API does; or show the page again, explained."""
+    values = {name: request.form.get(name, "") for name in FIELDS}
+    try:
+        csrf.protect()
+    except CSRFError:
+        return render_page(FormState(values, notice=str(STALE_FORM)), 400)
+    try:
+        loaded = ExceptionInputSchema().load(filled(values))
+    except ma.ValidationError as error:
+        return render_page(FormState(values, errors=validation_messages(error)), 422)
+    session = request_session()
+    try:
+        exception, _created = record_exception(
+            session,
+            loaded["municipality_code"],
+            loaded["served_municipality_code"],
+            reason=loaded["reason"],
+            actor=_subject(),
+        )
+    except ServiceAreaInvalid as refusal:
+        return render_page(
+            FormState(values, errors={refusal.field: [greek_part(str(refusal))]}), 422
+        )
+    found = access_exception(session, exception.id)
+    assert found is not None  # just recorded
+    flash(
+        _(
+            "Η εξαίρεση καταχωρίστηκε: οι Κινητές Μονάδες του %(home)s μπορούν να εξυπηρετούν "
+            "τον %(served)s.",
+            home=found.municipality_name_el,
+            served=found.served_municipality_name_el,
+        ),
+        "success",
+    )
+    return redirect(f"{PAGE_URL}#exception-{exception.id}", 303)
+
+
+@blueprint.post(f"{PAGE_URL}/<int:exception_id>/withdraw")
+@requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
+def withdraw_exception_page(exception_id: int) -> ResponseReturnValue:
+    """Withdraw an exception, then back to the page."""
+    try:
+        csrf.protect()
+    except CSRFError:
+        return render_page(FormState(notice=str(STALE_WITHDRAWAL)), 400)
+    try:
+        withdraw_exception(request_session(), exception_id, actor=_subject())
+    except ServiceAreaError:
+        abort(404)
+    flash(_("Η εξαίρεση ανακλήθηκε."), "success")
+    return redirect(PAGE_URL, 303)
