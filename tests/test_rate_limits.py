@@ -1,5 +1,8 @@
 """Public submissions are rate-limited per client address (the onboarding signup, API and page
-share one count); other addresses are not affected, and nothing is saved when refused."""
+share one count); other addresses are not affected, and nothing is saved when refused. The
+counts live in the database unless another storage is configured (the database storage is
+checked here against the `limits` library's contract; counting across two app instances is
+tests/security/test_password_guessing.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +14,18 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from sqlalchemy import Engine, func, select
 
 from kentra.platform.core.app import create_app
 from kentra.platform.core.config import DEFAULT_PUBLIC_SUBMISSION_LIMIT, Settings
+from kentra.platform.core.ratelimit import Clock, rate_limits
 from kentra.platform.onboarding.models import OnboardingRequest
+from kentra.platform.ratelimits import storage as ratelimit_storage
+from kentra.platform.ratelimits.models import RateLimitHit
+from kentra.platform.ratelimits.storage import DatabaseStorage
 from tests.tokens import TokenFactory
 
 # 4501 is on the platform already: a well-formed request for it is refused (409) after the
@@ -119,3 +129,68 @@ def test_behind_a_proxy_the_forwarded_address_is_counted(
         409,
         429,
     ]
+
+
+def test_limits_are_counted_in_the_database_unless_another_storage_is_set(
+    settings: Settings, engine: Engine, tokens: TokenFactory
+) -> None:
+    assert Settings().rate_limit_storage is None
+    assert Settings.from_env({}).rate_limit_storage is None
+    assert Settings.from_env({"KENTRA_RATE_LIMIT_STORAGE": ""}).rate_limit_storage is None
+    app = create_app(settings, jwks=tokens.jwks)
+    assert isinstance(rate_limits(app, settings, engine).storage, DatabaseStorage)
+
+    per_process = dataclasses.replace(settings, rate_limit_storage="memory://")
+    app = create_app(per_process, jwks=tokens.jwks)
+    assert isinstance(rate_limits(app, per_process, engine).storage, MemoryStorage)
+
+
+def test_the_database_storage_keeps_the_limits_librarys_contract(engine: Engine) -> None:
+    clock = Clock()
+    storage = DatabaseStorage(engine, clock)
+    assert storage.check()
+    scope = uuid.uuid4().hex
+
+    moving = MovingWindowRateLimiter(storage)
+    three = parse("3 per 10 seconds")
+    assert [moving.hit(three, scope) for _ in range(4)] == [True, True, True, False]
+    assert not moving.test(three, scope)
+    reset, remaining = moving.get_window_stats(three, scope)
+    assert remaining == 0
+    assert reset == pytest.approx(clock() + 10 - 0, abs=1)
+    clock.advance(5)
+    assert not moving.hit(three, scope)  # the window moves: the three hits still count
+    clock.advance(5.5)
+    assert moving.test(three, scope)
+    assert moving.hit(three, scope)
+
+    fixed = FixedWindowRateLimiter(storage)
+    two = parse("2 per 10 seconds")
+    other = uuid.uuid4().hex
+    assert [fixed.hit(two, other) for _ in range(3)] == [True, True, False]
+    key = two.key_for(other)
+    assert storage.get(key) == 3
+    assert storage.get_expiry(key) == pytest.approx(clock() + 10, abs=1)
+    clock.advance(10.5)  # the fixed window ends
+    assert storage.get(key) == 0
+    assert fixed.hit(two, other)
+    storage.clear(key)
+    assert storage.get(key) == 0
+    assert storage.reset() is not None
+    assert moving.test(three, scope)
+
+
+def test_rows_that_no_longer_count_are_swept(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    storage = DatabaseStorage(engine, clock)
+    monkeypatch.setattr(ratelimit_storage, "SWEEP_EVERY", 2)
+    forgotten, active = uuid.uuid4().hex, uuid.uuid4().hex
+    assert storage.acquire_entry(forgotten, 5, 10)  # a client that never comes back
+    clock.advance(11)
+    assert storage.acquire_entry(active, 5, 10)  # the second hit sweeps
+    with engine.connect() as conn:
+        keys = set(conn.scalars(select(RateLimitHit.key)))
+    assert forgotten not in keys
+    assert active in keys

@@ -53,24 +53,36 @@ def _decoy_hash() -> str:
     return generate_password_hash("decoy password, never matches anything")
 
 
-def authenticate(conn: Connection, username: str, password: str) -> uuid.UUID | None:
-    """The id of the enabled user with these credentials, else None.
+@dataclass(frozen=True)
+class StoredCredentials:
+    user_id: uuid.UUID
+    password_hash: str | None
+    enabled: bool
 
-    Unknown users, users without a password (invited) and disabled users cost one password
-    check all the same, so the answer time does not tell which usernames exist.
-    """
+
+def stored_credentials(conn: Connection, username: str) -> StoredCredentials | None:
+    """What the database holds to check a password of ``username`` (None: no such user)."""
     row = conn.execute(
         select(IdentityUser.id, IdentityUser.password_hash, IdentityUser.enabled).where(
             IdentityUser.username == normalise_username(username)
         )
     ).one_or_none()
-    if row is None or row.password_hash is None:
+    return None if row is None else StoredCredentials(row.id, row.password_hash, row.enabled)
+
+
+def check_credentials(stored: StoredCredentials | None, password: str) -> uuid.UUID | None:
+    """The user's id when ``password`` is theirs and they are enabled, else None. The slow
+    part (the password hash): callers hold no database connection while it runs.
+
+    Unknown users, users without a password (invited) and disabled users cost one password
+    check all the same, so the answer time does not tell which usernames exist.
+    """
+    if stored is None or stored.password_hash is None:
         check_password_hash(_decoy_hash(), password)
         return None
-    if not check_password_hash(row.password_hash, password) or not row.enabled:
+    if not check_password_hash(stored.password_hash, password) or not stored.enabled:
         return None
-    user_id: uuid.UUID = row.id
-    return user_id
+    return stored.user_id
 
 
 def load_account(conn: Connection, user_id: uuid.UUID) -> Account | None:

@@ -1,8 +1,9 @@
 """The embedded issuer's tables, in the shared schema (prefix ``identity_``).
 
 They hold what Keycloak's realm holds for the platform: organizations (one per municipality),
-unit groups, users with their client roles and attributes, login sessions, and the grants the
-token endpoint hands out (authorization codes and refresh tokens, stored as SHA-256 hashes).
+unit groups, users with their client roles and attributes, login sessions, the grants the
+token endpoint hands out (authorization codes and refresh tokens, stored as SHA-256 hashes),
+and the login failures of brute-force detection.
 No native enum types: choices are strings with check constraints.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Integer,
     String,
     Text,
     Uuid,
@@ -152,3 +154,17 @@ class IdentityGrant(SharedBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdentityLoginFailure(SharedBase):
+    """Keycloak's login failures of one username (brute-force detection): how many failures
+    in a row, the last one, and until when logins are refused. The username is stored as a
+    keyed hash (HMAC with the app's secret key), never as typed; unknown usernames are
+    counted too, so a lockout does not tell which usernames exist."""
+
+    __tablename__ = "identity_login_failures"
+
+    username_hash: Mapped[str] = mapped_column(CHAR(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 from collections.abc import Mapping
 
 from jinja2 import DictLoader, Environment, select_autoescape
@@ -119,6 +120,19 @@ BAD_POST_LOGOUT_REDIRECT = (
 WRONG_CREDENTIALS = "Λάθος όνομα χρήστη ή κωδικός πρόσβασης."
 FORM_EXPIRED = "Η φόρμα έληξε ή δεν είναι έγκυρη. Συμπληρώστε ξανά τα στοιχεία σας."
 MISSING_CREDENTIALS = "Συμπληρώστε το όνομα χρήστη και τον κωδικό πρόσβασης."
+
+
+def too_many_failures(retry_after: int) -> str:
+    """The client address is over its limit of failed logins (a 429)."""
+    wait = (
+        f"{retry_after} δευτερόλεπτα"
+        if retry_after < 120
+        else f"{math.ceil(retry_after / 60)} λεπτά"
+    )
+    return (
+        "Πάρα πολλές αποτυχημένες συνδέσεις από τη διεύθυνση δικτύου σας. "
+        f"Δοκιμάστε ξανά σε {wait}."
+    )
 
 
 def login_page(

@@ -21,6 +21,10 @@ not use the host app's Flask session. Every request runs its own database transa
 engine (not the request session), because some refusals must still be recorded (a code is
 consumed even when its verifier is wrong). Logs name users by id only; passwords, tokens and
 codes are never logged.
+
+Password guessing (``throttle``): before a password is checked, the password grant and the
+login form refuse a username locked by Keycloak's brute-force detection (with the answer of a
+wrong password) and a client address over its limit of failed logins (429, Retry-After).
 """
 
 from __future__ import annotations
@@ -49,9 +53,10 @@ from kentra.auth.flask import public
 from kentra.auth.issuer import grants, pages
 from kentra.auth.issuer.accounts import (
     Account,
-    authenticate,
+    check_credentials,
     ensure_service_account,
     load_account,
+    stored_credentials,
 )
 from kentra.auth.issuer.clients import (
     AUTHORIZATION_CODE,
@@ -80,8 +85,17 @@ from kentra.auth.issuer.signing import (
     userinfo_claims,
     verify,
 )
+from kentra.auth.issuer.throttle import (
+    BruteForcePolicy,
+    FailureReason,
+    LoginAttempt,
+    LoginThrottle,
+    Refusal,
+)
+from kentra.auth.keycloak_realm import load_realm
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
 from kentra.platform.core.models import utcnow
+from kentra.platform.core.ratelimit import RateLimit, client_address, rate_limits
 
 log = logging.getLogger("kentra.auth.issuer")
 
@@ -107,6 +121,7 @@ class EmbeddedIssuer:
     signing_key: SigningKey
     clients: Mapping[str, Client]
     cookies: URLSafeTimedSerializer
+    throttle: LoginThrottle
 
     @property
     def issuer(self) -> str:
@@ -190,14 +205,22 @@ def init_embedded_issuer(app: Flask, settings: Settings, engine: Engine) -> None
 def _install(app: Flask, settings: Settings, engine: Engine) -> EmbeddedIssuer:
     """Mount without the production check (tests use it to show production behaviour)."""
     secret = settings.secret_key.encode() if settings.secret_key else None
+    cookie_secret = secret or load_or_create_cookie_secret(settings.var_dir)
+    limits = rate_limits(app, settings, engine)
     issuer = EmbeddedIssuer(
         settings=settings,
         engine=engine,
         signing_key=load_or_create_signing_key(settings.var_dir),
         clients=build_clients(settings),
-        cookies=URLSafeTimedSerializer(
-            secret or load_or_create_cookie_secret(settings.var_dir),
-            salt="kentra.auth.issuer.browser",
+        cookies=URLSafeTimedSerializer(cookie_secret, salt="kentra.auth.issuer.browser"),
+        throttle=LoginThrottle(
+            engine,
+            BruteForcePolicy.from_realm(load_realm()),
+            RateLimit(settings.login_failure_limit, limits.storage, limits.clock),
+            # Keyed hashes of usernames and addresses: the app's secret key (mounted alone,
+            # the issuer's own secret).
+            app.secret_key or cookie_secret,
+            limits.clock,
         ),
     )
     app.extensions[EXTENSION] = issuer
@@ -211,16 +234,21 @@ def _install(app: Flask, settings: Settings, engine: Engine) -> EmbeddedIssuer:
 class OAuthError(Exception):
     """An RFC 6749 error answer of the token endpoint."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, status: int = 400, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after = retry_after
 
     def response(self) -> Response:
         response = _json({"error": self.error, "error_description": self.description}, self.status)
         if self.status == 401:
             response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = str(self.retry_after)
         return response
 
 
@@ -514,34 +542,40 @@ def authorize() -> Response:
 def _authorize_post(
     issuer: EmbeddedIssuer, authorization: AuthorizationRequest, browser: BrowserState
 ) -> Response:
-    """The login form's answer: check the CSRF token, then the credentials."""
+    """The login form's answer: check the CSRF token, the throttle, then the credentials."""
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    client_id = authorization.client.client_id
+    retry_after: int | None = None
     if not _csrf_ok(browser):
         error, status = pages.FORM_EXPIRED, 400
     elif not username or not password:
         error, status = pages.MISSING_CREDENTIALS, 200
     else:
-        with issuer.engine.begin() as conn:
-            user_id = authenticate(conn, username, password)
-            if user_id is not None:
+        attempt, user_id, refusal = _check_password(issuer, username, password, client_id)
+        if user_id is not None:
+            with issuer.engine.begin() as conn:
                 session = grants.start_session(conn, user_id)
                 response = _issue_code(conn, issuer, authorization, session)
-        if user_id is not None:
+            issuer.throttle.succeeded(attempt)
             log.info(
                 "issuer.login",
                 extra={
                     "user_id": str(user_id),
-                    "client_id": authorization.client.client_id,
+                    "client_id": client_id,
                     "session_id": str(session.id),
                 },
             )
             # A new CSRF token with the new session: nothing from before the login carries over.
             _write_browser(issuer, response, BrowserState(grants.new_secret(), session.id))
             return response
-        log.info("issuer.login_failed", extra={"client_id": authorization.client.client_id})
-        error, status = pages.WRONG_CREDENTIALS, 200
-    return _login_form(
+        if refusal is not None and refusal.retry_after is not None:
+            retry_after = refusal.retry_after
+            error, status = pages.too_many_failures(retry_after), 429
+        else:
+            # A locked username gets the answer of a wrong password, as from Keycloak.
+            error, status = pages.WRONG_CREDENTIALS, 200
+    response = _login_form(
         issuer,
         authorization,
         browser,
@@ -550,6 +584,30 @@ def _authorize_post(
         invalid=status == 200,
         status=status,
     )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _check_password(
+    issuer: EmbeddedIssuer, username: str, password: str, client_id: str
+) -> tuple[LoginAttempt, uuid.UUID | None, Refusal | None]:
+    """The throttle first, then the password: (the attempt, the user's id when the password
+    is right, the refusal when the throttle stopped the attempt). Failures are counted and
+    logged here."""
+    throttle = issuer.throttle
+    attempt = throttle.attempt(username, client_address())
+    refusal = throttle.refusal(attempt)
+    if refusal is not None:
+        throttle.failed(attempt, refusal.reason, client_id=client_id)
+        return attempt, None, refusal
+    with issuer.engine.connect() as conn:
+        stored = stored_credentials(conn, username)
+    # The slow hash runs with no database connection held.
+    user_id = check_credentials(stored, password)
+    if user_id is None:
+        throttle.failed(attempt, FailureReason.INVALID_CREDENTIALS, client_id=client_id)
+    return attempt, user_id, None
 
 
 def _authorize_get(
@@ -754,11 +812,19 @@ def _password_grant(issuer: EmbeddedIssuer, client: Client) -> dict[str, Any]:
     if username is None or password is None:
         raise OAuthError("invalid_request", "Missing parameter: username and password")
     scope = _scope(_param(request.form, "scope"))
+    attempt, user_id, refusal = _check_password(issuer, username, password, client.client_id)
+    if refusal is not None and refusal.retry_after is not None:
+        raise OAuthError(
+            "temporarily_unavailable",
+            "Too many failed logins from this address",
+            429,
+            retry_after=refusal.retry_after,
+        )
+    if user_id is None:
+        # A locked username gets the answer of a wrong password, as from Keycloak.
+        raise _invalid_grant("Invalid user credentials")
+    issuer.throttle.succeeded(attempt)
     with issuer.engine.begin() as conn:
-        user_id = authenticate(conn, username, password)
-        if user_id is None:
-            log.info("issuer.login_failed", extra={"client_id": client.client_id})
-            raise _invalid_grant("Invalid user credentials")
         session = grants.start_session(conn, user_id)
         account = load_account(conn, user_id)
         assert account is not None

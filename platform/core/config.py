@@ -41,6 +41,7 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
 
 
 DEFAULT_PUBLIC_SUBMISSION_LIMIT = "5 per minute; 20 per hour"
+DEFAULT_LOGIN_FAILURE_LIMIT = "20 per minute; 100 per hour"
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,14 @@ class Settings:
     keycloak_server_url: str | None = None
     keycloak_admin_client_secret: str | None = None
     # Public submissions (the onboarding signup), per client address: `limits` notation,
-    # several separated by ";"; empty turns the limit off. The storage is shared by every
-    # process when it is Redis (e.g. redis://127.0.0.1:6379/2); memory:// counts per process.
+    # several separated by ";"; empty turns the limit off.
     public_submission_limit: str = DEFAULT_PUBLIC_SUBMISSION_LIMIT
-    rate_limit_storage: str = "memory://"
+    # Failed logins at the embedded issuer per client address, same notation (the per-user
+    # lockout follows the realm export's brute-force detection).
+    login_failure_limit: str = DEFAULT_LOGIN_FAILURE_LIMIT
+    # Where limits are counted: None, the database (every process counts together); or a
+    # `limits` storage URI: redis://127.0.0.1:6379/2 (shared), memory:// (per process).
+    rate_limit_storage: str | None = None
     # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none): the
     # client address of rate limits and logs is then the one the proxies report.
     proxy_hops: int = 0
@@ -113,7 +118,10 @@ class Settings:
             public_submission_limit=env_vars.get(
                 "KENTRA_PUBLIC_SUBMISSION_LIMIT", DEFAULT_PUBLIC_SUBMISSION_LIMIT
             ).strip(),
-            rate_limit_storage=env_vars.get("KENTRA_RATE_LIMIT_STORAGE") or "memory://",
+            login_failure_limit=env_vars.get(
+                "KENTRA_LOGIN_FAILURE_LIMIT", DEFAULT_LOGIN_FAILURE_LIMIT
+            ).strip(),
+            rate_limit_storage=env_vars.get("KENTRA_RATE_LIMIT_STORAGE") or None,
             proxy_hops=_int(env_vars, "KENTRA_PROXY_HOPS", 0),
             hsts_seconds=_int(env_vars, "KENTRA_HSTS_SECONDS", 31536000),
         )
