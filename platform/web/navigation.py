@@ -30,6 +30,11 @@ PRIMARY: tuple[tuple[Permission, str, Any], ...] = (
     ),
     (Permission.NATIONAL_POLICY_MANAGE, "/ministry/policy", lazy_gettext("Πολιτική στελέχωσης")),
     (Permission.NATIONAL_SUPERVISION_MANAGE, "/ministry/supervision", lazy_gettext("Εποπτεία")),
+    (
+        Permission.NATIONAL_SERVICE_AREA_MANAGE,
+        "/ministry/service-area",
+        lazy_gettext("Περιοχή εξυπηρέτησης Κινητών Μονάδων"),
+    ),
 )
 
 
