@@ -23,7 +23,7 @@ from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.auth.web import init_web_login
 from kentra.platform.api import API_PREFIX, Api
-from kentra.platform.core import headers, health, problems, ratelimit
+from kentra.platform.core import headers, health, inputs, problems, ratelimit
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.files import write_once
@@ -164,6 +164,9 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     # timer first (so 413 and tenant 404 answers carry them), then the body limit, then tenancy.
     app.url_value_preprocessor(_start_request_log)
     app.url_value_preprocessor(_reject_oversized_body)
+    # Before any route is added: bounded <int:…> and clean text segments; then the request's
+    # JSON depth and query string are checked before authentication and tenancy.
+    inputs.init_app(app)
     auth.init_app(app, token_validator(settings, app, jwks))
     routing.init_app(app)
     # after_request functions run in reverse order: the boundary commits, then the log line

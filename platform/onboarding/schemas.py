@@ -15,8 +15,9 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.gr import vat
 
 from kentra.platform.api import Schema
+from kentra.platform.core import inputs
 from kentra.platform.core.database import request_session
-from kentra.platform.onboarding.models import BodyType, RequestStatus
+from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import UNKNOWN_MUNICIPALITY
 from kentra.platform.reference.access import access_municipality_by_code
 
@@ -78,6 +79,9 @@ class Phone(Text):
 class OnboardingRequestCreateSchema(Schema):
     """What a municipality's representative submits."""
 
+    class Meta(Schema.Meta):
+        model = OnboardingRequest
+
     municipality_code = Text(
         required=True,
         validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE),
@@ -96,12 +100,12 @@ class OnboardingRequestCreateSchema(Schema):
             "enum": [b.value for b in BodyType],
         },
     )
-    body_legal_name = Text(required=True, validate=_length(2, 300))
+    body_legal_name = Text(required=True, validate=[_length(2, 300), inputs.NAME])
     body_vat = Vat(
         required=True,
         metadata={"description": "ΑΦΜ of the body: 9 digits; an EL prefix and spaces are fine"},
     )
-    contact_name = Text(required=True, validate=_length(2, 200))
+    contact_name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
     contact_email = ma.fields.Email(
         required=True,
         validate=_length(3, 254),
@@ -152,10 +156,10 @@ class OnboardingRequestQueryArgsSchema(Schema):
 class OnboardingDecisionSchema(Schema):
     """An approval: the reason is optional."""
 
-    reason = Text(validate=_length(3, 1000))
+    reason = Text(validate=_length(3, 1000), metadata=inputs.multiline())
 
 
 class OnboardingRejectionSchema(OnboardingDecisionSchema):
     """A rejection: the reason is required (it is what the municipality is told)."""
 
-    reason = Text(required=True, validate=_length(3, 1000))
+    reason = Text(required=True, validate=_length(3, 1000), metadata=inputs.multiline())

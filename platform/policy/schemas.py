@@ -9,7 +9,13 @@ from marshmallow import validate
 
 from kentra.platform.api import Schema
 from kentra.platform.compliance.schemas import RecomputeJobSchema
-from kentra.platform.policy.models import ServiceArea
+from kentra.platform.core import inputs
+from kentra.platform.policy.models import (
+    PolicyVersion,
+    ProfessionalProfile,
+    ServiceArea,
+    StaffingBand,
+)
 
 Messages = dict[str, str | list[Any] | dict[Any, Any]]
 REQUIRED: Messages = {
@@ -36,19 +42,24 @@ PROFILE_CODE = validate.Regexp(
 )
 
 
-def _text(low: int, high: int) -> dict[str, Any]:
+def _text(low: int, high: int, *, name: bool = False, multiline: bool = False) -> dict[str, Any]:
+    length = validate.Length(
+        min=low,
+        max=high,
+        error=f"Από {low} έως {high} χαρακτήρες. From {low} to {high} characters.",
+    )
     return {
         "required": True,
         "error_messages": {**REQUIRED, "invalid": "Δώστε κείμενο. Enter text."},
-        "validate": validate.Length(
-            min=low,
-            max=high,
-            error=f"Από {low} έως {high} χαρακτήρες. From {low} to {high} characters.",
-        ),
+        "validate": [length, inputs.NAME] if name else length,
+        "metadata": inputs.multiline() if multiline else {},
     }
 
 
 class StaffingBandSchema(Schema):
+    class Meta(Schema.Meta):
+        model = StaffingBand  # INTEGER columns: populations within 32 bits
+
     min_population = ma.fields.Integer(
         required=True, validate=NOT_NEGATIVE, error_messages=WHOLE_NUMBER
     )
@@ -68,13 +79,19 @@ class StaffingBandSchema(Schema):
 
 
 class ProfessionalProfileSchema(Schema):
+    class Meta(Schema.Meta):
+        model = ProfessionalProfile
+
     code = ma.fields.String(required=True, validate=PROFILE_CODE, error_messages=REQUIRED)
-    name_el = ma.fields.String(**_text(2, 200))
-    name_en = ma.fields.String(**_text(2, 200))
+    name_el = ma.fields.String(**_text(2, 200, name=True))
+    name_en = ma.fields.String(**_text(2, 200, name=True))
     mandatory = ma.fields.Boolean(load_default=False)
 
 
 class PolicyVersionCreateSchema(Schema):
+    class Meta(Schema.Meta):
+        model = PolicyVersion
+
     valid_from = ma.fields.Date(
         required=True,
         error_messages={
@@ -82,7 +99,7 @@ class PolicyVersionCreateSchema(Schema):
             "invalid": "Δώστε ημερομηνία (ΕΕΕΕ-ΜΜ-ΗΗ). Enter a date (YYYY-MM-DD).",
         },
     )
-    note = ma.fields.String(**_text(3, 2000))
+    note = ma.fields.String(**_text(3, 2000, multiline=True))
     head_profile_code = ma.fields.String(
         required=True, validate=PROFILE_CODE, error_messages=REQUIRED
     )

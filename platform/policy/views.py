@@ -32,7 +32,7 @@ from kentra.platform.policy.access import access_policy_in_force, access_policy_
 from kentra.platform.policy.models import PolicyVersion, ServiceArea
 from kentra.platform.policy.operations import PolicyConflict, PolicyInvalid, publish_policy_version
 from kentra.platform.policy.schemas import PolicyVersionCreateSchema
-from kentra.platform.web.forms import FormState, greek_part
+from kentra.platform.web.forms import FormState, greek_part, page_message
 
 blueprint = Blueprint("policy_pages", __name__, template_folder="templates")
 
@@ -164,9 +164,9 @@ def schema_errors(error: ma.ValidationError, rows: Mapping[str, list[int]]) -> d
             for position, fields in value.items():
                 row = rows[str(name)][int(position)]
                 for field, texts in fields.items():
-                    found[f"{name}-{row}-{field}"] = [greek_part(str(t)) for t in texts]
+                    found[f"{name}-{row}-{field}"] = [page_message(str(t)) for t in texts]
         else:
-            found[str(name)] = [greek_part(str(t)) for t in value]
+            found[str(name)] = [page_message(str(t)) for t in value]
     return found
 
 

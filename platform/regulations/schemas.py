@@ -14,8 +14,9 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.core import inputs
 from kentra.platform.regulations.access import CURRENT_STATUSES
-from kentra.platform.regulations.models import RegulationKind, RegulationStatus
+from kentra.platform.regulations.models import RegulationKind, RegulationStatus, RegulationVersion
 from kentra.platform.regulations.operations import COMMENT_MAX, COMMENT_MIN, SUMMARY_MAX
 
 REQUIRED = {
@@ -43,6 +44,9 @@ class Text(ma.fields.String):
 class RegulationUploadSchema(Schema):
     """The form fields of an upload (the file is the ``file`` part)."""
 
+    class Meta(Schema.Meta):
+        model = RegulationVersion
+
     centre_id = ma.fields.Integer(
         required=True,
         strict=False,
@@ -59,7 +63,9 @@ class RegulationUploadSchema(Schema):
         validate=validate.Length(
             max=SUMMARY_MAX, error=f"Η περίληψη έχει έως {SUMMARY_MAX} χαρακτήρες."
         ),
-        metadata={"description": "what changed: required for amendments (every later version)"},
+        metadata=inputs.multiline(
+            description="what changed: required for amendments (every later version)"
+        ),
     )
     # Documented here, read from ``request.files`` by the view (webargs' "form" location holds
     # the text fields only): the PDF, at most KENTRA_MAX_UPLOAD_BYTES (10 MiB by default).
@@ -77,7 +83,7 @@ class RegulationReturnSchema(Schema):
             max=COMMENT_MAX,
             error=f"Τα σχόλια έχουν από {COMMENT_MIN} έως {COMMENT_MAX} χαρακτήρες.",
         ),
-        metadata={"description": "what the municipality must change (told to it)"},
+        metadata=inputs.multiline(description="what the municipality must change (told to it)"),
     )
 
 

@@ -16,7 +16,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.core import inputs
 from kentra.platform.onboarding.schemas import INVALID_EMAIL, REQUIRED, Text
+from kentra.platform.staff.models import StaffMember
 
 INVALID_DATE = "Η ημερομηνία δεν είναι έγκυρη (ΕΕΕΕ-ΜΜ-ΗΗ)."
 INVALID_FTE = (
@@ -76,7 +78,10 @@ def _date(**kwargs: Any) -> ma.fields.Date:
 class StaffMemberCreateSchema(Schema):
     """A new member of the roster."""
 
-    full_name = Text(required=True, validate=_length(2, 200))
+    class Meta(Schema.Meta):
+        model = StaffMember
+
+    full_name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
     email = ma.fields.Email(
         required=True,
         validate=_length(3, 254),
@@ -111,7 +116,7 @@ class StaffMemberCreateSchema(Schema):
 class StaffMemberUpdateSchema(StaffMemberCreateSchema):
     """A change: any of the fields, at least one. Ending a contract is setting ``end_date``."""
 
-    full_name = Text(validate=_length(2, 200))
+    full_name = Text(validate=[_length(2, 200), inputs.NAME])
     email = ma.fields.Email(
         validate=_length(3, 254), error_messages={**REQUIRED, "invalid": INVALID_EMAIL}
     )

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.core import inputs
 from kentra.platform.onboarding.schemas import REQUIRED, Text
 from kentra.platform.supervision.operations import Basis
 
@@ -72,5 +73,7 @@ class SeatDecisionInputSchema(Schema):
         required=True,
         validate=validate.Length(min=3, max=1000, error=NOTE_LENGTH),
         error_messages={**REQUIRED, "invalid": "Το πεδίο πρέπει να είναι κείμενο."},
-        metadata={"description": "the basis of the decision (e.g. the act that names the seat)"},
+        metadata=inputs.multiline(
+            description="the basis of the decision (e.g. the act that names the seat)"
+        ),
     )

@@ -12,9 +12,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.core import inputs
 from kentra.platform.onboarding.models import BodyType
 from kentra.platform.onboarding.schemas import REQUIRED, Text, Vat
-from kentra.platform.units.models import PREMISES_ITEMS, AnnexReason, FocusGroup, UnitKind
+from kentra.platform.units.models import PREMISES_ITEMS, AnnexReason, FocusGroup, Unit, UnitKind
 
 INVALID_POSTAL_CODE = (
     "Ο ταχυδρομικός κώδικας έχει 5 ψηφία, από 10000 έως 85999 (π.χ. 10431). "
@@ -77,7 +78,7 @@ def _centre_fields(*, create: bool) -> dict[str, Any]:
     if create:
         focus_groups.load_default = list
     return {
-        "name": Text(required=create, validate=_length(2, 200)),
+        "name": Text(required=create, validate=[_length(2, 200), inputs.NAME]),
         "street_address": Text(required=create, validate=_length(3, 300)),
         "postal_code": PostalCode(required=create),
         "opening_date": _date(required=create),
@@ -89,20 +90,29 @@ def _centre_fields(*, create: bool) -> dict[str, Any]:
                 "enum": BODY_TYPES,
             },
         ),
-        "body_legal_name": Text(validate=_length(2, 300)),
+        "body_legal_name": Text(validate=[_length(2, 300), inputs.NAME]),
         "body_vat": Vat(metadata={"description": "ΑΦΜ, 9 digits (validated)"}),
         **_premises(create),
     }
 
 
-CentreCreateSchema = Schema.from_dict(_centre_fields(create=True), name="CentreCreateSchema")
+class UnitInputSchema(Schema):
+    """The base of the units' input schemas: their fields are stored in ``units``."""
+
+    class Meta(Schema.Meta):
+        model = Unit
+
+
+CentreCreateSchema = UnitInputSchema.from_dict(
+    _centre_fields(create=True), name="CentreCreateSchema"
+)
 CentreCreateSchema.__doc__ = "A centre: details, implementing body, premises checklist."
 
 
-class AnnexCreateSchema(Schema):
+class AnnexCreateSchema(UnitInputSchema):
     """An annex of a centre (domain.md §9)."""
 
-    name = Text(required=True, validate=_length(2, 200))
+    name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
     annex_reason = Text(
         required=True,
         validate=_one_of(ANNEX_REASONS, "Ο λόγος του Παραρτήματος"),
@@ -113,10 +123,10 @@ class AnnexCreateSchema(Schema):
     opening_date = _date()
 
 
-class MobileUnitCreateSchema(Schema):
+class MobileUnitCreateSchema(UnitInputSchema):
     """A mobile unit of a centre and the municipalities it serves (domain.md §9, rule 4)."""
 
-    name = Text(required=True, validate=_length(2, 200))
+    name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
     served_municipalities = ma.fields.List(
         Text(validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE)),
         required=True,
@@ -127,7 +137,7 @@ class MobileUnitCreateSchema(Schema):
     opening_date = _date()
 
 
-UnitUpdateSchema = Schema.from_dict(
+UnitUpdateSchema = UnitInputSchema.from_dict(
     {
         **_centre_fields(create=False),
         "annex_reason": Text(
@@ -144,7 +154,7 @@ UnitUpdateSchema = Schema.from_dict(
 UnitUpdateSchema.__doc__ = "Fields to change; each must apply to the unit's kind (422 otherwise)."
 
 
-class UnitCloseSchema(Schema):
+class UnitCloseSchema(UnitInputSchema):
     closed_on = _date(required=True, metadata={"description": "the last day of operation"})
 
 

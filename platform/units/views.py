@@ -73,7 +73,7 @@ from kentra.platform.units.schemas import (
     UnitCloseSchema,
 )
 from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
-from kentra.tenants.codes import MunicipalityCode
+from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
 
 blueprint = Blueprint("unit_pages", __name__, template_folder="templates")
 
@@ -237,6 +237,14 @@ def _typed_of(unit: Unit) -> Typed:
     return Typed(values, {name: lists[name] for name in LIST_FIELDS[unit.kind]})
 
 
+def _is_municipality_code(text: str) -> bool:
+    try:
+        parse_municipality_code(text)
+    except InvalidMunicipalityCode:
+        return False
+    return True
+
+
 def _served_groups(
     code: MunicipalityCode, also: list[str]
 ) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -250,7 +258,8 @@ def _served_groups(
     listed = {m.code for m in servable}
     extra = [c for c in also if c not in listed]
     if extra:
-        names = access_municipality_names(session, extra)
+        # What was typed, shown again: only well-formed codes are looked up.
+        names = access_municipality_names(session, [c for c in extra if _is_municipality_code(c)])
         groups.insert(
             0,
             (

@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import marshmallow as ma
+from flask_babel import gettext
+
+from kentra.platform.core import inputs
 
 # Operations write their messages in Greek, then English: the pages show the Greek sentences.
 _ENGLISH_TAIL = re.compile(r"(?<=\.)\s+(?=[A-Za-z])")
@@ -20,6 +24,13 @@ _ENGLISH_TAIL = re.compile(r"(?<=\.)\s+(?=[A-Za-z])")
 def greek_part(message: str) -> str:
     """``message`` up to its first English sentence."""
     return _ENGLISH_TAIL.split(message, maxsplit=1)[0]
+
+
+def page_message(message: str) -> str:
+    """A schema's message as a page shows it: the Greek part, in English when the page is (the
+    input layer's messages, common to every form, are in the pages' catalog)."""
+    greek = greek_part(message)
+    return gettext(greek) if greek in inputs.MESSAGES else greek
 
 
 @dataclass
@@ -48,14 +59,22 @@ class FormState:
         return found
 
 
+def _leaves(messages: Any) -> list[str]:
+    """The texts of a field's messages, those of a list's items too (``{0: ["…"]}``)."""
+    if isinstance(messages, dict):
+        return [text for value in messages.values() for text in _leaves(value)]
+    if isinstance(messages, list | tuple):
+        return [text for value in messages for text in _leaves(value)]
+    return [str(messages)]
+
+
 def validation_messages(error: ma.ValidationError) -> dict[str, list[str]]:
-    """A schema's messages by field, flattened to strings (nested lists become one line)."""
+    """A schema's messages by field, flattened to strings (a list's items' messages become
+    the list field's), as the page shows them."""
     if not isinstance(error.messages, dict):
-        return {"_schema": [str(m) for m in error.messages]}
+        return {"_schema": [page_message(m) for m in _leaves(error.messages)]}
     return {
-        str(name): [greek_part(str(m)) for m in messages]
-        if isinstance(messages, list)
-        else [greek_part(str(messages))]
+        str(name): list(dict.fromkeys(page_message(m) for m in _leaves(messages)))
         for name, messages in error.messages.items()
     }
 
