@@ -618,6 +618,12 @@ def forms(objects: Objects) -> list[Form]:
             ["regional_unit_code", "seat_municipality_code", "note"],
         ),
         Form(
+            "/ministry/service-area",  # the municipality itself: refused once accepted
+            ministry,
+            {"municipality_code": OWN, "served_municipality_code": OWN, "reason": "Λόγος."},
+            ["municipality_code", "served_municipality_code", "reason"],
+        ),
+        Form(
             f"/municipalities/{OWN}/regulations/new",
             admin,
             {"centre_id": str(MISSING_ID), "effective_date": "2025-01-31"},
