@@ -120,6 +120,7 @@ BAD_POST_LOGOUT_REDIRECT = (
 WRONG_CREDENTIALS = "Λάθος όνομα χρήστη ή κωδικός πρόσβασης."
 FORM_EXPIRED = "Η φόρμα έληξε ή δεν είναι έγκυρη. Συμπληρώστε ξανά τα στοιχεία σας."
 MISSING_CREDENTIALS = "Συμπληρώστε το όνομα χρήστη και τον κωδικό πρόσβασης."
+INVALID_CHARACTERS = "Το αίτημα περιέχει χαρακτήρες ελέγχου, που δεν επιτρέπονται."
 
 
 def too_many_failures(retry_after: int) -> str:

@@ -94,6 +94,7 @@ from kentra.auth.issuer.throttle import (
 )
 from kentra.auth.keycloak_realm import load_realm
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
+from kentra.platform.core.inputs import has_control_characters
 from kentra.platform.core.models import utcnow
 from kentra.platform.core.ratelimit import RateLimit, client_address, rate_limits
 
@@ -109,6 +110,18 @@ _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}", re.ASCII)
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # base64url of a SHA-256, no padding
 
 blueprint = Blueprint(BLUEPRINT_NAME, __name__)
+
+
+@blueprint.before_request
+def _refuse_control_characters() -> Response | None:
+    """A form field with a control character (a NUL in a username or a refresh token) is no
+    credential of ours: refused before it reaches the throttle, a hash or the database. The
+    app's input layer checks query strings; the issuer's own forms are checked here."""
+    if not any(has_control_characters(value) for value in request.form.values()):
+        return None
+    if request.endpoint == f"{BLUEPRINT_NAME}.token":
+        return OAuthError("invalid_request", "Invalid parameter value").response()
+    return _message(embedded_issuer(), pages.LOGIN_ERROR_TITLE, pages.INVALID_CHARACTERS, 400)
 
 
 # --- the issuer's state ----------------------------------------------------------------------
