@@ -18,7 +18,16 @@ from tests.tokens import TokenFactory
 
 @pytest.mark.parametrize(
     ("sent", "status"),
-    [(None, 428), ('"6"', 412), ('W/"6"', 412), ("*", 412), ('"7"', None), ('"1", W/"7"', None)],
+    [
+        (None, 428),
+        ('"6"', 412),
+        ('W/"6"', 412),
+        ("*", 412),
+        ('"7"', None),
+        ('"1", "7"', None),
+        # If-Match compares strongly (RFC 9110 §13.1.1): a weak tag matches nothing.
+        ('"1", W/"7"', 412),
+    ],
 )
 def test_if_match_is_required_and_must_name_the_current_version(
     app: Flask, sent: str | None, status: int | None

@@ -28,7 +28,7 @@ from werkzeug.security import check_password_hash
 from kentra.auth.claims import ORGANIZATION_PREFIX, organization_alias
 from kentra.auth.identity import ExistingAccess, ForeignAccount, UserSpec, check_managed_by
 from kentra.auth.issuer import grants
-from kentra.auth.issuer.accounts import hash_password, normalise_username
+from kentra.auth.issuer.accounts import hash_password, load_account, normalise_username
 from kentra.auth.issuer.models import (
     IdentityGroup,
     IdentityGroupMember,
@@ -214,24 +214,12 @@ def _check_managed(conn: Connection, user: UserSpec) -> None:
 
 
 def _existing_access(conn: Connection, user_id: uuid.UUID) -> ExistingAccess:
-    organizations = conn.execute(
-        select(IdentityOrganization.alias)
-        .join(
-            IdentityOrganizationMember,
-            IdentityOrganizationMember.organization_id == IdentityOrganization.id,
-        )
-        .where(IdentityOrganizationMember.user_id == user_id)
-    ).scalars()
-    roles = conn.execute(
-        select(IdentityUserRole.role).where(IdentityUserRole.user_id == user_id)
-    ).scalars()
-    groups = conn.execute(
-        select(IdentityGroup.path)
-        .join(IdentityGroupMember, IdentityGroupMember.group_id == IdentityGroup.id)
-        .where(IdentityGroupMember.user_id == user_id)
-    ).scalars()
+    account = load_account(conn, user_id)
+    assert account is not None  # the caller has just found (and locked) the row
     # The embedded issuer knows no privilege beyond the kentra-api roles.
-    return ExistingAccess.of(list(organizations), [str(r) for r in roles], list(groups))
+    return ExistingAccess.of(
+        account.organizations, [role.value for role in account.roles], account.groups
+    )
 
 
 def _remove_other_access(

@@ -85,20 +85,11 @@ def record_platform_event(
     )
 
 
-def record_platform_event_at_once(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    tenant_code: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Write one platform event in a transaction of its own, committed now: for refusals,
+def record_platform_event_at_once(session: Session, **event: Any) -> None:
+    """``record_platform_event`` in a transaction of its own, committed now: for refusals,
     whose request rolls back everything else it did (a refused attempt must stay on record).
     Uses the engine ``session`` runs on, not its transaction."""
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
     with engine.begin() as conn:
-        conn.execute(
-            platform_event(actor=actor, action=action, tenant_code=tenant_code, details=details)
-        )
+        conn.execute(platform_event(**event))
