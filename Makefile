@@ -9,19 +9,29 @@ TRANSLATIONS := platform/web/translations
 CATALOGS := $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test lint format bench clean translations
+.PHONY: help install lock browser run test lint format bench clean translations
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Dependencies come only from the lock (exact versions, hashes checked; wheels only), then the
+# project without resolving anything again. The lock check first: a dependency added to
+# pyproject.toml without `make lock` would otherwise be skipped silently by --no-deps.
+LOCK := requirements/lock.txt
+DEV_LOCK := requirements/dev-lock.txt
+
+$(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	$(PYTHON) infra/dev/lock.py check
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --only-binary :all: -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP) $(CATALOGS) ## Create the virtualenv and install the project with its dev tools
+
+lock: ## Re-lock requirements/ from pyproject.toml with uv (UPGRADE=1: newest allowed versions)
+	$(PYTHON) infra/dev/lock.py compile $(if $(UPGRADE),--upgrade)
 
 # The pages' English catalog, compiled from its committed .po (Greek is the source language).
 $(CATALOGS): $(TRANSLATIONS)/en/LC_MESSAGES/messages.po $(STAMP)
