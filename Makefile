@@ -9,7 +9,7 @@ TRANSLATIONS := platform/web/translations
 CATALOGS := $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser run test lint format bench clean translations
+.PHONY: help install lock browser run keycloak keycloak-stop test lint format bench clean translations
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -64,15 +64,39 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 
 browser: $(STAMP) $(CHROMIUM) $(BROWSER_STAMP) ## Install what the browser tests need (Chromium, axe-core)
 
-run: $(STAMP) $(CATALOGS) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT)
+# A development Keycloak on 127.0.0.1:8180 (infra/dev/keycloak.sh, docs/keycloak.md): a pinned
+# release from Maven Central, run on a supported JDK, realm imported; state in var/services/keycloak.
+KEYCLOAK := infra/dev/keycloak.sh
+KEYCLOAK_URL := http://127.0.0.1:8180
+
+keycloak: ## Start the development Keycloak (127.0.0.1:8180, realm kentra imported)
+	$(KEYCLOAK) start
+
+keycloak-stop: ## Stop the Keycloak that `make keycloak` started
+	$(KEYCLOAK) stop
+
+# KENTRA_IDP=keycloak: the development Keycloak is the identity provider (started if needed,
+# demo users seeded into it through the adapter); the default is the embedded issuer.
+KENTRA_IDP ?= embedded
+
+run: $(STAMP) $(CATALOGS) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT) (KENTRA_IDP=keycloak: with Keycloak)
+ifeq ($(KENTRA_IDP),keycloak)
+	$(KEYCLOAK) start
+	eval "$$($(KEYCLOAK) env)" && PORT=$(PORT) $(BIN)/kentra run --port $(PORT) --keycloak-users
+else ifeq ($(KENTRA_IDP),embedded)
 	PORT=$(PORT) $(BIN)/kentra run --port $(PORT)
+else
+	$(error KENTRA_IDP is embedded (the default) or keycloak, not "$(KENTRA_IDP)")
+endif
 
 # auth/ and tenants/ guard identity and isolation: every branch of them is tested.
 COVERAGE_GATE ?= 1
 GATED := */auth/*,*/tenants/*
 
-test: $(STAMP) $(CATALOGS) $(CHROMIUM) $(BROWSER_STAMP) ## Set up and run the tests (real PostgreSQL, a real Celery worker, headless Chromium)
-	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
+# tests/keycloak runs when KENTRA_TEST_KEYCLOAK_URL is set: here, when `make keycloak` runs.
+test: $(STAMP) $(CATALOGS) $(CHROMIUM) $(BROWSER_STAMP) ## Set up and run the tests (real PostgreSQL, a real Celery worker, headless Chromium; Keycloak's when it runs)
+	KENTRA_TEST_KEYCLOAK_URL=$${KENTRA_TEST_KEYCLOAK_URL-$$($(KEYCLOAK) status >/dev/null 2>&1 && echo $(KEYCLOAK_URL))} \
+	  $(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 	@if [ "$(COVERAGE_GATE)" = 1 ]; then \
 	  echo "branch coverage of auth/ and tenants/ (must be 100%):"; \
 	  $(BIN)/coverage report --include='$(GATED)' --skip-covered --show-missing --fail-under=100; \

@@ -200,12 +200,14 @@ class KeycloakIdentityAdmin:
             log.info("keycloak organization removed", extra={"alias": alias})
 
     def _organization_id(self, alias: str) -> str | None:
-        # The admin API searches organizations by name or domain, not by alias: list them
-        # (python-keycloak pages through all) and match the alias. A few hundred at most.
-        for organization in self._admin.get_organizations():
-            if organization.get("alias") == alias:
-                return str(organization["id"])
-        return None
+        # ``search`` matches names and domains only, but ``q=alias:<alias>`` is an exact match
+        # on the alias column (Keycloak's JpaOrganizationProvider treats the key ``alias``
+        # apart from attributes): one request, one row, however many organizations there are.
+        # The answer is checked all the same, in case a release reads ``alias`` as an attribute.
+        found = self._admin.get_organizations(
+            {"q": f"alias:{alias}", "first": 0, "max": 2, "briefRepresentation": True}
+        )
+        return next((str(o["id"]) for o in found if o.get("alias") == alias), None)
 
     # -- unit groups ---------------------------------------------------------------------
 

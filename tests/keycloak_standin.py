@@ -7,6 +7,8 @@ request is recorded so that tests can assert what was sent. Behaviours that foll
 source rather than a guess:
 
 * organization search (``search``, ``exact``) matches the name or a domain, never the alias;
+  ``q=key:value …`` matches exactly, the key ``alias`` the alias and any other key an attribute
+  (``JpaOrganizationProvider``; checked against Keycloak 26.7 by tests/keycloak);
   ``first``/``max`` page (``max`` defaults to 10); duplicate name or alias → 409;
 * ``POST /organizations/{id}/members`` takes the bare user id as its body; 201 without a body;
   409 when the user is already a member; ``DELETE /organizations/{id}/members/{userId}`` → 204,
@@ -30,9 +32,13 @@ source rather than a guess:
   ``default-roles-<realm>``; a test gives a user other realm roles through
   ``state.user_realm_roles``;
 * user attributes not declared in the realm export's user profile are dropped (Keycloak's
-  default "unmanaged attributes: disabled"); declared ones are validated (pattern, options);
+  default "unmanaged attributes: disabled"); declared ones are validated (pattern, options;
+  400 with the validator's ``error-message`` when the profile declares one);
+* ``reset-password`` applies the realm export's password policy (``length``, ``notUsername``,
+  ``notEmail``): 400 ``invalidPasswordMinLengthMessage`` and the like;
 * ``execute-actions-email`` needs an enabled user with an e-mail and known actions (else 400);
-  without a working SMTP server (``state.smtp_configured = False``) Keycloak answers 500;
+  without a working SMTP server (``state.smtp_configured = False``; a realm without mail
+  settings, like the development one) Keycloak answers 500;
 * ``DELETE /groups/{id}`` removes the group with its subgroups and their memberships (204);
 * every Organizations API call needs the caller's ``realm-management`` role ``manage-realm``
   (``OrganizationsResource``), else 403; the service account starts with the roles the realm
@@ -113,6 +119,10 @@ class State:
     # The service account's realm-management roles (seeded from the realm export).
     realm_management_roles: set[str] = field(default_factory=set)
     smtp_configured: bool = True
+    # The realm export's; a test may set the development Keycloak's (infra/dev/keycloak_dev_realm.py).
+    password_policy: str = field(
+        default_factory=lambda: str(keycloak_realm.load_realm().get("passwordPolicy") or "")
+    )
     organization_domain_required: bool = False  # Keycloak 26.0-26.3
 
 
@@ -315,7 +325,8 @@ class KeycloakStandIn:
 
         @app.get(ADMIN + "/organizations/members/<user_id>/organizations")
         def member_organizations(user_id: str) -> Response:
-            self._user(user_id)
+            if user_id not in self.state.users:
+                return _error(404, "HTTP 404 Not Found", key="error")
             found = [
                 self.state.organizations[org]
                 for org, ids in self.state.members.items()
@@ -532,6 +543,15 @@ class KeycloakStandIn:
         search = request.args.get("search")
         exact = _flag("exact")
         found = sorted(self.state.organizations.values(), key=lambda o: o["name"])
+        for pair in (request.args.get("q") or "").split():
+            key, _, value = pair.partition(":")
+            found = [
+                o
+                for o in found
+                if (
+                    o["alias"] == value if key == "alias" else value in o["attributes"].get(key, [])
+                )
+            ]
         if search:
 
             def matches(value: str) -> bool:
@@ -560,7 +580,7 @@ class KeycloakStandIn:
             if existing["name"] == name:
                 return _error(409, "A organization with the same name already exists.")
             if existing["alias"] == alias:
-                return _error(409, "A organization with the same alias already exists.")
+                return _error(409, "A organization with the same alias already exists")
             taken = {d["name"] for d in existing["domains"]}
             if any(d["name"] in taken for d in domains):
                 return _error(409, "Domain already linked to another organization")
@@ -709,9 +729,15 @@ class KeycloakStandIn:
             options = validations.get("options", {}).get("options")
             for value in listed:
                 if pattern and not re.search(pattern, value):
-                    return _json({"field": name, "errorMessage": "error-invalid-value"}, 400)
+                    message = validations["pattern"].get("error-message", "error-invalid-value")
+                    return _json(
+                        {"field": name, "errorMessage": message, "params": [name, pattern]}, 400
+                    )
                 if options is not None and value not in options:
-                    return _json({"field": name, "errorMessage": "error-invalid-value"}, 400)
+                    return _json(
+                        {"field": name, "errorMessage": "error-invalid-value", "params": [name]},
+                        400,
+                    )
             attributes[name] = listed
         return attributes
 
@@ -764,6 +790,9 @@ class KeycloakStandIn:
     def _reset_password(self, user: dict[str, Any], rep: dict[str, Any]) -> Response:
         if rep.get("type", "password") != "password" or not rep.get("value"):
             return _error(400, "Cannot reset password! Invalid password", key="error")
+        refused = self._password_policy_error(user, str(rep["value"]))
+        if refused is not None:
+            return _json({"error": refused[0], "error_description": refused[1]}, 400)
         self.state.passwords[user["id"]] = {
             "id": str(uuid.uuid4()),
             "type": "password",
@@ -778,19 +807,40 @@ class KeycloakStandIn:
         user["requiredActions"] = sorted(actions)
         return _no_content()
 
+    def _password_policy_error(self, user: dict[str, Any], password: str) -> tuple[str, str] | None:
+        """Keycloak's answer for a password the realm's policy refuses (``PasswordPolicy``)."""
+        for rule in self.state.password_policy.split(" and "):
+            name, _, argument = rule.strip().partition("(")
+            if name == "length" and len(password) < int(argument.rstrip(")")):
+                return (
+                    "invalidPasswordMinLengthMessage",
+                    f"Invalid password: minimum length {argument.rstrip(')')}.",
+                )
+            if name == "notUsername" and password.lower() == user["username"]:
+                return (
+                    "invalidPasswordNotUsernameMessage",
+                    "Invalid password: must not be equal to the username.",
+                )
+            if name == "notEmail" and user.get("email") and password.lower() == user["email"]:
+                return (
+                    "invalidPasswordNotEmailMessage",
+                    "Invalid password: must not be equal to the email.",
+                )
+        return None
+
     def _execute_actions_email(self, user: dict[str, Any], actions: Any) -> Response:
         if not user.get("email"):
-            return _error(400, "User email missing", key="error")
+            return _error(400, "User email missing")
         if not user["enabled"]:
-            return _error(400, "User is disabled", key="error")
+            return _error(400, "User is disabled")
         if not isinstance(actions, list) or not set(actions) <= REQUIRED_ACTIONS:
-            return _error(400, "Provided invalid required actions", key="error")
+            return _error(400, "Provided invalid required actions")
         client_id = request.args.get("client_id")
         redirect_uri = request.args.get("redirect_uri")
         if redirect_uri and not client_id:
-            return _error(400, "Client id missing", key="error")
+            return _error(400, "Client id missing")
         if client_id and client_id not in {c["clientId"] for c in self.state.clients.values()}:
-            return _error(400, "Client doesn't exist", key="error")
+            return _error(400, "Client doesn't exist")
         return self._send_actions_email(user, actions, client_id, redirect_uri)
 
     def _send_actions_email(
@@ -804,7 +854,11 @@ class KeycloakStandIn:
             # Keycloak's answer when the realm's mail settings are missing or the SMTP server
             # refuses the message (UserResource.executeActionsEmail catches EmailException).
             return _error(
-                500, "Failed to send execute actions email: Please provide a valid address"
+                500,
+                "Failed to send execute actions email: Invalid sender address 'null'. If the "
+                "address contains UTF-8 characters in the local part please ensure the SMTP "
+                "server supports the SMTPUTF8 extension and enable 'Allow UTF-8' in the email "
+                "realm configuration.",
             )
         self.state.emails.append(
             {

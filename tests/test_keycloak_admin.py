@@ -6,9 +6,11 @@ import dataclasses
 
 import pytest
 import requests
+from sqlalchemy import Engine
 
 from kentra.auth.claims import API_CLIENT, WEB_CLIENT
 from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec
+from kentra.auth.issuer.demo import DEMO_USERS, seed_demo_users
 from kentra.auth.keycloak_admin import (
     ATTRIBUTE_DISPLAY_NAME,
     INVITATION_ACTIONS,
@@ -18,6 +20,7 @@ from kentra.auth.keycloak_admin import (
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import ConfigError, Settings
+from tests.keycloak.dev_realm import DEV_REALM
 from tests.keycloak_standin import (
     KeycloakStandIn,
     keycloak_standin_fixture,  # noqa: F401 - registers the keycloak_standin fixture
@@ -144,9 +147,11 @@ def test_organization_created_meanwhile_is_found_after_the_conflict(
     assert len(posts) == 2  # the other's 201 and ours, answered 409
 
 
-def test_organization_lookup_pages_through_every_organization(
+def test_organization_lookup_is_one_request_by_alias_among_many(
     keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
 ) -> None:
+    """``q=alias:<alias>``: one request, whatever the number of organizations (tests/keycloak
+    measures it on a real Keycloak with 332)."""
     for number in range(150):
         code = f"{1000 + number:04d}"
         keycloak_standin.state.organizations[code] = {
@@ -155,12 +160,27 @@ def test_organization_lookup_pages_through_every_organization(
             "alias": f"m-{code}",
             "enabled": True,
             "description": None,
-            "attributes": {},
+            "attributes": {"alias": ["m-1149"]} if code == "1000" else {},  # an attribute, not it
             "domains": [],
         }
 
     assert admin.ensure_organization("1149", "Δήμος 1149") == "1149"
     assert keycloak_standin.calls("POST", "/admin/realms/kentra/organizations") == []
+    (lookup,) = keycloak_standin.calls("GET", "/admin/realms/kentra/organizations")
+    assert lookup.args["q"] == "alias:m-1149"
+
+
+def test_password_refused_by_the_realm_policy_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    with pytest.raises(KeycloakAdminError, match="invalidPasswordMinLengthMessage"):
+        admin.ensure_user(staff_spec(password="demo-staff"))  # 10 characters; the policy wants 12
+    # The account is written before its password (as in Keycloak): a repeat with a valid one
+    # completes it.
+    admin.ensure_user(staff_spec(password="correct horse battery staple"))
+    user = keycloak_standin.user_by_username("m.papadopoulou")
+    assert user is not None
+    assert keycloak_standin.state.passwords[user["id"]]["temporary"] is False
 
 
 def test_organization_domain_for_keycloak_releases_that_require_one(
@@ -676,7 +696,7 @@ def test_user_refused_by_the_user_profile_is_reported(
 
     message = str(raised.value)
     assert message.startswith("ensure user regional.xx: Keycloak answered 400")
-    assert "error-invalid-value" in message
+    assert "A Greek NUTS 2 code, e.g. EL30" in message  # the profile's own error message
     assert keycloak_standin.state.users == {}
 
 
@@ -915,3 +935,33 @@ def test_the_standin_answers_unknown_role_and_membership_deletions_like_keycloak
         ).status_code
         == 404
     )
+
+
+def test_demo_users_are_seeded_through_the_adapter(
+    keycloak_standin: KeycloakStandIn,
+    admin: KeycloakIdentityAdmin,
+    engine: Engine,
+    settings: Settings,
+) -> None:
+    """``KENTRA_IDP=keycloak make run``: the embedded issuer's demo users, in Keycloak."""
+    # The demo passwords are shorter than the export's policy: the development realm's applies.
+    keycloak_standin.state.password_policy = DEV_REALM.DEV_PASSWORD_POLICY
+    logins = seed_demo_users(engine, settings, admin)
+    assert seed_demo_users(engine, settings, admin) == logins  # idempotent
+
+    assert [login.username for login in logins] == [spec.username for spec, _ in DEMO_USERS]
+    for spec, login in DEMO_USERS:
+        user = keycloak_standin.user_by_username(spec.username)
+        assert user is not None
+        assert keycloak_standin.client_roles_of(user["id"]) == {login.role.value}
+        assert user["firstName"]  # Keycloak's user profile requires both names
+        assert user["lastName"]
+        assert keycloak_standin.state.passwords[user["id"]]["temporary"] is False
+    staff = keycloak_standin.user_by_username("staff-7101")
+    assert staff is not None
+    assert keycloak_standin.organizations_of(staff["id"]) == {"m-7101"}
+    assert keycloak_standin.group_paths_of(staff["id"]) == {"/m-7101/kk-irakleiou"}
+    assert {o["name"] for o in keycloak_standin.state.organizations.values()} == {
+        "Δήμος Αθηναίων (4501)",
+        "Δήμος Ηρακλείου (7101)",
+    }

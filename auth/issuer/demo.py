@@ -1,4 +1,5 @@
-"""Demo users of the embedded issuer: one per role, with fixed development passwords.
+"""Demo users: one per role, with fixed development passwords, in the embedded issuer or, for
+``KENTRA_IDP=keycloak make run``, in the development Keycloak.
 
 Never created in production. ``make run`` prints the returned logins.
 """
@@ -9,7 +10,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine, select
 
-from kentra.auth.identity import UserSpec
+from kentra.auth.identity import IdentityAdmin, UserSpec
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
@@ -62,6 +63,10 @@ def _user(
         unit=unit,
         region=region,
         profession=profession,
+        # Keycloak's user profile requires both names: without them it refuses the password
+        # grant ("Account is not fully set up") and asks for them at a browser login.
+        first_name="Demo",
+        last_name=username.replace("-", " ").title(),
         password=password,
     )
     return spec, DemoLogin(username, password, role, scope)
@@ -114,23 +119,36 @@ DEMO_USERS: tuple[tuple[UserSpec, DemoLogin], ...] = (
 )
 
 
-def seed_demo_users(engine: Engine, settings: Settings) -> list[DemoLogin]:
-    """Create (idempotently, in one transaction) the organizations 4501 and 7101, their unit
-    groups and one demo user per role; return the logins. Refused in production."""
+def seed_demo_users(
+    engine: Engine, settings: Settings, identity: IdentityAdmin | None = None
+) -> list[DemoLogin]:
+    """Create (idempotently) the organizations 4501 and 7101, their unit groups and one demo
+    user per role; return the logins. Refused in production.
+
+    Without ``identity``, in the embedded issuer's tables, in one transaction; with one (a
+    development Keycloak's ``KeycloakIdentityAdmin``, ``KENTRA_IDP=keycloak make run``), through
+    it: the same users, passwords and scopes either way."""
     if settings.env == "production":
         raise RuntimeError("demo users are for development and tests only")
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         rows = conn.execute(
             select(Municipality.code, Municipality.name_el).where(
                 Municipality.code.in_([ATHENS, HERAKLION])
             )
         )
         names: dict[str, str] = dict(rows.all())
-        admin = EmbeddedIdentityAdmin(conn)
-        for code in (ATHENS, HERAKLION):
-            admin.ensure_organization(code, names.get(code, f"Δήμος {code}"))
-        for unit, name in UNIT_NAMES.items():
-            admin.ensure_unit_group(unit, name)
-        for spec, _login in DEMO_USERS:
-            admin.ensure_user(spec)
+    if identity is not None:
+        _seed(identity, names)
+    else:
+        with engine.begin() as conn:
+            _seed(EmbeddedIdentityAdmin(conn), names)
     return [login for _spec, login in DEMO_USERS]
+
+
+def _seed(admin: IdentityAdmin, names: dict[str, str]) -> None:
+    for code in (ATHENS, HERAKLION):
+        admin.ensure_organization(code, names.get(code, f"Δήμος {code}"))
+    for unit, name in UNIT_NAMES.items():
+        admin.ensure_unit_group(unit, name)
+    for spec, _login in DEMO_USERS:
+        admin.ensure_user(spec)

@@ -6,6 +6,11 @@ import click
 
 from kentra.tenants.cli import db_group, tenants_group
 
+KEYCLOAK_USERS_HELP = (
+    "With KENTRA_OIDC_ISSUER set: create the demo users (one per role, development passwords) "
+    "in that Keycloak too. For a development Keycloak only (KENTRA_IDP=keycloak make run)."
+)
+
 
 @click.group()
 def main() -> None:
@@ -19,22 +24,24 @@ main.add_command(db_group)
 @main.command("run")
 @click.option("--port", envvar="PORT", default=5000, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def run_command(port: int, host: str) -> None:
+@click.option("--keycloak-users", is_flag=True, help=KEYCLOAK_USERS_HELP)
+def run_command(port: int, host: str, keycloak_users: bool) -> None:
     """Set up and run everything: database, migrations, demo data, worker and web server."""
     from kentra.platform.core.devserver import run_platform  # noqa: PLC0415
 
-    run_platform(host=host, port=port)
+    run_platform(host=host, port=port, keycloak_users=keycloak_users)
 
 
 @main.command("seed-demo")
-def seed_demo_command() -> None:
-    """Create the demo tenants, their units and organizations, and (embedded issuer) the demo users."""
+@click.option("--keycloak-users", is_flag=True, help=KEYCLOAK_USERS_HELP)
+def seed_demo_command(keycloak_users: bool) -> None:
+    """Create the demo tenants, their units and organizations, and the demo users."""
     from kentra.platform.core.config import Settings  # noqa: PLC0415
     from kentra.platform.core.database import get_engine  # noqa: PLC0415
     from kentra.platform.core.devserver import seed_demo  # noqa: PLC0415
 
     settings = Settings.from_env()
-    for line in seed_demo(get_engine(settings), settings):
+    for line in seed_demo(get_engine(settings), settings, keycloak_users=keycloak_users):
         click.echo(line)
 
 

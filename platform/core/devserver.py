@@ -41,9 +41,12 @@ DEMO_UNITS = (
 )
 
 
-def seed_demo(engine: Engine, settings: Settings | None = None) -> Iterator[str]:
-    """Demo tenants (with their identity organizations) and, on the embedded issuer, one demo
-    user per role. Idempotent."""
+def seed_demo(
+    engine: Engine, settings: Settings | None = None, *, keycloak_users: bool = False
+) -> Iterator[str]:
+    """Demo tenants (with their identity organizations) and one demo user per role: on the
+    embedded issuer always, in Keycloak only with ``keycloak_users`` (a development Keycloak:
+    ``KENTRA_IDP=keycloak make run``). Idempotent."""
     from kentra.auth.adapters import identity_admin  # noqa: PLC0415
     from kentra.auth.principal import UnitPath  # noqa: PLC0415
     from kentra.tenants.provisioning import create_tenant  # noqa: PLC0415
@@ -64,12 +67,18 @@ def seed_demo(engine: Engine, settings: Settings | None = None) -> Iterator[str]
             ensure_unit(session, centre=centre, unit=unit, kind=UnitKind(kind), name=name)
             identity.ensure_unit_group(UnitPath(code, centre, unit), name)
     yield from seed_demo_content(engine)
-    if settings.uses_embedded_issuer:
-        from kentra.auth.issuer.demo import seed_demo_users  # noqa: PLC0415
+    if not settings.uses_embedded_issuer and not keycloak_users:
+        return
+    from kentra.auth.issuer.demo import seed_demo_users  # noqa: PLC0415
 
+    if settings.uses_embedded_issuer:
         yield "demo logins (embedded issuer; development only):"
-        for login in seed_demo_users(engine, settings):
-            yield f"  {login.username:<32} {login.password:<32} {login.role:<26} {login.scope}"
+        logins = seed_demo_users(engine, settings)
+    else:
+        yield f"demo logins (Keycloak {settings.issuer}; development only):"
+        logins = seed_demo_users(engine, settings, identity)
+    for login in logins:
+        yield f"  {login.username:<32} {login.password:<32} {login.role:<26} {login.scope}"
 
 
 # The Athens centre's details and roster, so that its pages and compliance show something:
@@ -150,7 +159,7 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> bool:
     return False
 
 
-def run_platform(*, host: str, port: int) -> None:
+def run_platform(*, host: str, port: int, keycloak_users: bool = False) -> None:
     from kentra.tenants.migrate import upgrade_all  # noqa: PLC0415
 
     settings = Settings.from_env()
@@ -169,7 +178,7 @@ def run_platform(*, host: str, port: int) -> None:
     click.echo(
         f"migrations: shared at {report.shared_to}, {len(report.tenants)} tenant schema(s) checked"
     )
-    for line in seed_demo(engine, settings):
+    for line in seed_demo(engine, settings, keycloak_users=keycloak_users):
         click.echo(f"demo     : {line}")
 
     env = _child_env(settings)

@@ -1,0 +1,82 @@
+"""Brute-force detection of the imported realm, in Keycloak itself: the account locks after the
+configured failures, and a locked account's right password is refused like a wrong one (the
+embedded issuer does the same from the same settings, auth/issuer/throttle.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from keycloak import KeycloakAdmin
+
+from kentra.auth import keycloak_realm
+from kentra.auth.claims import REALM
+from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
+from kentra.auth.roles import Role
+from tests.keycloak.conftest import Scratch, TokenEndpoint, unit
+
+PASSWORD = "kc-test-password-1"
+WRONG = "kc-test-wrong-password"
+EXPORT = keycloak_realm.load_realm()
+# Failures further apart than quickLoginCheckMilliSeconds count towards failureFactor only.
+SLOW = EXPORT["quickLoginCheckMilliSeconds"] / 1000 + 0.3
+
+
+def brute_force_status(kc: KeycloakAdmin, user_id: str) -> dict[str, Any]:
+    status: dict[str, Any] = kc.connection.raw_get(
+        f"admin/realms/{REALM}/attack-detection/brute-force/users/{user_id}"
+    ).json()
+    return status
+
+
+def user(scratch: Scratch, identity: KeycloakIdentityAdmin, stem: str) -> tuple[str, str]:
+    code = scratch.code()
+    identity.ensure_organization(code, "Δήμος Δοκιμής")
+    spec = scratch.spec(stem, Role.STAFF, unit=unit(code), password=PASSWORD)
+    return spec.username, identity.ensure_user(spec)
+
+
+def test_the_configured_failures_in_a_row_lock_the_account(
+    scratch: Scratch,
+    identity: KeycloakIdentityAdmin,
+    kc: KeycloakAdmin,
+    token_endpoint: TokenEndpoint,
+) -> None:
+    username, user_id = user(scratch, identity, "guessed")
+    factor = EXPORT["failureFactor"]
+    for failure in range(1, factor):
+        assert token_endpoint.password(username, WRONG).json()["error"] == "invalid_grant"
+        status = brute_force_status(kc, user_id)
+        assert (status["numFailures"], status["disabled"]) == (failure, False)
+        time.sleep(SLOW)
+
+    assert token_endpoint.password(username, WRONG).json()["error"] == "invalid_grant"
+    status = brute_force_status(kc, user_id)
+    assert status["disabled"] is True
+    assert status["numFailures"] == factor
+    # Locked for waitIncrementSeconds × (failures ÷ failureFactor).
+    locked_for = status["failedLoginNotBefore"] - status["lastFailure"] // 1000
+    assert abs(locked_for - EXPORT["waitIncrementSeconds"]) <= 1
+    refused = token_endpoint.password(username, PASSWORD)  # the right password, while locked
+    assert refused.status_code in {400, 401}
+    assert refused.json() == token_endpoint.password(username, WRONG).json()  # no tell
+    assert brute_force_status(kc, user_id)["numFailures"] == factor  # not counted while locked
+
+    kc.connection.raw_delete(f"admin/realms/{REALM}/attack-detection/brute-force/users/{user_id}")
+    assert token_endpoint.password(username, PASSWORD).status_code == 200
+
+
+def test_failures_in_quick_succession_lock_at_once(
+    scratch: Scratch,
+    identity: KeycloakIdentityAdmin,
+    kc: KeycloakAdmin,
+    token_endpoint: TokenEndpoint,
+) -> None:
+    username, user_id = user(scratch, identity, "hammered")
+    token_endpoint.password(username, WRONG)
+    token_endpoint.password(username, WRONG)  # well within quickLoginCheckMilliSeconds
+    status = brute_force_status(kc, user_id)
+    assert status["disabled"] is True
+    locked_for = status["failedLoginNotBefore"] - status["lastFailure"] // 1000
+    assert abs(locked_for - EXPORT["minimumQuickLoginWaitSeconds"]) <= 1
+    assert token_endpoint.password(username, PASSWORD).json()["error"] == "invalid_grant"
