@@ -115,6 +115,18 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# PostgreSQL 127.0.0.1:54329, PgBouncer :64329 (transaction pooling), Redis :63799 and RabbitMQ
+# :56729, installed from Debian's packages when missing and run from var/services/ (not the
+# system services): infra/dev/services.sh, docs/operations.md. URLs: infra/dev/services.sh env.
+SERVICES := infra/dev/services.sh
+.PHONY: services services-stop
+
+services: ## Install (once) and start PostgreSQL, PgBouncer, Redis and RabbitMQ on loopback
+	$(SERVICES) start
+
+services-stop: ## Stop what `make services` started
+	$(SERVICES) stop
+
 bench: $(STAMP) ## Run the benchmarks; figures go to docs/benchmarks.md and var/bench/latest.json
 	$(BIN)/python -m tests.benchmarks
 

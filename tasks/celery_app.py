@@ -14,7 +14,13 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import setup_logging
 
-from kentra.platform.core.config import Settings, broker_url, result_backend
+from kentra.platform.core.config import (
+    DEFAULT_PREPARE_THRESHOLD,
+    Settings,
+    broker_url,
+    result_backend,
+)
+from kentra.platform.core.database import connect_args
 from kentra.platform.core.logging import configure_logging
 
 TASK_MODULES = [
@@ -38,19 +44,34 @@ class KentraCelery(Celery):
             self._kentra_settings = Settings.from_env()
         return self._kentra_settings
 
-    def _connection_defaults(self) -> dict[str, str]:
-        return {
-            "broker_url": broker_url(self.settings),
-            "result_backend": result_backend(self.settings),
+    def _connection_defaults(self) -> dict[str, Any]:
+        settings = self.settings
+        defaults: dict[str, Any] = {
+            "broker_url": broker_url(settings),
+            "result_backend": result_backend(settings),
+            # The result backend's engine (db+…), like the platform's: no bound parameters in
+            # its errors, and the same prepared-statement setting (off behind PgBouncer).
+            "database_engine_options": {
+                "hide_parameters": True,
+                "connect_args": connect_args(settings.db_prepare_threshold),
+            },
         }
+        if settings.broker_url is None and settings.db_prepare_threshold != (
+            DEFAULT_PREPARE_THRESHOLD
+        ):
+            # kombu's SQLAlchemy transport hands its transport options to create_engine.
+            defaults["broker_transport_options"] = {
+                "connect_args": connect_args(settings.db_prepare_threshold)
+            }
+        return defaults
 
 
 def create_celery(settings: Settings | None = None) -> KentraCelery:
     app = KentraCelery(settings)
     app.conf.update(
         broker_connection_retry_on_startup=True,
-        # No broker_transport_options: kombu's SQLAlchemy transport hands every option to
-        # create_engine (polling_interval included, which breaks it), so it polls each second.
+        # No polling_interval in broker_transport_options: kombu's SQLAlchemy transport hands
+        # every option to create_engine, which refuses it; so it polls each second.
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -58,9 +79,6 @@ def create_celery(settings: Settings | None = None) -> KentraCelery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
-        # The result backend's engine (db+…), like the platform's: no bound parameters in its
-        # errors.
-        database_engine_options={"hide_parameters": True},
         result_extended=True,
         timezone="Europe/Athens",
         enable_utc=True,

@@ -37,7 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema
 
-from kentra.platform.core.database import forget_inherited_connections, make_engine
+from kentra.platform.core.database import (
+    forget_inherited_connections,
+    make_engine,
+    prepare_threshold_of,
+)
 from kentra.platform.core.models import SHARED_SCHEMA
 from kentra.tenants.binding import set_local_search_path
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
@@ -218,9 +222,13 @@ def migrate_tenant_schema(
 _worker: dict[str, Any] = {}
 
 
-def _worker_init(url: str, extra_locations: Sequence[str], timeouts: Timeouts) -> None:
+def _worker_init(
+    url: str, extra_locations: Sequence[str], timeouts: Timeouts, prepare_threshold: int | None
+) -> None:
     forget_inherited_connections()
-    _worker["engine"] = make_engine(make_url(url), pool_size=1, max_overflow=0)
+    _worker["engine"] = make_engine(
+        make_url(url), pool_size=1, max_overflow=0, prepare_threshold=prepare_threshold
+    )
     _worker["stream"] = load_stream(TENANT, [Path(p) for p in extra_locations])
     _worker["timeouts"] = timeouts
 
@@ -286,7 +294,7 @@ def upgrade_all(
             max_workers=min(jobs, len(pending)),
             mp_context=multiprocessing.get_context("fork"),
             initializer=_worker_init,
-            initargs=(url, locations, timeouts),
+            initargs=(url, locations, timeouts, prepare_threshold_of(engine)),
         ) as pool:
             report.tenants.extend(pool.map(_worker_migrate, [c.value for c in pending]))
     else:

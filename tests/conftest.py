@@ -1,8 +1,9 @@
 """Test session: a fresh database holding two tenants, the app, and a real Celery worker.
 
 The database is ``kentra_test`` on the configured server (``KENTRA_DATABASE_URL``), else on
-the embedded one; the broker is the configured one (``KENTRA_BROKER_URL``), else kombu's
-SQLAlchemy transport on the test database. Every process the tests start (CLI, worker) gets
+the embedded one; set up directly when ``KENTRA_TEST_ADMIN_DATABASE_URL`` is given (the app
+then goes through a pooler). The broker is the configured one (``KENTRA_BROKER_URL``), else
+kombu's SQLAlchemy transport on the test database. Every process the tests start (CLI, worker) gets
 the same environment.
 """
 
@@ -19,11 +20,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, text
+from sqlalchemy.engine import URL
 from sqlalchemy.schema import DropSchema
 
 from kentra.platform.audit.models import PlatformAuditEvent
-from kentra.platform.core.config import Settings
-from kentra.platform.core.database import get_engine, recreate_database, sibling_database_url
+from kentra.platform.core.config import Settings, sqlalchemy_url
+from kentra.platform.core.database import (
+    get_engine,
+    make_engine,
+    recreate_database,
+    sibling_database_url,
+)
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import upgrade_all
 from kentra.tenants.models import Tenant
@@ -41,11 +48,23 @@ TENANT_B = parse_municipality_code("7101")
 collect_ignore = [] if os.environ.get("KENTRA_TEST_KEYCLOAK_URL") else ["keycloak"]
 
 
+def admin_database_url() -> URL | None:
+    """The test database reached directly, when ``KENTRA_DATABASE_URL`` goes through a pooler.
+
+    ``KENTRA_TEST_ADMIN_DATABASE_URL`` names the same server without PgBouncer (its database
+    part is replaced by the test database's name): the session's setup (DROP and CREATE
+    DATABASE, migrations, the two tenants) goes through it, the app and the tests through
+    ``KENTRA_DATABASE_URL``.
+    """
+    raw = os.environ.get("KENTRA_TEST_ADMIN_DATABASE_URL")
+    return sqlalchemy_url(raw).set(database=TEST_DATABASE) if raw else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Point this process (and every child) at a fresh test database before anything runs."""
     base = Settings.from_env()
     url = sibling_database_url(base, TEST_DATABASE)
-    recreate_database(url)
+    recreate_database(admin_database_url() or url)
     os.environ["KENTRA_DATABASE_URL"] = url.render_as_string(hide_password=False)
     os.environ["KENTRA_ENV"] = "test"
     os.environ.setdefault("KENTRA_LOG_LEVEL", "WARNING")
@@ -62,10 +81,16 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = get_engine(settings)
-    report = upgrade_all(engine)
-    assert not report.failed
-    for code in (TENANT_A, TENANT_B):
-        create_tenant(engine, code.value, actor="test-setup")
+    admin = admin_database_url()
+    setup = engine if admin is None else make_engine(admin, pool_size=1, max_overflow=0)
+    try:
+        report = upgrade_all(setup)
+        assert not report.failed
+        for code in (TENANT_A, TENANT_B):
+            create_tenant(setup, code.value, actor="test-setup")
+    finally:
+        if setup is not engine:
+            setup.dispose()
     yield engine
     engine.dispose()
 

@@ -73,7 +73,12 @@ def test_a_pooled_connection_reused_by_b_right_after_a_sees_only_b(
 ) -> None:
     from kentra.platform.core.config import database_url
 
-    single = make_engine(database_url(settings), pool_size=1, max_overflow=0)
+    single = make_engine(
+        database_url(settings),
+        pool_size=1,
+        max_overflow=0,
+        prepare_threshold=settings.db_prepare_threshold,
+    )
     try:
         marker = uuid.uuid4().hex
         with tenant_session(single, tenant_a) as session:
@@ -116,7 +121,12 @@ def test_a_rolled_back_tenant_transaction_leaves_nothing_on_the_pooled_connectio
 ) -> None:
     from kentra.platform.core.config import database_url
 
-    single = make_engine(database_url(settings), pool_size=1, max_overflow=0)
+    single = make_engine(
+        database_url(settings),
+        pool_size=1,
+        max_overflow=0,
+        prepare_threshold=settings.db_prepare_threshold,
+    )
     try:
         with pytest.raises(RuntimeError), tenant_session(single, tenant_a) as session:
             session.execute(text("SELECT 1"))

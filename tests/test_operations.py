@@ -11,7 +11,9 @@ from flask import Flask
 from kentra.auth.flask import public
 from kentra.auth.roles import Role
 from kentra.platform.core.app import create_app
-from kentra.platform.core.config import ConfigError, Settings, sqlalchemy_url
+from kentra.platform.core.config import ConfigError, Settings, database_url, sqlalchemy_url
+from kentra.platform.core.database import make_engine, prepare_threshold_of
+from kentra.tasks.celery_app import create_celery
 from kentra.tenants.codes import MunicipalityCode
 from tests.tokens import TokenFactory
 
@@ -159,11 +161,39 @@ def test_settings_from_environment() -> None:
 
 @pytest.mark.parametrize(
     "environ",
-    [{"KENTRA_ENV": "staging"}, {"KENTRA_MAX_CONTENT_LENGTH": "lots"}],
+    [
+        {"KENTRA_ENV": "staging"},
+        {"KENTRA_MAX_CONTENT_LENGTH": "lots"},
+        {"KENTRA_DB_PREPARE_THRESHOLD": "-1"},
+    ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(environ: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="KENTRA_"):
         Settings.from_env(environ)
+
+
+@pytest.mark.parametrize(
+    ("raw", "threshold"), [(None, 5), ("", 5), ("0", 0), ("12", 12), ("off", None), ("None", None)]
+)
+def test_the_prepare_threshold_reaches_every_connection(
+    settings: Settings, raw: str | None, threshold: int | None
+) -> None:
+    environ = {} if raw is None else {"KENTRA_DB_PREPARE_THRESHOLD": raw}
+    assert Settings.from_env(environ).db_prepare_threshold == threshold
+    engine = make_engine(database_url(settings), pool_size=1, prepare_threshold=threshold)
+    try:
+        assert prepare_threshold_of(engine) == threshold
+    finally:
+        engine.dispose()
+    # The worker's result backend (db+…) and, on the database broker, kombu's engine too.
+    configured = replace(
+        settings, database_url="postgresql://u@db.invalid/k", db_prepare_threshold=threshold
+    )
+    for broker, expected in (("redis://r.invalid/0", False), (None, threshold != 5)):
+        conf = create_celery(replace(configured, broker_url=broker)).conf
+        assert conf.database_engine_options["connect_args"]["prepare_threshold"] == threshold
+        assert conf.database_engine_options["hide_parameters"] is True
+        assert ("connect_args" in conf.broker_transport_options) is expected
 
 
 def test_database_urls_are_normalised_to_psycopg() -> None:

@@ -40,6 +40,23 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+# psycopg's own default: a statement is prepared on the server at its sixth execution on a
+# connection (after 5 runs).
+DEFAULT_PREPARE_THRESHOLD = 5
+
+
+def _prepare_threshold(environ: Mapping[str, str]) -> int | None:
+    """KENTRA_DB_PREPARE_THRESHOLD: psycopg's prepare_threshold, or ``off`` (never prepare)."""
+    raw = (environ.get("KENTRA_DB_PREPARE_THRESHOLD") or "").strip().lower()
+    if raw == "":
+        return DEFAULT_PREPARE_THRESHOLD
+    if raw in ("off", "none"):
+        return None
+    if raw.isdigit():
+        return int(raw)
+    raise ConfigError(f"KENTRA_DB_PREPARE_THRESHOLD must be a whole number or off, got {raw!r}")
+
+
 DEFAULT_PUBLIC_SUBMISSION_LIMIT = "5 per minute; 20 per hour"
 DEFAULT_LOGIN_FAILURE_LIMIT = "20 per minute; 100 per hour"
 
@@ -61,6 +78,9 @@ class Settings:
     log_json: bool = True
     pool_size: int = 5
     max_overflow: int = 5
+    # psycopg's server-side prepared statements: after this many runs of a statement on a
+    # connection (None: never). Off behind a transaction-pooling PgBouncer (ADR 0022).
+    db_prepare_threshold: int | None = DEFAULT_PREPARE_THRESHOLD
     secret_key: str | None = None
     # Public base URL of this platform (the embedded issuer lives under it).
     base_url: str = "http://127.0.0.1:5000"
@@ -106,6 +126,7 @@ class Settings:
             log_json=env_vars.get("KENTRA_LOG_FORMAT", "json") != "text",
             pool_size=_int(env_vars, "KENTRA_DB_POOL_SIZE", 5),
             max_overflow=_int(env_vars, "KENTRA_DB_MAX_OVERFLOW", 5),
+            db_prepare_threshold=_prepare_threshold(env_vars),
             secret_key=env_vars.get("KENTRA_SECRET_KEY") or None,
             base_url=(
                 env_vars.get("KENTRA_BASE_URL")

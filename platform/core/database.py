@@ -8,7 +8,7 @@ domain operations only flush.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import Engine, create_engine
@@ -16,16 +16,22 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from kentra.platform.core.config import Settings, database_url
+from kentra.platform.core.config import DEFAULT_PREPARE_THRESHOLD, Settings, database_url
 
 if TYPE_CHECKING:
     from flask import Flask, Response
 
 _lock = threading.Lock()
-_engines: dict[tuple[str, int, int], Engine] = {}
+_engines: dict[tuple[str, int, int, int | None], Engine] = {}
 
 
-def make_engine(url: URL, *, pool_size: int = 5, max_overflow: int = 5) -> Engine:
+def make_engine(
+    url: URL,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+    prepare_threshold: int | None = DEFAULT_PREPARE_THRESHOLD,
+) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
@@ -33,8 +39,25 @@ def make_engine(url: URL, *, pool_size: int = 5, max_overflow: int = 5) -> Engin
         pool_pre_ping=True,
         # Bound parameters are people's names and addresses: never in an exception's text.
         hide_parameters=True,
-        connect_args={"application_name": "kentra"},
+        connect_args=connect_args(prepare_threshold),
     )
+
+
+def connect_args(prepare_threshold: int | None) -> dict[str, Any]:
+    """psycopg's connection arguments. ``prepare_threshold=None`` never prepares a statement
+    on the server: a transaction-pooling PgBouncer (before 1.21) hands the next transaction
+    to another server connection, where the prepared name does not exist (ADR 0022)."""
+    return {"application_name": "kentra", "prepare_threshold": prepare_threshold}
+
+
+def prepare_threshold_of(engine: Engine) -> int | None:
+    """The prepare threshold ``engine``'s connections use (for engines made elsewhere from its
+    URL, e.g. the migration runner's worker processes)."""
+    with engine.connect() as conn:
+        threshold: int | None = getattr(
+            conn.connection.dbapi_connection, "prepare_threshold", DEFAULT_PREPARE_THRESHOLD
+        )
+    return threshold
 
 
 # A server going away or not accepting sessions yet: admin_shutdown, crash_shutdown,
@@ -63,14 +86,22 @@ def database_unavailable(error: BaseException) -> bool:
 
 
 def get_engine(settings: Settings) -> Engine:
-    """One engine per database URL and pool shape, created on first use."""
+    """One engine per database URL, pool shape and prepare threshold, created on first use."""
     url = database_url(settings)
-    key = (url.render_as_string(hide_password=False), settings.pool_size, settings.max_overflow)
+    key = (
+        url.render_as_string(hide_password=False),
+        settings.pool_size,
+        settings.max_overflow,
+        settings.db_prepare_threshold,
+    )
     with _lock:
         engine = _engines.get(key)
         if engine is None:
             engine = make_engine(
-                url, pool_size=settings.pool_size, max_overflow=settings.max_overflow
+                url,
+                pool_size=settings.pool_size,
+                max_overflow=settings.max_overflow,
+                prepare_threshold=settings.db_prepare_threshold,
             )
             _engines[key] = engine
         return engine
