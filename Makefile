@@ -12,7 +12,7 @@ CATALOGS := $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo
 .PHONY: help install lock browser run keycloak keycloak-stop test lint format bench clean translations
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # Dependencies come only from the lock (exact versions, hashes checked; wheels only), then the
 # project without resolving anything again. The lock check first: a dependency added to
@@ -130,6 +130,8 @@ services-stop: ## Stop what `make services` started
 bench: $(STAMP) ## Run the benchmarks; figures go to docs/benchmarks.md and var/bench/latest.json
 	$(BIN)/python -m tests.benchmarks
 
-clean: ## Remove the virtualenv and var/ (including the embedded database)
+clean: ## Stop what runs from var/, then remove the virtualenv and var/ (embedded database included)
+	-infra/dev/keycloak.sh stop
+	-infra/dev/services.sh stop
 	-$(BIN)/python -c 'import pgserver' 2>/dev/null && pkill -f 'var/pg' || true
 	rm -rf $(VENV) var build *.egg-info $(BROWSER_DIR)/node_modules
