@@ -4,13 +4,21 @@ Signatures are checked with joserfc (the Authlib project's JOSE library; ``authl
 deprecated in its favour, see docs/adr/0010). Keys come from a JWKS cached with a TTL; a token
 with an unknown ``kid`` refetches the JWKS at most once per cooldown, so forged ``kid``s cannot
 make every request fetch (architecture: "Identity and access").
+
+A validated token is remembered by the SHA-256 of its compact form (``ValidatedTokens``, bounded,
+least recently used out): a later request with the same token skips the signature check, but its
+claims are checked again against the clock every time, and only while the key that verified it
+is still the issuer's key for its ``kid`` (docs/adr/0024).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,7 +26,6 @@ from typing import Any, Protocol
 import requests
 from joserfc import jws, jwt
 from joserfc.errors import (
-    BadSignatureError,
     ClaimError,
     ExpiredTokenError,
     JoseError,
@@ -29,6 +36,10 @@ from joserfc.jwk import KeySet, RSAKey
 from kentra.auth.claims import API_CLIENT, AUTHORIZED_PARTIES
 
 ALGORITHM = "RS256"
+# Validated tokens kept per validator (each gunicorn worker has its own): an entry holds the
+# claims' JSON (about 1 KB for Keycloak's tokens), so the default is about 1–2 MB at most.
+DEFAULT_CACHE_SIZE = 1024
+CLOCK_CLAIMS = ("exp", "nbf", "iat")
 log = logging.getLogger(__name__)
 
 
@@ -88,11 +99,18 @@ class JwksCache:
         except (requests.RequestException, ValueError, JoseError) as exc:
             log.warning("JWKS fetch failed", extra={"error_type": type(exc).__name__})
             return
-        self._keys = {
+        fresh = {
             str(key.kid): key
             for key in keys.keys
             if isinstance(key, RSAKey) and key.kid and key.get("use", "sig") == "sig"
         }
+        # An unchanged key stays the same object, so a cached validation made with it still
+        # counts after a refresh; a removed or replaced key invalidates it (TokenValidator).
+        for kid, key in fresh.items():
+            known = self._keys.get(kid)
+            if known is not None and known.thumbprint() == key.thumbprint():
+                fresh[kid] = known
+        self._keys = fresh
 
     def key(self, kid: str) -> RSAKey | None:
         with self._lock:
@@ -104,8 +122,50 @@ class JwksCache:
             return self._keys.get(kid)
 
 
+@dataclass(frozen=True)
+class _Validated:
+    payload: bytes  # the signed claims' JSON: each hit parses its own copy (no shared dict)
+    times: dict[str, Any]  # exp, nbf, iat: the claims whose verdict changes with the clock
+    kid: str
+    key: RSAKey  # the key that verified the signature
+
+
+class ValidatedTokens:
+    """Tokens whose signature was verified, by the SHA-256 of the compact JWS; at most ``size``
+    of them, the least recently used dropped first. Thread-safe (gunicorn's threads share it)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, _Validated] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: bytes) -> _Validated | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None:
+                self._entries.move_to_end(digest)
+            return entry
+
+    def put(self, digest: bytes, entry: _Validated) -> None:
+        with self._lock:
+            self._entries[digest] = entry
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, digest: bytes) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+
 class TokenValidator:
-    """Validates bearer access tokens of one issuer for the API audience."""
+    """Validates bearer access tokens of one issuer for the API audience.
+
+    ``cache_size`` validated tokens are remembered (0: none, every token is verified each time).
+    """
 
     def __init__(
         self,
@@ -116,9 +176,13 @@ class TokenValidator:
         authorized_parties: frozenset[str] = AUTHORIZED_PARTIES,
         leeway: int = 30,
         now: Callable[[], int] | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         self.issuer = issuer
         self.jwks = jwks
+        self.cache = ValidatedTokens(cache_size) if cache_size > 0 else None
+        # The same clock and leeway for a cache hit, which checks only the time claims again.
+        self._clock = jwt.JWTClaimsRegistry(now=now, leeway=leeway)
         self._registry = jwt.JWTClaimsRegistry(
             now=now,
             leeway=leeway,
@@ -133,9 +197,38 @@ class TokenValidator:
     def validate(self, token: str) -> dict[str, Any]:
         """The token's claims, or :class:`InvalidToken`. No database work happens here."""
         try:
-            header = jws.extract_compact(token.encode("ascii")).protected
-        except (JoseError, ValueError, UnicodeEncodeError) as exc:
+            compact = token.encode("ascii")
+        except UnicodeEncodeError as exc:
             raise InvalidToken("malformed token") from exc
+        if self.cache is None:
+            return self._validate(compact)[0]
+        digest = hashlib.sha256(compact).digest()
+        entry = self.cache.get(digest)
+        # A hit counts only while its key is still the issuer's key for that kid: a key removed
+        # from (or replaced in) the JWKS ends it as it ends an uncached token (docs/adr/0024).
+        if entry is not None and self.jwks.key(entry.kid) is entry.key:
+            try:
+                self._clock.validate(entry.times)  # as the first check did, with the leeway
+            except JoseError as exc:
+                self.cache.discard(digest)  # expired: never served again, and room for others
+                raise InvalidToken(_describe(exc)) from exc
+            claims: dict[str, Any] = json.loads(entry.payload)
+            return claims
+        try:
+            claims, entry = self._validate(compact)
+        except InvalidToken:
+            self.cache.discard(digest)  # an entry whose key has gone; failures are not kept
+            raise
+        self.cache.put(digest, entry)
+        return claims
+
+    def _validate(self, compact: bytes) -> tuple[dict[str, Any], _Validated]:
+        """Signature and every claim: the claims, and what the cache keeps of the token."""
+        try:
+            signed = jws.extract_compact(compact)
+        except (JoseError, ValueError) as exc:
+            raise InvalidToken("malformed token") from exc
+        header = signed.protected
         # Decide on the header before any key is looked up: "none", HS256 signed with the
         # public key, and every other algorithm are refused outright.
         if header.get("alg") != ALGORITHM:
@@ -147,11 +240,16 @@ class TokenValidator:
         if key is None:
             raise InvalidToken("unknown signing key")
         try:
-            decoded = jwt.decode(token, key, algorithms=[ALGORITHM])
-            self._registry.validate(decoded.claims)
+            if not jws.validate_compact(signed, key, algorithms=[ALGORITHM]):
+                raise InvalidToken("bad signature")
+            claims = json.loads(signed.payload)
+            if not isinstance(claims, dict):
+                raise InvalidToken("invalid token")
+            self._registry.validate(claims)
         except (JoseError, ValueError) as exc:
             raise InvalidToken(_describe(exc)) from exc
-        return dict(decoded.claims)
+        times = {name: claims[name] for name in CLOCK_CLAIMS if name in claims}
+        return claims, _Validated(payload=signed.payload, times=times, kid=kid, key=key)
 
 
 def _describe(exc: Exception) -> str:
@@ -163,6 +261,4 @@ def _describe(exc: Exception) -> str:
             return "token not yet valid"
         kind = "missing" if isinstance(exc, MissingClaimError) else "not accepted"
         return f"claim {exc.claim} {kind}"
-    if isinstance(exc, BadSignatureError):
-        return "bad signature"
     return "invalid token"

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from joserfc import jws
 from joserfc.jwk import RSAKey
 from sqlalchemy import Engine, event
 
@@ -326,3 +328,218 @@ def test_keycloak_single_string_audience_is_accepted() -> None:
     )
     with pytest.raises(InvalidToken, match="claim aud"):
         validator.validate(factory.sign(factory.claims(Role.STAFF, aud="account")))
+
+
+# --- the cache of validated tokens (docs/adr/0024) --------------------------------------------
+
+
+class Now:
+    """The validator's clock (whole seconds), moved by the tests."""
+
+    def __init__(self) -> None:
+        self.now = int(time.time())
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The payload of every signature check the validator makes."""
+    seen: list[bytes] = []
+    original = jws.validate_compact
+
+    def counting(obj: Any, *args: Any, **kwargs: Any) -> bool:
+        seen.append(obj.payload)
+        return original(obj, *args, **kwargs)
+
+    monkeypatch.setattr(jws, "validate_compact", counting)
+    return seen
+
+
+def cached_validator(
+    factory: TokenFactory, *, size: int = 16, now: Now | None = None, clock: Clock | None = None
+) -> TokenValidator:
+    jwks = JwksCache(factory.jwks, clock=clock or Clock())
+    return TokenValidator(factory.issuer, jwks, cache_size=size, now=now)
+
+
+def cached_count(validator: TokenValidator) -> int:
+    assert validator.cache is not None
+    return len(validator.cache)
+
+
+def test_a_cached_token_skips_the_signature_check(verifications: list[bytes]) -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    validator = cached_validator(factory)
+    token = factory.token(Role.STAFF, municipality="4501")
+    first = validator.validate(token)
+    second = validator.validate(token)
+    assert first == second
+    assert first["sub"]
+    assert len(verifications) == 1  # the second was a hit
+    second["sub"] = "changed by a caller"  # each hit has its own claims
+    assert validator.validate(token)["sub"] == first["sub"]
+    other = factory.token(Role.STAFF, municipality="4501")  # a miss: verified
+    assert validator.validate(other)["sub"] != first["sub"]
+    assert len(verifications) == 2
+    assert cached_count(validator) == 2
+
+
+def test_a_hit_is_refused_once_the_token_expires(verifications: list[bytes]) -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    now = Now()
+    validator = cached_validator(factory, now=now)
+    token = factory.sign(factory.claims(Role.STAFF, exp=now.now + 300))
+    assert validator.validate(token)["sub"]
+    now.now += 300 + 29  # within the leeway: still a hit
+    assert validator.validate(token)["sub"]
+    now.now += 1
+    with pytest.raises(InvalidToken, match="token expired"):
+        validator.validate(token)
+    assert len(verifications) == 1  # refused on the cached claims, not by a fresh check
+    assert cached_count(validator) == 0  # and dropped
+    with pytest.raises(InvalidToken, match="token expired"):
+        validator.validate(token)  # a miss now, refused again
+    assert len(verifications) == 2
+
+
+def test_a_hit_checks_not_before_against_the_clock() -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    now = Now()
+    validator = cached_validator(factory, now=now)
+    token = factory.sign(factory.claims(Role.STAFF, nbf=now.now + 20))  # within the leeway
+    assert validator.validate(token)["sub"]
+    now.now -= 20  # the clock stepped back: nbf is now 40 s ahead
+    with pytest.raises(InvalidToken, match="not yet valid"):
+        validator.validate(token)
+
+
+def test_failures_are_never_cached(verifications: list[bytes]) -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    validator = cached_validator(factory)
+    expired = factory.sign(factory.claims(Role.STAFF, exp=int(time.time()) - 3600))
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match="token expired"):
+            validator.validate(expired)
+    assert len(verifications) == 2
+    assert cached_count(validator) == 0
+
+
+def test_a_tampered_copy_of_a_cached_token_is_checked_afresh_and_refused(
+    verifications: list[bytes],
+) -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    validator = cached_validator(factory)
+    good = factory.claims(Role.STAFF, municipality="4501")
+    token = factory.sign(good)
+    assert validator.validate(token)["sub"]
+    header, _body, signature = token.split(".")
+    promoted = {**good, "resource_access": {API_CLIENT: {"roles": ["platform-operator"]}}}
+    with pytest.raises(InvalidToken, match="bad signature"):
+        validator.validate(f"{header}.{b64(promoted)}.{signature}")
+    assert len(verifications) == 2
+    assert cached_count(validator) == 1
+
+
+def test_the_cache_keeps_the_most_recently_used_tokens(verifications: list[bytes]) -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    validator = cached_validator(factory, size=2)
+    a, b, c = (factory.token(Role.STAFF) for _ in range(3))
+    for token in (a, b, a, c):  # c pushes out b, the least recently used
+        validator.validate(token)
+    assert cached_count(validator) == 2
+    assert len(verifications) == 3
+    validator.validate(a)
+    validator.validate(c)
+    assert len(verifications) == 3
+    validator.validate(b)
+    assert len(verifications) == 4
+
+
+def test_a_cache_size_of_zero_verifies_every_time(verifications: list[bytes]) -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    validator = cached_validator(factory, size=0)
+    token = factory.token(Role.STAFF)
+    validator.validate(token)
+    validator.validate(token)
+    assert validator.cache is None
+    assert len(verifications) == 2
+
+
+def test_a_cached_token_follows_its_signing_key(verifications: list[bytes]) -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    clock = Clock()
+    validator = cached_validator(factory, clock=clock)
+    token = factory.token(Role.STAFF)
+    validator.validate(token)
+    clock.now += 300  # the JWKS is fetched again, with the same key: still a hit
+    validator.validate(token)
+    assert factory.fetches == 2
+    assert len(verifications) == 1
+    # The same kid with other key material: the cached validation no longer counts.
+    factory.key = RSAKey.generate_key(2048, parameters={"kid": "test-key"}, private=True)
+    clock.now += 300
+    with pytest.raises(InvalidToken, match="bad signature"):
+        validator.validate(token)
+    assert cached_count(validator) == 0
+
+
+def test_a_cached_token_is_refused_once_its_key_leaves_the_jwks() -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    clock = Clock()
+    validator = cached_validator(factory, clock=clock)
+    token = factory.token(Role.STAFF)
+    validator.validate(token)
+    factory.key = RSAKey.generate_key(2048, parameters={"kid": "rotated"}, private=True)
+    clock.now += 300
+    with pytest.raises(InvalidToken, match="unknown signing key"):
+        validator.validate(token)
+
+
+def test_a_signed_payload_that_is_not_an_object_is_refused() -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    header = {"alg": "RS256", "kid": factory.key.kid}
+    for size in (0, 16):
+        validator = cached_validator(factory, size=size)
+        for payload in (b"[]", b"not json"):
+            with pytest.raises(InvalidToken, match="invalid token"):
+                validator.validate(jws.serialize_compact(header, payload, factory.key))
+
+
+def test_a_header_the_jose_registry_refuses_is_an_invalid_token() -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    critical = {"alg": "RS256", "kid": factory.key.kid, "crit": ["x-unknown"], "x-unknown": 1}
+    token = f"{b64(critical)}.{b64(factory.claims(Role.STAFF))}.{b64(b'signature')}"
+    with pytest.raises(InvalidToken, match="invalid token"):
+        cached_validator(factory).validate(token)
+
+
+def test_a_token_outside_ascii_is_malformed() -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    with pytest.raises(InvalidToken, match="malformed"):
+        cached_validator(factory).validate(factory.token(Role.STAFF) + "é")
+
+
+def test_the_cache_under_threads() -> None:
+    factory = TokenFactory(issuer="https://issuer.example")
+    validator = cached_validator(factory, size=8)
+    tokens = [factory.token(Role.STAFF) for _ in range(20)]
+    subjects = [validator.validate(token)["sub"] for token in tokens]
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(300):
+                index = (offset + i * 7) % len(tokens)
+                assert validator.validate(tokens[index])["sub"] == subjects[index]
+        except BaseException as exc:  # reported below, with the thread's own traceback
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert cached_count(validator) <= 8
