@@ -16,20 +16,18 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 from werkzeug.routing import Rule
 
 from kentra.auth.flask import PUBLIC, SELF_AUTHENTICATING_BLUEPRINTS, requirement_of
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.roles import ROLE_REACH, Reach, Role
-from kentra.platform.core.models import utcnow
-from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from tests import authz_samples
+from tests.onboarding_samples import add_rejected_request, remove_request
 from tests.tokens import TokenFactory
 
 # Own municipality 4501 (Attica, EL30), other 7101 (Crete, EL43).
@@ -114,27 +112,9 @@ def unit_ids(engine: Engine) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def onboarding_request(engine: Engine) -> Iterator[int]:
     """A rejected onboarding request for the sample ``<request_id>``."""
-    with Session(engine) as session, session.begin():
-        session.add(
-            OnboardingRequest(
-                id=ONBOARDING_REQUEST_ID,
-                municipality_code="1301",
-                body_type=BodyType.MUNICIPALITY,
-                body_legal_name="Δήμος Πολυγύρου",
-                body_vat="090000045",
-                contact_name="Matrix",
-                contact_email="matrix@example.invalid",
-                contact_phone="+302371012345",
-                has_social_service=True,
-                status=RequestStatus.REJECTED,
-                decision_reason="authorization matrix sample",
-                decided_by="test",
-                decided_at=utcnow(),
-            )
-        )
+    add_rejected_request(engine, ONBOARDING_REQUEST_ID, "1301", "matrix")
     yield ONBOARDING_REQUEST_ID
-    with engine.begin() as conn:
-        conn.execute(delete(OnboardingRequest).where(OnboardingRequest.id == ONBOARDING_REQUEST_ID))
+    remove_request(engine, ONBOARDING_REQUEST_ID)
 
 
 def _sample_modules() -> list[Any]:

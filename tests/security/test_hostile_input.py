@@ -22,14 +22,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, Integer, String, delete, select
-from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from kentra.auth.roles import Role
 from kentra.platform.api import Schema
 from kentra.platform.core import inputs
-from kentra.platform.core.models import utcnow
-from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import ensure_unit
@@ -37,6 +34,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
+from tests.onboarding_samples import add_rejected_request, remove_request
 from tests.tokens import TokenFactory
 
 OWN = "4501"
@@ -73,27 +71,9 @@ def no_members_left(engine: Engine, tenant: MunicipalityCode) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def decided_request(engine: Engine) -> Iterator[int]:
     """A rejected onboarding request: deciding it again passes validation, then is a 409."""
-    with Session(engine) as session, session.begin():
-        session.add(
-            OnboardingRequest(
-                id=DECIDED_REQUEST_ID,
-                municipality_code="2501",
-                body_type=BodyType.MUNICIPALITY,
-                body_legal_name="Δήμος Σκιάθου",
-                body_vat="090000045",
-                contact_name="Δείγμα",
-                contact_email="hostile-input@example.invalid",
-                contact_phone="+302427022222",
-                has_social_service=False,
-                status=RequestStatus.REJECTED,
-                decision_reason="δείγμα",
-                decided_by="test",
-                decided_at=utcnow(),
-            )
-        )
+    add_rejected_request(engine, DECIDED_REQUEST_ID, "2501", "hostile-input")
     yield DECIDED_REQUEST_ID
-    with engine.begin() as conn:
-        conn.execute(delete(OnboardingRequest).where(OnboardingRequest.id == DECIDED_REQUEST_ID))
+    remove_request(engine, DECIDED_REQUEST_ID)
 
 
 def admin(tokens: TokenFactory, code: str = CODE) -> dict[str, str]:

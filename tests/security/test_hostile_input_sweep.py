@@ -30,20 +30,18 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.orm import Session
 
 from kentra.auth.flask import PUBLIC, requirement_of
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.roles import Role
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.core import inputs
-from kentra.platform.core.models import utcnow
-from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import AnnexReason, Unit, UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
+from tests.onboarding_samples import add_rejected_request, remove_request
 from tests.test_authorization import token_kwargs, unit_scoped
 from tests.tokens import TokenFactory
 
@@ -126,24 +124,7 @@ def objects(engine: Engine) -> Iterator[Objects]:
         session.add(added)
         session.flush()
         found = Objects(annex_id=annex.id, member_id=added.id)
-    with Session(engine) as session, session.begin():
-        session.add(
-            OnboardingRequest(
-                id=DECIDED_REQUEST_ID,
-                municipality_code="2502",
-                body_type=BodyType.MUNICIPALITY,
-                body_legal_name="Δήμος Αλοννήσου",
-                body_vat="090000045",
-                contact_name="Δείγμα Σάρωσης",
-                contact_email="hostile-sweep@example.invalid",
-                contact_phone="+302424065000",
-                has_social_service=False,
-                status=RequestStatus.REJECTED,
-                decision_reason="δείγμα",
-                decided_by="test",
-                decided_at=utcnow(),
-            )
-        )
+    add_rejected_request(engine, DECIDED_REQUEST_ID, "2502", "hostile-sweep")
     yield found
     with tenant_session(engine, code) as session:
         session.execute(delete(StaffMember).where(StaffMember.id == found.member_id))
@@ -153,8 +134,7 @@ def objects(engine: Engine) -> Iterator[Objects]:
                 AuditEvent.object_id.in_([str(found.annex_id), str(found.member_id)])
             )
         )
-    with engine.begin() as conn:
-        conn.execute(delete(OnboardingRequest).where(OnboardingRequest.id == DECIDED_REQUEST_ID))
+    remove_request(engine, DECIDED_REQUEST_ID)
 
 
 def path_samples(objects: Objects) -> dict[str, str]:
