@@ -4,6 +4,10 @@ Order: B1 in the fresh bench database (shared schema only), then B2 in the datab
 empty (it ends with exactly the 332 tenants), then the web server on that national-scale
 database. A benchmark that crashes is reported and the next one still runs; the exit code is
 non-zero only then (a missed target is a figure, not a failure).
+
+``--only NAME`` (repeatable) runs just those benchmarks, in the same order, and writes their
+figures to var/bench/only.json instead of docs/benchmarks.md and var/bench/latest.json (a
+partial run never replaces the page). ``KENTRA_BENCH_DATABASE`` names the scratch database.
 """
 
 from __future__ import annotations
@@ -28,10 +32,20 @@ from tests.benchmarks.results import BenchOutcome, elapsed_s
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JSON_PATH = PROJECT_ROOT / "var" / "bench" / "latest.json"
+ONLY_JSON_PATH = PROJECT_ROOT / "var" / "bench" / "only.json"
 MARKDOWN_PATH = PROJECT_ROOT / "docs" / "benchmarks.md"
 GUNICORN_LOG = PROJECT_ROOT / "var" / "bench" / "gunicorn.log"
 
 Benchmark = Callable[[BenchDatabase, BenchOutcome], None]
+
+# In this order: name (--only), title, the benchmark.
+BENCHMARKS: list[tuple[str, str, Benchmark]] = [
+    ("b1", "B1 provisioning", provisioning.run),
+    ("b2", "B2 national scale (332 municipalities)", national.run),
+    ("web", "Web process RSS", lambda d, o: web.run(d, o, GUNICORN_LOG)),
+    ("b3", "B3 authentication cost", auth.run),
+    ("b4", "B4 compliance at national scale", compliance.run),
+]
 
 
 def run_one(name: str, title: str, benchmark: Benchmark, db: BenchDatabase) -> BenchOutcome:
@@ -56,6 +70,13 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help=f"leave the {BENCH_DATABASE} database (332 tenants) for inspection",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[name for name, _title, _benchmark in BENCHMARKS],
+        help="run only this benchmark (repeatable); the figures go to var/bench/only.json, "
+        "docs/benchmarks.md is left as it is",
+    )
     return parser.parse_args()
 
 
@@ -70,16 +91,9 @@ def main() -> int:
     machine = machine_info(db.server_version(), db.embedded)
 
     outcomes = [
-        run_one("b1", "B1 provisioning", provisioning.run, db),
-        run_one("b2", "B2 national scale (332 municipalities)", national.run, db),
-        run_one(
-            "web",
-            "Web process RSS",
-            lambda d, o: web.run(d, o, GUNICORN_LOG),
-            db,
-        ),
-        run_one("b3", "B3 authentication cost", auth.run, db),
-        run_one("b4", "B4 compliance at national scale", compliance.run, db),
+        run_one(name, title, benchmark, db)
+        for name, title, benchmark in BENCHMARKS
+        if not args.only or name in args.only
     ]
 
     if args.keep_database:
@@ -95,12 +109,17 @@ def main() -> int:
         database_after_run=after,
         duration_s=elapsed_s(started),
     )
-    write_json(JSON_PATH, outcomes, info)
-    write_markdown(MARKDOWN_PATH, outcomes, info)
     print_summary(outcomes, info)
-    print(
-        f"wrote {JSON_PATH.relative_to(PROJECT_ROOT)} and {MARKDOWN_PATH.relative_to(PROJECT_ROOT)}"
-    )
+    if args.only:
+        write_json(ONLY_JSON_PATH, outcomes, info)
+        print(f"wrote {ONLY_JSON_PATH.relative_to(PROJECT_ROOT)} (a partial run)")
+    else:
+        write_json(JSON_PATH, outcomes, info)
+        write_markdown(MARKDOWN_PATH, outcomes, info)
+        print(
+            f"wrote {JSON_PATH.relative_to(PROJECT_ROOT)} and "
+            f"{MARKDOWN_PATH.relative_to(PROJECT_ROOT)}"
+        )
     return 1 if any(o.error for o in outcomes) else 0
 
 

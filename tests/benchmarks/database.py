@@ -15,7 +15,8 @@ from kentra.platform.core.database import make_engine, recreate_database, siblin
 from kentra.platform.reference.models import Municipality
 from kentra.tenants.migrate import upgrade_all
 
-BENCH_DATABASE = "kentra_bench"
+# Another name lets two partial runs (--only) share a server without dropping each other's.
+BENCH_DATABASE = os.environ.get("KENTRA_BENCH_DATABASE") or "kentra_bench"
 
 
 @dataclass
