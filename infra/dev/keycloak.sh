@@ -9,6 +9,10 @@
 #   infra/dev/keycloak.sh status   exit 0 when it runs and is ready
 #   infra/dev/keycloak.sh env      the platform's settings for it: eval "$(… env)"
 #
+# A second, separate instance (the bench's, tests/benchmarks/idp.py): another state directory
+# (KENTRA_SERVICES_DIR) and other ports (KENTRA_KEYCLOAK_HTTP_PORT,
+# KENTRA_KEYCLOAK_MANAGEMENT_PORT).
+#
 # The release is pinned (KEYCLOAK_VERSION) with its SHA-256 in infra/dev/keycloak.sha256; the zip
 # comes from Maven Central through `mvn dependency:copy`, so Maven's local repository is the
 # cache and a second call downloads nothing. It runs in production mode (`start --optimized`,
@@ -25,8 +29,8 @@ ZIP_NAME=keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip
 CHECKSUMS=$ROOT/infra/dev/keycloak.sha256
 REALM_EXPORT=$ROOT/infra/keycloak/realm-kentra.json
 HOST=127.0.0.1
-HTTP_PORT=8180
-MANAGEMENT_PORT=9180
+HTTP_PORT=${KENTRA_KEYCLOAK_HTTP_PORT:-8180}
+MANAGEMENT_PORT=${KENTRA_KEYCLOAK_MANAGEMENT_PORT:-9180}
 URL=http://$HOST:$HTTP_PORT
 ISSUER=$URL/realms/kentra
 READY_TIMEOUT=${KENTRA_KEYCLOAK_TIMEOUT:-240}

@@ -12,6 +12,8 @@ What is measured, and why:
   slow exactly here (see the peers note in docs/benchmarks.md).
 - Web process RSS: the memory of one gunicorn worker after start, which decides how many
   workers fit on a small municipal server.
+- Keycloak (idp.py): its tokens validated beside the embedded issuer's, its start to ready and
+  the realm import, on a Keycloak the bench starts and stops itself.
 
 Everything runs in a scratch database ``kentra_bench`` on the configured (or embedded) server.
 The figures go to docs/benchmarks.md and var/bench/latest.json.

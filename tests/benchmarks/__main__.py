@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.benchmarks import auth, compliance, national, provisioning, web
+from tests.benchmarks import auth, compliance, idp, national, provisioning, web
 from tests.benchmarks.database import BENCH_DATABASE, BenchDatabase
 from tests.benchmarks.report import (
     RunInfo,
@@ -45,6 +45,7 @@ BENCHMARKS: list[tuple[str, str, Benchmark]] = [
     ("web", "Web process RSS", lambda d, o: web.run(d, o, GUNICORN_LOG)),
     ("b3", "B3 authentication cost", auth.run),
     ("b4", "B4 compliance at national scale", compliance.run),
+    ("keycloak", "Keycloak: tokens, start, realm import", idp.run),
 ]
 
 

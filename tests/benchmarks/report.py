@@ -77,6 +77,25 @@ BENCHMARK_DESCRIPTIONS = {
         "(target ≤ 30 s; done must equal total and every row carry the new version); the same "
         "recompute in-process for information."
     ),
+    "keycloak": (
+        "A Keycloak of the bench's own: `infra/dev/keycloak.sh` (the release from Maven "
+        "Central or ~/.m2, checksum verified; unpacked and built once) with its state in "
+        "`var/bench/keycloak` on free loopback ports, so a developer's Keycloak is never "
+        "touched; stopped at the end. First start on an empty database (Keycloak creates its "
+        "schema and imports the development realm at start), then `keycloak.sh stop` and a "
+        "restart on that database (the import skipped): start to ready is timed by the bench "
+        "from the JVM's launch (keycloak.sh's pid file) to its own first UP on "
+        "`/health/ready`, polled every 50 ms; the Quarkus build is never in it. The first "
+        "start's import as Keycloak logs it, and the import through the admin API (`POST "
+        "/admin/realms`, the admin console's *Create realm* from a file) of the same realm "
+        "file under a scratch name, five times (each deleted), median. Tokens: the demo users "
+        "seeded in this Keycloak (through the adapter) and in the embedded issuer; one "
+        "password grant for `kentra-cli` at each for `staff-4501` (organization, unit group, "
+        "profession); the platform's `TokenValidator` checks both with a warm JWKS (Keycloak's "
+        "fetched over HTTP, the embedded issuer's in process), without the token cache and as "
+        "cache hits, 2,000 checks per variant with the four variants interleaved check by "
+        "check (p50, p95), and the tokens' sizes."
+    ),
     "web": (
         "Starts the web server as production does (`python -m gunicorn "
         "kentra.platform.core.wsgi:app --workers 1`) on the bench database, waits for "

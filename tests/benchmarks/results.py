@@ -99,6 +99,8 @@ class BenchOutcome:
 def format_value(value: float, unit: str) -> str:
     if unit == "count":
         return f"{value:.0f}"
+    if unit == "bytes":
+        return f"{value:.0f} bytes"
     if unit == "x":
         return f"{value:.2f} x"
     if unit == "s":
