@@ -8,6 +8,7 @@ what is already done is not an error.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,6 +29,7 @@ class UserSpec:
     unit: UnitPath | None = None  # unit group membership (centre heads, staff)
     region: str | None = None  # NUTS 2 code (regional officers)
     profession: Profession | None = None  # staff
+    # Keycloak's user profile requires both before the user can log in (split_full_name).
     first_name: str = ""
     last_name: str = ""
     # Set for embedded development users only; real users are invited and set their own.
@@ -40,6 +42,39 @@ class UserSpec:
         if self.unit is not None:
             return self.unit.municipality_code
         return self.municipality_code
+
+
+# Keycloak's user-profile validator ``person-name-prohibited-characters``, which the realm
+# export puts on ``firstName`` and ``lastName``, refuses a name holding any of these, a control
+# character or a line or paragraph separator (``PersonNameProhibitedCharactersValidator``'s
+# ``\v`` and ``\p{Cntrl}``): the whole user is refused.
+PERSON_NAME_PROHIBITED = frozenset('<>&"$%!#?§;*~/\\|^=[]{}()\u2028\u2029')
+
+
+def _refused_in_names(character: str) -> bool:
+    return character in PERSON_NAME_PROHIBITED or unicodedata.category(character) == "Cc"
+
+
+def person_name_allowed(name: str) -> bool:
+    """Whether Keycloak's user profile accepts ``name`` as a first or last name."""
+    return not any(_refused_in_names(c) for c in name)
+
+
+def split_full_name(full_name: str) -> tuple[str, str]:
+    """(first name, last name) of a name as typed in one field: the first word is the given
+    name, the rest the surname, as Greek forms write a name ("Μαρία Παπαδοπούλου").
+
+    Keycloak's user profile requires both names (without them the password grant answers
+    "Account is not fully set up" and a browser login asks for them), and refuses a name with
+    one of ``PERSON_NAME_PROHIBITED``: those characters become spaces, and runs of spaces one.
+    Known limits (docs/adr/0027): a compound given name ("Άννα Μαρία Παπαδοπούλου") puts its
+    second part in the surname, and a single word gives no surname (Keycloak asks for it at the
+    first login); the user corrects either in Keycloak's account console, and the platform
+    never overwrites a name the account already has.
+    """
+    cleaned = "".join(" " if _refused_in_names(c) else c for c in full_name)
+    first, _, last = " ".join(cleaned.split()).partition(" ")
+    return first, last
 
 
 class ForeignAccount(Exception):
@@ -124,14 +159,18 @@ class IdentityAdmin(Protocol):
         When the spec names a municipality, the existing account must be one that municipality
         manages, else :class:`ForeignAccount` is raised and nothing changes (``check_user``).
 
-        By default the role and memberships are added: whatever else the user has is kept
-        (the first municipality admin of onboarding, development users).
+        By default the role, memberships and the spec's region and profession are added:
+        whatever else the user has is kept (the first municipality admin of onboarding,
+        development users). An existing user keeps its e-mail and the names it has, and gets
+        the spec's names where it has none (the user may have corrected them in Keycloak's
+        account console).
 
         With ``exclusive=True`` the user ends with exactly the spec's ``kentra-api`` client
         role, exactly the spec's organization membership when the spec names one (through
         ``municipality_code`` or ``unit``; a spec naming none leaves the memberships as they
-        are), and exactly the spec's unit group among the unit groups (the groups under
-        ``/m-…``; none when the spec has no unit). The other roles, ``m-<code>`` organization
+        are), exactly the spec's unit group among the unit groups (the groups under
+        ``/m-…``; none when the spec has no unit), and exactly the spec's region and
+        profession (none where the spec has none). The other roles, ``m-<code>`` organization
         memberships and unit-group memberships are removed. For users whose role and unit
         follow a record that changes, such as a staff member moved to another unit or no
         longer a centre's head (least privilege). Repeating it changes nothing.
@@ -148,6 +187,7 @@ class IdentityAdmin(Protocol):
 
 
 __all__ = [
+    "PERSON_NAME_PROHIBITED",
     "ExistingAccess",
     "ForeignAccount",
     "IdentityAdmin",
@@ -155,4 +195,6 @@ __all__ = [
     "check_managed_by",
     "managed_by",
     "organization_alias",
+    "person_name_allowed",
+    "split_full_name",
 ]

@@ -10,10 +10,12 @@ needs) and maps the platform's identity model onto Keycloak's:
 * a unit is a **group** ``/m-<code>/<centre>[/<annex or mobile unit>]`` whose segments are the
   group names (the ``groups`` claim carries full paths); the human-readable name is the group
   attribute ``kentra_name``;
-* a user gets one ``kentra-api`` client role, organization membership, unit-group membership
-  and the user-profile attributes ``region`` and ``profession``; ``ensure_user(...,
-  exclusive=True)`` also removes the user's other ``kentra-api`` client roles and other
-  unit-group (``/m-…``) memberships;
+* a user gets one ``kentra-api`` client role, organization membership, unit-group membership,
+  the user-profile attributes ``region`` and ``profession``, and its first and last name (the
+  realm's user profile requires both: ``kentra.auth.identity.split_full_name``), which on an
+  existing user are only filled in where missing; ``ensure_user(..., exclusive=True)`` also
+  removes the user's other ``kentra-api`` client roles, other unit-group (``/m-…``)
+  memberships and a ``region`` or ``profession`` the spec has not;
 * a spec naming a municipality touches only an account that municipality manages
   (``kentra.auth.identity.managed_by``): the account's organizations, ``kentra-api`` roles,
   groups, realm roles, other clients' roles and service-account flag are read first, and an
@@ -68,6 +70,7 @@ INVITATION_LIFESPAN = 3 * 24 * 3600  # seconds
 # User-profile attributes (declared in the realm export; undeclared ones Keycloak drops).
 ATTRIBUTE_REGION = "region"
 ATTRIBUTE_PROFESSION = "profession"
+ACCESS_ATTRIBUTES = (ATTRIBUTE_REGION, ATTRIBUTE_PROFESSION)
 # Group attribute holding a unit's human-readable name (the group name is the path segment).
 ATTRIBUTE_DISPLAY_NAME = "kentra_name"
 # Identity fields sent back whole when a user is updated, so that nothing is lost.
@@ -336,7 +339,7 @@ class KeycloakIdentityAdmin:
                         f"ensure user {user.username}: organization {alias} does not exist "
                         "(ensure_organization first)"
                     )
-            user_id = self._ensure_user_record(user)
+            user_id = self._ensure_user_record(user, exclusive=exclusive)
             group_id: str | None = None
             if user.unit is not None:
                 group_id = str(self._ensure_group_path(user.unit, display_name=None)["id"])
@@ -381,10 +384,10 @@ class KeycloakIdentityAdmin:
             self._admin.update_user(user_id, payload)
             log.info("keycloak user disabled", extra={"user_id": user_id})
 
-    def _ensure_user_record(self, user: UserSpec) -> str:
+    def _ensure_user_record(self, user: UserSpec, *, exclusive: bool) -> str:
         user_id = self._admin.get_user_id(user.username)
         if user_id is not None:
-            self._sync_attributes(str(user_id), user)
+            self._sync_profile(str(user_id), user, exclusive=exclusive)
             return str(user_id)
         payload: dict[str, Any] = {
             "username": user.username,
@@ -410,21 +413,33 @@ class KeycloakIdentityAdmin:
                     f"{user.username!r}; another user already has the e-mail address"
                 ) from exc
             self._check_managed(user)  # created since we looked: by whom?
-            self._sync_attributes(str(user_id), user)
+            self._sync_profile(str(user_id), user, exclusive=exclusive)
             return str(user_id)
         log.info("keycloak user created", extra={"user_id": str(created)})
         return str(created)
 
-    def _sync_attributes(self, user_id: str, user: UserSpec) -> None:
-        """Bring ``region``/``profession`` of an existing user to the spec (they scope access)."""
+    def _sync_profile(self, user_id: str, user: UserSpec, *, exclusive: bool) -> None:
+        """Bring ``region``/``profession`` of an existing user to the spec (they scope access):
+        the spec's are set, and with ``exclusive`` those the spec has not are removed. Give it
+        the spec's first and last name where it has none; a name the account already has is
+        kept (the user may have corrected it in the account console)."""
         wanted = _attributes(user)
-        if not wanted:
-            return
+        names = {"firstName": user.first_name, "lastName": user.last_name}
+        if not exclusive and not wanted and not any(names.values()):
+            return  # nothing to add: no need to read the user
         current = self._admin.get_user(user_id)
-        if _has_attributes(current, wanted):
+        attributes = dict(current.get("attributes") or {})
+        if exclusive:
+            for key in ACCESS_ATTRIBUTES:
+                attributes.pop(key, None)
+        attributes.update(wanted)
+        missing = {key: value for key, value in names.items() if value and not current.get(key)}
+        if attributes == (current.get("attributes") or {}) and not missing:
             return
         payload = {key: current[key] for key in _USER_FIELDS if key in current}
-        payload["attributes"] = {**(current.get("attributes") or {}), **wanted}
+        payload.update(missing)
+        # The whole map: Keycloak removes a declared attribute the representation leaves out.
+        payload["attributes"] = attributes
         self._admin.update_user(user_id, payload)
 
     def _assign_role(self, user_id: str, role_name: str) -> None:

@@ -34,6 +34,9 @@ source rather than a guess:
 * user attributes not declared in the realm export's user profile are dropped (Keycloak's
   default "unmanaged attributes: disabled"); declared ones are validated (pattern, options;
   400 with the validator's ``error-message`` when the profile declares one);
+* ``firstName`` and ``lastName`` are trimmed (blank: none) and refused with a character of
+  ``person-name-prohibited-characters`` (400 ``error-person-name-invalid-character``; checked
+  against Keycloak 26.7 by tests/keycloak/test_admin.py);
 * ``reset-password`` applies the realm export's password policy (``length``, ``notUsername``,
   ``notEmail``): 400 ``invalidPasswordMinLengthMessage`` and the like;
 * ``execute-actions-email`` needs an enabled user with an e-mail and known actions (else 400);
@@ -74,6 +77,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from kentra.auth import keycloak_realm
 from kentra.auth.claims import API_CLIENT, PROVISIONING_CLIENT, REALM
+from kentra.auth.identity import person_name_allowed
 
 ADMIN = f"/admin/realms/{REALM}"
 TOKEN_PATH = f"/realms/{REALM}/protocol/openid-connect/token"
@@ -741,12 +745,36 @@ class KeycloakStandIn:
             attributes[name] = listed
         return attributes
 
+    @staticmethod
+    def _names(rep: dict[str, Any]) -> dict[str, str | None] | Response:
+        """The representation's names as Keycloak's user profile keeps them: trimmed, a blank
+        one none; a prohibited character refuses the user."""
+        names: dict[str, str | None] = {}
+        for key in ("firstName", "lastName"):
+            if key not in rep:
+                continue
+            value = (rep[key] or "").strip()
+            if not person_name_allowed(value):
+                return _json(
+                    {
+                        "field": key,
+                        "errorMessage": "error-person-name-invalid-character",
+                        "params": [key],
+                    },
+                    400,
+                )
+            names[key] = value or None
+        return names
+
     def _create_user(self, rep: dict[str, Any]) -> Response:
         username = (rep.get("username") or "").lower()
         if not username:
             return _json(
                 {"field": "username", "errorMessage": "error-user-attribute-required"}, 400
             )
+        names = self._names(rep)
+        if isinstance(names, Response):
+            return names
         email = (rep.get("email") or "").lower() or None
         for existing in self.state.users.values():
             if existing["username"] == username:
@@ -761,8 +789,8 @@ class KeycloakStandIn:
             "id": user_id,
             "username": username,
             "email": email,
-            "firstName": rep.get("firstName"),
-            "lastName": rep.get("lastName"),
+            "firstName": names.get("firstName"),
+            "lastName": names.get("lastName"),
             "enabled": bool(rep.get("enabled", False)),
             "emailVerified": bool(rep.get("emailVerified", False)),
             "attributes": attributes,
@@ -775,12 +803,16 @@ class KeycloakStandIn:
     def _update_user(self, user: dict[str, Any], rep: dict[str, Any]) -> Response:
         if rep.get("username") and rep["username"].lower() != user["username"]:
             return _error(400, "error-user-attribute-read-only")
+        names = self._names(rep)
+        if isinstance(names, Response):
+            return names
         if rep.get("attributes") is not None:
             attributes = self._validated_attributes(rep["attributes"])
             if isinstance(attributes, Response):
                 return attributes
             user["attributes"] = attributes
-        for key in ("firstName", "lastName", "enabled", "emailVerified", "requiredActions"):
+        user.update(names)
+        for key in ("enabled", "emailVerified", "requiredActions"):
             if key in rep:
                 user[key] = rep[key]
         if "email" in rep:

@@ -38,7 +38,7 @@ from kentra.auth.claims import (
 )
 from kentra.auth.identity import UserSpec
 from kentra.auth.issuer import grants, pages
-from kentra.auth.issuer.accounts import Account
+from kentra.auth.issuer.accounts import Account, hash_password
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.issuer.clients import (
     CLIENT_CREDENTIALS,
@@ -1461,6 +1461,116 @@ def test_ensure_user_sets_and_changes_the_password(
     assert password_grant(web, dataclasses.replace(invited, password=changed)).status_code == 200
 
 
+def _profile(engine: Engine, username: str) -> tuple[Any, ...]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                IdentityUser.email,
+                IdentityUser.first_name,
+                IdentityUser.last_name,
+                IdentityUser.profession,
+            ).where(IdentityUser.username == username)
+        ).one()
+    return tuple(row)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        {"first_name": "", "last_name": ""},
+        {"last_name": "   "},  # trimmed, as Keycloak does: no last name
+        {"email": ""},
+    ],
+    ids=["no names", "blank last name", "no e-mail"],
+)
+def test_the_password_grant_refuses_an_account_not_fully_set_up(
+    missing: dict[str, str], web: FlaskClient, engine: Engine, make_user: Callable[..., User]
+) -> None:
+    """Keycloak's user profile requires e-mail, first and last name: with the right password,
+    an account without them gets "Account is not fully set up" and no session."""
+    made = make_user(Role.STAFF, password=None)
+    fields = {"email": f"{made.username}@example.invalid", "first_name": "Δοκιμή"} | missing
+    with engine.begin() as conn:
+        conn.execute(
+            update(IdentityUser)
+            .where(IdentityUser.username == made.username)
+            .values(
+                password_hash=hash_password(PASSWORD),
+                email=fields["email"] or None,
+                first_name=fields["first_name"],
+                last_name=fields.get("last_name", "Χρήστης").strip(),
+            )
+        )
+    response = password_grant(web, dataclasses.replace(made, password=PASSWORD))
+    assert_error(response, "invalid_grant")
+    assert response.get_json()["error_description"] == "Account is not fully set up"
+    assert (
+        _count(engine, IdentityLoginSession, IdentityLoginSession.user_id == uuid.UUID(made.id))
+        == 0
+    )
+    # A wrong password is still a wrong password (nothing said about the profile).
+    wrong = password_grant(web, dataclasses.replace(made, password="not the password"))
+    assert wrong.get_json()["error_description"] == "Invalid user credentials"
+
+
+def test_names_are_given_where_missing_and_kept_where_present(
+    engine: Engine, make_user: Callable[..., User]
+) -> None:
+    """As Keycloak's adapter: an existing user gets the spec's names where it has none, and
+    keeps the ones it has (the user may have corrected them) and its e-mail."""
+    made = make_user(Role.STAFF, password=None)
+    admin = EmbeddedIdentityAdmin(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            update(IdentityUser)
+            .where(IdentityUser.username == made.username)
+            .values(first_name="", last_name="")
+        )
+    spec = UserSpec(
+        username=made.username,
+        email="another@example.invalid",
+        role=Role.STAFF,
+        first_name=" Μαρία ",
+        last_name="Παπαδοπούλου",
+    )
+    admin.ensure_user(spec)
+    email = f"{made.username}@example.invalid"
+    assert _profile(engine, made.username) == (email, "Μαρία", "Παπαδοπούλου", None)
+    admin.ensure_user(dataclasses.replace(spec, first_name="Άννα", last_name="Άλλη"))
+    assert _profile(engine, made.username) == (email, "Μαρία", "Παπαδοπούλου", None)
+
+
+def test_a_name_keycloak_refuses_is_refused(engine: Engine) -> None:
+    username = f"test-names-{uuid.uuid4().hex[:8]}"
+    for name in ("Μαρία (Μαίρη)", "Μαρία\u2028Π"):
+        spec = UserSpec(
+            username=username, email="", role=Role.STAFF, first_name="Α", last_name=name
+        )
+        with pytest.raises(ValueError, match="Keycloak refuses"):
+            EmbeddedIdentityAdmin(engine).ensure_user(spec)
+    assert _count(engine, IdentityUser, IdentityUser.username == username) == 0
+
+
+def test_exclusive_takes_away_a_profession_the_spec_has_not(
+    engine: Engine, scratch_code: str, make_user: Callable[..., User]
+) -> None:
+    """As in Keycloak: additive keeps the region and profession a spec does not name,
+    exclusive leaves exactly the spec's."""
+    annex = UnitPath(scratch_code, "kk-dokimis", "parartima-1")
+    made = make_user(Role.STAFF, unit=annex, profession=Profession.PSYCHOLOGIST)
+    admin = EmbeddedIdentityAdmin(engine)
+    spec = UserSpec(
+        username=made.username,
+        email=f"{made.username}@example.invalid",
+        role=Role.STAFF,
+        unit=annex,
+    )
+    admin.ensure_user(spec)
+    assert _profile(engine, made.username)[3] == Profession.PSYCHOLOGIST
+    admin.ensure_user(spec, exclusive=True)
+    assert _profile(engine, made.username)[3] is None
+
+
 def _wait_until_blocked_by(engine: Engine, pid: int, racer: Future[str]) -> None:
     """Wait until some session waits for a lock that the session ``pid`` holds. If the racing
     call ends first, its own error (or result) is what the test reports."""
@@ -1486,7 +1596,11 @@ def test_ensure_user_when_the_user_is_created_concurrently(
         first_name="Πρώτη",
     )
     second_spec = dataclasses.replace(
-        spec, role=Role.CENTRE_HEAD, password="the second password", first_name="Δεύτερη"
+        spec,
+        role=Role.CENTRE_HEAD,
+        password="the second password",
+        first_name="Δεύτερη",
+        last_name="Χρήστης",
     )
     # Its own connections, so the race never waits on the shared pool under load.
     racing = make_engine(engine.url, pool_size=2, max_overflow=0)
@@ -1502,16 +1616,17 @@ def test_ensure_user_when_the_user_is_created_concurrently(
             finally:
                 transaction.commit()
             second_id = second.result(timeout=60)
-        # One user, brought up to the second call's profile, password and roles.
+        # One user, brought up to the second call's password and roles; its missing last
+        # name filled in, the first name it had kept (as Keycloak's adapter does).
         assert second_id == first_id
         assert _count(engine, IdentityUser, IdentityUser.username == username) == 1
         with engine.connect() as conn:
-            assert (
-                conn.scalar(
-                    select(IdentityUser.first_name).where(IdentityUser.username == username)
+            names = conn.execute(
+                select(IdentityUser.first_name, IdentityUser.last_name).where(
+                    IdentityUser.username == username
                 )
-                == "Δεύτερη"
-            )
+            ).one()
+            assert tuple(names) == ("Πρώτη", "Χρήστης")
             roles = conn.scalars(
                 select(IdentityUserRole.role).where(IdentityUserRole.user_id == uuid.UUID(first_id))
             ).all()

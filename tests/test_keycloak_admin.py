@@ -741,6 +741,46 @@ def test_user_repeat_without_access_attributes_reads_no_user(
     assert [r for r in repeat if r.path == user_path] == []  # no GET, no PUT of the user
 
 
+def test_user_repeat_gives_missing_names_and_keeps_present_ones(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    """An account without names (invited before names were sent) gets the spec's; one with
+    names keeps them (the user may have corrected them in the account console)."""
+    user_id = admin.ensure_user(staff_spec(first_name="", last_name=""))
+    user = keycloak_standin.state.users[user_id]
+    assert (user["firstName"], user["lastName"]) == (None, None)
+
+    admin.ensure_user(staff_spec())
+    assert (user["firstName"], user["lastName"]) == ("Μαρία", "Παπαδοπούλου")
+    before = len(keycloak_standin.requests)
+    admin.ensure_user(staff_spec(first_name="Άννα", last_name="Άλλη"))
+    assert (user["firstName"], user["lastName"]) == ("Μαρία", "Παπαδοπούλου")
+    user_path = f"/admin/realms/kentra/users/{user_id}"
+    assert "PUT" not in {
+        r.method for r in keycloak_standin.requests[before:] if r.path == user_path
+    }
+
+
+def test_exclusive_takes_away_a_profession_the_spec_has_not(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    user_id = admin.ensure_user(staff_spec())
+    admin.ensure_user(staff_spec(profession=None))  # additive: kept
+    user = keycloak_standin.state.users[user_id]
+    assert user["attributes"] == {"profession": ["social_worker"]}
+    admin.ensure_user(staff_spec(profession=None), exclusive=True)
+    assert user["attributes"] == {}
+    assert (user["firstName"], user["email"]) == ("Μαρία", "m.papadopoulou@example.gr")
+
+
+def test_a_name_keycloak_refuses_fails_the_user(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, athens: str
+) -> None:
+    with pytest.raises(KeycloakAdminError, match="error-person-name-invalid-character"):
+        admin.ensure_user(staff_spec(last_name="Παπαδοπούλου (Ψυχολόγος)"))
+    assert keycloak_standin.state.users == {}
+
+
 def test_missing_api_client_role_fails_clearly(
     keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
 ) -> None:

@@ -450,6 +450,7 @@ def test_approval_provisions_the_tenant_its_organization_and_invites_the_admin(
             select(IdentityUser).where(IdentityUser.username == "rep.serron@example.gr")
         ).one()
         assert user.email == "Rep.Serron@Example.gr"
+        assert (user.first_name, user.last_name) == ("Ελένη", "Παππά")  # the contact's name
         assert user.password_hash is None
         assert user.enabled is True
         roles = set(

@@ -590,9 +590,13 @@ def identity_of(engine: Engine, username: str) -> dict[str, Any] | None:
     """The embedded issuer's user: roles, organizations, groups and profession."""
     with engine.connect() as conn:
         user = conn.execute(
-            select(IdentityUser.id, IdentityUser.email, IdentityUser.profession).where(
-                IdentityUser.username == username
-            )
+            select(
+                IdentityUser.id,
+                IdentityUser.email,
+                IdentityUser.profession,
+                IdentityUser.first_name,
+                IdentityUser.last_name,
+            ).where(IdentityUser.username == username)
         ).one_or_none()
         if user is None:
             return None
@@ -620,6 +624,7 @@ def identity_of(engine: Engine, username: str) -> dict[str, Any] | None:
         "id": str(user.id),
         "email": user.email,
         "profession": user.profession,
+        "names": (user.first_name, user.last_name),
         "roles": roles,
         "organizations": organizations,
         "groups": groups,
@@ -660,6 +665,7 @@ def test_inviting_creates_the_user_with_role_unit_and_profession_once(
     assert user["organizations"] == {f"m-{CODE}"}
     assert user["groups"] == {f"/m-{CODE}/kk-patras/parartima-1"}
     assert user["profession"] == Profession.PSYCHOLOGIST
+    assert user["names"] == ("Μαρία", "Κωνσταντίνου")  # split from the roster's full name
     # Again: the same user, nothing duplicated; the invitation is recorded again.
     again = client.post(url, headers=admin(tokens))
     assert again.status_code == 200

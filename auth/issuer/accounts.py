@@ -38,6 +38,13 @@ class Account:
     organizations: tuple[str, ...]  # aliases "m-<code>"
     groups: tuple[str, ...]  # full paths
 
+    @property
+    def profile_complete(self) -> bool:
+        """Whether the account has what Keycloak's user profile requires of a user (the realm
+        export: e-mail, first and last name). Keycloak's password grant refuses an account
+        without them ("Account is not fully set up"); its browser login asks for them."""
+        return bool(self.email and self.first_name and self.last_name)
+
 
 def normalise_username(username: str) -> str:
     """Keycloak keeps usernames in lower case and without surrounding spaces."""

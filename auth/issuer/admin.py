@@ -26,7 +26,13 @@ from sqlalchemy.dialects.postgresql import insert
 from werkzeug.security import check_password_hash
 
 from kentra.auth.claims import ORGANIZATION_PREFIX, organization_alias
-from kentra.auth.identity import ExistingAccess, ForeignAccount, UserSpec, check_managed_by
+from kentra.auth.identity import (
+    ExistingAccess,
+    ForeignAccount,
+    UserSpec,
+    check_managed_by,
+    person_name_allowed,
+)
 from kentra.auth.issuer import grants
 from kentra.auth.issuer.accounts import hash_password, load_account, normalise_username
 from kentra.auth.issuer.models import (
@@ -100,8 +106,11 @@ class EmbeddedIdentityAdmin:
         Roles, organization and group memberships are added; with ``exclusive`` the user's
         other roles, other organization memberships (when ``user`` names a municipality) and
         other unit-group memberships are removed, in the same transaction (see
-        ``kentra.auth.identity.IdentityAdmin.ensure_user``). An existing user's e-mail, names,
-        region and profession are updated; a disabled user stays disabled.
+        ``kentra.auth.identity.IdentityAdmin.ensure_user``). An existing user gets the spec's
+        region and profession (with ``exclusive``, also none where the spec has none) and its
+        names where it has none; its e-mail and the names it has are kept, as Keycloak's
+        adapter does (the user may have corrected a name). A disabled user stays disabled. A
+        name Keycloak's user profile refuses is a ``ValueError`` here too.
 
         A spec naming a municipality may only touch an account that municipality manages
         (``ForeignAccount`` otherwise, checked under the user row's lock, nothing written).
@@ -112,17 +121,31 @@ class EmbeddedIdentityAdmin:
             if municipality_code not in (None, unit.municipality_code):
                 raise ValueError("the user's unit lies outside the user's municipality")
             municipality_code = unit.municipality_code
+        if not all(map(person_name_allowed, (user.first_name, user.last_name))):
+            raise ValueError("a first or last name holds a character Keycloak refuses in names")
         username = normalise_username(user.username)
         profile = {
             "email": user.email or None,
-            "first_name": user.first_name,
-            "last_name": user.last_name,
+            # Keycloak trims names (a blank one is none).
+            "first_name": user.first_name.strip(),
+            "last_name": user.last_name.strip(),
             "region": user.region,
             "profession": user.profession,
         }
+        access = {"region": user.region, "profession": user.profession}
+        changes: dict[str, object] = {
+            # Filled in where empty, never replaced.
+            "first_name": func.coalesce(
+                func.nullif(IdentityUser.first_name, ""), profile["first_name"]
+            ),
+            "last_name": func.coalesce(
+                func.nullif(IdentityUser.last_name, ""), profile["last_name"]
+            ),
+            **(access if exclusive else {k: v for k, v in access.items() if v is not None}),
+        }
         with self._connection() as conn:
             _check_managed(conn, user)
-            user_id = _update_existing_user(conn, username, profile, user.password)
+            user_id = _update_existing_user(conn, username, changes, user.password)
             if user_id is None:
                 user_id = conn.execute(
                     insert(IdentityUser)
@@ -138,7 +161,7 @@ class EmbeddedIdentityAdmin:
                 ).scalar_one_or_none()
                 if user_id is None:  # created concurrently since we looked: check it again
                     _check_managed(conn, user)
-                    user_id = _update_existing_user(conn, username, profile, user.password)
+                    user_id = _update_existing_user(conn, username, changes, user.password)
                     assert user_id is not None
                 else:
                     log.info("identity.user_created", extra={"user_id": str(user_id)})
@@ -253,10 +276,10 @@ def _remove_other_access(
 
 
 def _update_existing_user(
-    conn: Connection, username: str, profile: Mapping[str, object], password: str | None
+    conn: Connection, username: str, changes: Mapping[str, object], password: str | None
 ) -> uuid.UUID | None:
-    """Bring an existing user's profile (and password, if given) up to date; None if there
-    is no such user."""
+    """Apply ``changes`` (and the password, if given) to an existing user; None if there is
+    no such user."""
     row = conn.execute(
         select(IdentityUser.id, IdentityUser.password_hash)
         .where(IdentityUser.username == username)
@@ -264,7 +287,7 @@ def _update_existing_user(
     ).one_or_none()
     if row is None:
         return None
-    values = dict(profile)
+    values = dict(changes)
     # Hash again only when the password changes (hashing is deliberately slow).
     if password and not (row.password_hash and check_password_hash(row.password_hash, password)):
         values["password_hash"] = hash_password(password)

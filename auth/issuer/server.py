@@ -838,9 +838,12 @@ def _password_grant(issuer: EmbeddedIssuer, client: Client) -> dict[str, Any]:
         raise _invalid_grant("Invalid user credentials")
     issuer.throttle.succeeded(attempt)
     with issuer.engine.begin() as conn:
-        session = grants.start_session(conn, user_id)
         account = load_account(conn, user_id)
         assert account is not None
+        if not account.profile_complete:
+            # As Keycloak: the password was right, but the user profile lacks a required field.
+            raise _invalid_grant("Account is not fully set up")
+        session = grants.start_session(conn, user_id)
         body = _tokens(conn, issuer, client, account, scope=scope, session=session)
     log.info(
         "issuer.login",

@@ -15,7 +15,8 @@ request's point of view:
 3. copy ``has_social_service`` into the tenant's settings (an upsert: idempotent) and onto
    the registry row (``Tenant.has_social_service``, which derived supervision reads), in one
    transaction;
-4. invite the first municipality admin (``ensure_user`` without a password: idempotent);
+4. invite the first municipality admin (``ensure_user`` without a password: idempotent), named
+   by the request's contact name (``split_full_name``);
 5. mark the request approved and audit it, in the caller's transaction, committed by the
    request boundary.
 
@@ -34,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec
+from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec, split_full_name
 from kentra.auth.roles import Role
 from kentra.platform.audit.operations import (
     record_platform_event,
@@ -256,11 +257,15 @@ def approve_request(
         check_eligibility(session, request.municipality)
     except OnboardingIneligible as exc:
         raise OnboardingConflict(str(exc)) from exc
+    # The representative's name as typed, split for the identity provider (docs/adr/0027).
+    first_name, last_name = split_full_name(request.contact_name)
     first_admin = UserSpec(
         username=request.contact_email,
         email=request.contact_email,
         role=Role.MUNICIPALITY_ADMIN,
         municipality_code=code,
+        first_name=first_name,
+        last_name=last_name,
     )
     try:
         # Before provisioning: a refused admin must leave no tenant or organization behind.

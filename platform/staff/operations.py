@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec
+from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec, split_full_name
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.operations import record_platform_event_at_once, record_tenant_event
@@ -427,7 +427,9 @@ def _municipality_code(session: Session) -> str:
 def _user_spec(member: StaffMember, unit: Unit, municipality_code: str) -> UserSpec:
     """The identity user of ``member``: named by the e-mail, the centre head's role for a head
     and the staff role otherwise, in the municipality's organization and the unit's group,
-    with the profession of the member's profile when it is one the identity layer knows."""
+    with the profession of the member's profile when it is one the identity layer knows, and
+    the first and last name split from the roster's full name (docs/adr/0027)."""
+    first_name, last_name = split_full_name(member.full_name)
     return UserSpec(
         username=member.email,
         email=member.email,
@@ -435,6 +437,8 @@ def _user_spec(member: StaffMember, unit: Unit, municipality_code: str) -> UserS
         municipality_code=municipality_code,
         unit=UnitPath(municipality_code, unit.centre, unit.unit),
         profession=_profession(member.profile_code),
+        first_name=first_name,
+        last_name=last_name,
     )
 
 

@@ -1,5 +1,7 @@
 """Every operation of ``KeycloakIdentityAdmin`` against Keycloak's real admin API, each done twice
-(idempotent), and the account rule of docs/adr/0016 (``ForeignAccount``, nothing written)."""
+(idempotent): organizations created and removed, unit groups created, renamed and a user moved
+between them, users invited with role, unit, profession and names, ``exclusive``, disabled; and
+the account rule of docs/adr/0016 (``ForeignAccount``, nothing written)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,16 @@ from typing import Any
 
 import pytest
 from keycloak import KeycloakAdmin
+from keycloak.exceptions import KeycloakPostError
 
 from kentra.auth.claims import API_CLIENT, REALM
-from kentra.auth.identity import ForeignAccount, UserSpec
+from kentra.auth.identity import (
+    PERSON_NAME_PROHIBITED,
+    ForeignAccount,
+    UserSpec,
+    person_name_allowed,
+    split_full_name,
+)
 from kentra.auth.keycloak_admin import (
     ATTRIBUTE_DISPLAY_NAME,
     KeycloakAdminError,
@@ -221,6 +230,85 @@ def test_exclusive_twice_leaves_exactly_the_specs_role_and_unit(
         assert state["groups"] == {f"/m-{code}/kk-dokimis/kinito-1"}
         assert state["organizations"] == {f"m-{code}"}
         assert state["attributes"]["profession"] == ["social_worker"]
+
+
+def test_moving_a_user_between_unit_groups_twice_each_way(
+    scratch: Scratch,
+    identity: KeycloakIdentityAdmin,
+    kc: KeycloakAdmin,
+    token_endpoint: TokenEndpoint,
+    keycloak_validator: TokenValidator,
+) -> None:
+    """The group move of a staff member changing unit: ``exclusive`` leaves the old group for
+    the new one, and the next token names only the new unit."""
+    code = scratch.code()
+    identity.ensure_organization(code, "Δήμος Δοκιμής")
+    first, second = unit(code, annex="parartima-1"), unit(code, annex="kinito-1")
+    spec = scratch.spec(
+        "mover", Role.STAFF, unit=first, profession=Profession.MEDIATOR, password=PASSWORD
+    )
+    user_id = identity.ensure_user(spec, exclusive=True)
+    for target in (second, first, second):
+        moved = UserSpec(**{**spec.__dict__, "unit": target})
+        for _ in range(2):
+            assert identity.ensure_user(moved, exclusive=True) == user_id
+            state = account(kc, spec.username)
+            assert state["groups"] == {str(target)}
+            assert state["roles"] == {"staff"}
+            assert state["organizations"] == {f"m-{code}"}
+        token = token_endpoint.password(spec.username, PASSWORD).json()["access_token"]
+        assert Principal.from_claims(keycloak_validator.validate(token)).units == (target,)
+    # Both groups stay (other members may be in them); only the membership moved.
+    assert _group_or_none(kc, str(first)) is not None
+
+
+def test_names_given_where_missing_kept_where_present(
+    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin
+) -> None:
+    """What the stand-in and the embedded issuer do, checked on Keycloak: a user created
+    without names (blank ones are none) gets the spec's on a repeat; names it has are kept;
+    ``exclusive`` removes a profession the spec has not, additive keeps it."""
+    code = scratch.code()
+    identity.ensure_organization(code, "Δήμος Δοκιμής")
+    named = scratch.spec("names", Role.STAFF, unit=unit(code), profession=Profession.MEDIATOR)
+    bare = UserSpec(**{**named.__dict__, "first_name": "", "last_name": " ", "password": PASSWORD})
+    user_id = identity.ensure_user(bare)
+    user = kc.get_user(user_id)
+    assert (user.get("firstName"), user.get("lastName")) == (None, None)
+
+    for _ in range(2):
+        identity.ensure_user(UserSpec(**{**named.__dict__, "password": PASSWORD}))
+        user = kc.get_user(user_id)
+        assert (user["firstName"], user["lastName"]) == ("Δοκιμή", "Keycloak")
+    identity.ensure_user(UserSpec(**{**named.__dict__, "first_name": "Άλλο", "last_name": "Όνομα"}))
+    assert kc.get_user(user_id)["firstName"] == "Δοκιμή"
+
+    no_profession = UserSpec(**{**named.__dict__, "profession": None})
+    identity.ensure_user(no_profession)
+    assert account(kc, named.username)["attributes"] == {"profession": ["mediator"]}
+    for _ in range(2):
+        identity.ensure_user(no_profession, exclusive=True)
+        assert account(kc, named.username)["attributes"] == {}
+    assert kc.get_user(user_id)["lastName"] == "Keycloak"  # nothing else lost
+
+
+def test_keycloak_refuses_exactly_the_names_the_platform_refuses(
+    scratch: Scratch, kc: KeycloakAdmin
+) -> None:
+    """``kentra.auth.identity.PERSON_NAME_PROHIBITED`` is Keycloak's list: each character
+    fails a user, and what ``split_full_name`` makes of them all is accepted."""
+    for character in sorted(PERSON_NAME_PROHIBITED):
+        username = scratch.username(f"name-{ord(character)}")
+        with pytest.raises(KeycloakPostError) as raised:
+            kc.create_user({"username": username, "firstName": "Α", "lastName": f"Β{character}Γ"})
+        assert raised.value.response_code == 400, repr(character)
+        assert b"error-person-name-invalid-character" in raised.value.response_body
+    allowed = "Ά'Β-Γ.Δ,Ε Ζ@Η:Θ+Ι_Κ`Λ"
+    assert person_name_allowed(allowed)
+    first, last = split_full_name("Μαρία " + "".join(sorted(PERSON_NAME_PROHIBITED)) + allowed)
+    username = scratch.username("name-split")
+    user_id = kc.create_user({"username": username, "firstName": first, "lastName": last})
+    assert (kc.get_user(user_id)["firstName"], kc.get_user(user_id)["lastName"]) == (first, last)
 
 
 def test_disable_twice_and_no_token_after(

@@ -83,8 +83,10 @@ def make_user(engine: Engine) -> Iterator[Callable[[], str]]:
                     username=username,
                     password_hash=hash_password(PASSWORD),
                     enabled=True,
-                    first_name="",
-                    last_name="",
+                    # What Keycloak's user profile requires before the password grant answers.
+                    email=f"{username}@example.invalid",
+                    first_name="Δοκιμή",
+                    last_name="Χρήστης",
                 )
             )
         made.append(username)
