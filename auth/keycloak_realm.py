@@ -40,6 +40,9 @@ _FIXED_CLAIMS = {
     "oidc-acr-mapper": "acr",
 }
 _DEFAULT_CLAIMS = {"oidc-organization-membership-mapper": "organization"}
+# A mapper's options that put its claim into access tokens, into ID tokens.
+ACCESS_TOKEN_OPTION = "access.token.claim"  # noqa: S105 - an option's name
+ID_TOKEN_OPTION = "id.token.claim"  # noqa: S105 - same
 
 Realm = Mapping[str, Any]
 
@@ -105,6 +108,18 @@ def access_token_claims(client_id: str | None = None, realm: Realm | None = None
     a mapper (``iss``, ``exp``, ``iat``, ``jti``, ``azp``, ``typ``, ``scope``, ``sid``…) are
     not listed.
     """
+    return _mapped_claims(ACCESS_TOKEN_OPTION, client_id, realm)
+
+
+def id_token_claims(client_id: str, realm: Realm | None = None) -> set[str]:
+    """Top-level claim names that mappers put into the ID tokens of ``client_id`` (its default
+    client scopes and its own mappers): the profile claims and, of the ``kentra`` scope, only
+    ``organization``. Claims Keycloak writes without a mapper (``iss``, ``aud``, ``nonce``,
+    ``at_hash``, ``sid``…) are not listed."""
+    return _mapped_claims(ID_TOKEN_OPTION, client_id, realm)
+
+
+def _mapped_claims(option: str, client_id: str | None, realm: Realm | None) -> set[str]:
     data = load_realm() if realm is None else realm
     if client_id is None:
         mappers = list(client_scope(KENTRA_SCOPE, data).get("protocolMappers", []))
@@ -113,7 +128,7 @@ def access_token_claims(client_id: str | None = None, realm: Realm | None = None
         mappers = list(found.get("protocolMappers", []))
         for name in found.get("defaultClientScopes", []):
             mappers.extend(client_scope(name, data).get("protocolMappers", []))
-    return {claim for claim in (_access_token_claim(m) for m in mappers) if claim is not None}
+    return {claim for claim in (_token_claim(m, option) for m in mappers) if claim is not None}
 
 
 def user_profile(realm: Realm | None = None) -> dict[str, Any]:
@@ -134,9 +149,11 @@ def user_profile_attributes(realm: Realm | None = None) -> dict[str, dict[str, A
     return {str(a["name"]): dict(a) for a in user_profile(realm).get("attributes", [])}
 
 
-def _access_token_claim(mapper: Mapping[str, Any]) -> str | None:
+def _token_claim(mapper: Mapping[str, Any], option: str) -> str | None:
+    """The claim a mapper writes into the tokens its ``option`` (``ACCESS_TOKEN_OPTION``,
+    ``ID_TOKEN_OPTION``) turns on, if any."""
     config: Mapping[str, Any] = mapper.get("config") or {}
-    if str(config.get("access.token.claim", "false")).lower() != "true":
+    if str(config.get(option, "false")).lower() != "true":
         return None
     kind = str(mapper.get("protocolMapper", ""))
     name = _FIXED_CLAIMS.get(kind) or config.get("claim.name") or _DEFAULT_CLAIMS.get(kind)

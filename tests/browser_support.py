@@ -21,7 +21,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Cookie,
+    Page,
+    expect,
+    sync_playwright,
+)
 from playwright.sync_api import Response as BrowserResponse
 from sqlalchemy import Engine, delete, update
 from werkzeug.serving import make_server
@@ -47,24 +58,31 @@ MISSING_PREREQUISITES = (
 )
 
 
+@dataclass(frozen=True)
+class LiveApp:
+    base_url: str
+    app: Flask
+
+
 @contextmanager
-def live_server() -> Iterator[str]:
-    """The whole app served on a free port; its base URL (and so its issuer) follow the port.
-    Yields the base URL."""
+def live_app(port: int = 0, **settings: Any) -> Iterator[LiveApp]:
+    """The whole app served on ``port`` (0: a free one); its base URL (and so the embedded
+    issuer's) follows the port. ``settings`` change the environment's Settings (e.g.
+    ``oidc_issuer``: another issuer)."""
     holder: dict[str, Any] = {}
 
     def serve(environ: Any, start_response: Any) -> Any:
         # The app is created after the server: its base URL needs the port the server got.
         return holder["app"](environ, start_response)
 
-    server = make_server("127.0.0.1", 0, serve, threaded=True)
+    server = make_server("127.0.0.1", port, serve, threaded=True)
     try:
         base = f"http://127.0.0.1:{server.server_port}"
-        holder["app"] = create_app(replace(Settings.from_env(), base_url=base))
+        holder["app"] = create_app(replace(Settings.from_env(), base_url=base, **settings))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield base
+            yield LiveApp(base, holder["app"])
         finally:
             server.shutdown()
             holder["app"].extensions["kentra"].engine.dispose()
@@ -72,11 +90,82 @@ def live_server() -> Iterator[str]:
         server.server_close()
 
 
+@contextmanager
+def live_server() -> Iterator[str]:
+    """The whole app with the embedded issuer, served on a free port. Yields the base URL."""
+    with live_app() as live:
+        yield live.base_url
+
+
 def check_prerequisites() -> None:
     """Fail (never skip) with the way to install what is missing."""
     missing = [str(p) for p in (CHROMIUM, AXE_SCRIPT) if not p.exists()]
     if missing:
         raise RuntimeError(f"{MISSING_PREREQUISITES}; missing: {', '.join(missing)}")
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (its own downloads never used)."""
+    check_prerequisites()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# -- the app's session as the browser holds it --------------------------------------------
+
+
+def session_cookie(context: BrowserContext, app: Flask) -> Cookie | None:
+    """The app's session cookie in the browser profile, if it has one."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    base = app.extensions["kentra"].settings.base_url
+    return next((c for c in context.cookies(base) if c["name"] == name), None)
+
+
+def cookie_size(cookie: Cookie) -> int:
+    """Bytes of ``name=value``: what browsers hold to 4096 per cookie."""
+    return len(f"{cookie['name']}={cookie['value']}".encode())
+
+
+def _session_serializer(app: Flask) -> URLSafeTimedSerializer:
+    interface = app.session_interface
+    assert isinstance(interface, SecureCookieSessionInterface), "not Flask's cookie session"
+    serializer = interface.get_signing_serializer(app)
+    assert serializer is not None, "the app has no secret key"
+    return serializer
+
+
+def read_session(context: BrowserContext, app: Flask) -> dict[str, Any]:
+    """The app's session in the browser, read with the app's own serializer (empty if none)."""
+    cookie = session_cookie(context, app)
+    if cookie is None:
+        return {}
+    data: dict[str, Any] = _session_serializer(app).loads(cookie["value"])
+    return data
+
+
+def write_session(context: BrowserContext, app: Flask, data: dict[str, Any]) -> None:
+    """Replace the browser's session cookie with ``data``, signed by the app's own serializer
+    (as the app would write it): a test's way to age what the session holds."""
+    cookie = session_cookie(context, app)
+    assert cookie is not None, "no session cookie to replace"
+    context.add_cookies(
+        [
+            {
+                "name": cookie["name"],
+                "value": _session_serializer(app).dumps(data),
+                "domain": cookie["domain"],
+                "path": cookie["path"],
+                "httpOnly": cookie["httpOnly"],
+                "secure": cookie["secure"],
+                "sameSite": cookie["sameSite"],
+            }
+        ]
+    )
 
 
 @dataclass

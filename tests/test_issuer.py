@@ -71,6 +71,7 @@ from kentra.auth.issuer.server import (
     init_embedded_issuer,
 )
 from kentra.auth.issuer.signing import UntrustedToken, id_token_claims, userinfo_claims, verify
+from kentra.auth.keycloak_realm import load_realm
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
@@ -803,17 +804,21 @@ def test_password_grant_refused_in_production_whatever_the_registry(
 # --- refresh, logout, userinfo ----------------------------------------------------------------
 
 
-def test_refresh_token_rotates(web: FlaskClient, make_user: Callable[..., User]) -> None:
+def refresh(web: FlaskClient, refresh_token: str) -> TestResponse:
+    form = {"grant_type": "refresh_token", "client_id": CLI_CLIENT, "refresh_token": refresh_token}
+    return web.post(TOKEN, data=form)
+
+
+def test_a_refresh_token_stays_usable_as_in_keycloak_with_the_realm_export(
+    web: FlaskClient, issuer_app: Flask, make_user: Callable[..., User]
+) -> None:
+    # The export leaves Keycloak's revokeRefreshToken off: every refresh hands out a new
+    # refresh token, and the earlier one keeps working until it expires or the login ends.
+    assert "revokeRefreshToken" not in load_realm()
+    assert embedded_issuer(issuer_app).revoke_refresh_tokens is False
     user = make_user(Role.SUPERVISOR_OPERATIONAL, municipality_code="4501")
     first = password_grant(web, user, scope="openid").get_json()
-    response = web.post(
-        TOKEN,
-        data={
-            "grant_type": "refresh_token",
-            "client_id": CLI_CLIENT,
-            "refresh_token": first["refresh_token"],
-        },
-    )
+    response = refresh(web, first["refresh_token"])
     assert response.status_code == 200, response.get_data(as_text=True)
     second = response.get_json()
     assert second["refresh_token"] != first["refresh_token"]
@@ -821,16 +826,35 @@ def test_refresh_token_rotates(web: FlaskClient, make_user: Callable[..., User])
     _header, claims = decode(web, second["access_token"])
     assert claims["resource_access"] == {API_CLIENT: {"roles": ["supervisor-operational"]}}
     assert decode(web, second["id_token"])[1]["aud"] == CLI_CLIENT
+    assert refresh(web, first["refresh_token"]).status_code == 200
+    assert refresh(web, second["refresh_token"]).status_code == 200
+    # Another client cannot use a refresh token it was not given.
+    response = web.post(
+        TOKEN,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=(WEB_CLIENT, WEB_DEV_SECRET),
+    )
+    assert_error(response, "invalid_grant")
+
+
+def test_with_the_realms_revocation_on_a_refresh_token_is_single_use(
+    web: FlaskClient,
+    issuer_app: Flask,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issuer = embedded_issuer(issuer_app)
+    revoking = dataclasses.replace(issuer, revoke_refresh_tokens=True)
+    monkeypatch.setitem(issuer_app.extensions, EXTENSION, revoking)
+    user = make_user(Role.SUPERVISOR_OPERATIONAL, municipality_code="4501")
+    first = password_grant(web, user, scope="openid").get_json()
+    second = refresh(web, first["refresh_token"]).get_json()
+    assert second["refresh_token"] != first["refresh_token"]
     # The old refresh token is spent; presenting it again is taken as theft and also revokes
     # the token that replaced it.
-    replay = {"grant_type": "refresh_token", "client_id": CLI_CLIENT}
-    assert_error(
-        web.post(TOKEN, data=replay | {"refresh_token": first["refresh_token"]}), "invalid_grant"
-    )
-    assert_error(
-        web.post(TOKEN, data=replay | {"refresh_token": second["refresh_token"]}), "invalid_grant"
-    )
-    # Another client cannot use a refresh token it was not given.
+    assert_error(refresh(web, first["refresh_token"]), "invalid_grant")
+    assert_error(refresh(web, second["refresh_token"]), "invalid_grant")
+    # Another client's attempt is no replay: the token stays usable by its own client.
     third = password_grant(web, user).get_json()["refresh_token"]
     response = web.post(
         TOKEN,
@@ -838,7 +862,7 @@ def test_refresh_token_rotates(web: FlaskClient, make_user: Callable[..., User])
         auth=(WEB_CLIENT, WEB_DEV_SECRET),
     )
     assert_error(response, "invalid_grant")
-    assert web.post(TOKEN, data=replay | {"refresh_token": third}).status_code == 200
+    assert refresh(web, third).status_code == 200
 
 
 def test_logout_ends_the_session(

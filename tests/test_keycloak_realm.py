@@ -25,6 +25,7 @@ from kentra.auth.claims import (
 )
 from kentra.auth.keycloak_admin import ATTRIBUTE_PROFESSION, ATTRIBUTE_REGION
 from kentra.auth.roles import Profession, Role
+from tests.keycloak.dev_realm import DEV_REALM
 
 ROOT = Path(__file__).resolve().parents[1]
 KENTRA_CLAIMS = {CLAIM_ROLES, CLAIM_ORGANIZATION, CLAIM_GROUPS, CLAIM_REGION, CLAIM_PROFESSION}
@@ -150,6 +151,23 @@ def test_web_client_is_confidential_with_pkce_s256() -> None:
     assert all("*" not in uri for uri in web["redirectUris"])
     assert web["attributes"]["post.logout.redirect.uris"]
     assert web["webOrigins"]
+
+
+def test_only_the_development_copy_takes_the_web_login_tests_url(realm: dict[str, object]) -> None:
+    exported = keycloak_realm.client(WEB_CLIENT, realm)
+    dev = keycloak_realm.client(WEB_CLIENT, DEV_REALM.dev_realm(realm, {}))
+    test_url = DEV_REALM.WEB_TEST_URL
+    assert dev["redirectUris"] == [*exported["redirectUris"], test_url + "/auth/callback"]
+    logout_uris = "post.logout.redirect.uris"
+    assert dev["attributes"][logout_uris].split("##") == [
+        *exported["attributes"][logout_uris].split("##"),
+        test_url + "/",
+    ]
+    # The production export never names it.
+    assert test_url not in json.dumps(realm)
+    assert {k: v for k, v in dev.items() if k not in ("redirectUris", "attributes")} == {
+        k: v for k, v in exported.items() if k not in ("redirectUris", "attributes")
+    }
 
 
 def test_cli_client_is_public_with_direct_access_grants_for_development() -> None:

@@ -1,10 +1,13 @@
 """Login sessions, authorization codes and refresh tokens.
 
 Codes and refresh tokens are random strings handed to the client once; the database keeps only
-their SHA-256. Each is single use: the first presentation by its client consumes it in one
+their SHA-256. A code is single use: the first presentation by its client consumes it in one
 ``UPDATE … RETURNING``, so two concurrent presentations cannot both succeed. A second
 presentation of a consumed one is treated as theft (RFC 6749 §10.5, RFC 9700 §4.14): every
-refresh token of that login session and client is revoked.
+refresh token of that login session and client is revoked. Refresh tokens are single use the
+same way only when the realm revokes them on use (Keycloak's ``revokeRefreshToken``); otherwise,
+as in the realm export, one stays usable until it expires or is revoked (``consumed_at`` is
+then the time of its revocation: a logout, a disabled user, a replayed code).
 """
 
 from __future__ import annotations
@@ -190,6 +193,19 @@ def consume_grant(conn: Connection, kind: GrantKind, value: str, client_id: str)
         )
         .values(consumed_at=utcnow())
         .returning(*_GRANT_COLUMNS)
+    ).one_or_none()
+    return None if row is None else Grant(*row)
+
+
+def find_grant(conn: Connection, kind: GrantKind, value: str, client_id: str) -> Grant | None:
+    """An unused, unrevoked code or refresh token of this client, left usable; None if none."""
+    row = conn.execute(
+        select(*_GRANT_COLUMNS).where(
+            IdentityGrant.token_hash == digest(value),
+            IdentityGrant.kind == kind,
+            IdentityGrant.client_id == client_id,
+            IdentityGrant.consumed_at.is_(None),
+        )
     ).one_or_none()
     return None if row is None else Grant(*row)
 

@@ -13,7 +13,9 @@
 The token endpoint is written directly, not with Authlib's server framework (which is
 untyped and partly built on the deprecated ``authlib.jose``): client authentication with
 constant-time secret comparison, PKCE S256 required for the code flow, codes single use and
-valid for 60 s, refresh tokens rotated, errors as RFC 6749 JSON with 400 or 401.
+valid for 60 s, a new refresh token with every refresh (the earlier one single use only when
+the realm export turns ``revokeRefreshToken`` on, as Keycloak does), errors as RFC 6749 JSON
+with 400 or 401.
 
 The issuer keeps its own login state in a signed cookie (``KENTRA_ISSUER_SESSION``, path
 limited to the issuer) holding a CSRF token and the id of a server-side login session; it does
@@ -135,6 +137,9 @@ class EmbeddedIssuer:
     clients: Mapping[str, Client]
     cookies: URLSafeTimedSerializer
     throttle: LoginThrottle
+    # The realm's revokeRefreshToken: off (the export's, Keycloak's default), a refresh token
+    # stays usable until it expires or its login ends; on, it is single use.
+    revoke_refresh_tokens: bool = False
 
     @property
     def issuer(self) -> str:
@@ -220,6 +225,7 @@ def _install(app: Flask, settings: Settings, engine: Engine) -> EmbeddedIssuer:
     secret = settings.secret_key.encode() if settings.secret_key else None
     cookie_secret = secret or load_or_create_cookie_secret(settings.var_dir)
     limits = rate_limits(app, settings, engine)
+    realm = load_realm()
     issuer = EmbeddedIssuer(
         settings=settings,
         engine=engine,
@@ -228,13 +234,14 @@ def _install(app: Flask, settings: Settings, engine: Engine) -> EmbeddedIssuer:
         cookies=URLSafeTimedSerializer(cookie_secret, salt="kentra.auth.issuer.browser"),
         throttle=LoginThrottle(
             engine,
-            BruteForcePolicy.from_realm(load_realm()),
+            BruteForcePolicy.from_realm(realm),
             RateLimit(settings.login_failure_limit, limits.storage, limits.clock),
             # Keyed hashes of usernames and addresses: the app's secret key (mounted alone,
             # the issuer's own secret).
             app.secret_key or cookie_secret,
             limits.clock,
         ),
+        revoke_refresh_tokens=realm.get("revokeRefreshToken") is True,
     )
     app.extensions[EXTENSION] = issuer
     app.register_blueprint(blueprint, url_prefix=EMBEDDED_ISSUER_PATH)
@@ -748,10 +755,15 @@ def _pkce_verified(verifier: str | None, challenge: str | None) -> bool:
 
 
 def _consume(issuer: EmbeddedIssuer, kind: GrantKind, value: str, client: Client) -> grants.Grant:
-    """Consume the code or refresh token; a replay revokes its session's refresh tokens."""
+    """Consume the code or refresh token; a replay revokes its session's refresh tokens. A
+    refresh token the realm does not revoke on use is only looked up (it stays usable)."""
     with issuer.engine.begin() as conn:
-        grant = grants.consume_grant(conn, kind, value, client.client_id)
-        replayed = grant is None and grants.handle_replay(conn, kind, value, client.client_id)
+        if kind is GrantKind.REFRESH_TOKEN and not issuer.revoke_refresh_tokens:
+            grant = grants.find_grant(conn, kind, value, client.client_id)
+            replayed = False
+        else:
+            grant = grants.consume_grant(conn, kind, value, client.client_id)
+            replayed = grant is None and grants.handle_replay(conn, kind, value, client.client_id)
     if replayed:
         log.warning("issuer.grant_replayed", extra={"client_id": client.client_id, "kind": kind})
     if grant is None:

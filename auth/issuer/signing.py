@@ -118,6 +118,10 @@ def id_token_claims(
         claims["sid"] = str(session_id)
     claims["at_hash"] = _left_hash(access_token)
     claims |= _profile_claims(account, frozenset(scope.split()))
+    # The realm maps the organization into ID tokens too (its other kentra claims: access
+    # tokens only), as Keycloak's ID tokens show.
+    if account.organizations:
+        claims[CLAIM_ORGANIZATION] = list(account.organizations)
     return claims
 
 

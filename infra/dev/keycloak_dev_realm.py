@@ -8,7 +8,11 @@ names, and tests/keycloak checks that nothing else differs after import:
   Keycloak would generate random ones): the platform's development defaults, the same as the
   embedded issuer's, or ``KENTRA_KEYCLOAK_ADMIN_SECRET`` / ``KENTRA_OIDC_WEB_CLIENT_SECRET``;
 * the password policy's minimum length is 10 instead of 12, so that the embedded issuer's demo
-  passwords (``demo-staff`` and the like) can be set on the demo users.
+  passwords (``demo-staff`` and the like) can be set on the demo users;
+* ``kentra-web`` also accepts ``WEB_TEST_URL`` (a fixed loopback port, the one the web login
+  tests of tests/keycloak serve the platform on) as a redirect and post-logout redirect URI:
+  Keycloak matches redirect URIs port and all, and the production export names only
+  ``http://127.0.0.1:5000`` (``make run``) and the public host.
 
 Usage: ``python3 keycloak_dev_realm.py <export> <output>``.
 """
@@ -27,6 +31,10 @@ WEB_DEV_SECRET = "kentra-web-dev-secret"  # noqa: S105 - development only
 DEV_PASSWORD_POLICY = "length(10) and notUsername and notEmail"  # noqa: S105 - a policy
 # The realm settings the development copy changes (client secrets aside).
 DEV_CHANGES = {"passwordPolicy": DEV_PASSWORD_POLICY}
+# Where tests/keycloak/test_web_login.py serves the platform (kentra-web's extra redirect URIs).
+WEB_TEST_URL = "http://127.0.0.1:5099"
+WEB_CLIENT = "kentra-web"
+POST_LOGOUT_REDIRECT_URIS = "post.logout.redirect.uris"  # "##"-separated, as Keycloak keeps it
 
 
 def client_secrets(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -38,12 +46,18 @@ def client_secrets(environ: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def dev_realm(realm: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
-    """The export with the development secrets and password policy."""
+    """The export with the development secrets, password policy and test redirect URIs."""
     copy: dict[str, Any] = json.loads(json.dumps(realm))
     copy.update(DEV_CHANGES)
     for client in copy["clients"]:
         if client["clientId"] in secrets:
             client["secret"] = secrets[client["clientId"]]
+        if client["clientId"] == WEB_CLIENT:
+            client["redirectUris"] = [*client["redirectUris"], WEB_TEST_URL + "/auth/callback"]
+            attributes = client["attributes"]
+            attributes[POST_LOGOUT_REDIRECT_URIS] = "##".join(
+                [*attributes[POST_LOGOUT_REDIRECT_URIS].split("##"), WEB_TEST_URL + "/"]
+            )
     return copy
 
 

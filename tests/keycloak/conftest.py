@@ -22,13 +22,19 @@ from typing import Any
 
 import pytest
 import requests
+from flask import Flask
+from flask.testing import FlaskClient
 from keycloak import KeycloakAdmin
+from sqlalchemy import Engine
 
 from kentra.auth.claims import CLI_CLIENT, PROVISIONING_CLIENT, REALM
 from kentra.auth.identity import UserSpec
+from kentra.auth.issuer.demo import DEMO_USERS, DemoLogin, seed_demo_users
+from kentra.auth.issuer.server import embedded_issuer
 from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
-from kentra.auth.principal import UnitPath
+from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.tokens import HttpJwks, JwksCache, TokenValidator
+from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
 from tests.keycloak.dev_realm import DEV_REALM
 
 URL_VARIABLE = "KENTRA_TEST_KEYCLOAK_URL"
@@ -75,6 +81,60 @@ def keycloak_validator(keycloak_issuer: str) -> TokenValidator:
     """The platform's validator over Keycloak's JWKS, as the API builds it for an issuer."""
     jwks = HttpJwks(f"{keycloak_issuer}/protocol/openid-connect/certs")
     return TokenValidator(keycloak_issuer, JwksCache(jwks))
+
+
+# -- the demo users of auth/issuer/demo.py, in Keycloak and in the embedded issuer ------------
+
+LOGINS = [login for _spec, login in DEMO_USERS]
+
+
+def principal_fields(principal: Principal) -> dict[str, Any]:
+    """Everything the platform decides with (the subject is each issuer's own id)."""
+    return {
+        "client": principal.client,
+        "username": principal.username,
+        "roles": principal.roles,
+        "organization": principal.organization,
+        "region": principal.region,
+        "units": principal.units,
+        "profession": principal.profession,
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_logins(
+    engine: Engine, settings: Settings, identity: KeycloakIdentityAdmin
+) -> list[DemoLogin]:
+    """The demo users, seeded in both issuers through the same path (as ``make run`` does)."""
+    embedded = seed_demo_users(engine, settings)
+    in_keycloak = seed_demo_users(engine, settings, identity)
+    assert in_keycloak == embedded
+    return embedded
+
+
+@pytest.fixture(scope="session")
+def embedded_validator(app: Flask, settings: Settings) -> TokenValidator:
+    return TokenValidator(settings.issuer, JwksCache(embedded_issuer(app).jwks))
+
+
+def embedded_claims(
+    client: FlaskClient, validator: TokenValidator, data: dict[str, str]
+) -> dict[str, Any]:
+    """The validated claims of the embedded issuer's access token for a token request."""
+    response = client.post(f"{EMBEDDED_ISSUER_PATH}/protocol/openid-connect/token", data=data)
+    assert response.status_code == 200, response.get_json()
+    return validator.validate(response.get_json()["access_token"])
+
+
+def embedded_principal(app: Flask, validator: TokenValidator, login: DemoLogin) -> Principal:
+    """The principal of the embedded issuer's password-grant token (kentra-cli) for a user."""
+    data = {
+        "grant_type": "password",
+        "client_id": CLI_CLIENT,
+        "username": login.username,
+        "password": login.password,
+    }
+    return Principal.from_claims(embedded_claims(app.test_client(), validator, data))
 
 
 @dataclass

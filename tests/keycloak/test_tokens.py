@@ -5,66 +5,28 @@ The claim contract of tests/test_token_contract.py, on these tokens."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import Engine
 
 from kentra.auth import keycloak_realm
 from kentra.auth.claims import API_CLIENT, CLI_CLIENT, PROVISIONING_CLIENT
 from kentra.auth.issuer.clients import PROVISIONING_DEV_SECRET
-from kentra.auth.issuer.demo import DEMO_USERS, DemoLogin, seed_demo_users
-from kentra.auth.issuer.server import embedded_issuer
-from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
+from kentra.auth.issuer.demo import DemoLogin
 from kentra.auth.principal import Principal
-from kentra.auth.tokens import InvalidToken, JwksCache, TokenValidator
-from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
-from tests.keycloak.conftest import TokenEndpoint
+from kentra.auth.tokens import InvalidToken, TokenValidator
+from tests.keycloak.conftest import (
+    LOGINS,
+    TokenEndpoint,
+    embedded_claims,
+    embedded_principal,
+    principal_fields,
+)
 
 # Written by Keycloak itself, with no protocol mapper (tests/test_token_contract.py).
 KEYCLOAK_BUILT_IN = {"iss", "exp", "iat", "nbf", "jti", "typ", "azp", "sid", "scope"}
 # Mapped by the realm's "basic" scope from the session's authentication time, which a password
 # grant does not record: Keycloak's password-grant tokens carry no auth_time.
 NOT_IN_PASSWORD_GRANTS = {"auth_time"}
-LOGINS = [login for _spec, login in DEMO_USERS]
-
-
-def principal_fields(principal: Principal) -> dict[str, Any]:
-    """Everything the platform decides with (the subject is each issuer's own id)."""
-    return {
-        "client": principal.client,
-        "username": principal.username,
-        "roles": principal.roles,
-        "organization": principal.organization,
-        "region": principal.region,
-        "units": principal.units,
-        "profession": principal.profession,
-    }
-
-
-@pytest.fixture(scope="module")
-def demo_logins(
-    engine: Engine, settings: Settings, identity: KeycloakIdentityAdmin
-) -> list[DemoLogin]:
-    embedded = seed_demo_users(engine, settings)
-    in_keycloak = seed_demo_users(engine, settings, identity)
-    assert in_keycloak == embedded
-    return embedded
-
-
-@pytest.fixture(scope="module")
-def embedded_validator(app: Flask, settings: Settings) -> TokenValidator:
-    return TokenValidator(settings.issuer, JwksCache(embedded_issuer(app).jwks))
-
-
-def embedded_claims(
-    client: FlaskClient, validator: TokenValidator, data: dict[str, str]
-) -> dict[str, Any]:
-    response = client.post(f"{EMBEDDED_ISSUER_PATH}/protocol/openid-connect/token", data=data)
-    assert response.status_code == 200, response.get_json()
-    return validator.validate(response.get_json()["access_token"])
 
 
 @pytest.mark.parametrize("login", LOGINS, ids=[login.username for login in LOGINS])
@@ -79,18 +41,7 @@ def test_each_demo_users_keycloak_token_gives_the_embedded_issuers_principal(
     response = token_endpoint.password(login.username, login.password)
     assert response.status_code == 200, response.text
     keycloak = Principal.from_claims(keycloak_validator.validate(response.json()["access_token"]))
-    embedded = Principal.from_claims(
-        embedded_claims(
-            app.test_client(),
-            embedded_validator,
-            {
-                "grant_type": "password",
-                "client_id": CLI_CLIENT,
-                "username": login.username,
-                "password": login.password,
-            },
-        )
-    )
+    embedded = embedded_principal(app, embedded_validator, login)
     assert principal_fields(keycloak) == principal_fields(embedded)
     assert keycloak.roles == {login.role}
 
