@@ -86,11 +86,22 @@ def test_failures_in_quick_succession_lock_at_once(
     kc: KeycloakAdmin,
     token_endpoint: TokenEndpoint,
 ) -> None:
-    username, user_id = user(scratch, identity, "hammered")
-    token_endpoint.password(username, WRONG)
-    token_endpoint.password(username, WRONG)  # well within quickLoginCheckMilliSeconds
+    quick = EXPORT["quickLoginCheckMilliSeconds"] / 1000
+    # Two failures one after the other (Keycloak counts two sent at once as one). On a loaded
+    # machine one password grant can take longer than quickLoginCheckMilliSeconds, and then
+    # the pair does not test the quick path: a fresh account tries again, at most three times.
+    for attempt in range(3):
+        username, user_id = user(scratch, identity, f"hammered{attempt}")
+        started = time.monotonic()
+        first = token_endpoint.password(username, WRONG)
+        second = token_endpoint.password(username, WRONG)
+        if time.monotonic() - started < quick:
+            break
+    else:
+        raise AssertionError(f"no two password grants answered within {quick} s in 3 tries")
+    assert [first.json()["error"], second.json()["error"]] == ["invalid_grant"] * 2
     status = settled_status(kc, user_id, lambda s: bool(s["disabled"]))
-    assert status["disabled"] is True
+    assert status["disabled"] is True, status
     locked_for = status["failedLoginNotBefore"] - status["lastFailure"] // 1000
     assert abs(locked_for - EXPORT["minimumQuickLoginWaitSeconds"]) <= 1
     assert token_endpoint.password(username, PASSWORD).json()["error"] == "invalid_grant"
