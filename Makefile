@@ -127,7 +127,16 @@ services: ## Install (once) and start PostgreSQL, PgBouncer, Redis and RabbitMQ 
 services-stop: ## Stop what `make services` started
 	$(SERVICES) stop
 
-bench: $(STAMP) ## Run the benchmarks; figures go to docs/benchmarks.md and var/bench/latest.json
+# B5 (tests/benchmarks/throughput.py) loads its servers with Debian's wrk, and starts the
+# services' PostgreSQL and PgBouncer itself when they are not running.
+WRK := /usr/bin/wrk
+
+$(WRK):
+	@command -v apt-get >/dev/null || { echo "$(WRK) is missing and apt-get is unavailable: install wrk to run the benchmarks" >&2; exit 1; }
+	$(APT) update -qq
+	$(APT) install -y -qq --no-install-recommends wrk
+
+bench: $(STAMP) $(WRK) ## Run the benchmarks; figures go to docs/benchmarks.md and var/bench/latest.json
 	$(BIN)/python -m tests.benchmarks
 
 clean: ## Stop what runs from var/, then remove the virtualenv and var/ (embedded database included)

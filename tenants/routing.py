@@ -18,7 +18,7 @@ from kentra.platform.core.database import set_request_session
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision
 from kentra.platform.supervision.operations import supervisor_code
-from kentra.tenants.binding import open_tenant_session, set_current_tenant
+from kentra.tenants.binding import begin_tenant_session, open_tenant_session, set_current_tenant
 from kentra.tenants.codes import InvalidMunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
 
@@ -28,8 +28,8 @@ NOT_FOUND_DETAIL = "There is no municipality with this code on the platform."
 
 @cache
 def _tenant_lookup() -> Select[str, str, str | None]:
-    """One round trip per request: the status, the region and the supervising municipality
-    (derived). Built once: every tenant URL runs it."""
+    """The status, the region and the supervising municipality (derived). Built once: every
+    tenant URL runs it, in the statement that sets the transaction's search path."""
     return (
         select(Tenant.status, RegionalUnit.region_code, supervisor_code().label("supervisor"))
         .join(Municipality, Municipality.code == Tenant.code)
@@ -51,8 +51,9 @@ def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> Non
         abort(404, NOT_FOUND_DETAIL)
     session = open_tenant_session(current_app.extensions["kentra"].engine, code)
     set_request_session(session)
-    found = session.execute(_tenant_lookup(), {"code": code.value}).one_or_none()
-    if found is None or found.status != TenantStatus.ACTIVE:
+    # One round trip: the registry is read in the statement that binds the transaction.
+    found = begin_tenant_session(session, _tenant_lookup(), {"code": code.value})
+    if found.status != TenantStatus.ACTIVE:
         abort(404, NOT_FOUND_DETAIL)
     # Another municipality's tenant is exactly as absent as one that does not exist.
     authorize_tenant(

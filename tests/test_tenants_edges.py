@@ -1,5 +1,6 @@
 """Edges of tenants/: CLI text output, revisions from the CLI, the DDL script's invariants, a
-schema migrated by another run meanwhile, and the identity step's compensation."""
+schema migrated by another run meanwhile, the identity step's compensation, and a tenant
+session begun with a lookup in the statement that binds it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    select,
+    text,
+)
 
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.issuer.models import IdentityOrganization
@@ -16,8 +27,10 @@ from kentra.platform.core.cli import main
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import recreate_database, sibling_database_url
 from kentra.tenants import ddl, provisioning
+from kentra.tenants.binding import begin_tenant_session, open_tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import Timeouts, migrate_tenant_schema, tenant_versions
+from kentra.tenants.models import Tenant, TenantStatus
 from kentra.tenants.provisioning import create_tenant
 from kentra.tenants.streams import load_stream
 from tests.conftest import tenant_schemas
@@ -140,3 +153,24 @@ def tenant_schemas_now() -> set[str]:
     from kentra.platform.core.database import get_engine
 
     return tenant_schemas(get_engine(Settings.from_env()))
+
+
+def test_a_session_begun_with_a_lookup_is_bound_whatever_the_lookup_finds(
+    engine: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
+) -> None:
+    lookup = select(Tenant.status, Tenant.schema_name).where(Tenant.code == bindparam("code"))
+    for asked, expected in ((tenant_b.value, TenantStatus.ACTIVE), ("0000", None)):
+        session = open_tenant_session(engine, tenant_a)
+        try:
+            found = begin_tenant_session(session, lookup, {"code": asked})
+            assert found.status == expected
+            assert found.search_path == tenant_a.schema_name
+            # The same transaction: raw SQL resolves to the session's tenant, not the one looked up.
+            assert session.scalar(text("SELECT current_schema()")) == tenant_a.schema_name
+            with pytest.raises(RuntimeError, match="begun already"):
+                begin_tenant_session(session, lookup, {"code": asked})
+            session.commit()
+            # A later transaction of the session is bound again, the ordinary way.
+            assert session.scalar(text("SELECT current_schema()")) == tenant_a.schema_name
+        finally:
+            session.close()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, event, func, insert, select
 from werkzeug.test import TestResponse
 
 from kentra.auth.claims import organization_alias
@@ -565,6 +565,53 @@ def test_a_mobile_unit_serves_municipalities_without_a_centre(
         {"code": "2503", "name_el": "Δήμος Σκοπέλου"},
     ]
     assert audit_actions(engine, BIG)[-1] == "unit.mobile_unit_added"
+
+
+def test_the_list_is_each_unit_as_its_own_answer_in_three_statements(
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+) -> None:
+    """The list writes its documents itself (ADR 0028): they must be what ``UnitSchema`` dumps
+    for each unit's own answer, dates, enums, served municipalities and reference centre
+    included. Its database work is one statement for the tenant (with the search path), one
+    for the units and one for the served municipalities, whatever the count."""
+    centre = make_centre(client, tokens)
+    annex = client.post(
+        url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
+    ).get_json()
+    for served in (["2303", "2503"], ["2303"]):
+        client.post(
+            url(BIG, f"/{centre['id']}/mobile-units"),
+            headers=admin(tokens),
+            json=mobile_body(name=f"Κινητή Μονάδα {len(served)}", served_municipalities=served),
+        )
+    closed = client.post(
+        url(BIG, f"/{annex['id']}/close"),
+        headers={**admin(tokens), "If-Match": f'"{annex["version"]}"'},
+        json={"closed_on": "2025-06-30"},
+    )
+    assert closed.status_code == 200
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    app_engine = client.application.extensions["kentra"].engine
+    event.listen(app_engine, "before_cursor_execute", count)
+    try:
+        listed = client.get(url(BIG), headers=admin(tokens, role=Role.STAFF))
+    finally:
+        event.remove(app_engine, "before_cursor_execute", count)
+    assert listed.status_code == 200
+    assert listed.mimetype == "application/json"
+    documents = listed.get_json()
+    assert len(documents) == 4
+    assert [u["kind"] for u in documents].count("mobile_unit") == 2
+    assert {u["closed_on"] for u in documents} == {None, "2025-06-30"}
+    singles = [
+        client.get(url(BIG, f"/{u['id']}"), headers=admin(tokens)).get_json() for u in documents
+    ]
+    assert documents == singles
+    assert len(statements) == 3, statements
 
 
 @pytest.mark.parametrize(

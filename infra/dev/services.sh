@@ -7,6 +7,7 @@
 #
 #   infra/dev/services.sh start    install what is missing (apt), start what is not running
 #   infra/dev/services.sh stop     stop what start started (pid files under var/services/)
+#   … start|stop postgres pgbouncer   only those (of postgres, pgbouncer, redis, rabbitmq)
 #   infra/dev/services.sh status   what runs and answers
 #   infra/dev/services.sh env      the URLs, for a shell: eval "$(infra/dev/services.sh env)"
 #   infra/dev/services.sh rabbitmqctl|rabbitmq-diagnostics …   RabbitMQ's CLI on this node
@@ -417,24 +418,43 @@ lock() {
   flock 9
 }
 
+SERVICES=(postgres pgbouncer redis rabbitmq)
+# chosen <name> <names…>: whether the command names it (no names: every service).
+chosen() {
+  local name=$1
+  shift
+  [ $# = 0 ] && return 0
+  [[ " $* " == *" $name "* ]]
+}
+check_names() {
+  local name
+  for name in "$@"; do
+    chosen "$name" "${SERVICES[@]}" || { echo "unknown service: $name (${SERVICES[*]})" >&2; exit 2; }
+  done
+}
+
 start() {
+  check_names "$@"
   lock
   local started
   started=$(now)
   install_missing
-  pg_start
-  bouncer_start
-  redis_start
-  rabbit_start
+  ! chosen postgres "$@" || pg_start
+  ! chosen pgbouncer "$@" || bouncer_start
+  ! chosen redis "$@" || redis_start
+  ! chosen rabbitmq "$@" || rabbit_start
   say services "ready in $(since "$started"); URLs: infra/dev/services.sh env"
 }
 
 stop() {
+  check_names "$@"
   lock
-  rabbit_stop
-  stop_pid redis "$REDIS_DIR/redis.pid" TERM
-  stop_pid pgbouncer "$BOUNCER_DIR/pgbouncer.pid" TERM
-  if pg_bin >/dev/null; then pg_stop; else say postgres "not installed"; fi
+  ! chosen rabbitmq "$@" || rabbit_stop
+  ! chosen redis "$@" || stop_pid redis "$REDIS_DIR/redis.pid" TERM
+  ! chosen pgbouncer "$@" || stop_pid pgbouncer "$BOUNCER_DIR/pgbouncer.pid" TERM
+  if chosen postgres "$@"; then
+    if pg_bin >/dev/null; then pg_stop; else say postgres "not installed"; fi
+  fi
 }
 
 status() {
@@ -478,8 +498,8 @@ EOF
 }
 
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
+  start) start "${@:2}" ;;
+  stop) stop "${@:2}" ;;
   status) status ;;
   env) print_env ;;
   rabbitmqctl | rabbitmq-diagnostics)
@@ -487,7 +507,7 @@ case "${1:-}" in
     exec "$RABBIT_BIN/$1" "${@:2}"
     ;;
   *)
-    echo "usage: $0 start|stop|status|env|rabbitmqctl …|rabbitmq-diagnostics …" >&2
+    echo "usage: $0 start|stop [service…]|status|env|rabbitmqctl …|rabbitmq-diagnostics …" >&2
     exit 2
     ;;
 esac

@@ -8,10 +8,11 @@ domain operations only flush.
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
@@ -25,6 +26,11 @@ _lock = threading.Lock()
 _engines: dict[tuple[str, int, int, int | None], Engine] = {}
 
 
+# A pooled connection idle for longer than this is pinged before it is handed out (ADR 0028).
+PING_AFTER_IDLE_S = 1.0
+_IDLE_SINCE = "kentra_idle_since"
+
+
 def make_engine(
     url: URL,
     *,
@@ -32,15 +38,40 @@ def make_engine(
     max_overflow: int = 5,
     prepare_threshold: int | None = DEFAULT_PREPARE_THRESHOLD,
 ) -> Engine:
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         # Bound parameters are people's names and addresses: never in an exception's text.
         hide_parameters=True,
         connect_args=connect_args(prepare_threshold),
     )
+    ping_idle_connections(engine)
+    return engine
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, for connections idle longer than PING_AFTER_IDLE_S only.
+
+    A pre-ping on every checkout is a round trip per request. A connection back in use within
+    the second cannot have gone stale unnoticed by much: if the server went away meanwhile, the
+    request that finds out is a 503 (``database_unavailable``) and the pool drops every older
+    connection, as after a failed ping."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)  # None: connected just now
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except psycopg.Error as error:
+            # The pool invalidates it and hands out another (a new one if need be).
+            raise sa_exc.DisconnectionError("the pooled connection did not answer") from error
 
 
 def connect_args(prepare_threshold: int | None) -> dict[str, Any]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Principal, UnitPath
 from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.text import fold
 from kentra.platform.service_area.operations import beyond_area
-from kentra.platform.units.models import Unit
+from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
 from kentra.platform.units.operations import municipalities_with_centre, open_centre
 
 
@@ -22,6 +23,44 @@ def unit_path(municipality_code: str, unit: Unit) -> UnitPath:
 def access_units(session: Session) -> Sequence[Unit]:
     """The unit tree (structure, no personal data): for every role that reaches the tenant."""
     return session.scalars(select(Unit).order_by(Unit.centre, Unit.unit.nulls_first())).all()
+
+
+# The list's two statements, built once (the API's most frequent read).
+_UNITS = Unit.__table__
+_SERVED = UnitServedMunicipality.__table__
+_MUNICIPALITIES = Municipality.__table__
+_UNIT_ROWS = select(_UNITS).order_by(_UNITS.c.centre, _UNITS.c.unit.nulls_first())
+_SERVED_ROWS = (
+    select(
+        _SERVED.c.unit_id,
+        _SERVED.c.municipality_code,
+        func.coalesce(_MUNICIPALITIES.c.name_el, ""),
+    )
+    .outerjoin(_MUNICIPALITIES, _MUNICIPALITIES.c.code == _SERVED.c.municipality_code)
+    .order_by(_SERVED.c.unit_id, _SERVED.c.municipality_code)
+)
+
+
+def access_unit_rows(session: Session) -> Sequence[Row[Any]]:
+    """The unit tree as rows of the units table, ordered as :func:`access_units`: for reading
+    only (the list API), without building and tracking an ORM object per unit."""
+    return session.execute(_UNIT_ROWS).all()
+
+
+def access_served_municipalities(session: Session) -> dict[int, list[tuple[str, str]]]:
+    """(code, Greek name) of the municipalities each mobile unit serves, by unit id, by code:
+    one query for the whole tree."""
+    served: dict[int, list[tuple[str, str]]] = {}
+    for unit_id, code, name in session.execute(_SERVED_ROWS):
+        served.setdefault(unit_id, []).append((code, name))
+    return served
+
+
+def access_centre_id(session: Session, centre: str) -> int | None:
+    """The id of the centre whose group-path segment is ``centre``."""
+    return session.scalar(
+        select(Unit.id).where(Unit.centre == centre, Unit.kind == UnitKind.CENTRE)
+    )
 
 
 def access_unit_workspace_by_id(

@@ -11,23 +11,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import abort
+from sqlalchemy import Row
 from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_principal, requires
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
-from kentra.platform.api import Blueprint
+from kentra.auth.principal import UnitPath
+from kentra.platform.api import Blueprint, json_response
 from kentra.platform.api.etags import PRECONDITION_FAILED, etag, require_if_match
 from kentra.platform.core.database import request_session
 from kentra.platform.units.access import (
+    access_centre_id,
     access_municipality_names,
+    access_served_municipalities,
     access_unit_by_id,
+    access_unit_rows,
     access_unit_workspace_by_id,
-    access_units,
-    unit_path,
 )
 from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
 from kentra.platform.units.operations import (
@@ -57,36 +60,52 @@ blueprint = Blueprint(
 UNIT_NOT_FOUND = "There is no such unit, or it is not one of yours."
 
 
+def unit_document(
+    code: MunicipalityCode,
+    unit: Unit | Row[Any],
+    served: Sequence[tuple[str, str]],
+    centre_id: int | None,
+) -> dict[str, Any]:
+    """A unit as ``UnitSchema`` reads it, from its ORM object or its row of the units table, with
+    the (code, Greek name) of the municipalities it serves and its reference centre's id."""
+    return {
+        "id": unit.id,
+        "kind": str(unit.kind),
+        "name": unit.name,
+        "path": str(UnitPath(code.value, unit.centre, unit.unit)),
+        "centre_id": centre_id if unit.unit is not None else None,
+        "closed_on": unit.closed_on,
+        "opening_date": unit.opening_date,
+        "street_address": unit.street_address,
+        "postal_code": unit.postal_code,
+        "focus_groups": list(unit.focus_groups or []),
+        "body_type": str(unit.body_type) if unit.body_type else None,
+        "body_legal_name": unit.body_legal_name,
+        "body_vat": unit.body_vat,
+        "annex_reason": str(unit.annex_reason) if unit.annex_reason else None,
+        **{item: bool(getattr(unit, item)) for item in PREMISES_ITEMS},
+        "served_municipalities": [{"code": c, "name_el": name} for c, name in served],
+        "version": unit.version,
+    }
+
+
 def dump_units(code: MunicipalityCode, units: Sequence[Unit]) -> list[dict[str, Any]]:
-    """The units as ``UnitSchema`` reads them, with the served municipalities' names and each
-    annex's and mobile unit's reference centre (one query each, whatever the count)."""
+    """ORM units (one just changed, a workspace) as ``UnitSchema`` reads them: the served
+    municipalities' names in one query, each annex's and mobile unit's centre id in one each."""
     session = request_session()
     served = sorted({s.municipality_code for u in units for s in u.served_municipalities})
     names = access_municipality_names(session, served)
-    centres = {u.centre: u.id for u in access_units(session) if u.kind == UnitKind.CENTRE}
+    centre_ids = {u.centre: access_centre_id(session, u.centre) for u in units if u.unit}
     return [
-        {
-            "id": unit.id,
-            "kind": str(unit.kind),
-            "name": unit.name,
-            "path": str(unit_path(code.value, unit)),
-            "centre_id": centres.get(unit.centre) if unit.unit is not None else None,
-            "closed_on": unit.closed_on,
-            "opening_date": unit.opening_date,
-            "street_address": unit.street_address,
-            "postal_code": unit.postal_code,
-            "focus_groups": list(unit.focus_groups or []),
-            "body_type": unit.body_type.value if unit.body_type else None,
-            "body_legal_name": unit.body_legal_name,
-            "body_vat": unit.body_vat,
-            "annex_reason": unit.annex_reason.value if unit.annex_reason else None,
-            **{item: bool(getattr(unit, item)) for item in PREMISES_ITEMS},
-            "served_municipalities": [
-                {"code": s.municipality_code, "name_el": names.get(s.municipality_code, "")}
+        unit_document(
+            code,
+            unit,
+            [
+                (s.municipality_code, names.get(s.municipality_code, ""))
                 for s in unit.served_municipalities
             ],
-            "version": unit.version,
-        }
+            centre_ids.get(unit.centre),
+        )
         for unit in units
     ]
 
@@ -128,9 +147,21 @@ def _unit_or_404(unit_id: int) -> Unit:
 @blueprint.route("/<municipality_code>/units")
 @requires(Permission.TENANT_UNITS_READ)
 @blueprint.response(200, UnitSchema(many=True))
-def list_units(municipality_code: MunicipalityCode) -> list[dict[str, Any]]:
+def list_units(municipality_code: MunicipalityCode) -> Response:
     """The municipality's centres, annexes and mobile units, closed ones included."""
-    return dump_units(municipality_code, access_units(request_session()))
+    # The API's most frequent read (ADR 0028): rows, not ORM objects, two queries whatever the
+    # count, and documents already in UnitSchema's form (tests hold them equal), so the
+    # schema is the list's description but does not dump it again.
+    session = request_session()
+    rows = access_unit_rows(session)
+    served = access_served_municipalities(session)
+    centres = {row.centre: row.id for row in rows if row.kind == UnitKind.CENTRE}
+    return json_response(
+        [
+            unit_document(municipality_code, row, served.get(row.id, ()), centres.get(row.centre))
+            for row in rows
+        ]
+    )
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.benchmarks import auth, compliance, idp, national, provisioning, web
+from tests.benchmarks import auth, compliance, idp, national, provisioning, throughput, web
 from tests.benchmarks.database import BENCH_DATABASE, BenchDatabase
 from tests.benchmarks.report import (
     RunInfo,
@@ -46,6 +46,7 @@ BENCHMARKS: list[tuple[str, str, Benchmark]] = [
     ("b3", "B3 authentication cost", auth.run),
     ("b4", "B4 compliance at national scale", compliance.run),
     ("keycloak", "Keycloak: tokens, start, realm import", idp.run),
+    ("b5", "B5 tenant read throughput", throughput.run),
 ]
 
 

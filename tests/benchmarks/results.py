@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Comparison = Literal["<=", "=="]
+Comparison = Literal["<=", "==", ">="]
 
 
 class BenchmarkFailure(Exception):
@@ -36,6 +36,8 @@ class Figure:
             return None
         if self.comparison == "==":
             return self.value == self.target
+        if self.comparison == ">=":
+            return self.value >= self.target
         return self.value <= self.target
 
     @property
@@ -50,7 +52,7 @@ class Figure:
     def target_text(self) -> str:
         if self.target is None:
             return "-"
-        symbol = "≤" if self.comparison == "<=" else "="
+        symbol = {"<=": "≤", "==": "=", ">=": "≥"}[self.comparison]
         return f"{symbol} {format_value(self.target, self.unit)}"
 
     def as_dict(self) -> dict[str, Any]:
