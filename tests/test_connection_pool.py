@@ -17,17 +17,14 @@ from kentra.platform.core.config import Settings, database_url
 from kentra.platform.core.database import database_unavailable, make_engine
 from tests.conftest import admin_database_url
 
-# Ending a server session through PgBouncer ends its server connection, not ours.
-pytestmark = pytest.mark.skipif(
-    admin_database_url() is not None, reason="ends server sessions: needs PostgreSQL directly"
-)
-
 
 @pytest.fixture
 def single(settings: Settings) -> Iterator[Engine]:
-    """A pool of one connection, so every checkout is the same one."""
+    """A pool of one connection, so every checkout is the same one. Straight to PostgreSQL
+    even when the suite runs through PgBouncer: ending a server session there would end
+    PgBouncer's server connection, not this pool's."""
     engine = make_engine(
-        database_url(settings),
+        admin_database_url() or database_url(settings),
         pool_size=1,
         max_overflow=0,
         prepare_threshold=settings.db_prepare_threshold,
