@@ -107,10 +107,10 @@ def authenticate(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
         _unauthorized("invalid_request", "Use the Bearer scheme.")
     validator: TokenValidator = current_app.extensions["kentra_auth"]
     try:
-        claims = validator.validate(token.strip())
+        # Read from the claims once per token (validate_as): Principal is frozen.
+        g.principal = validator.validate_as(token.strip(), Principal.from_claims)
     except InvalidToken as exc:
         _unauthorized("invalid_token", str(exc))
-    g.principal = Principal.from_claims(claims)
 
 
 def authorize(endpoint: str | None, values: dict[str, Any] | None) -> None:

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from kentra.auth.claims import (
@@ -92,7 +93,8 @@ class Principal:
             region=region if isinstance(region, str) and _REGION.fullmatch(region) else None,
             units=units,
             profession=Profession(profession) if profession in set(Profession) else None,
-            claims=claims,
+            # Read-only: a principal is shared by every request with its token (validate_as).
+            claims=MappingProxyType(dict(claims)),
         )
 
     @property

@@ -20,8 +20,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import requests
 from joserfc import jws, jwt
@@ -40,6 +40,7 @@ ALGORITHM = "RS256"
 # claims' JSON (about 1 KB for Keycloak's tokens), so the default is about 1–2 MB at most.
 DEFAULT_CACHE_SIZE = 1024
 CLOCK_CLAIMS = ("exp", "nbf", "iat")
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -128,6 +129,8 @@ class _Validated:
     times: dict[str, Any]  # exp, nbf, iat: the claims whose verdict changes with the clock
     kid: str
     key: RSAKey  # the key that verified the signature
+    # What validate_as's readers made of the claims, by reader: immutable values only.
+    readings: dict[Callable[[Mapping[str, Any]], Any], Any] = field(default_factory=dict)
 
 
 class ValidatedTokens:
@@ -196,12 +199,37 @@ class TokenValidator:
 
     def validate(self, token: str) -> dict[str, Any]:
         """The token's claims, or :class:`InvalidToken`. No database work happens here."""
+        claims, entry = self._check(token)
+        if claims is None:
+            assert entry is not None  # a cache hit
+            claims = json.loads(entry.payload)
+        return claims
+
+    def validate_as(self, token: str, read: Callable[[Mapping[str, Any]], T]) -> T:
+        """What ``read`` makes of the token's claims, or :class:`InvalidToken`. The token is
+        checked as :meth:`validate` checks it, every time; ``read`` runs once per cached
+        token, and a hit returns its result again without parsing the claims. Every request
+        with that token shares it: ``read`` must return an immutable value (a frozen
+        ``Principal``), and may not depend on anything but the claims."""
+        claims, entry = self._check(token)
+        if entry is None:
+            assert claims is not None
+            return read(claims)
+        reading: T | None = entry.readings.get(read)
+        if reading is None:
+            reading = read(claims if claims is not None else json.loads(entry.payload))
+            entry.readings[read] = reading  # a race makes the same value twice: harmless
+        return reading
+
+    def _check(self, token: str) -> tuple[dict[str, Any] | None, _Validated | None]:
+        """Check ``token``: its claims when they were parsed now (None on a cache hit), and
+        its cache entry (None when nothing is cached)."""
         try:
             compact = token.encode("ascii")
         except UnicodeEncodeError as exc:
             raise InvalidToken("malformed token") from exc
         if self.cache is None:
-            return self._validate(compact)[0]
+            return self._validate(compact)[0], None
         digest = hashlib.sha256(compact).digest()
         entry = self.cache.get(digest)
         # A hit counts only while its key is still the issuer's key for that kid: a key removed
@@ -212,15 +240,14 @@ class TokenValidator:
             except JoseError as exc:
                 self.cache.discard(digest)  # expired: never served again, and room for others
                 raise InvalidToken(_describe(exc)) from exc
-            claims: dict[str, Any] = json.loads(entry.payload)
-            return claims
+            return None, entry
         try:
             claims, entry = self._validate(compact)
         except InvalidToken:
             self.cache.discard(digest)  # an entry whose key has gone; failures are not kept
             raise
         self.cache.put(digest, entry)
-        return claims
+        return claims, entry
 
     def _validate(self, compact: bytes) -> tuple[dict[str, Any], _Validated]:
         """Signature and every claim: the claims, and what the cache keeps of the token."""

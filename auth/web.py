@@ -21,6 +21,9 @@ from urllib.parse import urlencode, urlsplit
 from authlib.common.errors import AuthlibBaseError as OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
+from flask.wrappers import Response as FlaskResponse
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
 
@@ -158,6 +161,26 @@ def home() -> str:
     )
 
 
+class LoginSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, left alone by requests without the cookie: an API call
+    (a bearer token, no cookie) neither builds the cookie's signer to open an empty session
+    nor works out the cookie's attributes to save one it never touched (ADR 0029)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # The Cookie header's presence first: parsing it costs more than this check.
+        if app.secret_key and (
+            "HTTP_COOKIE" not in request.environ
+            or not request.cookies.get(self.get_cookie_name(app))
+        ):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: Any, response: FlaskResponse) -> None:
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
+
+
 def init_web_login(app: Flask, settings: Settings) -> None:
     """Register the OIDC client, CSRF protection (checked explicitly on web forms) and routes."""
     app.config.update(
@@ -183,6 +206,7 @@ def init_web_login(app: Flask, settings: Settings) -> None:
             "code_challenge_method": "S256",
         },
     )
+    app.session_interface = LoginSessionInterface()
     csrf.init_app(app)
     app.register_blueprint(blueprint)
     app.extensions["kentra_session_principal"] = session_principal

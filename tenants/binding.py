@@ -11,16 +11,17 @@ search_path`` is forbidden (tests/test_lint_rules.py).
 from __future__ import annotations
 
 import threading
+from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple, cast
 
+import psycopg
 from sqlalchemy import (
     Connection,
     Engine,
-    Row,
     Select,
     String,
     bindparam,
@@ -30,6 +31,8 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from kentra.platform.core.models import TENANT_SCHEMA
@@ -104,7 +107,78 @@ class TenantSession(Session):
         self.tenant = code
         # Set by begin_tenant_session: run with the first transaction's search path.
         self._opening: tuple[AnySelect, Mapping[str, Any]] | None = None
-        self._opened_with: Row[Any] | None = None
+        self._opened_with: Any = None
+
+
+# --- reads by the driver (ADR 0029) ---------------------------------------------------------
+
+
+class _Rendered(NamedTuple):
+    sql: str
+    defaults: Mapping[str, Any]  # the statement's own bound values (literals, limits)
+    row: type[tuple[Any, ...]]  # a named tuple of the statement's columns
+
+
+# Statements are built once at import (module constants), so the cache holds at most
+# statements × tenant schemas entries; the bound keeps a long-lived worker's memory flat.
+@lru_cache(maxsize=4096)
+def _rendered(statement: AnySelect, dialect: Dialect, schema: str | None) -> _Rendered:
+    """``statement``'s SQL for ``dialect``, with the tenant placeholder schema written as
+    ``schema`` (the same translation the tenant engine views apply per execution)."""
+    translate = {TENANT_SCHEMA: schema} if schema is not None else None
+    compiled = statement.compile(
+        dialect=dialect, schema_translate_map=translate, render_schema_translate=bool(translate)
+    )
+    names = list(statement.selected_columns.keys())
+    return _Rendered(compiled.string, compiled.params, namedtuple("Row", names, rename=True))
+
+
+def _driver_rows(
+    connection: Connection,
+    statement: AnySelect,
+    schema: str | None,
+    parameters: Mapping[str, Any],
+) -> list[Any]:
+    """Run ``statement`` on the connection's driver connection, in its current transaction,
+    and read every row as a named tuple. Driver errors are raised as SQLAlchemy raises them
+    (a ``DBAPIError`` without parameters, the connection invalidated when it was lost), so the
+    request boundary answers a lost database with 503 as for any other statement."""
+    rendered = _rendered(statement, connection.dialect, schema)
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(rendered.sql, {**rendered.defaults, **parameters})
+            return [rendered.row._make(values) for values in cursor.fetchall()]  # type: ignore[attr-defined]
+    except psycopg.Error as error:
+        # psycopg's errors are the DBAPI's errors of this dialect.
+        lost = connection.dialect.is_disconnect(cast(Any, error), connection.connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise sa_exc.DBAPIError.instance(
+            rendered.sql,
+            None,
+            error,
+            psycopg.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=connection.dialect,
+        ) from error
+
+
+def read_rows(
+    session: Session, statement: AnySelect, parameters: Mapping[str, Any] | None = None
+) -> list[Any]:
+    """The rows of a Core ``select`` in the session's transaction, read by the driver: for the
+    hottest reads only (lists the API serves most), where SQLAlchemy's result layer costs more
+    than the query. Rows are named tuples of the statement's columns with the driver's values:
+    strings for enum columns (``StrEnum`` members compare equal to them), no ORM objects.
+
+    On a tenant session the tenant tables are written with the session's schema, as the
+    engine view translates them; the statement runs after the transaction's search path was
+    set, like every other. Parameters go to the driver as given (plain values)."""
+    schema = session.tenant.schema_name if isinstance(session, TenantSession) else None
+    return _driver_rows(session.connection(), statement, schema, parameters or {})
 
 
 @event.listens_for(TenantSession, "after_begin")
@@ -117,14 +191,18 @@ def _after_begin(
         set_local_search_path(connection, session.tenant)
         return
     query, parameters = opening
-    session._opened_with = connection.execute(
-        _with_search_path(query), {**parameters, _SCHEMA_PARAMETER: session.tenant.schema_name}
-    ).one()
+    # By the driver: this statement opens every tenant request (ADR 0029).
+    (session._opened_with,) = _driver_rows(
+        connection,
+        _with_search_path(query),
+        None,  # the lookup reads shared tables only
+        {**parameters, _SCHEMA_PARAMETER: session.tenant.schema_name},
+    )
 
 
 def begin_tenant_session(
     session: TenantSession, query: AnySelect, parameters: Mapping[str, Any]
-) -> Row[Any]:
+) -> Any:
     """Begin the session's first transaction with ``query`` (at most one row, shared tables
     only) run in the statement that sets the search path: one round trip for both. Its row,
     with NULL columns when it found nothing; the row's ``search_path`` column is not ``query``'s.

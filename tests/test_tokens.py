@@ -386,6 +386,40 @@ def test_a_cached_token_skips_the_signature_check(verifications: list[bytes]) ->
     assert cached_count(validator) == 2
 
 
+def test_a_cached_token_is_read_into_a_principal_once(verifications: list[bytes]) -> None:
+    """validate_as checks the token every time but reads its claims once per cached token:
+    the same frozen Principal, whose claims no caller can change, until the token expires."""
+    factory = TokenFactory(issuer="https://issuer.example")
+    now = Now()
+    validator = cached_validator(factory, now=now)
+    token = factory.sign(factory.claims(Role.STAFF, municipality="4501", exp=now.now + 300))
+    reads: list[str] = []
+
+    def read(claims: Any) -> Principal:
+        reads.append(claims["sub"])
+        return Principal.from_claims(claims)
+
+    first = validator.validate_as(token, read)
+    assert validator.validate_as(token, read) is first
+    assert reads == [first.subject]
+    assert len(verifications) == 1
+    assert first.roles == frozenset({Role.STAFF})
+    assert first.organization == "4501"
+    with pytest.raises(TypeError):
+        first.claims["sub"] = "changed by a caller"  # type: ignore[index]
+    # Another reader reads for itself; validate() still parses a copy of its own.
+    assert validator.validate_as(token, lambda claims: claims["sub"]) == first.subject
+    assert validator.validate(token)["sub"] == first.subject
+    now.now += 300 + 30
+    with pytest.raises(InvalidToken, match="token expired"):
+        validator.validate_as(token, read)
+    assert reads == [first.subject]
+    # Uncached validation reads every time.
+    uncached = cached_validator(factory, size=0)
+    fresh = factory.token(Role.STAFF, municipality="4501")
+    assert uncached.validate_as(fresh, read) is not uncached.validate_as(fresh, read)
+
+
 def test_a_hit_is_refused_once_the_token_expires(verifications: list[bytes]) -> None:
     factory = TokenFactory(issuer="https://issuer.example")
     now = Now()

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import FunctionType
 from typing import Any, TypeVar
 
 from flask import Flask, Response, abort, current_app, g, request
@@ -95,6 +96,8 @@ def _start_request_log(_endpoint: str | None, _values: dict[str, Any] | None) ->
 
 def _finish_request_log(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
+    if not log.isEnabledFor(logging.INFO):
+        return response
     started = g.get("request_started")
     log.info(
         "request",
@@ -139,11 +142,30 @@ def token_validator(
     return TokenValidator(settings.issuer, JwksCache(source))
 
 
+class KentraFlask(Flask):
+    """Flask, with :meth:`ensure_sync`'s answer remembered per function. Flask asks it of
+    every preprocessor, view, after-request and teardown function on every request, and each
+    answer inspects the function's code flags (ADR 0029); the functions are module-level and
+    registered once, so the answer does not change. Only plain functions are remembered."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = super().ensure_sync(func)
+            if isinstance(func, FunctionType):
+                self._synced[func] = synced
+        return synced
+
+
 def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, json_format=settings.log_json)
     # "kentra" is a namespace package: Flask cannot find a root path for it by itself.
-    app = Flask("kentra", root_path=str(Path(__file__).resolve().parent), static_folder=None)
+    app = KentraFlask("kentra", root_path=str(Path(__file__).resolve().parent), static_folder=None)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_content_length,
         SECRET_KEY=app_secret_key(settings),

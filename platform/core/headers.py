@@ -53,15 +53,16 @@ def security_headers(settings: Settings) -> dict[str, str]:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    headers = security_headers(settings)
+    headers = list(security_headers(settings).items())
     # HSTS over plain HTTP is ignored by browsers and would pin a development host; behind a
     # TLS-terminating proxy, request.is_secure needs KENTRA_PROXY_HOPS (X-Forwarded-Proto).
     hsts = f"max-age={settings.hsts_seconds}" if settings.hsts_seconds > 0 else None
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
+        # One pass over the response's headers (setdefault would scan them once per header).
+        present = {name.lower() for name in response.headers.keys()}  # noqa: SIM118
+        response.headers.extend([(n, v) for n, v in headers if n.lower() not in present])
         if hsts is not None and request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", hsts)
         return response

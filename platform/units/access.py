@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Principal, UnitPath
@@ -14,6 +14,7 @@ from kentra.platform.reference.text import fold
 from kentra.platform.service_area.operations import beyond_area
 from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
 from kentra.platform.units.operations import municipalities_with_centre, open_centre
+from kentra.tenants.binding import read_rows
 
 
 def unit_path(municipality_code: str, unit: Unit) -> UnitPath:
@@ -41,17 +42,17 @@ _SERVED_ROWS = (
 )
 
 
-def access_unit_rows(session: Session) -> Sequence[Row[Any]]:
+def access_unit_rows(session: Session) -> list[Any]:
     """The unit tree as rows of the units table, ordered as :func:`access_units`: for reading
-    only (the list API), without building and tracking an ORM object per unit."""
-    return session.execute(_UNIT_ROWS).all()
+    only (the list API), read by the driver without an ORM object per unit (ADR 0029)."""
+    return read_rows(session, _UNIT_ROWS)
 
 
 def access_served_municipalities(session: Session) -> dict[int, list[tuple[str, str]]]:
     """(code, Greek name) of the municipalities each mobile unit serves, by unit id, by code:
     one query for the whole tree."""
     served: dict[int, list[tuple[str, str]]] = {}
-    for unit_id, code, name in session.execute(_SERVED_ROWS):
+    for unit_id, code, name in read_rows(session, _SERVED_ROWS):
         served.setdefault(unit_id, []).append((code, name))
     return served
 
