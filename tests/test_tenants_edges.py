@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import (
@@ -17,17 +18,25 @@ from sqlalchemy import (
     MetaData,
     Table,
     bindparam,
+    func,
     select,
     text,
 )
+from sqlalchemy import exc as sa_exc
 
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.issuer.models import IdentityOrganization
 from kentra.platform.core.cli import main
 from kentra.platform.core.config import Settings
-from kentra.platform.core.database import recreate_database, sibling_database_url
+from kentra.platform.core.database import (
+    database_unavailable,
+    recreate_database,
+    sibling_database_url,
+)
+from kentra.platform.core.models import TENANT_SCHEMA
+from kentra.platform.units.models import Unit
 from kentra.tenants import ddl, provisioning
-from kentra.tenants.binding import begin_tenant_session, open_tenant_session
+from kentra.tenants.binding import begin_tenant_session, open_tenant_session, read_rows
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import Timeouts, migrate_tenant_schema, tenant_versions
 from kentra.tenants.models import Tenant, TenantStatus
@@ -174,3 +183,44 @@ def test_a_session_begun_with_a_lookup_is_bound_whatever_the_lookup_finds(
             assert session.scalar(text("SELECT current_schema()")) == tenant_a.schema_name
         finally:
             session.close()
+
+
+def test_reads_by_the_driver_fail_as_sqlalchemy_statements_do(
+    engine: Engine, tenant_a: MunicipalityCode
+) -> None:
+    """read_rows (ADR 0029) writes the session's schema into the statement and raises a failed
+    statement as SQLAlchemy would: a DBAPIError naming no parameter, the connection kept."""
+    missing = Table("no_such_table", MetaData(), Column("id", Integer), schema=TENANT_SCHEMA)
+    session = open_tenant_session(engine, tenant_a)
+    try:
+        with pytest.raises(sa_exc.ProgrammingError) as raised:
+            read_rows(session, select(missing.c.id).where(missing.c.id == 4242))
+        assert isinstance(raised.value.orig, psycopg.errors.UndefinedTable)
+        assert f"{tenant_a.schema_name}.no_such_table" in str(raised.value)
+        assert "4242" not in str(raised.value)
+        assert not raised.value.connection_invalidated
+        assert not database_unavailable(raised.value)
+        session.rollback()
+        ids = [row.id for row in read_rows(session, select(Unit.__table__.c.id))]
+        assert ids == sorted(session.scalars(select(Unit.id).order_by(Unit.id)))
+    finally:
+        session.close()
+
+
+def test_a_read_by_the_driver_on_a_lost_connection_is_unavailable_and_invalidates_it(
+    engine: Engine, tenant_a: MunicipalityCode
+) -> None:
+    session = open_tenant_session(engine, tenant_a)
+    try:
+        pid = session.scalar(select(func.pg_backend_pid()))
+        with engine.connect() as other:
+            assert other.scalar(select(func.pg_terminate_backend(pid)))
+        with pytest.raises(sa_exc.DBAPIError) as raised:
+            read_rows(session, select(Unit.__table__.c.id))
+        assert raised.value.connection_invalidated
+        assert database_unavailable(raised.value)  # a 503 for a request
+        session.rollback()
+        # The session goes on with a new connection.
+        assert session.scalar(select(func.pg_backend_pid())) != pid
+    finally:
+        session.close()
