@@ -106,10 +106,11 @@ $(MYPY_SRC): ## mypy cannot follow the editable install's path mapping; give it 
 	mkdir -p $(MYPY_SRC)/kentra
 	for p in platform tenants tasks auth migrations; do ln -sfn ../../../$$p $(MYPY_SRC)/kentra/$$p; done
 
-lint: $(STAMP) $(MYPY_SRC) ## ruff (lint + format check) and mypy --strict
+lint: $(STAMP) $(MYPY_SRC) ## ruff (lint + format check), mypy --strict and the import contracts (layers)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd $(MYPY_SRC) && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p kentra.platform -p kentra.tenants -p kentra.tasks -p kentra.auth
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -1,6 +1,6 @@
 """Authentication and authorization of every request.
 
-Order, before any view (URL preprocessors, see platform/core/app.py):
+Order, before any view (URL preprocessors, see platform/app/factory.py):
 
 1. ``authenticate``: a bearer token is validated (no database work); a bad one is a 401 with
    ``WWW-Authenticate``. The principal is kept in ``g``.

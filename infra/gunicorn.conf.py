@@ -1,4 +1,4 @@
-"""Gunicorn settings for production: ``gunicorn -c infra/gunicorn.conf.py kentra.platform.core.wsgi:app``."""
+"""Gunicorn settings for production: ``gunicorn -c infra/gunicorn.conf.py kentra.platform.app.wsgi:app``."""
 
 import os
 

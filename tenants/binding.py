@@ -14,7 +14,6 @@ import threading
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
@@ -35,17 +34,19 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 
+from kentra.platform.core.logging import current_tenant_var
 from kentra.platform.core.models import TENANT_SCHEMA
 from kentra.tenants.codes import MunicipalityCode
 
-_current_tenant: ContextVar[MunicipalityCode | None] = ContextVar("kentra_tenant", default=None)
+_current_tenant = current_tenant_var  # in the kernel, for its log records
 _views_lock = threading.Lock()
 _views: dict[tuple[int, str], Engine] = {}
 
 
 def current_tenant() -> MunicipalityCode | None:
     """The tenant the current request or task acts for, if any (used by logs and tasks)."""
-    return _current_tenant.get()
+    code: MunicipalityCode | None = _current_tenant.get()
+    return code
 
 
 def set_current_tenant(code: MunicipalityCode | None) -> None:

@@ -40,7 +40,7 @@ from werkzeug.serving import make_server
 from kentra.auth.issuer.accounts import hash_password, normalise_username
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.issuer.models import IdentityUser
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import Settings
 from tests.security.headers import security_header_problems
 

@@ -113,7 +113,7 @@ def tokens(settings: Settings) -> TokenFactory:
 
 @pytest.fixture(scope="session")
 def app(engine: Engine, tokens: TokenFactory) -> Flask:
-    from kentra.platform.core.app import create_app
+    from kentra.platform.app.factory import create_app
 
     return create_app(jwks=tokens.jwks)
 

@@ -33,7 +33,7 @@ from kentra.auth.permissions import (
 from kentra.auth.roles import Role
 from kentra.auth.tokens import HttpJwks, InvalidToken, JwksCache, TokenValidator
 from kentra.auth.web import _TOKENS, session_principal
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import Settings
 from tests.tokens import TokenFactory
 

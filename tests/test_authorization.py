@@ -303,7 +303,7 @@ def test_a_token_without_roles_reaches_nothing(client: FlaskClient, tokens: Toke
 
 
 def test_an_undeclared_endpoint_is_closed(app: Flask, tokens: TokenFactory) -> None:
-    from kentra.platform.core.app import create_app
+    from kentra.platform.app.factory import create_app
 
     fresh = create_app(jwks=tokens.jwks)
 

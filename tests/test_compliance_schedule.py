@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from kentra.platform.app.cli import main
 from kentra.platform.compliance.models import JobStatus, RecomputeJob
-from kentra.platform.core.cli import main
 from kentra.tasks.celery_app import celery
 from kentra.tenants.models import Tenant, TenantStatus
 

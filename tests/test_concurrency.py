@@ -74,7 +74,7 @@ def test_the_version_column_catches_a_concurrent_update(
 
 def test_a_stale_update_at_flush_is_a_412_problem(tokens: TokenFactory) -> None:
     from kentra.auth.flask import public
-    from kentra.platform.core.app import create_app
+    from kentra.platform.app.factory import create_app
 
     fresh = create_app(jwks=tokens.jwks)
 

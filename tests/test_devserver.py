@@ -1,4 +1,4 @@
-"""`make run`'s demo data (kentra.platform.core.devserver.seed_demo), in a database of its own."""
+"""`make run`'s demo data (kentra.platform.app.devserver.seed_demo), in a database of its own."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, func, select
 
+from kentra.auth.issuer.demo import DEMO_ORGANIZATIONS
+from kentra.platform.app.devserver import DEMO_STAFF, DEMO_TENANTS, seed_demo
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import make_engine, recreate_database, sibling_database_url
-from kentra.platform.core.devserver import DEMO_STAFF, DEMO_TENANTS, seed_demo
+from kentra.platform.reference.models import Municipality
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import PREMISES_ITEMS, Unit
 from kentra.tenants.binding import tenant_session
@@ -48,3 +50,17 @@ def test_demo_data_is_seeded_once_with_a_centre_roster_and_supervision(
         assert session.scalar(select(func.count()).select_from(StaffMember)) == len(DEMO_STAFF)
         heads = session.scalars(select(StaffMember).where(StaffMember.is_head)).all()
         assert [h.unit_id for h in heads] == [centre.id]
+
+
+def test_the_demo_organizations_are_named_as_in_the_reference_data(engine: Engine) -> None:
+    """The embedded issuer's demo organizations carry fixed names (auth does not read the
+    reference data, a layer above it): they must be the reference data's names."""
+    with engine.connect() as conn:
+        names = dict(
+            conn.execute(
+                select(Municipality.code, Municipality.name_el).where(
+                    Municipality.code.in_(DEMO_ORGANIZATIONS)
+                )
+            ).all()
+        )
+    assert names == DEMO_ORGANIZATIONS

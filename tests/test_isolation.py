@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import Engine, func, select, text
 
 from kentra.auth.roles import Role
+from kentra.platform.app.factory import create_app
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.audit.operations import record_tenant_event
-from kentra.platform.core.app import create_app
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import make_engine
 from kentra.tenants.binding import current_tenant, tenant_session

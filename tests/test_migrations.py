@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select, text
 
-from kentra.platform.core.cli import main
+from kentra.platform.app.cli import main
 from kentra.tenants import migrate
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.migrate import (

@@ -10,7 +10,7 @@ from flask import Flask
 
 from kentra.auth.flask import public
 from kentra.auth.roles import Role
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import ConfigError, Settings, database_url, sqlalchemy_url
 from kentra.platform.core.database import make_engine, prepare_threshold_of
 from kentra.tasks.celery_app import create_celery

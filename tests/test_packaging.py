@@ -33,7 +33,7 @@ def test_platform_does_not_shadow_the_standard_library() -> None:
 
 def test_flask_command_line_loads_the_app() -> None:
     result = run(
-        sys.executable, "-m", "flask", "--app", "kentra.platform.core.app:create_app", "routes"
+        sys.executable, "-m", "flask", "--app", "kentra.platform.app.factory:create_app", "routes"
     )
     assert result.returncode == 0, result.stderr
     assert "/api/v1/reference/municipalities" in result.stdout
@@ -58,7 +58,7 @@ def test_celery_command_line_loads_the_app() -> None:
 def test_console_script_lists_its_commands() -> None:
     result = run(str(ROOT / ".venv" / "bin" / "kentra"), "--help")
     if result.returncode != 0:  # installed elsewhere (e.g. a wheel in another venv)
-        result = run(sys.executable, "-m", "kentra.platform.core.cli", "--help")
+        result = run(sys.executable, "-m", "kentra.platform.app.cli", "--help")
     assert result.returncode == 0, result.stderr
     for command in ("tenants", "db", "run"):
         assert command in result.stdout

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, Engine, func, select, text
 
+from kentra.platform.app.cli import main
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
-from kentra.platform.core.cli import main
 from kentra.platform.municipalities.models import DEFAULT_SETTINGS, TenantProfile, TenantSetting
 from kentra.tenants import provisioning
 from kentra.tenants.binding import tenant_session

@@ -19,7 +19,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from sqlalchemy import Engine, func, select
 
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import DEFAULT_PUBLIC_SUBMISSION_LIMIT, Settings
 from kentra.platform.core.ratelimit import Clock, rate_limits
 from kentra.platform.onboarding.models import OnboardingRequest

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.municipalities.probes import describe_tenant
 from kentra.tasks import app as celery_app
 from kentra.tasks.base import TENANT_HEADER, _task_session, send_after_commit
-from kentra.tasks.probes import describe_tenant
 from kentra.tenants.binding import current_tenant, tenant_context, tenant_session
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import TenantStatus

@@ -26,7 +26,7 @@ from sqlalchemy import exc as sa_exc
 
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.issuer.models import IdentityOrganization
-from kentra.platform.core.cli import main
+from kentra.platform.app.cli import main
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import (
     database_unavailable,

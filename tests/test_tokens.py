@@ -23,7 +23,7 @@ from kentra.auth.claims import API_CLIENT, WEB_CLIENT
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.auth.tokens import InvalidToken, JwksCache, TokenValidator
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from tests.tokens import TokenFactory
 
 URL = "/api/v1/municipalities/4501"

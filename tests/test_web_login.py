@@ -22,7 +22,7 @@ from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Role
 from kentra.auth.web import init_web_login, safe_next
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import Settings
 
 PASSWORD = "a-test-password-1"

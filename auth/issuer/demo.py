@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from kentra.auth.identity import IdentityAdmin, UserSpec
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import Settings
-from kentra.platform.reference.models import Municipality
 
 DEMO_EMAIL_DOMAIN = "demo.kentra.invalid"  # .invalid: reserved, never delivered
 
@@ -33,6 +32,8 @@ def _password(role: Role) -> str:
 
 ATHENS = "4501"
 HERAKLION = "7101"
+# The demo organizations' names, as in the reference data (platform/reference/data).
+DEMO_ORGANIZATIONS = {ATHENS: "Δήμος Αθηναίων", HERAKLION: "Δήμος Ηρακλείου"}
 ATHENS_CENTRE = UnitPath(ATHENS, "kk-athinon")
 ATHENS_ANNEX = UnitPath(ATHENS, "kk-athinon", "parartima-1")
 HERAKLION_CENTRE = UnitPath(HERAKLION, "kk-irakleiou")
@@ -130,24 +131,17 @@ def seed_demo_users(
     it: the same users, passwords and scopes either way."""
     if settings.env == "production":
         raise RuntimeError("demo users are for development and tests only")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(Municipality.code, Municipality.name_el).where(
-                Municipality.code.in_([ATHENS, HERAKLION])
-            )
-        )
-        names: dict[str, str] = dict(rows.all())
     if identity is not None:
-        _seed(identity, names)
+        _seed(identity)
     else:
         with engine.begin() as conn:
-            _seed(EmbeddedIdentityAdmin(conn), names)
+            _seed(EmbeddedIdentityAdmin(conn))
     return [login for _spec, login in DEMO_USERS]
 
 
-def _seed(admin: IdentityAdmin, names: dict[str, str]) -> None:
-    for code in (ATHENS, HERAKLION):
-        admin.ensure_organization(code, names.get(code, f"Δήμος {code}"))
+def _seed(admin: IdentityAdmin) -> None:
+    for code, name in DEMO_ORGANIZATIONS.items():
+        admin.ensure_organization(code, name)
     for unit, name in UNIT_NAMES.items():
         admin.ensure_unit_group(unit, name)
     for spec, _login in DEMO_USERS:

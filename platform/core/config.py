@@ -72,7 +72,7 @@ class Settings:
     var_dir: Path = field(default_factory=lambda: _project_root() / "var")
     database_name: str = DEFAULT_DATABASE_NAME
     max_content_length: int = 1024 * 1024
-    # A file upload's own limit (views marked with kentra.platform.core.app.accepts_upload).
+    # A file upload's own limit (views marked with kentra.platform.core.inputs.accepts_upload).
     max_upload_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True

@@ -20,16 +20,18 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from marshmallow import validate
 from sqlalchemy import Column, Integer, SmallInteger, String
 from webargs.core import is_json
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
+
+from kentra.platform.core.config import Settings
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's "no-op" marker, extracted by pybabel
@@ -353,9 +355,34 @@ class TextSegmentConverter(UnicodeConverter):
         self.regex = self.regex.replace("[^/]", f"[^/{_CONTROL}{_LINE_BREAKS}{_INVISIBLE}]", 1)
 
 
+UPLOAD_ATTRIBUTE = "_kentra_accepts_upload"
+# Room for a multipart upload's other fields and boundaries, above the file's own limit.
+UPLOAD_FORM_OVERHEAD = 64 * 1024
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def accepts_upload(view: V) -> V:
+    """Mark a view that takes a file: its body may be up to ``max_upload_bytes`` (plus the
+    form's overhead) instead of ``max_content_length``; the view checks the file's own size."""
+    setattr(view, UPLOAD_ATTRIBUTE, True)
+    return view
+
+
+def reject_oversized_body(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    # Runs before tenant resolution, so an oversized body never reaches the database.
+    if getattr(current_app.view_functions.get(endpoint or ""), UPLOAD_ATTRIBUTE, False):
+        settings: Settings = current_app.extensions["kentra"].settings
+        request.max_content_length = settings.max_upload_bytes + UPLOAD_FORM_OVERHEAD
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        abort(413, f"The request body is larger than {limit} bytes.")
+
+
 def init_app(app: Flask) -> None:
-    """Install the converters (before any route is added) and the request check."""
+    """Install the converters (before any route is added) and the request checks: the body's
+    size, then hostile input."""
     app.url_map.converters["int"] = BoundedIntegerConverter
     app.url_map.converters["default"] = TextSegmentConverter
     app.url_map.converters["string"] = TextSegmentConverter
+    app.url_value_preprocessor(reject_oversized_body)
     app.url_value_preprocessor(refuse_hostile_request)

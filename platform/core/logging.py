@@ -17,13 +17,12 @@ import sys
 import sysconfig
 import traceback
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
-
-from kentra.tenants.binding import current_tenant
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 # The innermost frames are the informative ones; a SQLAlchemy traceback has some thirty.
@@ -35,6 +34,12 @@ _PATH_PREFIXES = sorted(
     key=len,
     reverse=True,
 )
+
+
+# The tenant (a MunicipalityCode) the current request or task acts for. Set and read through
+# kentra.tenants.binding (set_current_tenant, tenant_context, current_tenant); it lives here so
+# that the kernel's log records can name the tenant without importing the layer above.
+current_tenant_var: ContextVar[Any] = ContextVar("kentra_tenant", default=None)
 
 
 def qualified_name(error_type: type[BaseException]) -> str:
@@ -100,7 +105,7 @@ class TenantFilter(logging.Filter):
     to the records written while a request is handled."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        code = current_tenant()
+        code = current_tenant_var.get()
         record.tenant = code.value if code is not None else None
         if not hasattr(record, "request_id"):
             request_id = _current_request_id()

@@ -31,8 +31,8 @@ from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.platform.api import Blueprint
 from kentra.platform.api.etags import require_if_match, with_etag
-from kentra.platform.core.app import accepts_upload
 from kentra.platform.core.database import request_session
+from kentra.platform.core.inputs import accepts_upload
 from kentra.platform.core.models import local_today
 from kentra.platform.regulations.access import (
     access_current_regulations,

@@ -7,7 +7,7 @@ Municipality (``/municipalities/<code>/regulations``):
   typed value (the file must be chosen again: browsers never keep it, and the page says so):
   422 bad input or not a PDF, 413 a file above the limit, 403 another centre's head, 400 a
   missing or stale CSRF token. A body far above the limit is refused before anything is read
-  (:func:`kentra.platform.core.app.accepts_upload`): that answer is a page of its own (413).
+  (:func:`kentra.platform.core.inputs.accepts_upload`): that answer is a page of its own (413).
 - ``/<regulation_id>``: the details, the download link and the buttons the user's role allows
   (approve; submit; for the ministry acknowledge, or return with comments). Each button's
   form carries the version shown; a stale one is a 409 with a notice. Success redirects (303)
@@ -36,8 +36,8 @@ from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
-from kentra.platform.core.app import accepts_upload
 from kentra.platform.core.database import request_session
+from kentra.platform.core.inputs import accepts_upload
 from kentra.platform.regulations.access import (
     access_current_regulations,
     access_regions,

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from kentra.auth.flask import declare_public_endpoint
 from kentra.auth.tokens import JwksCache, TokenValidator
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import Settings
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.roles import Role
+from kentra.platform.app.factory import create_app
 from kentra.platform.compliance.models import CentreCompliance, JobStatus, RecomputeJob
 from kentra.platform.compliance.operations import create_recompute_job, today
 from kentra.platform.compliance.tasks import TASK_NAME, run_recompute_job
-from kentra.platform.core.app import create_app
 from kentra.platform.core.config import Settings
 from kentra.platform.policy.operations import INITIAL_PROFILES, create_policy_version
 from kentra.platform.staff.models import StaffMember

@@ -55,7 +55,7 @@ from kentra.auth.issuer.server import embedded_issuer
 from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
 from kentra.auth.principal import Principal
 from kentra.auth.tokens import DEFAULT_CACHE_SIZE, HttpJwks, JwksCache, TokenValidator
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
 from tests.benchmarks.auth import VALIDATIONS, cpu_pressure_total_us
 from tests.benchmarks.database import BenchDatabase

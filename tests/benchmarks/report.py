@@ -122,7 +122,7 @@ BENCHMARK_DESCRIPTIONS = {
     ),
     "web": (
         "Starts the web server as production does (`python -m gunicorn "
-        "kentra.platform.core.wsgi:app --workers 1`) on the bench database, waits for "
+        "kentra.platform.app.wsgi:app --workers 1`) on the bench database, waits for "
         "`GET /healthz` to answer 200, makes a few requests (reference data API, the home "
         "page and the signup page), then reads `VmRSS` from `/proc/<pid>/status` of the worker (the "
         "master's child; judged, target ≤ 150 MiB) and of the master, and stops the server."

@@ -4,7 +4,7 @@ baseline, all in the same run.
 
 Four servers, each gunicorn with infra/gunicorn.conf.py and the same environment:
 
-- the platform (``kentra.platform.core.wsgi:app``) on the services' PostgreSQL, direct;
+- the platform (``kentra.platform.app.wsgi:app``) on the services' PostgreSQL, direct;
 - the platform through the services' PgBouncer (transaction pooling,
   ``KENTRA_DB_PREPARE_THRESHOLD=off``);
 - the raw baseline (tests/benchmarks/throughput_app.py: one WSGI function over psycopg) running
@@ -317,7 +317,7 @@ def servers(direct: URL, pooled: URL) -> Iterator[dict[str, Server]]:
             env = server_env(variant, direct, pooled, base_url)
             env["KENTRA_BIND"] = f"127.0.0.1:{ports[variant.key]}"
             app = (
-                "kentra.platform.core.wsgi:app"
+                "kentra.platform.app.wsgi:app"
                 if variant.platform
                 else "tests.benchmarks.throughput_app:app"
             )

@@ -88,7 +88,7 @@ def run(db: BenchDatabase, outcome: BenchOutcome, log_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
-        *(sys.executable, "-m", "gunicorn", "kentra.platform.core.wsgi:app"),
+        *(sys.executable, "-m", "gunicorn", "kentra.platform.app.wsgi:app"),
         *("--bind", f"127.0.0.1:{port}", "--workers", "1"),
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)

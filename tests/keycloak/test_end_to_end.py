@@ -29,8 +29,8 @@ from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.auth.tokens import TokenValidator
+from kentra.platform.app.factory import create_app
 from kentra.platform.compliance.models import CentreCompliance
-from kentra.platform.core.app import create_app
 from kentra.platform.core.config import Settings
 from kentra.platform.core.models import local_today
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus

@@ -28,7 +28,7 @@ import pytest
 from flask import Flask
 
 from kentra.auth.roles import Role
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import Settings, database_url
 from kentra.platform.core.database import get_engine, recreate_database
 from kentra.tenants.migrate import upgrade_all

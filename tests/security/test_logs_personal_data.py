@@ -21,7 +21,7 @@ from flask import Flask, request
 from sqlalchemy import Engine, create_engine, delete, text
 
 from kentra.auth.flask import public
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import request_session
 from kentra.platform.onboarding.models import OnboardingRequest

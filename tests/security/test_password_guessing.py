@@ -38,7 +38,7 @@ from kentra.auth.issuer.models import IdentityLoginFailure, IdentityUser
 from kentra.auth.issuer.server import embedded_issuer
 from kentra.auth.issuer.throttle import BruteForcePolicy
 from kentra.auth.keycloak_realm import REALM_FILE_ENV, load_realm
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
 from kentra.platform.core.ratelimit import Clock, keyed_hash
 from tests.tokens import TokenFactory

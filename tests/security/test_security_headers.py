@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
 
 from kentra.auth.roles import Role
-from kentra.platform.core.app import create_app
+from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import Settings
 from kentra.tenants.codes import MunicipalityCode
 from tests.browser_support import CHROMIUM, check_prerequisites, live_server

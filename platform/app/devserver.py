@@ -211,7 +211,7 @@ def run_platform(*, host: str, port: int, keycloak_users: bool = False) -> None:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "kentra.platform.core.wsgi:app",
+                "kentra.platform.app.wsgi:app",
                 "--bind",
                 f"{host}:{port}",
                 "--workers",

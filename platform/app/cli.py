@@ -27,7 +27,7 @@ main.add_command(db_group)
 @click.option("--keycloak-users", is_flag=True, help=KEYCLOAK_USERS_HELP)
 def run_command(port: int, host: str, keycloak_users: bool) -> None:
     """Set up and run everything: database, migrations, demo data, worker and web server."""
-    from kentra.platform.core.devserver import run_platform  # noqa: PLC0415
+    from kentra.platform.app.devserver import run_platform  # noqa: PLC0415
 
     run_platform(host=host, port=port, keycloak_users=keycloak_users)
 
@@ -36,9 +36,9 @@ def run_command(port: int, host: str, keycloak_users: bool) -> None:
 @click.option("--keycloak-users", is_flag=True, help=KEYCLOAK_USERS_HELP)
 def seed_demo_command(keycloak_users: bool) -> None:
     """Create the demo tenants, their units and organizations, and the demo users."""
+    from kentra.platform.app.devserver import seed_demo  # noqa: PLC0415
     from kentra.platform.core.config import Settings  # noqa: PLC0415
     from kentra.platform.core.database import get_engine  # noqa: PLC0415
-    from kentra.platform.core.devserver import seed_demo  # noqa: PLC0415
 
     settings = Settings.from_env()
     for line in seed_demo(get_engine(settings), settings, keycloak_users=keycloak_users):
@@ -73,7 +73,7 @@ def permissions_command(write: bool) -> None:
     from pathlib import Path  # noqa: PLC0415
 
     from kentra.auth.documentation import render_permissions_page  # noqa: PLC0415
-    from kentra.platform.core.app import create_app  # noqa: PLC0415
+    from kentra.platform.app.factory import create_app  # noqa: PLC0415
 
     page = render_permissions_page(create_app())
     if not write:

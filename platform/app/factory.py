@@ -1,4 +1,4 @@
-"""The Flask application factory: ``flask --app kentra.platform.core.app run``."""
+"""The Flask application factory: ``flask --app kentra.platform.app.factory run``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FunctionType
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, g, request
 from sqlalchemy import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -24,7 +24,8 @@ from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.auth.web import init_web_login
 from kentra.platform.api import API_PREFIX, Api
-from kentra.platform.core import headers, health, inputs, problems, ratelimit
+from kentra.platform.app import health
+from kentra.platform.core import headers, inputs, problems, ratelimit
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.files import write_once
@@ -64,29 +65,6 @@ def discover_blueprints(module_name: str = "blueprint") -> list[Any]:
             continue
         found.append(blueprint_module.blueprint)
     return found
-
-
-UPLOAD_ATTRIBUTE = "_kentra_accepts_upload"
-# Room for a multipart upload's other fields and boundaries, above the file's own limit.
-UPLOAD_FORM_OVERHEAD = 64 * 1024
-V = TypeVar("V", bound=Callable[..., Any])
-
-
-def accepts_upload(view: V) -> V:
-    """Mark a view that takes a file: its body may be up to ``max_upload_bytes`` (plus the
-    form's overhead) instead of ``max_content_length``; the view checks the file's own size."""
-    setattr(view, UPLOAD_ATTRIBUTE, True)
-    return view
-
-
-def _reject_oversized_body(endpoint: str | None, _values: dict[str, Any] | None) -> None:
-    # Runs before tenant resolution, so an oversized body never reaches the database.
-    if getattr(current_app.view_functions.get(endpoint or ""), UPLOAD_ATTRIBUTE, False):
-        settings: Settings = current_app.extensions["kentra"].settings
-        request.max_content_length = settings.max_upload_bytes + UPLOAD_FORM_OVERHEAD
-    limit = request.max_content_length
-    if limit is not None and request.content_length is not None and request.content_length > limit:
-        abort(413, f"The request body is larger than {limit} bytes.")
 
 
 def _start_request_log(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
@@ -185,9 +163,9 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     # URL preprocessors run before before_request, in registration order: the request id and
     # timer first (so 413 and tenant 404 answers carry them), then the body limit, then tenancy.
     app.url_value_preprocessor(_start_request_log)
-    app.url_value_preprocessor(_reject_oversized_body)
-    # Before any route is added: bounded <int:…> and clean text segments; then the request's
-    # JSON depth and query string are checked before authentication and tenancy.
+    # Before any route is added: bounded <int:…> and clean text segments; then the body's
+    # size, the request's JSON depth and its query string are checked before authentication
+    # and tenancy.
     inputs.init_app(app)
     auth.init_app(app, token_validator(settings, app, jwks))
     routing.init_app(app)
