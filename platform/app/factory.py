@@ -30,6 +30,7 @@ from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.files import write_once
 from kentra.platform.core.logging import configure_logging
+from kentra.platform.supervision.operations import tenant_route_lookup
 from kentra.platform.web import i18n as web_i18n
 from kentra.platform.web import navigation as web_navigation
 from kentra.tenants import routing
@@ -168,7 +169,7 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     # and tenancy.
     inputs.init_app(app)
     auth.init_app(app, token_validator(settings, app, jwks))
-    routing.init_app(app)
+    routing.init_app(app, tenant_route_lookup())
     # after_request functions run in reverse order: the boundary commits, then the log line
     # is written with the final status.
     app.after_request(_finish_request_log)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -42,6 +43,23 @@ def supervisor_code() -> ColumnElement[str | None]:
         (Tenant.has_social_service.is_(None), None),
         (Tenant.has_social_service.is_(True), Tenant.code),
         else_=regional_unit_seat(),
+    )
+
+
+@cache
+def tenant_route_lookup() -> Select[str, str, str | None]:
+    """The tenant's status, region and supervising municipality (derived) for the bind
+    parameter ``code``: the lookup tenant routing runs in every tenant request
+    (``kentra.tenants.routing.init_app``). Built once."""
+    return (
+        select(Tenant.status, RegionalUnit.region_code, supervisor_code().label("supervisor"))
+        .join(Municipality, Municipality.code == Tenant.code)
+        .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
+        .outerjoin(
+            RegionalUnitSeatDecision,
+            RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
+        )
+        .where(Tenant.code == bindparam("code"))
     )
 
 
