@@ -172,8 +172,8 @@ def upgrade_command(
         _dump(report.as_dict())
     else:
         click.echo(f"shared: {report.shared_from or 'empty'} -> {report.shared_to}")
-        if report.reference_data_loaded:
-            click.echo("reference data loaded")
+        if report.shared_data_loaded:
+            click.echo("shared data loaded (reference data, initial policy)")
         click.echo(
             f"tenants: {report.count('migrated')} migrated, {report.count('skipped')} already at head, "
             f"{report.count('failed')} failed (head {report.tenant_head}) in {report.duration_ms:.0f} ms"

@@ -82,7 +82,7 @@ class SchemaResult:
 class UpgradeReport:
     shared_from: str | None
     shared_to: str
-    reference_data_loaded: bool
+    shared_data_loaded: bool  # a step of tenants.steps wrote (reference data, initial policy)
     tenant_head: str
     tenants: list[SchemaResult] = field(default_factory=list)
     duration_ms: float = 0.0
@@ -141,12 +141,13 @@ def current_revision(conn: Connection, version_table_schema: str) -> str | None:
 
 
 def upgrade_shared(engine: Engine, stream: Stream, timeouts: Timeouts) -> tuple[str | None, bool]:
-    """Upgrade the shared schema and (re)load the reference data; return (old revision, loaded?)."""
+    """Upgrade the shared schema and (re)load the shared data the modules installed (the
+    reference data, the initial policy: tenants.steps); return (old revision, loaded?)."""
     from sqlalchemy.orm import Session  # noqa: PLC0415
 
-    from kentra.platform.policy.operations import ensure_initial_policy  # noqa: PLC0415
-    from kentra.platform.reference.operations import load_reference_data  # noqa: PLC0415
+    from kentra.tenants.steps import installed_steps  # noqa: PLC0415
 
+    shared_data = installed_steps().shared_data  # before anything is changed
     with engine.connect() as conn, conn.begin():
         _set_timeouts(conn, timeouts)
         conn.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE_SHARED, 0)))
@@ -155,9 +156,8 @@ def upgrade_shared(engine: Engine, stream: Stream, timeouts: Timeouts) -> tuple[
         if before != stream.head:
             _run_stream(conn, stream, version_table_schema=SHARED_SCHEMA, destination="heads")
         with Session(bind=conn) as session:
-            loaded = load_reference_data(session).loaded
-            ensure_initial_policy(session)  # the programme's staffing bands, once
-    return before, loaded
+            loaded = [load(session) for load in shared_data]
+    return before, any(loaded)
 
 
 # --- tenant stream --------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def upgrade_all(
     report = UpgradeReport(
         shared_from=shared_before,
         shared_to=shared_stream.head,
-        reference_data_loaded=loaded,
+        shared_data_loaded=loaded,
         tenant_head=tenant_stream.head,
     )
     with engine.connect() as conn:

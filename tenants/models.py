@@ -5,10 +5,30 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CHAR, BigInteger, Boolean, DateTime, ForeignKey, Identity, String
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    String,
+    column,
+    table,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import SharedBase, string_enum, utcnow
+from kentra.platform.core.models import SHARED_SCHEMA, SharedBase, string_enum, utcnow
+
+# The reference data's municipalities, which the registry's foreign key names: what tenants/
+# reads of them (that a code exists, its Greek name), without importing the reference module,
+# a layer above (ADR 0030). The reference module owns the table.
+MUNICIPALITIES = table(
+    "municipalities",
+    column("code", CHAR(4)),
+    column("name_el", String),
+    schema=SHARED_SCHEMA,
+)
 
 
 class TenantStatus(enum.StrEnum):

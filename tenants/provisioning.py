@@ -18,14 +18,12 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kentra.auth.identity import IdentityAdmin
-from kentra.platform.audit.operations import platform_event, record_platform_event
 from kentra.platform.core.models import TENANT_SCHEMA, utcnow
-from kentra.platform.municipalities.operations import seed_tenant_defaults
-from kentra.platform.reference.models import Municipality
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.ddl import tenant_schema_script
 from kentra.tenants.migrate import LOCK_NAMESPACE_TENANT
-from kentra.tenants.models import Tenant, TenantStatus
+from kentra.tenants.models import MUNICIPALITIES, Tenant, TenantStatus
+from kentra.tenants.steps import installed_steps, record_registry_event
 from kentra.tenants.streams import TENANT, default_stream
 
 
@@ -83,10 +81,11 @@ def _step_schema(conn: Connection, code: MunicipalityCode, _actor: str) -> None:
 
 
 def _step_defaults(conn: Connection, code: MunicipalityCode, actor: str) -> None:
-    """The defaults and first audit entry, written through a tenant-bound session."""
+    """The defaults and first audit entry (the municipalities module's step), written through
+    a tenant-bound session."""
     bound = conn.execution_options(schema_translate_map={TENANT_SCHEMA: code.schema_name})
     with Session(bind=bound) as session:
-        seed_tenant_defaults(session, code.value, actor=actor)
+        installed_steps().tenant_defaults(session, code.value, actor)
 
 
 PROVISIONING_STEPS: list[ProvisioningStep] = [_step_schema, _step_defaults]
@@ -107,6 +106,7 @@ def create_tenant(
     """
     started = time.perf_counter()
     code = parse_municipality_code(raw_code)
+    steps = installed_steps()  # before anything is written
     organization_ensured = False
     try:
         with engine.connect() as conn, conn.begin():
@@ -130,7 +130,9 @@ def create_tenant(
                 # A requested tenant (self-service signup) becomes active.
                 else update(Tenant).where(Tenant.code == code.value).values(**values)
             )
-            audit = platform_event(actor=actor, action="tenant.provisioned", tenant_code=code.value)
+            audit = steps.platform_event(
+                actor=actor, action="tenant.provisioned", tenant_code=code.value
+            )
             row = conn.execute(
                 registry.returning(Tenant.__table__).add_cte(audit.cte("platform_audit"))
             ).one()
@@ -145,10 +147,10 @@ def create_tenant(
 def _municipality_and_tenant(conn: Connection, code: MunicipalityCode) -> Any:
     """The municipality's name with its registry row (NULL columns when there is none)."""
     found = conn.execute(
-        select(Municipality.name_el, Tenant.__table__)
-        .select_from(Municipality)
-        .outerjoin(Tenant, Tenant.code == Municipality.code)
-        .where(Municipality.code == code.value)
+        select(MUNICIPALITIES.c.name_el, Tenant.__table__)
+        .select_from(MUNICIPALITIES)
+        .outerjoin(Tenant, Tenant.code == MUNICIPALITIES.c.code)
+        .where(MUNICIPALITIES.c.code == code.value)
     ).one_or_none()
     if found is None:
         raise UnknownMunicipality(
@@ -180,8 +182,8 @@ def _set_status(tenant: Tenant, status: TenantStatus) -> None:
 def list_tenants(engine: Engine, *, status: TenantStatus | None = None) -> list[TenantInfo]:
     with Session(engine) as session:
         query = (
-            select(Tenant, Municipality.name_el)
-            .join(Municipality, Municipality.code == Tenant.code)
+            select(Tenant, MUNICIPALITIES.c.name_el)
+            .join(MUNICIPALITIES, MUNICIPALITIES.c.code == Tenant.code)
             .order_by(Tenant.code)
         )
         if status is not None:
@@ -204,8 +206,8 @@ def change_status(
     code = parse_municipality_code(raw_code)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         row = session.execute(
-            select(Tenant, Municipality.name_el)
-            .join(Municipality, Municipality.code == Tenant.code)
+            select(Tenant, MUNICIPALITIES.c.name_el)
+            .join(MUNICIPALITIES, MUNICIPALITIES.c.code == Tenant.code)
             .where(Tenant.code == code.value)
             .with_for_update(of=Tenant)
         ).one_or_none()
@@ -219,7 +221,7 @@ def change_status(
                 f"tenant {code.value} is {tenant.status}; it cannot become {target}"
             )
         _set_status(tenant, target)
-        record_platform_event(
+        record_registry_event(
             session, actor=actor, action=f"tenant.{target}", tenant_code=code.value
         )
         return _info(tenant, name), True

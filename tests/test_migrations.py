@@ -75,7 +75,7 @@ def test_everything_at_head_is_skipped(
 ) -> None:
     report = upgrade_all(engine, only=[tenant_a.value, tenant_b.value])
     assert report.shared_from == report.shared_to
-    assert not report.reference_data_loaded  # checksum unchanged
+    assert not report.shared_data_loaded  # checksum unchanged
     assert [(r.code, r.outcome) for r in report.tenants] == [
         ("4501", "skipped"),
         ("7101", "skipped"),

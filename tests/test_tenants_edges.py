@@ -35,10 +35,10 @@ from kentra.platform.core.database import (
 )
 from kentra.platform.core.models import TENANT_SCHEMA
 from kentra.platform.units.models import Unit
-from kentra.tenants import ddl, provisioning
+from kentra.tenants import ddl, provisioning, steps
 from kentra.tenants.binding import begin_tenant_session, open_tenant_session, read_rows
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from kentra.tenants.migrate import Timeouts, migrate_tenant_schema, tenant_versions
+from kentra.tenants.migrate import Timeouts, migrate_tenant_schema, tenant_versions, upgrade_all
 from kentra.tenants.models import Tenant, TenantStatus
 from kentra.tenants.provisioning import create_tenant
 from kentra.tenants.streams import load_stream
@@ -62,7 +62,7 @@ def test_cli_upgrade_of_a_new_database_loads_the_reference_data() -> None:
     result = CliRunner(env=environment).invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "shared: empty -> s" in result.stdout
-    assert "reference data loaded" in result.stdout
+    assert "shared data loaded (reference data, initial policy)" in result.stdout
     assert "0 migrated, 0 already at head, 0 failed" in result.stdout
 
 
@@ -224,3 +224,18 @@ def test_a_read_by_the_driver_on_a_lost_connection_is_unavailable_and_invalidate
         assert session.scalar(select(func.pg_backend_pid())) != pid
     finally:
         session.close()
+
+
+def test_without_the_modules_steps_nothing_is_provisioned_or_upgraded(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tenants/ runs the modules' steps without importing them (ADR 0030); without them it
+    refuses before writing anything, rather than make a tenant without its defaults."""
+    monkeypatch.setattr(steps, "_installed", [])
+    with pytest.raises(steps.StepsNotInstalled, match=r"wiring\.install"):
+        create_tenant(engine, "0902")
+    with engine.connect() as conn:
+        assert conn.scalar(select(Tenant.code).where(Tenant.code == "0902")) is None
+        assert "m_0902" not in tenant_schemas(engine)
+    with pytest.raises(steps.StepsNotInstalled):
+        upgrade_all(engine)

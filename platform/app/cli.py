@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from kentra.platform.app import wiring
 from kentra.tenants.cli import db_group, tenants_group
 
 KEYCLOAK_USERS_HELP = (
@@ -15,6 +16,7 @@ KEYCLOAK_USERS_HELP = (
 @click.group()
 def main() -> None:
     """Kentra: the Community Centres platform."""
+    wiring.install()  # tenants/ provisions and upgrades with the modules' steps
 
 
 main.add_command(tenants_group)

@@ -22,6 +22,7 @@ from types import FrameType
 import click
 from sqlalchemy import Engine
 
+from kentra.platform.app import wiring
 from kentra.platform.core.config import Settings, broker_url, database_url, result_backend
 from kentra.platform.core.database import get_engine
 from kentra.platform.units.models import PREMISES_ITEMS
@@ -48,6 +49,8 @@ def seed_demo(
     embedded issuer always, in Keycloak only with ``keycloak_users`` (a development Keycloak:
     ``KENTRA_IDP=keycloak make run``). Idempotent."""
     from kentra.auth.adapters import identity_admin  # noqa: PLC0415
+
+    wiring.install()
     from kentra.auth.principal import UnitPath  # noqa: PLC0415
     from kentra.tenants.provisioning import create_tenant  # noqa: PLC0415
 
@@ -161,6 +164,8 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> bool:
 
 def run_platform(*, host: str, port: int, keycloak_users: bool = False) -> None:
     from kentra.tenants.migrate import upgrade_all  # noqa: PLC0415
+
+    wiring.install()
 
     settings = Settings.from_env()
     if not os.environ.get("KENTRA_BASE_URL"):

@@ -24,7 +24,7 @@ from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.auth.web import init_web_login
 from kentra.platform.api import API_PREFIX, Api
-from kentra.platform.app import health
+from kentra.platform.app import health, wiring
 from kentra.platform.core import headers, inputs, problems, ratelimit
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
@@ -142,6 +142,7 @@ class KentraFlask(Flask):
 
 def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    wiring.install()  # onboarding approval provisions tenants with the modules' steps
     configure_logging(settings.log_level, json_format=settings.log_json)
     # "kentra" is a namespace package: Flask cannot find a root path for it by itself.
     app = KentraFlask("kentra", root_path=str(Path(__file__).resolve().parent), static_folder=None)
