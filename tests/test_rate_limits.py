@@ -21,9 +21,9 @@ from sqlalchemy import Engine, func, select
 
 from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import DEFAULT_PUBLIC_SUBMISSION_LIMIT, Settings
-from kentra.platform.core.ratelimit import Clock, rate_limits
 from kentra.platform.onboarding.models import OnboardingRequest
 from kentra.platform.ratelimits import storage as ratelimit_storage
+from kentra.platform.ratelimits.limits import Clock, rate_limits
 from kentra.platform.ratelimits.models import RateLimitHit
 from kentra.platform.ratelimits.storage import DatabaseStorage
 from tests.tokens import TokenFactory

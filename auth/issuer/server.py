@@ -98,7 +98,7 @@ from kentra.auth.keycloak_realm import load_realm
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
 from kentra.platform.core.inputs import has_control_characters
 from kentra.platform.core.models import utcnow
-from kentra.platform.core.ratelimit import RateLimit, client_address, rate_limits
+from kentra.platform.ratelimits.limits import RateLimit, client_address, rate_limits
 
 log = logging.getLogger("kentra.auth.issuer")
 

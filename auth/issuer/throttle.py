@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from kentra.auth.issuer.accounts import normalise_username
 from kentra.auth.issuer.models import IdentityLoginFailure
-from kentra.platform.core.ratelimit import Clock, RateLimit, keyed_hash
+from kentra.platform.ratelimits.limits import Clock, RateLimit, keyed_hash
 
 log = logging.getLogger("kentra.auth.issuer")
 

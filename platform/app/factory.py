@@ -25,11 +25,12 @@ from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
 from kentra.auth.web import init_web_login
 from kentra.platform.api import API_PREFIX, Api
 from kentra.platform.app import health, wiring
-from kentra.platform.core import headers, inputs, problems, ratelimit
+from kentra.platform.core import headers, inputs, problems
 from kentra.platform.core.config import ConfigError, Settings, broker_url
 from kentra.platform.core.database import get_engine, init_request_boundary
 from kentra.platform.core.files import write_once
 from kentra.platform.core.logging import configure_logging
+from kentra.platform.ratelimits import limits as ratelimit
 from kentra.platform.supervision.operations import tenant_route_lookup
 from kentra.platform.web import i18n as web_i18n
 from kentra.platform.web import navigation as web_navigation

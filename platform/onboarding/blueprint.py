@@ -19,7 +19,6 @@ from kentra.auth.flask import current_principal, public, requires
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
-from kentra.platform.core.ratelimit import public_submission_wait
 from kentra.platform.onboarding.access import access_request_by_id, access_requests
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
@@ -38,6 +37,7 @@ from kentra.platform.onboarding.schemas import (
     OnboardingRequestQueryArgsSchema,
     OnboardingRequestSchema,
 )
+from kentra.platform.ratelimits.limits import public_submission_wait
 
 blueprint = Blueprint(
     "onboarding",

@@ -49,7 +49,6 @@ from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
-from kentra.platform.core.ratelimit import public_submission_wait
 from kentra.platform.onboarding.access import access_request_by_id, access_requests
 from kentra.platform.onboarding.blueprint import SUBMISSION_SCOPE
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
@@ -68,6 +67,7 @@ from kentra.platform.onboarding.schemas import (
 )
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.ratelimits.limits import public_submission_wait
 from kentra.platform.reference.access import search_municipalities
 from kentra.platform.reference.text import fold
 from kentra.platform.web import forms as web_forms

@@ -40,7 +40,7 @@ from kentra.auth.issuer.throttle import BruteForcePolicy
 from kentra.auth.keycloak_realm import REALM_FILE_ENV, load_realm
 from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
-from kentra.platform.core.ratelimit import Clock, keyed_hash
+from kentra.platform.ratelimits.limits import Clock, keyed_hash
 from tests.tokens import TokenFactory
 
 OIDC = EMBEDDED_ISSUER_PATH + "/protocol/openid-connect"
