@@ -8,7 +8,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
+from kentra.auth.flask import PUBLIC, requirement_of
+from kentra.auth.permissions import Permission
 from kentra.auth.roles import Role
+from kentra.platform.api import openapi_path
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import TenantStatus
 from kentra.tenants.provisioning import change_status
@@ -181,6 +184,56 @@ def test_openapi_document_lists_the_api(client: FlaskClient) -> None:
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/reference/municipalities" in spec["paths"]
     assert "/api/v1/municipalities/{municipality_code}" in spec["paths"]
+
+
+def test_the_api_document_says_how_each_operation_authenticates(client: FlaskClient) -> None:
+    """securitySchemes name the identity provider's discovery document and the bearer token;
+    every operation that declares a permission requires them and documents its 401 and 403,
+    every public one requires nothing; errors are described as they are sent."""
+    app = client.application
+    settings = app.extensions["kentra"].settings
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["openIdConnect"] == {
+        "type": "openIdConnect",
+        "openIdConnectUrl": f"{settings.issuer}/.well-known/openid-configuration",
+    }
+    assert schemes["bearer"]["scheme"] == "bearer"
+    assert spec["servers"][0]["url"] == settings.base_url
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["properties"]) == {"type", "title", "status", "detail", "instance", "errors"}
+    assert set(problem["required"]) == {"type", "title", "status"}
+    for name, response in spec["components"]["responses"].items():
+        if "content" in response:
+            assert list(response["content"]) == ["application/problem+json"], name
+    rules = {
+        (openapi_path(rule.rule), method.lower()): rule.endpoint
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+    }
+    counted = {"public": 0, "authenticated": 0}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            requirement = requirement_of(rules[(path, method)], app)
+            if requirement == PUBLIC:
+                assert operation["security"] == [], (path, method)
+                counted["public"] += 1
+            else:
+                assert isinstance(requirement, Permission), (path, method)
+                assert operation["security"] == [{"bearer": []}, {"openIdConnect": []}]
+                assert {"401", "403"} <= set(operation["responses"]), (path, method)
+                if "{municipality_code}" in path:
+                    assert "404" in operation["responses"], (path, method)
+                counted["authenticated"] += 1
+    assert counted["public"] >= 3
+    assert counted["authenticated"] >= 20
+    # The document's own description of a refusal is what the API sends.
+    refused = client.get("/api/v1/municipalities/4501/units")
+    assert refused.status_code == 401
+    assert refused.mimetype == "application/problem+json"
+    assert {"type", "title", "status", "instance"} <= set(refused.get_json())
 
 
 def test_reference_tables_hold_13_regions_and_74_regional_units(engine: Engine) -> None:

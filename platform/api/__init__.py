@@ -8,6 +8,8 @@ the same schemas.
 
 from __future__ import annotations
 
+import copy
+import re
 from datetime import date
 from typing import Any
 
@@ -20,17 +22,116 @@ from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
+from kentra.auth.flask import PUBLIC, requirement_of
 from kentra.platform.core import inputs
-from kentra.platform.core.problems import http_exception_problem
+from kentra.platform.core.problems import PROBLEM_MEDIA_TYPE, http_exception_problem
 
 API_PREFIX = "/api/v1"
 
 
+class ProblemSchema(ma.Schema):
+    """An error, as every error of the API is sent (RFC 9457, ``application/problem+json``;
+    :func:`kentra.platform.core.problems.problem_response`)."""
+
+    type = ma.fields.String(required=True, metadata={"example": "about:blank"})
+    title = ma.fields.String(required=True, metadata={"example": "Forbidden"})
+    status = ma.fields.Integer(required=True, metadata={"example": 403})
+    detail = ma.fields.String(metadata={"description": "What went wrong, for a person to read."})
+    instance = ma.fields.String(metadata={"description": "The request's path."})
+    errors = ma.fields.Raw(
+        metadata={"description": "Validation messages by location and field (422)."}
+    )
+
+
+# What tells a caller how to authenticate: Keycloak's (or the embedded issuer's) discovery
+# document, and the bearer access token it issues.
+BEARER = "bearer"
+OPENID_CONNECT = "openIdConnect"
+# Answers every authenticated operation may give besides its own; a tenant's operations also
+# answer 404 for a municipality that is not there or not the caller's (the same answer).
+_AUTHENTICATED_RESPONSES = {"401": "UNAUTHORIZED", "403": "FORBIDDEN"}
+_TENANT_RESPONSES = {"404": "NOT_FOUND"}
+_TENANT_PATH = "{municipality_code}"
+_RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule's path as the OpenAPI document writes it: ``<int:unit_id>`` -> ``{unit_id}``
+    (as apispec's Flask plugin does)."""
+    return _RULE_ARGUMENT.sub(r"{\1}", rule)
+
+
 class Api(flask_smorest.Api):  # type: ignore[misc]
-    """flask-smorest's Api, answering errors as problem+json."""
+    """flask-smorest's Api, answering errors as problem+json and describing them, and the
+    authentication every operation needs, as they really are."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_exception_problem(error)
+
+    def _openapi_json(self) -> Response:
+        # A copy: apispec's dict shares its registered components, which must stay as they are.
+        document = describe_security(copy.deepcopy(self.spec.to_dict()), flask.current_app)
+        return flask.current_app.response_class(
+            flask.json.dumps(document, indent=2, sort_keys=False), mimetype="application/json"
+        )
+
+
+def describe_security(document: dict[str, Any], app: flask.Flask) -> dict[str, Any]:
+    """The OpenAPI document with what the code enforces: the security schemes, each
+    operation's ``security`` from the permission its view declares (none for public ones),
+    its 401 and 403 answers (and a tenant's 404), and every error as
+    ``application/problem+json``."""
+    settings = app.extensions["kentra"].settings
+    document["servers"] = [{"url": settings.base_url, "description": "this platform"}]
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = {
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token of the platform's identity provider (Keycloak).",
+        },
+        OPENID_CONNECT: {
+            "type": "openIdConnect",
+            "openIdConnectUrl": f"{settings.issuer}/.well-known/openid-configuration",
+        },
+    }
+    for response in components.get("responses", {}).values():
+        content = response.get("content", {})
+        if "application/json" in content:
+            content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    endpoints = {
+        (openapi_path(rule.rule), method.lower()): rule.endpoint
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+    }
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            requirement = requirement_of(endpoints.get((path, method)), app)
+            if requirement == PUBLIC:
+                operation["security"] = []
+                continue
+            operation["security"] = [{BEARER: []}, {OPENID_CONNECT: []}]
+            answers = dict(_AUTHENTICATED_RESPONSES)
+            if _TENANT_PATH in path:
+                answers.update(_TENANT_RESPONSES)
+            for status, name in answers.items():
+                operation["responses"].setdefault(
+                    status, {"$ref": f"#/components/responses/{name}"}
+                )
+                components.setdefault("responses", {}).setdefault(name, _problem_response(name))
+    return document
+
+
+def _problem_response(name: str) -> dict[str, Any]:
+    return {
+        "description": name.replace("_", " ").capitalize(),
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 class ArgumentsParser(FlaskParser):
