@@ -67,6 +67,15 @@ def current_principal() -> Principal | None:
     return principal
 
 
+def current_actor() -> str:
+    """Who the request's changes are recorded as (the principal's subject), in a view behind
+    ``@requires``, where authentication has run."""
+    principal = current_principal()
+    if principal is None:
+        raise RuntimeError("current_actor() needs an authenticated request")
+    return principal.subject
+
+
 class BearerChallenge(Unauthorized):
     """401 with an RFC 6750 challenge: ``Bearer realm="kentra"[, error="…", error_description="…"]``."""
 

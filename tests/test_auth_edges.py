@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from flask import Flask, session
+from flask import Flask, g, session
 from joserfc import jws
 from sqlalchemy import Engine
 from werkzeug.serving import make_server
@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.documentation import render_permissions_page
-from kentra.auth.flask import public, requires
+from kentra.auth.flask import current_actor, public, requires
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
 from kentra.auth.permissions import (
@@ -30,6 +30,7 @@ from kentra.auth.permissions import (
     PermissionTableError,
     check_permission_table,
 )
+from kentra.auth.principal import Principal
 from kentra.auth.roles import Role
 from kentra.auth.tokens import HttpJwks, InvalidToken, JwksCache, TokenValidator
 from kentra.auth.web import _TOKENS, session_principal
@@ -182,3 +183,13 @@ def test_requests_is_the_http_client_of_the_jwks_fetch() -> None:
     assert cache.key("any") is None
     with pytest.raises(requests.RequestException):
         HttpJwks("http://127.0.0.1:9/certs", timeout=1)()
+
+
+def test_current_actor_is_the_principal_subject_and_needs_one() -> None:
+    app = Flask(__name__)
+    with app.test_request_context("/"):
+        g.principal = None
+        with pytest.raises(RuntimeError, match="authenticated request"):
+            current_actor()
+        g.principal = Principal(subject="a7f0c2", client="kentra-cli")
+        assert current_actor() == "a7f0c2"

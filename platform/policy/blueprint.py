@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_smorest import abort
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, requires
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.compliance.access import access_recompute_job_by_id
@@ -51,12 +51,6 @@ def dump_version(version: PolicyVersion, in_force: PolicyVersion | None) -> dict
     }
 
 
-def _actor() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
-
-
 @blueprint.route("/versions", methods=["GET"])
 @requires(Permission.NATIONAL_POLICY_MANAGE)
 @blueprint.response(200, PolicyVersionSchema(many=True))
@@ -79,7 +73,7 @@ def create_version(data: dict[str, Any]) -> dict[str, Any]:
     a head profile not among the profiles: 422 with the reason. A taken ``valid_from``: 409."""
     session = request_session()
     try:
-        version, job = publish_policy_version(session, data, actor=_actor(), today=today())
+        version, job = publish_policy_version(session, data, actor=current_actor(), today=today())
     except PolicyInvalid as refusal:
         abort(422, message=str(refusal), errors={"json": {refusal.field: [str(refusal)]}})
     except PolicyConflict as conflict:

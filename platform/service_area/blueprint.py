@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from flask import Response
 from flask_smorest import abort
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, requires
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
@@ -48,12 +48,6 @@ blueprint = Blueprint(
     url_prefix="",
     description="Where mobile units may serve: the policy's area and the ministry's exceptions",
 )
-
-
-def _subject() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
 
 
 def _refuse(error: ServiceAreaError) -> NoReturn:
@@ -102,7 +96,7 @@ def post_exception(data: dict[str, Any]) -> tuple[ExceptionView, int]:
             data["municipality_code"],
             data["served_municipality_code"],
             reason=data["reason"],
-            actor=_subject(),
+            actor=current_actor(),
         )
     except ServiceAreaError as error:
         _refuse(error)
@@ -118,7 +112,7 @@ def delete_exception(exception_id: int) -> Response:
     """Withdraw an exception (audited): mobile units saved from now on may not serve that
     municipality; those that serve it already keep it until they are edited."""
     try:
-        withdraw_exception(request_session(), exception_id, actor=_subject())
+        withdraw_exception(request_session(), exception_id, actor=current_actor())
     except ServiceAreaError as error:
         _refuse(error)
     return Response(status=204)

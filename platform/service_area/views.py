@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, requires
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
@@ -81,12 +81,6 @@ def render_page(state: FormState | None = None, status: int = 200) -> ResponseRe
     )
 
 
-def _subject() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
-
-
 @blueprint.get(PAGE_URL)
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
 def exceptions_page() -> ResponseReturnValue:
@@ -114,7 +108,7 @@ def record_exception_page() -> ResponseReturnValue:
             loaded["municipality_code"],
             loaded["served_municipality_code"],
             reason=loaded["reason"],
-            actor=_subject(),
+            actor=current_actor(),
         )
     except ServiceAreaInvalid as refusal:
         return render_page(
@@ -143,7 +137,7 @@ def withdraw_exception_page(exception_id: int) -> ResponseReturnValue:
     except CSRFError:
         return render_page(FormState(notice=str(STALE_WITHDRAWAL)), 400)
     try:
-        withdraw_exception(request_session(), exception_id, actor=_subject())
+        withdraw_exception(request_session(), exception_id, actor=current_actor())
     except ServiceAreaError:
         abort(404)
     flash(_("Η εξαίρεση ανακλήθηκε."), "success")

@@ -14,7 +14,7 @@ from flask import current_app
 from flask_smorest import abort
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, current_principal, requires
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.api.etags import etag, require_if_match
@@ -61,12 +61,6 @@ def _refuse(error: StaffError) -> NoReturn:
     raise AssertionError("abort() raises")  # pragma: no cover
 
 
-def _actor() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
-
-
 def dump(member: StaffMember) -> dict[str, Any]:
     return {
         "id": member.id,
@@ -105,7 +99,7 @@ def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Seq
     """The roster, optionally one unit's (unit_id) and current or past contracts (current)."""
     members = access_staff(
         request_session(),
-        actor=_actor(),
+        actor=current_actor(),
         principal=current_principal(),
         municipality_code=municipality_code.value,
         unit_id=args.get("unit_id"),
@@ -121,7 +115,7 @@ def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Seq
 def create_staff(data: dict[str, Any], municipality_code: MunicipalityCode) -> Answer:
     """Add a member to the roster: 422 by field for bad input, 409 for a second head."""
     try:
-        member = create_staff_member(request_session(), data, actor=_actor())
+        member = create_staff_member(request_session(), data, actor=current_actor())
     except StaffError as error:
         _refuse(error)
     return _answer(member, 201)
@@ -135,7 +129,7 @@ def get_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
     member = access_staff_member_by_id(
         request_session(),
         staff_id,
-        actor=_actor(),
+        actor=current_actor(),
         principal=current_principal(),
         municipality_code=municipality_code.value,
     )
@@ -161,7 +155,7 @@ def update_staff(
             request_session(),
             member,
             changes,
-            actor=_actor(),
+            actor=current_actor(),
             identity=identity_admin(kentra.settings, kentra.engine),
         )
     except StaffError as error:
@@ -185,7 +179,7 @@ def invite_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
             member,
             municipality_code=municipality_code.value,
             identity=identity_admin(kentra.settings, kentra.engine),
-            actor=_actor(),
+            actor=current_actor(),
         )
     except StaffError as error:
         _refuse(error)

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, current_principal, requires
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
@@ -75,12 +75,6 @@ KIND_NAMES: dict[UnitKind, Any] = {
     UnitKind.ANNEX: lazy_gettext("Παράρτημα"),
     UnitKind.MOBILE_UNIT: lazy_gettext("Κινητή Μονάδα"),
 }
-
-
-def _actor() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
 
 
 def _roster_url(code: MunicipalityCode) -> str:
@@ -176,7 +170,7 @@ def roster_page(municipality_code: MunicipalityCode) -> str:
     session = request_session()
     members = access_staff(
         session,
-        actor=_actor(),
+        actor=current_actor(),
         principal=current_principal(),
         municipality_code=municipality_code.value,
     )
@@ -231,7 +225,7 @@ def create_member_page(municipality_code: MunicipalityCode) -> ResponseReturnVal
     except ma.ValidationError as error:
         return _render_form(municipality_code, FormState(values, validation_messages(error)), 422)
     try:
-        member = create_staff_member(request_session(), data, actor=_actor())
+        member = create_staff_member(request_session(), data, actor=current_actor())
     except StaffError as error:
         return _refused(municipality_code, values, error)
     flash(_("Το μέλος προστέθηκε στο προσωπικό."))
@@ -273,7 +267,7 @@ def _member_or_404(code: MunicipalityCode, staff_id: int) -> StaffMember:
     member = access_staff_member_by_id(
         request_session(),
         staff_id,
-        actor=_actor(),
+        actor=current_actor(),
         principal=current_principal(),
         municipality_code=code.value,
     )
@@ -328,7 +322,7 @@ def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
             request_session(),
             member,
             changes,
-            actor=_actor(),
+            actor=current_actor(),
             identity=identity_admin(kentra.settings, kentra.engine),
         )
     except StaffError as error:
@@ -358,7 +352,7 @@ def invite_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
             member,
             municipality_code=municipality_code.value,
             identity=identity_admin(kentra.settings, kentra.engine),
-            actor=_actor(),
+            actor=current_actor(),
         )
     except StaffError as error:
         shown.notice = greek_part(str(error))

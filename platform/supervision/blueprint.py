@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from flask_smorest import abort
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, current_principal, requires
 from kentra.auth.permissions import Permission
 from kentra.auth.roles import ROLE_REACH, Reach
 from kentra.platform.api import Blueprint
@@ -46,12 +46,6 @@ blueprint = Blueprint(
     url_prefix="",
     description="Supervision, derived: own directorates or the regional unit's seat",
 )
-
-
-def _subject() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
 
 
 def _refuse(error: SupervisionError) -> NoReturn:
@@ -115,7 +109,7 @@ def set_seat(data: dict[str, Any], regional_unit_code: str) -> UnknownSeat:
             regional_unit_code,
             data["seat_municipality_code"],
             note=data["note"],
-            actor=_subject(),
+            actor=current_actor(),
         )
     except SupervisionError as error:
         _refuse(error)

@@ -17,7 +17,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, current_principal, requires
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import UnitPath
@@ -125,12 +125,6 @@ def _refuse(error: UnitError) -> NoReturn:
     raise AssertionError("abort() raises")  # pragma: no cover
 
 
-def _actor() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
-
-
 def _identity() -> IdentityAdmin:
     kentra = current_app.extensions["kentra"]
     return identity_admin(kentra.settings, kentra.engine)
@@ -187,7 +181,11 @@ def create_centre(
     centre is a 409; a failing identity provider is a 502 and nothing is saved."""
     try:
         centre = register_centre(
-            request_session(), municipality_code.value, data, actor=_actor(), identity=_identity()
+            request_session(),
+            municipality_code.value,
+            data,
+            actor=current_actor(),
+            identity=_identity(),
         )
     except UnitError as error:
         _refuse(error)
@@ -209,7 +207,7 @@ def create_annex(
             municipality_code.value,
             unit_id,
             data,
-            actor=_actor(),
+            actor=current_actor(),
             identity=_identity(),
         )
     except UnitError as error:
@@ -233,7 +231,7 @@ def create_mobile_unit(
             municipality_code.value,
             unit_id,
             data,
-            actor=_actor(),
+            actor=current_actor(),
             identity=_identity(),
         )
     except UnitError as error:
@@ -257,7 +255,7 @@ def patch_unit(
             municipality_code.value,
             unit,
             data,
-            actor=_actor(),
+            actor=current_actor(),
             identity=_identity(),
         )
     except UnitError as error:
@@ -279,7 +277,7 @@ def post_close(
     unit = _unit_or_404(unit_id)
     require_if_match(unit.version)
     try:
-        close_unit(request_session(), unit, data["closed_on"], actor=_actor())
+        close_unit(request_session(), unit, data["closed_on"], actor=current_actor())
     except UnitError as error:
         _refuse(error)
     except StaleDataError:

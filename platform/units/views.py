@@ -32,7 +32,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, requires
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
@@ -169,12 +169,6 @@ class Typed:
     def __init__(self, values: dict[str, str], lists: dict[str, list[str]]) -> None:
         self.values = values
         self.lists = lists
-
-
-def _actor() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
 
 
 def _identity() -> IdentityAdmin:
@@ -403,7 +397,7 @@ def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnVal
             request_session(),
             municipality_code.value,
             data,
-            actor=_actor(),
+            actor=current_actor(),
             identity=_identity(),
         )
     except UnitError as error:
@@ -458,7 +452,12 @@ def _create_unit_page(code: MunicipalityCode, unit_id: int, kind: UnitKind) -> R
     add = add_annex if kind == UnitKind.ANNEX else add_mobile_unit
     try:
         unit = add(
-            request_session(), code.value, centre.id, data, actor=_actor(), identity=_identity()
+            request_session(),
+            code.value,
+            centre.id,
+            data,
+            actor=current_actor(),
+            identity=_identity(),
         )
     except UnitError as error:
         state, status = _refusal_state(typed, error)
@@ -600,7 +599,7 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
             municipality_code.value,
             unit,
             changes,
-            actor=_actor(),
+            actor=current_actor(),
             identity=_identity(),
         )
     except UnitError as error:
@@ -643,7 +642,7 @@ def close_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respon
         state = FormState(values, validation_messages(error))
         return _render_unit(municipality_code, unit, close_state=state, status=422)
     try:
-        close_unit(request_session(), unit, data["closed_on"], actor=_actor())
+        close_unit(request_session(), unit, data["closed_on"], actor=current_actor())
     except UnitError as error:
         message = greek_part(str(error))
         if isinstance(error, UnitInvalid):
