@@ -145,7 +145,8 @@ class StaffMemberSchema(Schema):
     profile_code = ma.fields.String()
     start_date = ma.fields.Date()
     end_date = ma.fields.Date(allow_none=True)
-    fte = ma.fields.Decimal(as_string=True, metadata={"description": 'e.g. "0.50"'})
+    # A number in the answer (as in the request), at most two decimals: 0.5, 1.0.
+    fte = ma.fields.Float(metadata={"description": "0 < FTE ≤ 1, two decimals, e.g. 0.5"})
     is_head = ma.fields.Boolean()
     current = ma.fields.Boolean(
         metadata={"description": "whether the contract runs today (started, not ended)"}
