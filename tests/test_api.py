@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
+import kentra.platform
 from kentra.auth.flask import PUBLIC, requirement_of
 from kentra.auth.permissions import Permission
 from kentra.auth.roles import Role
@@ -234,6 +237,71 @@ def test_the_api_document_says_how_each_operation_authenticates(client: FlaskCli
     assert refused.status_code == 401
     assert refused.mimetype == "application/problem+json"
     assert {"type", "title", "status", "instance"} <= set(refused.get_json())
+
+
+def _views_calling(function: str) -> set[str]:
+    """The functions of platform/*/blueprint.py that call ``function``, directly or through
+    another function of their module (``_act`` in regulations)."""
+    found: set[str] = set()
+    for path in Path(kentra.platform.__path__[0]).glob("*/blueprint.py"):
+        calls = {
+            node.name: {
+                call.func.id
+                for call in ast.walk(node)
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            }
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.FunctionDef)
+        }
+        reaching = {function}
+        while True:
+            more = {name for name, called in calls.items() if called & reaching} - reaching
+            if not more:
+                break
+            reaching |= more
+        found |= reaching & set(calls)
+    return found
+
+
+def test_the_api_document_declares_if_match_and_etag_where_they_are_used(
+    client: FlaskClient,
+) -> None:
+    """Every write that calls require_if_match documents the If-Match header and its 428 and
+    412; the answers that carry an ETag document it (ADR 0031)."""
+    app = client.application
+    spec = client.get("/api/v1/openapi.json").get_json()
+    views = {rule.endpoint.rsplit(".", 1)[-1]: rule for rule in app.url_map.iter_rules()}
+    writes = _views_calling("require_if_match") - {"_act"}  # regulations' shared helper
+    assert writes == {
+        "patch_unit",
+        "post_close",
+        "update_staff",
+        "approve",
+        "submit",
+        "acknowledge",
+        "return_",
+    }
+    documented = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if "If-Match" in headers:
+                assert {"412", "428"} <= set(operation["responses"]), (path, method)
+                documented.add((path, method))
+    # Exactly the routes of those views, with their methods.
+    assert documented == {
+        (openapi_path(rule.rule), method.lower())
+        for name, rule in views.items()
+        if name in writes
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    unit = spec["paths"]["/api/v1/municipalities/{municipality_code}/units/{unit_id}"]["get"]
+    assert "ETag" in unit["responses"]["200"]["headers"]
+    listed = spec["paths"]["/api/v1/municipalities/{municipality_code}/units"]["get"]
+    assert "ETag" not in listed["responses"]["200"].get("headers", {})
 
 
 def test_reference_tables_hold_13_regions_and_74_regional_units(engine: Engine) -> None:

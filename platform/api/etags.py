@@ -9,6 +9,8 @@ a newer one. Web forms carry the same version in a hidden field (:func:`stale_fo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, abort, request
 
@@ -21,6 +23,38 @@ PRECONDITION_FAILED = (
 # One element of an entity-tag list: the weak prefix (case-sensitive), a quoted opaque tag
 # (which may itself hold commas, so the list is not split on them), then a comma or the end.
 _LIST_ELEMENT = re.compile(r'[ \t]*(W/)?("[^"]*")[ \t]*(?:,|$)')
+
+
+# The API document's account of the above (ADR 0031): the ETag a read answers, and the
+# If-Match a write needs with its 428 and 412.
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The record's version: send it back in If-Match to change it.",
+        "schema": {"type": "string", "example": '"3"'},
+    }
+}
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The ETag of the record as you read it (strong comparison; `*` is refused).",
+    "schema": {"type": "string", "example": '"3"'},
+}
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def documents_if_match(blueprint: Any) -> Callable[[V], V]:
+    """Document that a write needs If-Match (the view calls :func:`require_if_match`): the
+    header, and the 428 and 412 answers. ``tests/test_api.py`` holds every view that calls
+    ``require_if_match`` to this decorator."""
+
+    def document(view: V) -> V:
+        view = blueprint.doc(parameters=[IF_MATCH_PARAMETER])(view)
+        view = blueprint.alt_response(428, "PRECONDITION_REQUIRED")(view)
+        documented: V = blueprint.alt_response(412, "PRECONDITION_FAILED")(view)
+        return documented
+
+    return document
 
 
 def etag(version: int) -> str:

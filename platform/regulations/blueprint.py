@@ -30,7 +30,12 @@ from kentra.auth.flask import current_principal, requires
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.platform.api import Blueprint
-from kentra.platform.api.etags import require_if_match, with_etag
+from kentra.platform.api.etags import (
+    ETAG_HEADER,
+    documents_if_match,
+    require_if_match,
+    with_etag,
+)
 from kentra.platform.core.database import request_session
 from kentra.platform.core.inputs import accepts_upload
 from kentra.platform.core.models import local_today
@@ -137,7 +142,7 @@ def list_versions(municipality_code: MunicipalityCode) -> list[dict[str, Any]]:
 @requires(Permission.TENANT_REGULATIONS_WRITE)
 @accepts_upload
 @blueprint.arguments(RegulationUploadSchema, location="form", content_type="multipart/form-data")
-@blueprint.response(201, RegulationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blueprint.response(201, RegulationSchema, headers=ETAG_HEADER)
 @blueprint.alt_response(413, description="the file is larger than KENTRA_MAX_UPLOAD_BYTES")
 def upload(form: dict[str, Any], municipality_code: MunicipalityCode) -> Response:
     """Upload a draft version (PDF in ``file``): the first of a centre is its initial
@@ -168,7 +173,7 @@ def upload(form: dict[str, Any], municipality_code: MunicipalityCode) -> Respons
 
 @blueprint.route("/municipalities/<municipality_code>/regulations/<int:regulation_id>")
 @requires(Permission.TENANT_REGULATIONS_READ)
-@blueprint.response(200, RegulationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def get_version(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """One version, with its ETag (send it in If-Match to act on it)."""
     return _answer(_found(regulation_id))
@@ -214,7 +219,8 @@ def _act(
     methods=["POST"],
 )
 @requires(Permission.TENANT_REGULATIONS_APPROVE)
-@blueprint.response(200, RegulationSchema)
+@documents_if_match(blueprint)
+@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def approve(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """The head of the version's centre approves a draft (another centre's head: 403)."""
     return _act(
@@ -233,7 +239,8 @@ def approve(municipality_code: MunicipalityCode, regulation_id: int) -> Response
     methods=["POST"],
 )
 @requires(Permission.TENANT_REGULATIONS_WRITE)
-@blueprint.response(200, RegulationSchema)
+@documents_if_match(blueprint)
+@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def submit(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """Submit an approved version to the ministry (a draft or a submitted one: 409)."""
     return _act(
@@ -252,7 +259,8 @@ def submit(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     methods=["POST"],
 )
 @requires(Permission.NATIONAL_REGULATIONS_MANAGE)
-@blueprint.response(200, RegulationSchema)
+@documents_if_match(blueprint)
+@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def acknowledge(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """The ministry acknowledges a submitted version."""
     return _act(
@@ -272,8 +280,9 @@ def acknowledge(municipality_code: MunicipalityCode, regulation_id: int) -> Resp
     methods=["POST"],
 )
 @requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+@documents_if_match(blueprint)
 @blueprint.arguments(RegulationReturnSchema)
-@blueprint.response(200, RegulationSchema)
+@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def return_(
     data: dict[str, Any], municipality_code: MunicipalityCode, regulation_id: int
 ) -> Response:

@@ -17,7 +17,7 @@ from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, current_principal, requires
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
-from kentra.platform.api.etags import etag, require_if_match
+from kentra.platform.api.etags import ETAG_HEADER, documents_if_match, etag, require_if_match
 from kentra.platform.core.database import request_session
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
@@ -111,7 +111,7 @@ def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Seq
 @blueprint.route("/<municipality_code>/staff", methods=["POST"])
 @requires(Permission.TENANT_STAFF_WRITE)
 @blueprint.arguments(StaffMemberCreateSchema)
-@blueprint.response(201, StaffMemberSchema)
+@blueprint.response(201, StaffMemberSchema, headers=ETAG_HEADER)
 def create_staff(data: dict[str, Any], municipality_code: MunicipalityCode) -> Answer:
     """Add a member to the roster: 422 by field for bad input, 409 for a second head."""
     try:
@@ -123,7 +123,7 @@ def create_staff(data: dict[str, Any], municipality_code: MunicipalityCode) -> A
 
 @blueprint.route("/<municipality_code>/staff/<int:staff_id>", methods=["GET"])
 @requires(Permission.TENANT_STAFF_READ)
-@blueprint.response(200, StaffMemberSchema)
+@blueprint.response(200, StaffMemberSchema, headers=ETAG_HEADER)
 def get_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
     """One member, with its ETag."""
     member = access_staff_member_by_id(
@@ -141,8 +141,9 @@ def get_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
 
 @blueprint.route("/<municipality_code>/staff/<int:staff_id>", methods=["PATCH"])
 @requires(Permission.TENANT_STAFF_WRITE)
+@documents_if_match(blueprint)
 @blueprint.arguments(StaffMemberUpdateSchema)
-@blueprint.response(200, StaffMemberSchema)
+@blueprint.response(200, StaffMemberSchema, headers=ETAG_HEADER)
 def update_staff(
     changes: dict[str, Any], municipality_code: MunicipalityCode, staff_id: int
 ) -> Answer:
@@ -165,7 +166,7 @@ def update_staff(
 
 @blueprint.route("/<municipality_code>/staff/<int:staff_id>/invite", methods=["POST"])
 @requires(Permission.TENANT_STAFF_WRITE)
-@blueprint.response(200, StaffMemberSchema)
+@blueprint.response(200, StaffMemberSchema, headers=ETAG_HEADER)
 def invite_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
     """Invite the member as a user (role and unit from the roster); again is harmless.
 

@@ -22,7 +22,13 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import UnitPath
 from kentra.platform.api import Blueprint, json_response
-from kentra.platform.api.etags import PRECONDITION_FAILED, etag, require_if_match
+from kentra.platform.api.etags import (
+    ETAG_HEADER,
+    PRECONDITION_FAILED,
+    documents_if_match,
+    etag,
+    require_if_match,
+)
 from kentra.platform.core.database import request_session
 from kentra.platform.units.access import (
     access_centre_id,
@@ -160,7 +166,7 @@ def list_units(municipality_code: MunicipalityCode) -> Response:
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>")
 @requires(Permission.TENANT_UNITS_READ)
-@blueprint.response(200, UnitSchema)
+@blueprint.response(200, UnitSchema, headers=ETAG_HEADER)
 def get_unit(
     municipality_code: MunicipalityCode, unit_id: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -171,7 +177,7 @@ def get_unit(
 @blueprint.route("/<municipality_code>/units/centre", methods=["POST"])
 @requires(Permission.TENANT_UNITS_WRITE)
 @blueprint.arguments(CentreCreateSchema)
-@blueprint.response(201, UnitSchema)
+@blueprint.response(201, UnitSchema, headers=ETAG_HEADER)
 def create_centre(
     data: dict[str, Any], municipality_code: MunicipalityCode
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -195,7 +201,7 @@ def create_centre(
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/annexes", methods=["POST"])
 @requires(Permission.TENANT_UNITS_WRITE)
 @blueprint.arguments(AnnexCreateSchema)
-@blueprint.response(201, UnitSchema)
+@blueprint.response(201, UnitSchema, headers=ETAG_HEADER)
 def create_annex(
     data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -218,7 +224,7 @@ def create_annex(
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/mobile-units", methods=["POST"])
 @requires(Permission.TENANT_UNITS_WRITE)
 @blueprint.arguments(MobileUnitCreateSchema)
-@blueprint.response(201, UnitSchema)
+@blueprint.response(201, UnitSchema, headers=ETAG_HEADER)
 def create_mobile_unit(
     data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -241,8 +247,9 @@ def create_mobile_unit(
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>", methods=["PATCH"])
 @requires(Permission.TENANT_UNITS_WRITE)
+@documents_if_match(blueprint)
 @blueprint.arguments(UnitUpdateSchema)
-@blueprint.response(200, UnitSchema)
+@blueprint.response(200, UnitSchema, headers=ETAG_HEADER)
 def patch_unit(
     data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -267,8 +274,9 @@ def patch_unit(
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/close", methods=["POST"])
 @requires(Permission.TENANT_UNITS_WRITE)
+@documents_if_match(blueprint)
 @blueprint.arguments(UnitCloseSchema)
-@blueprint.response(200, UnitSchema)
+@blueprint.response(200, UnitSchema, headers=ETAG_HEADER)
 def post_close(
     data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
