@@ -20,7 +20,7 @@ help: ## Show the targets
 LOCK := requirements/lock.txt
 DEV_LOCK := requirements/dev-lock.txt
 
-$(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
+$(STAMP): pyproject.toml setup.py $(LOCK) $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
 	$(PYTHON) infra/dev/lock.py check
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -62,3 +65,44 @@ def test_console_script_lists_its_commands() -> None:
     assert result.returncode == 0, result.stderr
     for command in ("tenants", "db", "run"):
         assert command in result.stdout
+
+
+def test_the_wheel_holds_every_package_and_its_files(tmp_path: Path) -> None:
+    """No package list to forget a line of (setup.py finds them): the built wheel holds every
+    folder with an __init__.py under the mapped roots, and every template, static file,
+    reference data file and translation beside them."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"),
+            *("--wheel-dir", str(tmp_path)),
+            str(ROOT),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' scratch folder
+    (wheel,) = tmp_path.glob("kentra-*.whl")
+    held = set(zipfile.ZipFile(wheel).namelist())
+    roots = {"platform": "kentra/platform", "tenants": "kentra/tenants", "tasks": "kentra/tasks"}
+    roots |= {"auth": "kentra/auth", "migrations": "kentra/migrations"}
+    expected = set()
+    for folder, prefix in roots.items():
+        for path in (ROOT / folder).rglob("*"):
+            relative = path.relative_to(ROOT / folder).as_posix()
+            if "__pycache__" in relative or not path.is_file():
+                continue
+            packaged = path.suffix == ".py" and (path.parent / "__init__.py").exists()
+            data = path.suffix in {".html", ".csv", ".css", ".po", ".mo", ".mako"} or (
+                "static" in path.parts
+            )
+            if packaged or data:
+                expected.add(f"{prefix}/{relative}")
+    assert expected - held == set()
+    assert "kentra/platform/app/factory.py" in held
+    assert "kentra/platform/web/translations/en/LC_MESSAGES/messages.mo" in held
