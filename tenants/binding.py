@@ -26,14 +26,15 @@ from sqlalchemy import (
     bindparam,
     event,
     func,
-    literal,
     select,
-    true,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.util import find_tables
 
+from kentra.platform.core.database import autocommit_twin
 from kentra.platform.core.logging import current_tenant_var
 from kentra.platform.core.models import TENANT_SCHEMA
 from kentra.tenants.codes import MunicipalityCode
@@ -89,29 +90,40 @@ def set_local_search_path(connection: Connection, code: MunicipalityCode) -> Non
     connection.execute(_SET_SEARCH_PATH, {_SCHEMA_PARAMETER: code.schema_name})
 
 
-@lru_cache(maxsize=8)
-def _with_search_path(query: AnySelect) -> AnySelect:
-    """``query`` (at most one row, shared tables only) in the statement that sets the search
-    path: one row always, the search path set exactly once whatever ``query`` finds; the
-    columns of ``query`` are NULL when it finds nothing."""
-    found = query.subquery("found")
-    one = select(literal(1).label("one")).subquery("one")
-    path = func.set_config("search_path", bindparam(_SCHEMA_PARAMETER, type_=String), True)
-    return select(path.label("search_path"), *found.c).select_from(one.outerjoin(found, true()))
-
-
 class TenantSession(Session):
     """A session bound to one tenant schema; see the module docstring."""
 
     def __init__(self, engine: Engine, code: MunicipalityCode, **kwargs: Any) -> None:
         super().__init__(bind=schema_bound_engine(engine, code), **kwargs)
         self.tenant = code
-        # Set by begin_tenant_session: run with the first transaction's search path.
-        self._opening: tuple[AnySelect, Mapping[str, Any]] | None = None
-        self._opened_with: Any = None
+        self.engine = engine  # the unbound engine the view is of
+        # A connection of the engine's autocommit twin, held from the first read outside a
+        # transaction until close (ADR 0032): a request's reads check out one connection.
+        self._reader: PoolProxiedConnection | None = None
+
+    def reader(self) -> PoolProxiedConnection:
+        if self._reader is None or not self._reader.is_valid:
+            self._reader = _autocommit_connection(self.engine)
+        return self._reader
+
+    def close(self) -> None:
+        reader, self._reader = self._reader, None
+        try:
+            super().close()
+        finally:
+            if reader is not None:
+                reader.close()
 
 
-# --- reads by the driver (ADR 0029) ---------------------------------------------------------
+@event.listens_for(TenantSession, "after_begin")
+def _after_begin(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    assert isinstance(session, TenantSession)
+    set_local_search_path(connection, session.tenant)
+
+
+# --- reads by the driver (ADR 0029, ADR 0032) -----------------------------------------------
 
 
 class _Rendered(NamedTuple):
@@ -120,12 +132,26 @@ class _Rendered(NamedTuple):
     row: type[tuple[Any, ...]]  # a named tuple of the statement's columns
 
 
+class UnqualifiedTable(ValueError):
+    """A statement read by the driver names a table without a schema."""
+
+
 # Statements are built once at import (module constants), so the cache holds at most
 # statements × tenant schemas entries; the bound keeps a long-lived worker's memory flat.
 @lru_cache(maxsize=4096)
 def _rendered(statement: AnySelect, dialect: Dialect, schema: str | None) -> _Rendered:
     """``statement``'s SQL for ``dialect``, with the tenant placeholder schema written as
-    ``schema`` (the same translation the tenant engine views apply per execution)."""
+    ``schema`` (the same translation the tenant engine views apply per execution).
+
+    Every table must name its schema: these reads may run outside a transaction, where no
+    search path is set, and a name left to the server's default path must fail here, not
+    resolve to whatever that path finds."""
+    tables = find_tables(statement, include_aliases=True)
+    unqualified = sorted(table.name for table in tables if not table.schema)
+    if unqualified:
+        raise UnqualifiedTable(f"tables without a schema: {', '.join(unqualified)}")
+    if schema is None and any(table.schema == TENANT_SCHEMA for table in tables):
+        raise UnqualifiedTable("a tenant table read outside a tenant session")
     translate = {TENANT_SCHEMA: schema} if schema is not None else None
     compiled = statement.compile(
         dialect=dialect, schema_translate_map=translate, render_schema_translate=bool(translate)
@@ -134,87 +160,105 @@ def _rendered(statement: AnySelect, dialect: Dialect, schema: str | None) -> _Re
     return _Rendered(compiled.string, compiled.params, namedtuple("Row", names, rename=True))
 
 
-def _driver_rows(
-    connection: Connection,
-    statement: AnySelect,
-    schema: str | None,
-    parameters: Mapping[str, Any],
+def _fetch(
+    driver: psycopg.Connection[Any], rendered: _Rendered, parameters: Mapping[str, Any]
 ) -> list[Any]:
-    """Run ``statement`` on the connection's driver connection, in its current transaction,
-    and read every row as a named tuple. Driver errors are raised as SQLAlchemy raises them
-    (a ``DBAPIError`` without parameters, the connection invalidated when it was lost), so the
-    request boundary answers a lost database with 503 as for any other statement."""
-    rendered = _rendered(statement, connection.dialect, schema)
+    with driver.cursor() as cursor:
+        cursor.execute(rendered.sql, {**rendered.defaults, **parameters})
+        return [rendered.row._make(values) for values in cursor.fetchall()]  # type: ignore[attr-defined]
+
+
+def _as_sqlalchemy_error(
+    error: psycopg.Error, rendered: _Rendered | None, dialect: Dialect, lost: bool
+) -> sa_exc.StatementError:
+    """``error`` as SQLAlchemy raises a driver error (psycopg's errors are this dialect's DBAPI
+    errors): a ``DBAPIError`` naming no parameter, so the request boundary answers a lost
+    database with 503 as for any other statement."""
+    return sa_exc.DBAPIError.instance(
+        rendered.sql if rendered else None,
+        None,
+        error,
+        psycopg.Error,
+        hide_parameters=True,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+
+
+def _transaction_rows(
+    connection: Connection, rendered: _Rendered, parameters: Mapping[str, Any]
+) -> list[Any]:
+    """Read on the connection's driver connection, in its current transaction."""
     driver = connection.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     try:
-        with driver.cursor() as cursor:
-            cursor.execute(rendered.sql, {**rendered.defaults, **parameters})
-            return [rendered.row._make(values) for values in cursor.fetchall()]  # type: ignore[attr-defined]
+        return _fetch(driver, rendered, parameters)
     except psycopg.Error as error:
-        # psycopg's errors are the DBAPI's errors of this dialect.
         lost = connection.dialect.is_disconnect(cast(Any, error), connection.connection, None)
         if lost:
             connection.invalidate(error)
-        raise sa_exc.DBAPIError.instance(
-            rendered.sql,
-            None,
-            error,
-            psycopg.Error,
-            hide_parameters=True,
-            connection_invalidated=lost,
-            dialect=connection.dialect,
-        ) from error
+        raise _as_sqlalchemy_error(error, rendered, connection.dialect, lost) from error
+
+
+def _autocommit_connection(engine: Engine) -> PoolProxiedConnection:
+    """A connection of the engine's autocommit twin; a failure to connect is raised as
+    SQLAlchemy raises it for a session's connection."""
+    try:
+        return autocommit_twin(engine).raw_connection()
+    except psycopg.Error as error:
+        lost = engine.dialect.is_disconnect(cast(Any, error), None, None)
+        raise _as_sqlalchemy_error(error, None, engine.dialect, lost) from error
+
+
+def _autocommit_rows(
+    pooled: PoolProxiedConnection,
+    dialect: Dialect,
+    rendered: _Rendered,
+    parameters: Mapping[str, Any],
+) -> list[Any]:
+    """Read on a connection of an autocommit twin: the statement is its own transaction, with
+    no ``BEGIN`` or ``COMMIT`` round trip."""
+    driver = pooled.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    assert driver.autocommit
+    try:
+        return _fetch(driver, rendered, parameters)
+    except psycopg.Error as error:
+        lost = dialect.is_disconnect(cast(Any, error), pooled.dbapi_connection, None)
+        if lost:
+            pooled.invalidate(error)
+        raise _as_sqlalchemy_error(error, rendered, dialect, lost) from error
 
 
 def read_rows(
     session: Session, statement: AnySelect, parameters: Mapping[str, Any] | None = None
 ) -> list[Any]:
-    """The rows of a Core ``select`` in the session's transaction, read by the driver: for the
-    hottest reads only (lists the API serves most), where SQLAlchemy's result layer costs more
-    than the query. Rows are named tuples of the statement's columns with the driver's values:
-    strings for enum columns (``StrEnum`` members compare equal to them), no ORM objects.
+    """The rows of a Core ``select``, read by the driver: for the hottest reads only (the
+    tenant lookup that opens every tenant request, lists the API serves most), where
+    SQLAlchemy's result layer costs more than the query. Rows are named tuples of the
+    statement's columns with the driver's values: strings for enum columns (``StrEnum``
+    members compare equal to them), no ORM objects.
 
     On a tenant session the tenant tables are written with the session's schema, as the
-    engine view translates them; the statement runs after the transaction's search path was
-    set, like every other. Parameters go to the driver as given (plain values)."""
-    schema = session.tenant.schema_name if isinstance(session, TenantSession) else None
-    return _driver_rows(session.connection(), statement, schema, parameters or {})
-
-
-@event.listens_for(TenantSession, "after_begin")
-def _after_begin(
-    session: Session, _transaction: SessionTransaction, connection: Connection
-) -> None:
-    assert isinstance(session, TenantSession)
-    opening, session._opening = session._opening, None
-    if opening is None:
-        set_local_search_path(connection, session.tenant)
-        return
-    query, parameters = opening
-    # By the driver: this statement opens every tenant request (ADR 0029).
-    (session._opened_with,) = _driver_rows(
-        connection,
-        _with_search_path(query),
-        None,  # the lookup reads shared tables only
-        {**parameters, _SCHEMA_PARAMETER: session.tenant.schema_name},
-    )
-
-
-def begin_tenant_session(
-    session: TenantSession, query: AnySelect, parameters: Mapping[str, Any]
-) -> Any:
-    """Begin the session's first transaction with ``query`` (at most one row, shared tables
-    only) run in the statement that sets the search path: one round trip for both. Its row,
-    with NULL columns when it found nothing; the row's ``search_path`` column is not ``query``'s.
-    """
+    engine view translates them. In the session's transaction when it has one (the read sees
+    what the transaction wrote); otherwise as a transaction of its own, in autocommit, which
+    reads the same in PostgreSQL's READ COMMITTED, where every statement takes a new snapshot
+    anyway (ADR 0032). Parameters go to the driver as given (plain values); pending ORM
+    changes are not flushed first."""
+    if isinstance(session, TenantSession):
+        engine, schema = session.engine, session.tenant.schema_name
+    else:
+        engine, schema = cast(Engine, session.get_bind()), None
+    rendered = _rendered(statement, engine.dialect, schema)
     if session.in_transaction():
-        raise RuntimeError("the tenant session has begun already")
-    session._opening = (query, parameters)
-    session.connection()  # begins: _after_begin runs the statement
-    found, session._opened_with = session._opened_with, None
-    assert found is not None
-    return found
+        return _transaction_rows(session.connection(), rendered, parameters or {})
+    if isinstance(session, TenantSession):
+        return _autocommit_rows(session.reader(), engine.dialect, rendered, parameters or {})
+    pooled = _autocommit_connection(engine)
+    try:
+        return _autocommit_rows(pooled, engine.dialect, rendered, parameters or {})
+    finally:
+        pooled.close()
 
 
 def open_tenant_session(engine: Engine, code: MunicipalityCode) -> TenantSession:

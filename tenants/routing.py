@@ -15,8 +15,8 @@ from kentra.auth.flask import authorize_tenant
 from kentra.platform.core.database import set_request_session
 from kentra.tenants.binding import (
     AnySelect,
-    begin_tenant_session,
     open_tenant_session,
+    read_rows,
     set_current_tenant,
 )
 from kentra.tenants.codes import InvalidMunicipalityCode, parse_municipality_code
@@ -39,11 +39,12 @@ def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> Non
     except InvalidMunicipalityCode:
         abort(404, NOT_FOUND_DETAIL)
     session = open_tenant_session(current_app.extensions["kentra"].engine, code)
-    set_request_session(session)
-    # One round trip: the registry is read in the statement that binds the transaction.
+    set_request_session(session)  # closed at the request's end, whatever happens next
+    # No transaction yet: it begins with the first statement that needs one, and many tenant
+    # reads need none (ADR 0032).
     lookup: AnySelect = current_app.extensions[_LOOKUP]
-    found = begin_tenant_session(session, lookup, {"code": code.value})
-    if found.status != TenantStatus.ACTIVE:
+    found = next(iter(read_rows(session, lookup, {"code": code.value})), None)
+    if found is None or found.status != TenantStatus.ACTIVE:
         abort(404, NOT_FOUND_DETAIL)
     # Another municipality's tenant is exactly as absent as one that does not exist.
     authorize_tenant(
@@ -63,8 +64,8 @@ def _reset_tenant(_exc: BaseException | None) -> None:
 def init_app(app: Flask, lookup: AnySelect) -> None:
     """Resolve tenant URLs with ``lookup``: a select of one tenant's ``status``, ``region_code``
     and ``supervisor`` (its supervising municipality, NULL when not determined) for the bind
-    parameter ``code``, on shared tables only. It runs in every tenant request, in the
-    statement that binds the transaction; build it once."""
+    parameter ``code``, on shared tables only (schema-qualified). It runs in every tenant
+    request, as a statement of its own; build it once."""
     app.extensions[_LOOKUP] = lookup
     app.url_value_preprocessor(_resolve_tenant)
     app.teardown_request(_reset_tenant)

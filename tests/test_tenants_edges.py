@@ -1,6 +1,6 @@
 """Edges of tenants/: CLI text output, revisions from the CLI, the DDL script's invariants, a
-schema migrated by another run meanwhile, the identity step's compensation, and a tenant
-session begun with a lookup in the statement that binds it."""
+schema migrated by another run meanwhile, the identity step's compensation, and reads by the
+driver in and outside a tenant session's transaction."""
 
 from __future__ import annotations
 
@@ -23,12 +23,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
 
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
 from kentra.auth.issuer.models import IdentityOrganization
 from kentra.platform.app.cli import main
+from kentra.platform.audit.models import AuditEvent
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import (
+    autocommit_twin,
     database_unavailable,
     recreate_database,
     sibling_database_url,
@@ -36,7 +39,7 @@ from kentra.platform.core.database import (
 from kentra.platform.core.models import TENANT_SCHEMA
 from kentra.platform.units.models import Unit
 from kentra.tenants import ddl, provisioning, steps
-from kentra.tenants.binding import begin_tenant_session, open_tenant_session, read_rows
+from kentra.tenants.binding import UnqualifiedTable, open_tenant_session, read_rows
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import Timeouts, migrate_tenant_schema, tenant_versions, upgrade_all
 from kentra.tenants.models import Tenant, TenantStatus
@@ -164,35 +167,83 @@ def tenant_schemas_now() -> set[str]:
     return tenant_schemas(get_engine(Settings.from_env()))
 
 
-def test_a_session_begun_with_a_lookup_is_bound_whatever_the_lookup_finds(
+def test_a_read_outside_a_transaction_is_its_own_on_the_autocommit_twin(
     engine: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
 ) -> None:
+    """ADR 0032: a tenant session that has not begun reads on one connection of the engine's
+    autocommit twin, held until the session closes; the tenant tables are its own schema's
+    whatever the statement asks, and shared tables read the same."""
+    twin = autocommit_twin(engine)
     lookup = select(Tenant.status, Tenant.schema_name).where(Tenant.code == bindparam("code"))
-    for asked, expected in ((tenant_b.value, TenantStatus.ACTIVE), ("0000", None)):
-        session = open_tenant_session(engine, tenant_a)
-        try:
-            found = begin_tenant_session(session, lookup, {"code": asked})
-            assert found.status == expected
-            assert found.search_path == tenant_a.schema_name
-            # The same transaction: raw SQL resolves to the session's tenant, not the one looked up.
-            assert session.scalar(text("SELECT current_schema()")) == tenant_a.schema_name
-            with pytest.raises(RuntimeError, match="begun already"):
-                begin_tenant_session(session, lookup, {"code": asked})
-            session.commit()
-            # A later transaction of the session is bound again, the ordinary way.
-            assert session.scalar(text("SELECT current_schema()")) == tenant_a.schema_name
-        finally:
-            session.close()
+    units = select(Unit.__table__.c.id).order_by(Unit.__table__.c.id)
+    with engine.connect() as conn:
+        expected = {
+            code: conn.scalars(text(f"SELECT id FROM {code.schema_name}.units ORDER BY id")).all()
+            for code in (tenant_a, tenant_b)
+        }
+    session = open_tenant_session(engine, tenant_a)
+    try:
+        (found,) = read_rows(session, lookup, {"code": tenant_b.value})
+        assert (found.status, found.schema_name) == (TenantStatus.ACTIVE, tenant_b.schema_name)
+        assert read_rows(session, lookup, {"code": "0000"}) == []
+        assert [row.id for row in read_rows(session, units)] == expected[tenant_a]
+        assert not session.in_transaction()
+        assert engine.pool.checkedout() == 0  # the session's own pool: nothing began
+        assert twin.pool.checkedout() == 1  # one reader for all three reads
+        reader = session.reader().driver_connection
+        assert reader.autocommit
+        assert reader.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        session.close()
+    assert twin.pool.checkedout() == 0
 
 
-def test_reads_by_the_driver_fail_as_sqlalchemy_statements_do(
+def test_a_read_in_a_begun_transaction_sees_what_the_transaction_wrote(
     engine: Engine, tenant_a: MunicipalityCode
 ) -> None:
-    """read_rows (ADR 0029) writes the session's schema into the statement and raises a failed
-    statement as SQLAlchemy would: a DBAPIError naming no parameter, the connection kept."""
+    count = select(func.count()).select_from(AuditEvent.__table__)
+    with open_tenant_session(engine, tenant_a) as session:
+        ((before,),) = read_rows(session, count)
+        session.add(AuditEvent(actor="test", action="test.read_own_write"))
+        session.flush()
+        ((during,),) = read_rows(session, count)
+        assert during == before + 1
+        session.rollback()
+        ((after,),) = read_rows(session, count)
+        assert after == before
+
+
+def test_a_read_by_the_driver_names_every_schema(
+    engine: Engine, tenant_a: MunicipalityCode
+) -> None:
+    """Outside a transaction no search path is set: a table without a schema, or a tenant
+    table read without a tenant, is refused before anything is sent."""
+    loose = Table("units", MetaData(), Column("id", Integer))
+    with (
+        open_tenant_session(engine, tenant_a) as session,
+        pytest.raises(UnqualifiedTable, match="without a schema: units"),
+    ):
+        read_rows(session, select(loose.c.id))
+    with Session(engine) as shared:
+        with pytest.raises(UnqualifiedTable, match="outside a tenant session"):
+            read_rows(shared, select(Unit.__table__.c.id))
+        (found,) = read_rows(shared, select(Tenant.code).where(Tenant.code == tenant_a.value))
+        assert found.code == tenant_a.value
+        assert autocommit_twin(engine).pool.checkedout() == 0
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "transaction"])
+def test_reads_by_the_driver_fail_as_sqlalchemy_statements_do(
+    engine: Engine, tenant_a: MunicipalityCode, in_transaction: bool
+) -> None:
+    """read_rows (ADR 0029, ADR 0032) writes the session's schema into the statement and raises
+    a failed statement as SQLAlchemy would, in the session's transaction or outside one: a
+    DBAPIError naming no parameter, the connection kept."""
     missing = Table("no_such_table", MetaData(), Column("id", Integer), schema=TENANT_SCHEMA)
     session = open_tenant_session(engine, tenant_a)
     try:
+        if in_transaction:
+            session.execute(text("SELECT 1"))
         with pytest.raises(sa_exc.ProgrammingError) as raised:
             read_rows(session, select(missing.c.id).where(missing.c.id == 4242))
         assert isinstance(raised.value.orig, psycopg.errors.UndefinedTable)
@@ -224,6 +275,24 @@ def test_a_read_by_the_driver_on_a_lost_connection_is_unavailable_and_invalidate
         assert session.scalar(select(func.pg_backend_pid())) != pid
     finally:
         session.close()
+
+
+def test_a_read_outside_a_transaction_on_a_lost_connection_is_unavailable_and_replaced(
+    engine: Engine, tenant_a: MunicipalityCode
+) -> None:
+    pid_of_backend = select(func.pg_backend_pid().label("pid"))
+    with open_tenant_session(engine, tenant_a) as session:
+        ((pid,),) = read_rows(session, pid_of_backend)
+        with engine.connect() as other:
+            assert other.scalar(select(func.pg_terminate_backend(pid)))
+        with pytest.raises(sa_exc.DBAPIError) as raised:
+            read_rows(session, pid_of_backend)
+        assert raised.value.connection_invalidated
+        assert database_unavailable(raised.value)  # a 503 for a request
+        # The next read checks out another connection of the twin.
+        ((again,),) = read_rows(session, pid_of_backend)
+        assert again != pid
+    assert autocommit_twin(engine).pool.checkedout() == 0
 
 
 def test_without_the_modules_steps_nothing_is_provisioned_or_upgraded(

@@ -568,7 +568,7 @@ def test_a_mobile_unit_serves_municipalities_without_a_centre(
     assert audit_actions(engine, BIG)[-1] == "unit.mobile_unit_added"
 
 
-def test_the_list_is_each_unit_as_its_own_answer_in_three_statements(
+def test_the_list_is_each_unit_as_its_own_answer_in_three_statements_and_no_transaction(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
@@ -577,8 +577,9 @@ def test_the_list_is_each_unit_as_its_own_answer_in_three_statements(
 ) -> None:
     """The list writes its documents itself (ADR 0028): they must be what ``UnitSchema`` dumps
     for each unit's own answer, dates, enums, served municipalities and reference centre
-    included. Its database work is one statement for the tenant (with the search path), one
-    for the units and one for the served municipalities, whatever the count."""
+    included. Its database work is one statement for the tenant, one for the units and one
+    for the served municipalities, whatever the count, each a transaction of its own: no
+    ``BEGIN``, no ``COMMIT`` (ADR 0032)."""
     centre = make_centre(client, tokens)
     annex = client.post(
         url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
@@ -595,14 +596,20 @@ def test_the_list_is_each_unit_as_its_own_answer_in_three_statements(
         json={"closed_on": "2025-06-30"},
     )
     assert closed.status_code == 200
-    # Counted by the driver: the list's reads and the tenant's opening statement go to psycopg
-    # directly (ADR 0029), past SQLAlchemy's events. BEGIN and COMMIT are not statements here.
-    statements: list[str] = []
+    # Counted by the driver: the list's reads and the tenant lookup go to psycopg directly
+    # (ADR 0029), past SQLAlchemy's events. psycopg sends BEGIN by itself, before a statement
+    # on a connection that is not in autocommit, and the request ends no transaction.
+    statements: list[tuple[str, bool]] = []
     execute = psycopg.Cursor.execute
 
     def count(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        statements.append(str(query))
+        statements.append((str(query), cursor.connection.autocommit))
         return execute(cursor, query, *args, **kwargs)
+
+    def no_commit(connection: psycopg.Connection[Any]) -> None:
+        raise AssertionError("a read-only request committed")
+
+    monkeypatch.setattr(psycopg.Connection, "commit", no_commit)
 
     monkeypatch.setattr(psycopg.Cursor, "execute", count)
     listed = client.get(url(BIG), headers=admin(tokens, role=Role.STAFF))
@@ -618,6 +625,7 @@ def test_the_list_is_each_unit_as_its_own_answer_in_three_statements(
     ]
     assert documents == singles
     assert len(statements) == 3, statements
+    assert all(autocommit for _, autocommit in statements), statements
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -38,6 +39,17 @@ def make_engine(
     max_overflow: int = 5,
     prepare_threshold: int | None = DEFAULT_PREPARE_THRESHOLD,
 ) -> Engine:
+    engine, twin = (
+        _create_engine(url, pool_size, max_overflow, prepare_threshold, autocommit)
+        for autocommit in (False, True)
+    )
+    _autocommit_twins[engine] = twin
+    return engine
+
+
+def _create_engine(
+    url: URL, pool_size: int, max_overflow: int, prepare_threshold: int | None, autocommit: bool
+) -> Engine:
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -45,9 +57,28 @@ def make_engine(
         # Bound parameters are people's names and addresses: never in an exception's text.
         hide_parameters=True,
         connect_args=connect_args(prepare_threshold),
+        # An autocommit connection never holds a transaction: nothing to roll back on return.
+        **({"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}),
     )
     ping_idle_connections(engine)
     return engine
+
+
+# Each engine's twin for reads that are a transaction of their own (ADR 0032): same URL, pool
+# shape and driver settings, its connections in driver autocommit for good. Switching a
+# pooled connection into autocommit and back costs a read more than a pool of its own.
+_autocommit_twins: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def autocommit_twin(engine: Engine) -> Engine:
+    """The autocommit twin of an engine made by ``make_engine``. Its connections never hold a
+    transaction: each statement is one, and nothing it runs can be rolled back."""
+    try:
+        return _autocommit_twins[engine]
+    except KeyError:
+        raise LookupError(
+            "the engine was not made by make_engine: it has no autocommit twin"
+        ) from None
 
 
 def ping_idle_connections(engine: Engine) -> None:
@@ -146,6 +177,7 @@ def forget_inherited_connections() -> None:
     with _lock:
         for engine in _engines.values():
             engine.dispose(close=False)
+            autocommit_twin(engine).dispose(close=False)
 
 
 # --- the request boundary -------------------------------------------------------------------
@@ -180,7 +212,8 @@ def init_request_boundary(app: Flask) -> None:
     @app.after_request
     def _finish_transaction(response: Response) -> Response:
         session: Session | None = g.get(_SESSION_KEY)
-        if session is not None:
+        # A request that only read outside a transaction (ADR 0032) has nothing to end.
+        if session is not None and session.in_transaction():
             if response.status_code < 400:
                 session.commit()
             else:
