@@ -143,6 +143,14 @@ def authorize(endpoint: str | None, values: dict[str, Any] | None) -> None:
         abort(403, "Your role does not allow this.")
 
 
+def tenant_placement_needed() -> bool:
+    """Whether ``authorize_tenant`` needs the tenant's region and supervising municipality for
+    the current request: only when a role of its principal reaches municipalities by where they
+    are (``Principal.reaches_by_placement``); for the others they change nothing."""
+    principal = current_principal()
+    return principal is not None and principal.reaches_by_placement
+
+
 def authorize_tenant(
     tenant_code: str,
     tenant_region: str | None,
@@ -151,7 +159,8 @@ def authorize_tenant(
     tenant_supervisor: str | None = None,
 ) -> None:
     """Called by tenant routing once the tenant exists and is active, with its region and its
-    supervising municipality (None: not determined)."""
+    supervising municipality (None: not determined, or not read because
+    ``tenant_placement_needed()`` said they change nothing)."""
     requirement = requirement_of(request.endpoint)
     if requirement == PUBLIC:
         return

@@ -57,6 +57,9 @@ class UnitPath:
         return self.unit is None or self.unit == other.unit
 
 
+_BY_PLACEMENT = frozenset({Reach.REGION, Reach.SUPERVISION})
+
+
 @dataclass(frozen=True)
 class Principal:
     subject: str
@@ -100,6 +103,14 @@ class Principal:
     @property
     def permissions(self) -> frozenset[Permission]:
         return frozenset(p for role in self.roles for p in ROLE_PERMISSIONS[role])
+
+    @property
+    def reaches_by_placement(self) -> bool:
+        """Whether a role reaches municipalities by where they are (a region, the supervision
+        of a regional unit's municipalities): deciding its access then needs the tenant's
+        region and supervising municipality. The other roles reach every municipality, or their
+        own by its code."""
+        return any(ROLE_REACH[role] in _BY_PLACEMENT for role in self.roles)
 
     def _reaches(
         self, role: Role, tenant_code: str, tenant_region: str | None, tenant_supervisor: str | None

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -316,3 +317,30 @@ def test_an_undeclared_endpoint_is_closed(app: Flask, tokens: TokenFactory) -> N
     )
     assert response.status_code == 403
     assert "declares no permission" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_tenant_is_placed_only_for_roles_that_reach_by_placement(
+    client: FlaskClient, tokens: TokenFactory, role: Role, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tenant routing reads the tenant's region and supervising municipality (the four-table
+    lookup) only for a role that reaches municipalities by where they are; for the others the
+    tenant's status decides (ADR 0032), and the answers are the same as with the full lookup
+    (the matrix and the 404 tests above)."""
+    lookups: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def record(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        if "shared.tenants" in str(query):
+            lookups.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", record)
+    response = client.get(
+        f"/api/v1/municipalities/{OWN}", headers=tokens.headers(role, **token_kwargs(role))
+    )
+    monkeypatch.undo()
+    assert response.status_code in (200, 403, 404)
+    assert len(lookups) == 1, lookups
+    placed = ROLE_REACH[role] in (Reach.REGION, Reach.SUPERVISION)
+    assert ("shared.regional_units" in lookups[0]) is placed

@@ -557,7 +557,8 @@ def report(outcome: BenchOutcome, measured: Measured) -> None:
     )
     outcome.notes.append(
         f"GET {PATH} ({measured.units} units) with a bearer token from the embedded issuer's "
-        f"password grant; gunicorn with infra/gunicorn.conf.py ({measured.workers} workers) per "
+        f"password grant; gunicorn with infra/gunicorn.conf.py ({measured.workers} workers of "
+        f"{_gunicorn_setting('threads')} thread(s)) per "
         f"server, wrk -t{WRK_THREADS} -c{CONNECTIONS} on loopback, {WARMUP_S} s of warm-up per "
         f"server, then {ROUNDS} rounds of {ROUND_S} s per variant, each platform variant next "
         "to its baseline, the order alternating "
