@@ -221,6 +221,8 @@ def run_platform(*, host: str, port: int, keycloak_users: bool = False) -> None:
                 f"{host}:{port}",
                 "--workers",
                 "2",
+                # Not infra/gunicorn.conf.py's one request per worker: the web login's code
+                # exchange calls the embedded issuer, which this same server answers.
                 "--threads",
                 "4",
             ],
