@@ -204,7 +204,15 @@ def test_the_api_document_says_how_each_operation_authenticates(client: FlaskCli
     assert schemes["bearer"]["scheme"] == "bearer"
     assert spec["servers"][0]["url"] == settings.base_url
     problem = spec["components"]["schemas"]["Problem"]
-    assert set(problem["properties"]) == {"type", "title", "status", "detail", "instance", "errors"}
+    assert set(problem["properties"]) == {
+        "type",
+        "title",
+        "status",
+        "code",
+        "detail",
+        "instance",
+        "errors",
+    }
     assert set(problem["required"]) == {"type", "title", "status"}
     for name, response in spec["components"]["responses"].items():
         if "content" in response:

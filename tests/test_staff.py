@@ -34,6 +34,7 @@ from kentra.auth.issuer.models import (
 )
 from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.models import AuditEvent
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today
 from kentra.platform.staff import blueprint as staff_blueprint
 from kentra.platform.staff import operations as staff_operations
@@ -44,7 +45,6 @@ from kentra.platform.staff.operations import (
     SECOND_HEAD,
     UNKNOWN_PROFILE,
     UNKNOWN_UNIT,
-    StaffConflict,
     create_staff_member,
 )
 from kentra.platform.units.models import Unit, UnitKind
@@ -418,11 +418,12 @@ def test_the_partial_unique_index_settles_a_race_with_the_same_409(
         "fte": Decimal(1),
         "is_head": True,
     }
-    with pytest.raises(StaffConflict) as refused, tenant_session(engine, tenant) as session:
+    with pytest.raises(DomainError) as refused, tenant_session(engine, tenant) as session:
         session.add(member("a"))
         session.flush()
         create_staff_member(session, data, actor="test")
-    assert str(refused.value) == SECOND_HEAD
+    assert (refused.value.code, refused.value.status) == ("staff.second_head", 409)
+    assert refused.value.message == SECOND_HEAD
     assert saved(engine) == 0
 
 

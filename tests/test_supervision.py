@@ -26,6 +26,7 @@ from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.auth.roles import ROLE_REACH, Reach, Role
 from kentra.platform.audit.models import PlatformAuditEvent
+from kentra.platform.core.errors import DomainError
 from kentra.platform.supervision.access import (
     BASIS_TEXT,
     access_supervised,
@@ -36,9 +37,6 @@ from kentra.platform.supervision.models import RegionalUnitSeatDecision
 from kentra.platform.supervision.operations import (
     SEAT_DECIDED,
     Basis,
-    SupervisionConflict,
-    SupervisionInvalid,
-    SupervisionNotFound,
     set_regional_unit_seat,
     supervised_municipality_codes,
     supervisor_of,
@@ -169,20 +167,28 @@ def test_a_social_service_not_stated_is_not_determined(engine: Engine, tenants: 
 def test_a_seat_decision_is_refused_for_a_known_seat_a_foreign_seat_and_no_note(
     engine: Engine,
 ) -> None:
+    refusals = [
+        ("69", SEAT, "x y z", ("supervision.seat_known", 409, None)),
+        (
+            UNKNOWN_SEAT_UNIT,
+            SEAT,
+            "x y z",
+            ("supervision.seat_outside_unit", 422, "seat_municipality_code"),
+        ),
+        (
+            UNKNOWN_SEAT_UNIT,
+            "9999",
+            "x y z",
+            ("supervision.seat_outside_unit", 422, "seat_municipality_code"),
+        ),
+        (UNKNOWN_SEAT_UNIT, KEA, "  ", ("supervision.note_required", 422, "note")),
+        ("99", KEA, "x y z", ("supervision.no_such_regional_unit", 404, None)),
+    ]
     with Session(engine) as session:
-        with pytest.raises(SupervisionConflict):
-            set_regional_unit_seat(session, "69", SEAT, note="x y z", actor="test")
-        with pytest.raises(SupervisionInvalid) as outside:
-            set_regional_unit_seat(session, UNKNOWN_SEAT_UNIT, SEAT, note="x y z", actor="t")
-        assert outside.value.field == "seat_municipality_code"
-        with pytest.raises(SupervisionInvalid) as unknown:
-            set_regional_unit_seat(session, UNKNOWN_SEAT_UNIT, "9999", note="x y z", actor="t")
-        assert unknown.value.field == "seat_municipality_code"
-        with pytest.raises(SupervisionInvalid) as blank:
-            set_regional_unit_seat(session, UNKNOWN_SEAT_UNIT, KEA, note="  ", actor="t")
-        assert blank.value.field == "note"
-        with pytest.raises(SupervisionNotFound):
-            set_regional_unit_seat(session, "99", KEA, note="x y z", actor="t")
+        for unit, seat, note, expected in refusals:
+            with pytest.raises(DomainError) as refused:
+                set_regional_unit_seat(session, unit, seat, note=note, actor="t")
+            assert (refused.value.code, refused.value.status, refused.value.field) == expected
         assert session.scalar(select(RegionalUnitSeatDecision.seat_municipality_code)) is None
 
 

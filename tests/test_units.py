@@ -285,9 +285,13 @@ def test_without_onboarding_the_body_is_required(
     body = centre_body()
     del body["body_vat"]
     refused = problem(client.post(url(BIG, "/centre"), headers=admin(tokens), json=body), 422)
-    assert refused["errors"]["json"]["body_vat"] == [
-        "Το πεδίο είναι υποχρεωτικό. The field is required."
-    ]
+    assert refused["code"] == "units.body_required"
+    assert refused["errors"]["json"]["body_vat"] == ["Το πεδίο είναι υποχρεωτικό."]
+    # One language per answer: the request's (issue 12).
+    english = {**admin(tokens), "Accept-Language": "en-GB,en;q=0.9,el;q=0.5"}
+    refused = problem(client.post(url(BIG, "/centre"), headers=english, json=body), 422)
+    assert refused["detail"] == "This field is required."
+    assert refused["errors"]["json"]["body_vat"] == ["This field is required."]
     assert units_of(engine, BIG) == []
 
 
@@ -345,8 +349,8 @@ def test_a_municipality_under_the_threshold_cannot_register_a_centre(
         url(SMALL, "/centre"), headers=admin(tokens, SMALL), json=centre_body(postal_code="43065")
     )
     refused = problem(response, 422)
-    assert refused["detail"].startswith(SMALL_TEXT)
-    assert "a Mobile Unit of a nearby centre can serve it" in refused["detail"]
+    assert refused["detail"] == SMALL_TEXT
+    assert refused["code"] == "units.no_centre_of_its_own"
     assert units_of(engine, SMALL) == []
     assert groups(engine, SMALL) == set()
 
@@ -533,7 +537,8 @@ def test_a_unit_needs_an_open_reference_centre(
         client.post(url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()),
         422,
     )
-    assert "A unit needs a reference centre" in refused["detail"]
+    assert refused["code"] == "units.no_reference_centre"
+    assert refused["detail"].startswith("Μια μονάδα χρειάζεται Κέντρο αναφοράς")
     assert units_of(engine, BIG) == before
 
 

@@ -366,6 +366,20 @@ def test_closing_on_the_page(browser: Browser, engine: Engine) -> None:
     assert busy.status_code == 409
     assert "ανοιχτά Παραρτήματα" in summary(text(busy))
     assert 'value="2025-05-31"' in text(busy)
+    # The same refusal in English once English is chosen, and only in English (issue 12).
+    browser.client.get("/language/en")
+    try:
+        busy = browser.post(
+            f"/{centre_id}/close",
+            {"closed_on": "2025-05-31", "version": "1"},
+            token_from=f"/{centre_id}",
+        )
+    finally:
+        browser.client.get("/language/el")
+    assert busy.status_code == 409
+    refusal = summary(text(busy))
+    assert "The centre has open annexes or mobile units: close them first." in refusal
+    assert "Παραρτήματα" not in refusal
     missing = browser.post(f"/{annex_id}/close", {"version": "1"}, token_from=f"/{annex_id}")
     assert missing.status_code == 422
     assert 'href="#closed_on"' in summary(text(missing))

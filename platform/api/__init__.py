@@ -36,6 +36,13 @@ class ProblemSchema(ma.Schema):
     type = ma.fields.String(required=True, metadata={"example": "about:blank"})
     title = ma.fields.String(required=True, metadata={"example": "Forbidden"})
     status = ma.fields.Integer(required=True, metadata={"example": 403})
+    code = ma.fields.String(
+        metadata={
+            "description": "A refusal's stable code, ``<module>.<what>``, for programs to tell "
+            "refusals apart (the detail is for people, in the request's language).",
+            "example": "units.centre_exists",
+        }
+    )
     detail = ma.fields.String(metadata={"description": "What went wrong, for a person to read."})
     instance = ma.fields.String(metadata={"description": "The request's path."})
     errors = ma.fields.Raw(

@@ -12,6 +12,7 @@ type, SQLSTATE and frames, never its message (which may quote personal data:
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from kentra.platform.core.database import database_unavailable
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.logging import describe_exception, qualified_name
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -36,8 +38,11 @@ def problem_response(
     *,
     errors: Any = None,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> Response:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if code:
+        body["code"] = code
     if detail:
         body["detail"] = detail
     body["instance"] = request.path
@@ -123,6 +128,20 @@ def internal_server_error_problem(error: InternalServerError) -> Response:
     return http_exception_problem(error)
 
 
+def domain_error_problem(error: DomainError) -> Response:
+    """A refusal a view did not handle itself: problem+json with its code and its message in
+    the request's language (the field's message under ``errors`` too, as a schema's 422 puts
+    it); a browser gets the error page of its status."""
+    if wants_html():
+        return error_page(error.status)
+    detail = error.detail
+    fields = error.field_messages()
+    errors = {"json": fields} if fields else None
+    return problem_response(
+        error.status, HTTPStatus(error.status).phrase, detail, errors=errors, code=error.code
+    )
+
+
 def stale_data_problem(_error: StaleDataError) -> Response:
     """Two edits passed their If-Match check at the same moment; the version column caught the
     second at UPDATE (docs/adr/0015). The request's transaction is rolled back."""
@@ -143,6 +162,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_exception_problem)
     app.register_error_handler(InternalServerError, internal_server_error_problem)
     app.register_error_handler(StaleDataError, stale_data_problem)
+    app.register_error_handler(DomainError, domain_error_problem)
     app.register_error_handler(Exception, unexpected_exception_problem)
     # Flask's own "Exception on <path>" record has the full traceback with the messages; the
     # 500 handler above logs the same exception value-free.

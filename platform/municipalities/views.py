@@ -12,7 +12,6 @@ from kentra.platform.supervision.access import BASIS_TEXT, access_supervision
 from kentra.platform.units.access import access_open_centre, access_units_of_centre
 from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import own_centre_refusal
-from kentra.platform.web.forms import greek_part
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.routing import NOT_FOUND_DETAIL
 
@@ -38,7 +37,7 @@ def profile_page(municipality_code: MunicipalityCode) -> str:
         centre=centre,
         annexes=sum(u.kind == UnitKind.ANNEX for u in open_units),
         mobile_units=sum(u.kind == UnitKind.MOBILE_UNIT for u in open_units),
-        refusal=greek_part(refusal) if refusal is not None else None,
+        refusal=refusal,
         supervision=access_supervision(session, municipality_code.value),
         basis_text=BASIS_TEXT,
     )

@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import LazyString, format_decimal
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -114,14 +116,13 @@ def own_centre_threshold(policy: PolicyVersion) -> int:
     return min(band.min_population for band in policy.bands if band.minimum_staff > 0)
 
 
-def ineligibility_reason(threshold: int) -> str:
-    """Why a municipality below ``threshold`` residents cannot register, Greek then English."""
-    greek = f"{threshold:,}".replace(",", ".")
-    return (
-        f"Ο Δήμος έχει λιγότερους από {greek} κατοίκους: δεν μπορεί να έχει δικό του Κέντρο "
-        "Κοινότητας· μπορεί να εξυπηρετείται από Κινητή Μονάδα γειτονικού Κέντρου. "
-        f"The municipality has fewer than {threshold:,} residents: it cannot have a Community "
-        "Centre of its own; a Mobile Unit of a nearby centre can serve it."
+def ineligibility_reason(threshold: int) -> LazyString:
+    """Why a municipality below ``threshold`` residents cannot register (translated, and the
+    number written the language's way, when shown)."""
+    return _l(
+        "Ο Δήμος έχει λιγότερους από %(threshold)s κατοίκους: δεν μπορεί να έχει δικό του "
+        "Κέντρο Κοινότητας· μπορεί να εξυπηρετείται από Κινητή Μονάδα γειτονικού Κέντρου.",
+        threshold=LazyString(format_decimal, threshold),
     )
 
 
@@ -133,7 +134,7 @@ def check_eligibility(session: Session, municipality: Municipality) -> None:
         raise RuntimeError("no staffing policy is in force (kentra db upgrade seeds one)")
     if not staffing_requirement(policy, municipality.population).own_centre_allowed:
         raise OnboardingIneligible(
-            "municipality_code", ineligibility_reason(own_centre_threshold(policy))
+            "municipality_code", str(ineligibility_reason(own_centre_threshold(policy)))
         )
 
 

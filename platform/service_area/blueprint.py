@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Response
 from flask_smorest import abort
@@ -28,8 +28,6 @@ from kentra.platform.service_area.access import (
     access_service_area,
 )
 from kentra.platform.service_area.operations import (
-    ServiceAreaError,
-    ServiceAreaInvalid,
     record_exception,
     withdraw_exception,
 )
@@ -48,13 +46,6 @@ blueprint = Blueprint(
     url_prefix="",
     description="Where mobile units may serve: the policy's area and the ministry's exceptions",
 )
-
-
-def _refuse(error: ServiceAreaError) -> NoReturn:
-    if isinstance(error, ServiceAreaInvalid):
-        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
-    abort(404, message=str(error))
-    raise AssertionError("abort() raises")  # pragma: no cover
 
 
 @blueprint.route("/municipalities/<municipality_code>/service-area")
@@ -90,16 +81,13 @@ def post_exception(data: dict[str, Any]) -> tuple[ExceptionView, int]:
     beyond the area, for ``reason`` (audited). An unknown municipality, the municipality
     itself or a missing reason: 422."""
     session = request_session()
-    try:
-        exception, created = record_exception(
-            session,
-            data["municipality_code"],
-            data["served_municipality_code"],
-            reason=data["reason"],
-            actor=current_actor(),
-        )
-    except ServiceAreaError as error:
-        _refuse(error)
+    exception, created = record_exception(
+        session,
+        data["municipality_code"],
+        data["served_municipality_code"],
+        reason=data["reason"],
+        actor=current_actor(),
+    )
     found = access_exception(session, exception.id)
     assert found is not None  # just recorded
     return found, 201 if created else 200
@@ -111,8 +99,5 @@ def post_exception(data: dict[str, Any]) -> tuple[ExceptionView, int]:
 def delete_exception(exception_id: int) -> Response:
     """Withdraw an exception (audited): mobile units saved from now on may not serve that
     municipality; those that serve it already keep it until they are edited."""
-    try:
-        withdraw_exception(request_session(), exception_id, actor=current_actor())
-    except ServiceAreaError as error:
-        _refuse(error)
+    withdraw_exception(request_session(), exception_id, actor=current_actor())
     return Response(status=204)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Row, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from kentra.platform.audit.operations import record_platform_event
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import ServiceArea
@@ -26,38 +29,18 @@ from kentra.platform.service_area.models import ServiceAreaException
 EXCEPTION_RECORDED = "service_area.exception_recorded"
 EXCEPTION_WITHDRAWN = "service_area.exception_withdrawn"
 # The area, as "beyond ..." phrases (Greek, English). COUNTRY has no beyond.
-AREA_TEXT: dict[ServiceArea, tuple[str, str]] = {
-    ServiceArea.REGIONAL_UNIT: (
-        "της Περιφερειακής Ενότητας του Κέντρου",
-        "the centre's regional unit",
-    ),
-    ServiceArea.REGION: ("της Περιφέρειας του Κέντρου", "the centre's region"),
+AREA_TEXT: dict[ServiceArea, LazyString] = {
+    ServiceArea.REGIONAL_UNIT: _l("της Περιφερειακής Ενότητας του Κέντρου"),
+    ServiceArea.REGION: _l("της Περιφέρειας του Κέντρου"),
 }
 
 
-class ServiceAreaError(Exception):
-    """An exception that cannot be recorded or withdrawn; ``str(error)``: Greek, then English."""
-
-
-class ServiceAreaInvalid(ServiceAreaError):
-    """Bad input, tied to one field (422)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class ServiceAreaNotFound(ServiceAreaError):
-    """No such exception (404)."""
-
-
-NO_MUNICIPALITY = "Δεν υπάρχει Δήμος με αυτόν τον κωδικό. There is no municipality with this code."
-SAME_MUNICIPALITY = (
-    "Ο Δήμος εξυπηρετείται ήδη από το δικό του Κέντρο· η εξαίρεση αφορά άλλον Δήμο. "
-    "A municipality is served by its own centre; an exception is about another municipality."
+NO_MUNICIPALITY = _l("Δεν υπάρχει Δήμος με αυτόν τον κωδικό.")
+SAME_MUNICIPALITY = _l(
+    "Ο Δήμος εξυπηρετείται ήδη από το δικό του Κέντρο· η εξαίρεση αφορά άλλον Δήμο."
 )
-REASON_REQUIRED = "Η αιτιολόγηση είναι υποχρεωτική. A reason is required."
-NOT_FOUND = "Δεν υπάρχει τέτοια εξαίρεση εξυπηρέτησης. There is no such service-area exception."
+REASON_REQUIRED = _l("Η αιτιολόγηση είναι υποχρεωτική.")
+NOT_FOUND = _l("Δεν υπάρχει τέτοια εξαίρεση εξυπηρέτησης.")
 
 
 def area_in_force(session: Session) -> ServiceArea:
@@ -102,14 +85,14 @@ def beyond_area(
     return [m for m in beyond if m.code not in allowed]
 
 
-def outside_area_message(session: Session, municipality: Municipality) -> str:
-    """Why ``municipality`` may not be served (Greek, then English)."""
-    greek, english = AREA_TEXT[area_in_force(session)]
-    return (
-        f"Ο {municipality.name_el} ({municipality.code}) βρίσκεται εκτός {greek}: μια Κινητή "
-        "Μονάδα εξυπηρετεί Δήμους εκτός αυτής μόνο με εξαίρεση που έχει εγκρίνει το Υπουργείο. "
-        f"Municipality {municipality.code} lies outside {english}: a mobile unit serves "
-        "municipalities beyond it only under an exception the ministry has allowed."
+def outside_area_message(session: Session, municipality: Municipality) -> LazyString:
+    """Why ``municipality`` may not be served (translated when shown)."""
+    return _l(
+        "Ο %(name)s (%(code)s) βρίσκεται εκτός %(area)s: μια Κινητή Μονάδα εξυπηρετεί Δήμους "
+        "εκτός αυτής μόνο με εξαίρεση που έχει εγκρίνει το Υπουργείο.",
+        name=municipality.name_el,
+        code=municipality.code,
+        area=AREA_TEXT[area_in_force(session)],
     )
 
 
@@ -132,12 +115,19 @@ def record_exception(
         ("served_municipality_code", served_municipality_code),
     ):
         if session.get(Municipality, code) is None:
-            raise ServiceAreaInvalid(field, NO_MUNICIPALITY)
+            raise DomainError(
+                "service_area.no_such_municipality", 422, NO_MUNICIPALITY, field=field
+            )
     if municipality_code == served_municipality_code:
-        raise ServiceAreaInvalid("served_municipality_code", SAME_MUNICIPALITY)
+        raise DomainError(
+            "service_area.same_municipality",
+            422,
+            SAME_MUNICIPALITY,
+            field="served_municipality_code",
+        )
     text = reason.strip()
     if not text:
-        raise ServiceAreaInvalid("reason", REASON_REQUIRED)
+        raise DomainError("service_area.reason_required", 422, REASON_REQUIRED, field="reason")
     values = {"reason": text, "decided_by": actor, "decided_at": utcnow()}
     statement = insert(ServiceAreaException).values(
         municipality_code=municipality_code,
@@ -177,7 +167,7 @@ def withdraw_exception(session: Session, exception_id: int, *, actor: str) -> No
     refused (units that serve it already keep it until they are edited). Audited."""
     exception = session.get(ServiceAreaException, exception_id, with_for_update=True)
     if exception is None:
-        raise ServiceAreaNotFound(NOT_FOUND)
+        raise DomainError("service_area.not_found", 404, NOT_FOUND)
     municipality_code = exception.municipality_code
     details = {
         "exception_id": exception.id,

@@ -23,6 +23,7 @@ from kentra.auth.flask import current_actor, requires
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.policy.models import ServiceArea
 from kentra.platform.service_area.access import (
     access_exception,
@@ -30,14 +31,12 @@ from kentra.platform.service_area.access import (
     access_municipality_options,
 )
 from kentra.platform.service_area.operations import (
-    ServiceAreaError,
-    ServiceAreaInvalid,
     area_in_force,
     record_exception,
     withdraw_exception,
 )
 from kentra.platform.service_area.schemas import ExceptionInputSchema
-from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
 
 blueprint = Blueprint("service_area_pages", __name__, template_folder="templates")
 
@@ -110,10 +109,8 @@ def record_exception_page() -> ResponseReturnValue:
             reason=loaded["reason"],
             actor=current_actor(),
         )
-    except ServiceAreaInvalid as refusal:
-        return render_page(
-            FormState(values, errors={refusal.field: [greek_part(str(refusal))]}), 422
-        )
+    except DomainError as refusal:
+        return render_page(*refusal_state(values, refusal))
     found = access_exception(session, exception.id)
     assert found is not None  # just recorded
     flash(
@@ -138,7 +135,7 @@ def withdraw_exception_page(exception_id: int) -> ResponseReturnValue:
         return render_page(FormState(notice=str(STALE_WITHDRAWAL)), 400)
     try:
         withdraw_exception(request_session(), exception_id, actor=current_actor())
-    except ServiceAreaError:
-        abort(404)
+    except DomainError as refusal:  # no such exception (any more)
+        abort(refusal.status)
     flash(_("Η εξαίρεση ανακλήθηκε."), "success")
     return redirect(PAGE_URL, 303)

@@ -8,7 +8,7 @@ id. A member is read with an ETag and changed with If-Match (428 without it, 412
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import current_app
 from flask_smorest import abort
@@ -27,10 +27,6 @@ from kentra.platform.staff.access import (
 )
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import (
-    IdentityUnavailable,
-    StaffConflict,
-    StaffError,
-    StaffInvalid,
     create_staff_member,
     invite_staff_member,
     update_staff_member,
@@ -48,17 +44,6 @@ blueprint = Blueprint(
 )
 NOT_FOUND = "There is no such staff member in this municipality."
 Answer = tuple[dict[str, Any], int, dict[str, str]]
-
-
-def _refuse(error: StaffError) -> NoReturn:
-    """The problem document for a refused operation: 422 (by field), 409 or 502."""
-    if isinstance(error, StaffInvalid):
-        abort(422, message=str(error), errors={"json": error.errors})
-    if isinstance(error, StaffConflict):
-        abort(409, message=str(error))
-    assert isinstance(error, IdentityUnavailable)
-    abort(502, message=str(error))
-    raise AssertionError("abort() raises")  # pragma: no cover
 
 
 def dump(member: StaffMember) -> dict[str, Any]:
@@ -114,10 +99,7 @@ def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Seq
 @blueprint.response(201, StaffMemberSchema, headers=ETAG_HEADER)
 def create_staff(data: dict[str, Any], municipality_code: MunicipalityCode) -> Answer:
     """Add a member to the roster: 422 by field for bad input, 409 for a second head."""
-    try:
-        member = create_staff_member(request_session(), data, actor=current_actor())
-    except StaffError as error:
-        _refuse(error)
+    member = create_staff_member(request_session(), data, actor=current_actor())
     return _answer(member, 201)
 
 
@@ -150,17 +132,14 @@ def update_staff(
     """Change a member (If-Match required); ending a contract is setting end_date."""
     member = _for_change(staff_id)
     require_if_match(member.version)
-    try:
-        kentra = current_app.extensions["kentra"]
-        update_staff_member(
-            request_session(),
-            member,
-            changes,
-            actor=current_actor(),
-            identity=identity_admin(kentra.settings, kentra.engine),
-        )
-    except StaffError as error:
-        _refuse(error)
+    kentra = current_app.extensions["kentra"]
+    update_staff_member(
+        request_session(),
+        member,
+        changes,
+        actor=current_actor(),
+        identity=identity_admin(kentra.settings, kentra.engine),
+    )
     return _answer(member)
 
 
@@ -174,14 +153,11 @@ def invite_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
     and records nothing."""
     member = _for_change(staff_id)
     kentra = current_app.extensions["kentra"]
-    try:
-        invite_staff_member(
-            request_session(),
-            member,
-            municipality_code=municipality_code.value,
-            identity=identity_admin(kentra.settings, kentra.engine),
-            actor=current_actor(),
-        )
-    except StaffError as error:
-        _refuse(error)
+    invite_staff_member(
+        request_session(),
+        member,
+        municipality_code=municipality_code.value,
+        identity=identity_admin(kentra.settings, kentra.engine),
+        actor=current_actor(),
+    )
     return _answer(member)

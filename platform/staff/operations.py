@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -28,6 +30,7 @@ from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec, split_
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.operations import record_platform_event_at_once, record_tenant_event
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.staff.models import StaffMember
@@ -38,96 +41,47 @@ log = logging.getLogger(__name__)
 
 OBJECT_TYPE = "staff_member"
 ONE_HEAD_INDEX = "uq_staff_members_one_current_head"
-UNKNOWN_UNIT = (
-    "Η μονάδα δεν είναι ανοιχτή μονάδα του Δήμου (Κέντρο, Παράρτημα ή Κινητή Μονάδα). "
-    "The unit is not an open unit of the municipality (centre, annex or mobile unit)."
+UNKNOWN_UNIT = _l(
+    "Η μονάδα δεν είναι ανοιχτή μονάδα του Δήμου (Κέντρο, Παράρτημα ή Κινητή Μονάδα)."
 )
-UNKNOWN_PROFILE = (
-    "Το επαγγελματικό προφίλ δεν είναι ένα από τα προφίλ της πολιτικής σε ισχύ. "
-    "The professional profile is not one of the profiles of the policy in force."
-)
-END_BEFORE_START = (
-    "Η ημερομηνία λήξης δεν μπορεί να είναι πριν από την ημερομηνία έναρξης. "
-    "The end date cannot be before the start date."
-)
-HEAD_OF_CENTRE_ONLY = (
+UNKNOWN_PROFILE = _l("Το επαγγελματικό προφίλ δεν είναι ένα από τα προφίλ της πολιτικής σε ισχύ.")
+END_BEFORE_START = _l("Η ημερομηνία λήξης δεν μπορεί να είναι πριν από την ημερομηνία έναρξης.")
+HEAD_OF_CENTRE_ONLY = _l(
     "Υπεύθυνος μπορεί να είναι μόνο μέλος του προσωπικού ενός Κέντρου, όχι Παραρτήματος ή "
-    "Κινητής Μονάδας. Only a member of a centre's staff can be its head, not of an annex or "
-    "a mobile unit."
+    "Κινητής Μονάδας."
 )
-SECOND_HEAD = (
+SECOND_HEAD = _l(
     "Το Κέντρο έχει ήδη Υπεύθυνο για αυτό το διάστημα· ορίστε πρώτα ημερομηνία λήξης στον "
-    "σημερινό Υπεύθυνο. The centre already has a head for this period: set an end date on "
-    "the current head first."
+    "σημερινό Υπεύθυνο."
 )
-ENDED = (
-    "Η σύμβαση του μέλους έχει λήξει· δεν μπορεί να προσκληθεί. "
-    "The member's contract has ended: they cannot be invited."
+ENDED = _l("Η σύμβαση του μέλους έχει λήξει· δεν μπορεί να προσκληθεί.")
+UNIT_CLOSED = _l("Η μονάδα του μέλους έχει κλείσει· αλλάξτε πρώτα μονάδα.")
+IDENTITY_UNAVAILABLE = _l(
+    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η πρόσκληση δεν στάλθηκε. Δοκιμάστε ξανά αργότερα."
 )
-UNIT_CLOSED = (
-    "Η μονάδα του μέλους έχει κλείσει· αλλάξτε πρώτα μονάδα. "
-    "The member's unit is closed: change the unit first."
+DISABLE_UNAVAILABLE = _l(
+    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η λήξη της σύμβασης δεν αποθηκεύτηκε, ώστε να μη"
+    " μείνει ενεργός ο λογαριασμός. Δοκιμάστε ξανά αργότερα."
 )
-IDENTITY_UNAVAILABLE = (
-    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η πρόσκληση δεν στάλθηκε. Δοκιμάστε ξανά αργότερα. "
-    "The identity provider failed: the invitation was not sent. Try again later."
+CHANGE_UNAVAILABLE = _l(
+    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η αλλαγή δεν αποθηκεύτηκε, ώστε ο λογαριασμός "
+    "του μέλους να μην κρατήσει πρόσβαση που δεν του αντιστοιχεί πια. Δοκιμάστε ξανά "
+    "αργότερα."
 )
-DISABLE_UNAVAILABLE = (
-    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η λήξη της σύμβασης δεν αποθηκεύτηκε, ώστε να μη "
-    "μείνει ενεργός ο λογαριασμός. Δοκιμάστε ξανά αργότερα. "
-    "The identity provider failed: the end of the contract was not saved, so that the account "
-    "does not stay active. Try again later."
+FOREIGN_ACCOUNT = _l(
+    "Η διεύθυνση e-mail ανήκει ήδη σε λογαριασμό της πλατφόρμας που δεν διαχειρίζεται ο "
+    "Δήμος· δεν έγινε καμία αλλαγή. Χρησιμοποιήστε άλλη διεύθυνση για το μέλος, π.χ. την "
+    "υπηρεσιακή του διεύθυνση στον Δήμο."
 )
-CHANGE_UNAVAILABLE = (
-    "Η υπηρεσία ταυτοποίησης δεν απάντησε· η αλλαγή δεν αποθηκεύτηκε, ώστε ο λογαριασμός του "
-    "μέλους να μην κρατήσει πρόσβαση που δεν του αντιστοιχεί πια. Δοκιμάστε ξανά αργότερα. "
-    "The identity provider failed: the change was not saved, so that the member's account "
-    "does not keep access it no longer should have. Try again later."
-)
-FOREIGN_ACCOUNT = (
-    "Η διεύθυνση e-mail ανήκει ήδη σε λογαριασμό της πλατφόρμας που δεν διαχειρίζεται ο Δήμος· "
-    "δεν έγινε καμία αλλαγή. Χρησιμοποιήστε άλλη διεύθυνση για το μέλος, π.χ. την υπηρεσιακή "
-    "του διεύθυνση στον Δήμο. "
-    "The e-mail address already belongs to a platform account that the municipality does not "
-    "manage: nothing was changed. Use another address for the member, such as their work "
-    "address at the municipality."
-)
-ACCOUNT_OF_ANOTHER_MEMBER = (
-    "Η διεύθυνση e-mail είναι ήδη ο λογαριασμός άλλου μέλους του προσωπικού με σύμβαση σε ισχύ· "
-    "ένας λογαριασμός δεν μπορεί να ανήκει σε δύο μέλη. Διορθώστε τη διεύθυνση ή λήξτε πρώτα "
-    "τη σύμβαση του άλλου μέλους. "
-    "The e-mail address is already the account of another roster member with a current "
-    "contract: one account cannot belong to two members. Correct the address, or end the other "
-    "member's contract first."
+ACCOUNT_OF_ANOTHER_MEMBER = _l(
+    "Η διεύθυνση e-mail είναι ήδη ο λογαριασμός άλλου μέλους του προσωπικού με σύμβαση σε "
+    "ισχύ· ένας λογαριασμός δεν μπορεί να ανήκει σε δύο μέλη. Διορθώστε τη διεύθυνση ή "
+    "λήξτε πρώτα τη σύμβαση του άλλου μέλους."
 )
 # What the identity admin raises when the provider fails: Keycloak's admin errors are
 # RuntimeErrors (KeycloakAdminError), the embedded issuer's are database errors, the
 # network's OSErrors. Anything else is a bug and stays a 500.
 IDENTITY_ERRORS: tuple[type[Exception], ...] = (RuntimeError, SQLAlchemyError, OSError)
-
-
-class StaffError(Exception):
-    """An operation that cannot be carried out; ``str(error)`` is meant for the caller."""
-
-
-class StaffInvalid(StaffError):
-    """Bad input found against the database (422), by field."""
-
-    def __init__(self, errors: Mapping[str, list[str]]) -> None:
-        super().__init__(" ".join(m for messages in errors.values() for m in messages))
-        self.errors = dict(errors)
-
-
-class StaffConflict(StaffError):
-    """The change collides with the current state (409)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class IdentityUnavailable(StaffError):
-    """The identity provider failed (502); nothing was recorded."""
 
 
 def profile_names(session: Session, language: str = "el") -> dict[str, str]:
@@ -156,21 +110,27 @@ def _check(
     Only what changes is checked against the unit and the policy: a member whose unit has
     closed, or whose profile a newer policy dropped, can still have their contract ended.
     """
-    errors: dict[str, list[str]] = {}
+    refusals: list[DomainError] = []
     unit = session.get(Unit, state["unit_id"])
     if "unit_id" in changed and (unit is None or not unit.is_open):
-        errors["unit_id"] = [UNKNOWN_UNIT]
+        refusals.append(DomainError("staff.unknown_unit", 422, UNKNOWN_UNIT, field="unit_id"))
     if "profile_code" in changed and state["profile_code"] not in profile_names(session):
-        errors["profile_code"] = [UNKNOWN_PROFILE]
+        refusals.append(
+            DomainError("staff.unknown_profile", 422, UNKNOWN_PROFILE, field="profile_code")
+        )
     if state["end_date"] is not None and state["end_date"] < state["start_date"]:
-        errors["end_date"] = [END_BEFORE_START]
+        refusals.append(
+            DomainError("staff.end_before_start", 422, END_BEFORE_START, field="end_date")
+        )
     head_changes = changed & {"is_head", "unit_id", "start_date", "end_date"}
     if state["is_head"] and head_changes and unit is not None and unit.kind != UnitKind.CENTRE:
-        errors["is_head"] = [HEAD_OF_CENTRE_ONLY]
-    if errors:
-        raise StaffInvalid(errors)
+        refusals.append(
+            DomainError("staff.head_of_centre_only", 422, HEAD_OF_CENTRE_ONLY, field="is_head")
+        )
+    if refusals:
+        raise DomainError.together(refusals)
     if state["is_head"] and head_changes and _another_head(session, state, member_id):
-        raise StaffConflict(SECOND_HEAD, field="is_head")
+        raise DomainError("staff.second_head", 409, SECOND_HEAD, field="is_head")
 
 
 def _another_head(session: Session, state: Mapping[str, Any], member_id: int | None) -> bool:
@@ -197,7 +157,7 @@ def _flush(session: Session) -> None:
     except IntegrityError as exc:
         if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != ONE_HEAD_INDEX:
             raise
-        raise StaffConflict(SECOND_HEAD, field="is_head") from exc
+        raise DomainError("staff.second_head", 409, SECOND_HEAD, field="is_head") from exc
 
 
 def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str) -> StaffMember:
@@ -325,15 +285,17 @@ def update_staff_member(
 _T = TypeVar("_T")
 
 
-def _call_identity(member: StaffMember, call: Callable[[], _T], event: str, message: str) -> _T:
+def _call_identity(
+    member: StaffMember, call: Callable[[], _T], event: str, message: LazyString
+) -> _T:
     """``call()``; a provider failure is logged as ``event`` and becomes
-    ``IdentityUnavailable(message)`` (502)."""
+    a ``DomainError`` (502) saying ``message``."""
     try:
         return call()
     except IDENTITY_ERRORS as exc:
         # The exception's text may name the user: log its type and the member's id only.
         log.warning(event, extra={"staff_id": member.id, "error_type": type(exc).__name__})
-        raise IdentityUnavailable(message) from exc
+        raise DomainError("staff.identity_unavailable", 502, message) from exc
 
 
 def _ensure_user(
@@ -344,7 +306,7 @@ def _ensure_user(
     *,
     actor: str,
     event: str,
-    unavailable: str = IDENTITY_UNAVAILABLE,
+    unavailable: LazyString = IDENTITY_UNAVAILABLE,
 ) -> str:
     """``identity.ensure_user(spec, exclusive=True)``: the member's account gets exactly the
     member's role and unit. An account the municipality does not manage is refused (409) and
@@ -355,7 +317,7 @@ def _ensure_user(
         )
     except ForeignAccount as exc:
         _record_refusal(session, member, actor, spec.managing_municipality, "foreign_account")
-        raise StaffConflict(FOREIGN_ACCOUNT, field="email") from exc
+        raise DomainError("staff.foreign_account", 409, FOREIGN_ACCOUNT, field="email") from exc
 
 
 def _disable_account(
@@ -365,7 +327,7 @@ def _disable_account(
     *,
     username: str,
     actor: str,
-    unavailable: str,
+    unavailable: LazyString,
 ) -> bool:
     """Disable the member's account; whether it was. An account the municipality no longer
     manages alone (given a platform role, say) is not the roster's to disable: it is left as
@@ -481,13 +443,15 @@ def invite_staff_member(
     nothing is recorded (502).
     """
     if has_ended(member):
-        raise StaffConflict(ENDED)
+        raise DomainError("staff.contract_ended", 409, ENDED)
     unit = session.get(Unit, member.unit_id)
     if unit is None or not unit.is_open:
-        raise StaffConflict(UNIT_CLOSED, field="unit_id")
+        raise DomainError("staff.unit_closed", 409, UNIT_CLOSED, field="unit_id")
     if _account_of_another_member(session, member):
         _record_refusal(session, member, actor, municipality_code, "account_of_another_member")
-        raise StaffConflict(ACCOUNT_OF_ANOTHER_MEMBER, field="email")
+        raise DomainError(
+            "staff.account_of_another_member", 409, ACCOUNT_OF_ANOTHER_MEMBER, field="email"
+        )
     spec = _user_spec(member, unit, municipality_code)
     role = spec.role
     user_id = _ensure_user(

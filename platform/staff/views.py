@@ -31,6 +31,7 @@ from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
     access_roster_units,
@@ -40,10 +41,6 @@ from kentra.platform.staff.access import (
 )
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import (
-    IdentityUnavailable,
-    StaffConflict,
-    StaffError,
-    StaffInvalid,
     create_staff_member,
     has_ended,
     head_profile_name,
@@ -53,7 +50,7 @@ from kentra.platform.staff.operations import (
 )
 from kentra.platform.staff.schemas import FIELDS, StaffMemberCreateSchema
 from kentra.platform.units.models import Unit, UnitKind
-from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
 from kentra.tenants.codes import MunicipalityCode
 
 blueprint = Blueprint("staff_pages", __name__, template_folder="templates")
@@ -226,7 +223,7 @@ def create_member_page(municipality_code: MunicipalityCode) -> ResponseReturnVal
         return _render_form(municipality_code, FormState(values, validation_messages(error)), 422)
     try:
         member = create_staff_member(request_session(), data, actor=current_actor())
-    except StaffError as error:
+    except DomainError as error:
         return _refused(municipality_code, values, error)
     flash(_("Το μέλος προστέθηκε στο προσωπικό."))
     return redirect(_member_url(municipality_code, member.id), 303)
@@ -244,20 +241,11 @@ def _stale_page() -> str:
 def _refused(
     code: MunicipalityCode,
     values: dict[str, str],
-    error: StaffError,
+    error: DomainError,
     member: StaffMember | None = None,
 ) -> ResponseReturnValue:
-    if isinstance(error, StaffInvalid):
-        errors = {
-            name: [greek_part(m) for m in messages] for name, messages in error.errors.items()
-        }
-        return _render_form(code, FormState(values, errors), 422, member)
-    message = greek_part(str(error))
-    if isinstance(error, IdentityUnavailable):
-        return _render_form(code, FormState(values, notice=message), 502, member)
-    assert isinstance(error, StaffConflict)
-    state = FormState(values, {error.field: [message]} if error.field else {}, notice=message)
-    return _render_form(code, state, 409, member)
+    state, status = refusal_state(values, error)
+    return _render_form(code, state, status, member)
 
 
 # --- one member -------------------------------------------------------------------------------
@@ -325,7 +313,7 @@ def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
             actor=current_actor(),
             identity=identity_admin(kentra.settings, kentra.engine),
         )
-    except StaffError as error:
+    except DomainError as error:
         return _refused(municipality_code, values, error, member)
     flash(_("Οι αλλαγές αποθηκεύτηκαν."))
     return redirect(_member_url(municipality_code, member.id), 303)
@@ -354,9 +342,8 @@ def invite_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
             identity=identity_admin(kentra.settings, kentra.engine),
             actor=current_actor(),
         )
-    except StaffError as error:
-        shown.notice = greek_part(str(error))
-        status = 502 if isinstance(error, IdentityUnavailable) else 409
-        return _render_form(municipality_code, shown, status, member)
+    except DomainError as error:
+        shown.notice = error.detail
+        return _render_form(municipality_code, shown, error.status, member)
     flash(_("Η πρόσκληση στάλθηκε στη διεύθυνση e-mail του μέλους."))
     return redirect(_member_url(municipality_code, member.id), 303)

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from flask_smorest import abort
 
@@ -27,9 +27,6 @@ from kentra.platform.supervision.access import (
 )
 from kentra.platform.supervision.operations import (
     Supervision,
-    SupervisionConflict,
-    SupervisionError,
-    SupervisionInvalid,
     set_regional_unit_seat,
 )
 from kentra.platform.supervision.schemas import (
@@ -46,15 +43,6 @@ blueprint = Blueprint(
     url_prefix="",
     description="Supervision, derived: own directorates or the regional unit's seat",
 )
-
-
-def _refuse(error: SupervisionError) -> NoReturn:
-    if isinstance(error, SupervisionInvalid):
-        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
-    if isinstance(error, SupervisionConflict):
-        abort(409, message=str(error))
-    abort(404, message=str(error))
-    raise AssertionError("abort() raises")  # pragma: no cover
 
 
 @blueprint.route("/municipalities/<municipality_code>/supervision")
@@ -103,16 +91,13 @@ def set_seat(data: dict[str, Any], regional_unit_code: str) -> UnknownSeat:
     the unit's municipalities, with a note (audited). A unit whose seat the reference data
     knows is a 409; a municipality outside the unit a 422; an unknown unit a 404."""
     session = request_session()
-    try:
-        set_regional_unit_seat(
-            session,
-            regional_unit_code,
-            data["seat_municipality_code"],
-            note=data["note"],
-            actor=current_actor(),
-        )
-    except SupervisionError as error:
-        _refuse(error)
+    set_regional_unit_seat(
+        session,
+        regional_unit_code,
+        data["seat_municipality_code"],
+        note=data["note"],
+        actor=current_actor(),
+    )
     found = access_unknown_seat(session, regional_unit_code)
     assert found is not None  # the decision was just recorded for such a unit
     return found

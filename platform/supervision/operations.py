@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from kentra.platform.audit.operations import record_platform_event
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision
@@ -163,37 +165,13 @@ def supervision_from_row(row: Any) -> Supervision:
     )
 
 
-class SupervisionError(Exception):
-    """A seat decision that cannot be recorded; ``str(error)``: Greek, then English."""
-
-
-class SupervisionNotFound(SupervisionError):
-    """No regional unit with this code (404)."""
-
-
-class SupervisionConflict(SupervisionError):
-    """The reference data already knows the unit's seat (409)."""
-
-
-class SupervisionInvalid(SupervisionError):
-    """Bad input, tied to one field (422)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-NO_REGIONAL_UNIT = "Δεν υπάρχει Περιφερειακή Ενότητα με αυτόν τον κωδικό. There is no regional unit with this code."
-SEAT_KNOWN = (
+NO_REGIONAL_UNIT = _l("Δεν υπάρχει Περιφερειακή Ενότητα με αυτόν τον κωδικό.")
+SEAT_KNOWN = _l(
     "Η έδρα αυτής της Περιφερειακής Ενότητας είναι γνωστή από τα δεδομένα αναφοράς και δεν "
-    "ορίζεται με απόφαση. The seat of this regional unit is known from the reference data; "
-    "it is not set by a decision."
+    "ορίζεται με απόφαση."
 )
-SEAT_OUTSIDE_UNIT = (
-    "Ο Δήμος δεν ανήκει σε αυτή την Περιφερειακή Ενότητα. "
-    "The municipality is not in this regional unit."
-)
-NOTE_REQUIRED = "Η αιτιολόγηση είναι υποχρεωτική. A note is required."
+SEAT_OUTSIDE_UNIT = _l("Ο Δήμος δεν ανήκει σε αυτή την Περιφερειακή Ενότητα.")
+NOTE_REQUIRED = _l("Η αιτιολόγηση είναι υποχρεωτική.")
 
 
 def set_regional_unit_seat(
@@ -206,14 +184,19 @@ def set_regional_unit_seat(
     an empty note (422)."""
     unit = session.get(RegionalUnit, regional_unit_code)
     if unit is None:
-        raise SupervisionNotFound(NO_REGIONAL_UNIT)
+        raise DomainError("supervision.no_such_regional_unit", 404, NO_REGIONAL_UNIT)
     if unit.seat_municipality_code is not None:
-        raise SupervisionConflict(SEAT_KNOWN)
+        raise DomainError("supervision.seat_known", 409, SEAT_KNOWN)
     seat = session.get(Municipality, seat_municipality_code)
     if seat is None or seat.regional_unit_code != unit.code:
-        raise SupervisionInvalid("seat_municipality_code", SEAT_OUTSIDE_UNIT)
+        raise DomainError(
+            "supervision.seat_outside_unit",
+            422,
+            SEAT_OUTSIDE_UNIT,
+            field="seat_municipality_code",
+        )
     if not note.strip():
-        raise SupervisionInvalid("note", NOTE_REQUIRED)
+        raise DomainError("supervision.note_required", 422, NOTE_REQUIRED, field="note")
     previous = session.scalar(
         select(RegionalUnitSeatDecision.seat_municipality_code)
         .where(RegionalUnitSeatDecision.regional_unit_code == unit.code)

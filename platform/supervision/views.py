@@ -22,14 +22,13 @@ from kentra.auth.flask import current_principal, requires
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.supervision.access import access_unknown_seats
 from kentra.platform.supervision.operations import (
-    SupervisionError,
-    SupervisionInvalid,
     set_regional_unit_seat,
 )
 from kentra.platform.supervision.schemas import SeatDecisionInputSchema
-from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
 
 blueprint = Blueprint("supervision_pages", __name__, template_folder="templates")
 
@@ -97,11 +96,9 @@ def set_seat_page() -> ResponseReturnValue:
             note=loaded["note"],
             actor=principal.subject,
         )
-    except SupervisionInvalid as refusal:
-        state = FormState(values, errors={refusal.field: [greek_part(str(refusal))]})
-        return render_page({unit_code: state}, 422)
-    except SupervisionError as refusal:  # pragma: no cover - the units were checked above
-        return render_page({unit_code: FormState(values, notice=greek_part(str(refusal)))}, 409)
+    except DomainError as refusal:
+        state, status = refusal_state(values, refusal)
+        return render_page({unit_code: state}, status)
     unit = units[unit_code]
     seat = dict(unit.municipalities).get(loaded["seat_municipality_code"], "")
     flash(_("Η έδρα ορίστηκε: %(unit)s — %(seat)s.", unit=unit.name_el, seat=seat), "success")

@@ -9,7 +9,7 @@ workspace (``…/units/<unit_id>/workspace``) is unit-scoped: only the unit's ow
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Response, current_app
 from flask_smorest import abort
@@ -40,10 +40,6 @@ from kentra.platform.units.access import (
 )
 from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
 from kentra.platform.units.operations import (
-    UnitConflict,
-    UnitError,
-    UnitIdentityFailed,
-    UnitInvalid,
     add_annex,
     add_mobile_unit,
     close_unit,
@@ -120,17 +116,6 @@ def _one(code: MunicipalityCode, unit: Unit) -> tuple[dict[str, Any], dict[str, 
     return dump_units(code, [unit])[0], {"ETag": etag(unit.version)}
 
 
-def _refuse(error: UnitError) -> NoReturn:
-    """The problem document: 422 (tied to a field), 409, or 502 (identity provider)."""
-    if isinstance(error, UnitInvalid):
-        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
-    if isinstance(error, UnitConflict):
-        abort(409, message=str(error))
-    assert isinstance(error, UnitIdentityFailed)
-    abort(502, message=str(error))
-    raise AssertionError("abort() raises")  # pragma: no cover
-
-
 def _identity() -> IdentityAdmin:
     kentra = current_app.extensions["kentra"]
     return identity_admin(kentra.settings, kentra.engine)
@@ -185,16 +170,13 @@ def create_centre(
 
     A municipality too small for a centre of its own is a 422 saying why; one with an open
     centre is a 409; a failing identity provider is a 502 and nothing is saved."""
-    try:
-        centre = register_centre(
-            request_session(),
-            municipality_code.value,
-            data,
-            actor=current_actor(),
-            identity=_identity(),
-        )
-    except UnitError as error:
-        _refuse(error)
+    centre = register_centre(
+        request_session(),
+        municipality_code.value,
+        data,
+        actor=current_actor(),
+        identity=_identity(),
+    )
     return _one(municipality_code, centre)
 
 
@@ -207,17 +189,14 @@ def create_annex(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Add an annex to the open centre ``unit_id`` (422 when it is not an open centre)."""
     _unit_or_404(unit_id)
-    try:
-        annex = add_annex(
-            request_session(),
-            municipality_code.value,
-            unit_id,
-            data,
-            actor=current_actor(),
-            identity=_identity(),
-        )
-    except UnitError as error:
-        _refuse(error)
+    annex = add_annex(
+        request_session(),
+        municipality_code.value,
+        unit_id,
+        data,
+        actor=current_actor(),
+        identity=_identity(),
+    )
     return _one(municipality_code, annex)
 
 
@@ -231,17 +210,14 @@ def create_mobile_unit(
     """Add a mobile unit to the open centre ``unit_id``, serving municipalities without a
     centre of their own (422 naming one that has a centre or does not exist)."""
     _unit_or_404(unit_id)
-    try:
-        mobile = add_mobile_unit(
-            request_session(),
-            municipality_code.value,
-            unit_id,
-            data,
-            actor=current_actor(),
-            identity=_identity(),
-        )
-    except UnitError as error:
-        _refuse(error)
+    mobile = add_mobile_unit(
+        request_session(),
+        municipality_code.value,
+        unit_id,
+        data,
+        actor=current_actor(),
+        identity=_identity(),
+    )
     return _one(municipality_code, mobile)
 
 
@@ -265,8 +241,6 @@ def patch_unit(
             actor=current_actor(),
             identity=_identity(),
         )
-    except UnitError as error:
-        _refuse(error)
     except StaleDataError:  # changed between our read and our write
         abort(412, message=PRECONDITION_FAILED)
     return _one(municipality_code, unit)
@@ -286,8 +260,6 @@ def post_close(
     require_if_match(unit.version)
     try:
         close_unit(request_session(), unit, data["closed_on"], actor=current_actor())
-    except UnitError as error:
-        _refuse(error)
     except StaleDataError:
         abort(412, message=PRECONDITION_FAILED)
     return _one(municipality_code, unit)

@@ -11,7 +11,7 @@ Rules (domain.md §3, §7, §9; rules 1 and 4):
   holds a row for them), within the service area of the policy in force (the centre's region)
   or under a ministry exception (kentra.platform.service_area, ADR 0018);
 - each new unit gets a readable, unique group-path segment, and its group is created in the
-  identity provider in the same request: if that fails, :class:`UnitIdentityFailed` is raised
+  identity provider in the same request: if that fails, a ``DomainError`` (502) is raised
   and the request boundary rolls everything back;
 - closing keeps the row (``closed_on``); a closed unit is not edited; a centre with open
   annexes or mobile units is not closed.
@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,7 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.principal import UnitPath
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.platform.compliance.models import CentreCompliance
+from kentra.platform.core.errors import DomainError
 from kentra.platform.municipalities.models import TenantProfile
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import ineligibility_reason, own_centre_threshold
@@ -51,38 +54,30 @@ from kentra.platform.units.models import (
 )
 
 # Messages: Greek, then English (web pages show the Greek part).
-NO_REFERENCE_CENTRE = (
+# Refusals (DomainError): Greek, translated when shown; the English catalogue has them.
+NO_REFERENCE_CENTRE = _l(
     "Μια μονάδα χρειάζεται Κέντρο αναφοράς: το Παράρτημα ή η Κινητή Μονάδα ανήκει σε ένα "
-    "ανοιχτό Κέντρο Κοινότητας του Δήμου. A unit needs a reference centre: an annex or mobile "
-    "unit belongs to an open Community Centre of the municipality."
+    "ανοιχτό Κέντρο Κοινότητας του Δήμου."
 )
-CENTRE_EXISTS = (
-    "Ο Δήμος έχει ήδη ανοιχτό Κέντρο Κοινότητας· κάθε Δήμος έχει ένα. "
-    "The municipality already has an open Community Centre; each municipality has one."
+CENTRE_EXISTS = _l("Ο Δήμος έχει ήδη ανοιχτό Κέντρο Κοινότητας· κάθε Δήμος έχει ένα.")
+UNIT_CLOSED = _l("Η μονάδα έχει κλείσει και δεν αλλάζει πια.")
+CENTRE_HAS_OPEN_UNITS = _l(
+    "Το Κέντρο έχει ανοιχτά Παραρτήματα ή Κινητές Μονάδες: κλείστε τα πρώτα."
 )
-UNIT_CLOSED = (
-    "Η μονάδα έχει κλείσει και δεν αλλάζει πια. The unit is closed and can no longer be changed."
+CLOSED_BEFORE_OPENING = _l(
+    "Η ημερομηνία κλεισίματος δεν μπορεί να είναι πριν από την ημερομηνία λειτουργίας."
 )
-CENTRE_HAS_OPEN_UNITS = (
-    "Το Κέντρο έχει ανοιχτά Παραρτήματα ή Κινητές Μονάδες: κλείστε τα πρώτα. "
-    "The centre has open annexes or mobile units: close them first."
-)
-CLOSED_BEFORE_OPENING = (
-    "Η ημερομηνία κλεισίματος δεν μπορεί να είναι πριν από την ημερομηνία λειτουργίας. "
-    "The closing date cannot be before the opening date."
-)
-IDENTITY_FAILED = (
+IDENTITY_FAILED = _l(
     "Η ομάδα της μονάδας δεν δημιουργήθηκε στην υπηρεσία ταυτότητας, οπότε δεν αποθηκεύτηκε "
-    "τίποτα. Δοκιμάστε ξανά σε λίγο. The identity provider did not create the unit's group, so "
-    "nothing was saved. Try again shortly."
+    "τίποτα. Δοκιμάστε ξανά σε λίγο."
 )
-REQUIRED_BODY = "Το πεδίο είναι υποχρεωτικό. The field is required."
-NOT_FOR_KIND = (
-    "Το πεδίο δεν αφορά αυτό το είδος μονάδας. The field does not apply to this kind of unit."
-)
-NO_SERVED_MUNICIPALITY = (
-    "Επιλέξτε τουλάχιστον έναν Δήμο που εξυπηρετεί η Κινητή Μονάδα. "
-    "Choose at least one municipality the mobile unit serves."
+REQUIRED_BODY = _l("Το πεδίο είναι υποχρεωτικό.")
+NOT_FOR_KIND = _l("Το πεδίο δεν αφορά αυτό το είδος μονάδας.")
+NO_SERVED_MUNICIPALITY = _l("Επιλέξτε τουλάχιστον έναν Δήμο που εξυπηρετεί η Κινητή Μονάδα.")
+NO_SUCH_MUNICIPALITY = _l("Δεν υπάρχει Δήμος με κωδικό %(code)s.")
+SERVED_HAS_CENTRE = _l(
+    "Ο %(name)s (%(code)s) έχει δικό του Κέντρο Κοινότητας· Κινητή Μονάδα εξυπηρετεί μόνο "
+    "Δήμους χωρίς Κέντρο."
 )
 
 # Fields each kind of unit has (besides ``name``), for creation and editing.
@@ -116,33 +111,14 @@ _REDUNDANT_WORDS: dict[UnitKind, tuple[str, ...]] = {
     UnitKind.MOBILE_UNIT: ("κινητη μοναδα",),
 }
 SEGMENT_MAX = 63
-
-
-class UnitError(Exception):
-    """A request that cannot be carried out; ``str(error)`` is meant for the caller."""
-
-
-class UnitInvalid(UnitError):
-    """Bad input found against the database (422), tied to one field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class UnitConflict(UnitError):
-    """The request collides with the current state (409)."""
-
-
-class UnitIdentityFailed(UnitError):
-    """The identity provider did not create the unit's group (502): nothing is saved."""
+SERVED = "served_municipalities"
 
 
 # --- reading what the rules need ----------------------------------------------------------------
 
 
-def own_centre_refusal(session: Session, municipality_code: str) -> str | None:
-    """Why the municipality may not have a centre of its own (Greek, then English), or None."""
+def own_centre_refusal(session: Session, municipality_code: str) -> LazyString | None:
+    """Why the municipality may not have a centre of its own (translated when shown), or None."""
     municipality = session.get(Municipality, municipality_code)
     policy = access_policy_in_force(session)
     if municipality is None or policy is None:
@@ -283,7 +259,7 @@ def _create_group(identity: IdentityAdmin, path: UnitPath, name: str) -> None:
     try:
         identity.ensure_unit_group(path, name)
     except Exception as exc:  # any failure of the provider: HTTP, database, ...
-        raise UnitIdentityFailed(IDENTITY_FAILED) from exc
+        raise DomainError("units.identity_failed", 502, IDENTITY_FAILED) from exc
 
 
 def register_centre(
@@ -300,14 +276,14 @@ def register_centre(
     municipality too small for a centre of its own, (409) when it has an open centre."""
     refusal = own_centre_refusal(session, municipality_code)
     if refusal is not None:
-        raise UnitInvalid("municipality", refusal)
+        raise DomainError("units.no_centre_of_its_own", 422, refusal, field="municipality")
     values = {**body_defaults(session, municipality_code), **data}
     for name in ("body_type", "body_legal_name", "body_vat"):
         if not values.get(name):
-            raise UnitInvalid(name, REQUIRED_BODY)
+            raise DomainError("units.body_required", 422, REQUIRED_BODY, field=name)
     _lock_tenant(session)
     if open_centre(session) is not None:
-        raise UnitConflict(CENTRE_EXISTS)
+        raise DomainError("units.centre_exists", 409, CENTRE_EXISTS)
     centre = Unit(
         kind=UnitKind.CENTRE,
         centre=_centre_segment(session, values["name"]),
@@ -338,7 +314,7 @@ def register_centre(
 def _reference_centre(session: Session, centre_id: int) -> Unit:
     centre = session.get(Unit, centre_id)
     if centre is None or centre.kind != UnitKind.CENTRE or not centre.is_open:
-        raise UnitInvalid("centre", NO_REFERENCE_CENTRE)
+        raise DomainError("units.no_reference_centre", 422, NO_REFERENCE_CENTRE, field="centre")
     return centre
 
 
@@ -385,28 +361,33 @@ def check_served(session: Session, municipality_code: str, codes: Sequence[str])
     time it is set, so an edit re-checks municipalities a unit served before a rule changed."""
     unique = sorted(set(codes))
     if not unique:
-        raise UnitInvalid("served_municipalities", NO_SERVED_MUNICIPALITY)
+        raise DomainError("units.no_served_municipality", 422, NO_SERVED_MUNICIPALITY, field=SERVED)
     with_centre = municipalities_with_centre(session) | {municipality_code}
     found: list[Municipality] = []
     for code in unique:
         municipality = session.get(Municipality, code)
         if municipality is None:
-            raise UnitInvalid(
-                "served_municipalities",
-                f"Δεν υπάρχει Δήμος με κωδικό {code}. There is no municipality with code {code}.",
+            raise DomainError(
+                "units.no_such_municipality", 422, NO_SUCH_MUNICIPALITY, field=SERVED, code=code
             )
         if code in with_centre:
-            raise UnitInvalid(
-                "served_municipalities",
-                f"Ο {municipality.name_el} ({code}) έχει δικό του Κέντρο Κοινότητας· Κινητή "
-                f"Μονάδα εξυπηρετεί μόνο Δήμους χωρίς Κέντρο. Municipality {code} has a "
-                "Community Centre of its own; a mobile unit serves only municipalities without "
-                "one.",
+            raise DomainError(
+                "units.served_has_centre",
+                422,
+                SERVED_HAS_CENTRE,
+                field=SERVED,
+                name=municipality.name_el,
+                code=code,
             )
         found.append(municipality)
     beyond = beyond_area(session, municipality_code, found)
     if beyond:
-        raise UnitInvalid("served_municipalities", outside_area_message(session, beyond[0]))
+        raise DomainError(
+            "units.served_outside_area",
+            422,
+            outside_area_message(session, beyond[0]),
+            field=SERVED,
+        )
     return unique
 
 
@@ -471,11 +452,11 @@ def update_unit(
     and a new name is given to the unit's identity group too (through ``identity``; a provider
     failure is a 502 and nothing is saved)."""
     if not unit.is_open:
-        raise UnitConflict(UNIT_CLOSED)
+        raise DomainError("units.closed", 409, UNIT_CLOSED)
     allowed = FIELDS_OF_KIND[unit.kind]
     for name in data:
         if name not in allowed:
-            raise UnitInvalid(name, NOT_FOR_KIND)
+            raise DomainError("units.field_not_for_kind", 422, NOT_FOR_KIND, field=name)
     changed = []
     for name, sent in data.items():
         if name == "served_municipalities":
@@ -510,9 +491,11 @@ def close_unit(session: Session, unit: Unit, closed_on: date, *, actor: str) -> 
     """Close an open unit on ``closed_on``; its row and history stay. A centre closes after
     its annexes and mobile units."""
     if not unit.is_open:
-        raise UnitConflict(UNIT_CLOSED)
+        raise DomainError("units.closed", 409, UNIT_CLOSED)
     if unit.opening_date is not None and closed_on < unit.opening_date:
-        raise UnitInvalid("closed_on", CLOSED_BEFORE_OPENING)
+        raise DomainError(
+            "units.closed_before_opening", 422, CLOSED_BEFORE_OPENING, field="closed_on"
+        )
     if unit.kind == UnitKind.CENTRE:
         open_units = session.scalar(
             select(Unit.id)
@@ -520,7 +503,7 @@ def close_unit(session: Session, unit: Unit, closed_on: date, *, actor: str) -> 
             .limit(1)
         )
         if open_units is not None:
-            raise UnitConflict(CENTRE_HAS_OPEN_UNITS)
+            raise DomainError("units.centre_has_open_units", 409, CENTRE_HAS_OPEN_UNITS)
     unit.closed_on = closed_on
     session.flush()
     record_tenant_event(

@@ -38,6 +38,7 @@ from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.units.access import (
     access_municipality_names,
     access_open_centre,
@@ -54,10 +55,6 @@ from kentra.platform.units.models import (
     UnitKind,
 )
 from kentra.platform.units.operations import (
-    UnitConflict,
-    UnitError,
-    UnitIdentityFailed,
-    UnitInvalid,
     add_annex,
     add_mobile_unit,
     body_defaults,
@@ -72,7 +69,7 @@ from kentra.platform.units.schemas import (
     MobileUnitCreateSchema,
     UnitCloseSchema,
 )
-from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
 from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
 
 blueprint = Blueprint("unit_pages", __name__, template_folder="templates")
@@ -299,16 +296,6 @@ def _render(
     )
 
 
-def _refusal_state(typed: Typed, error: UnitError) -> tuple[FormState, int]:
-    message = greek_part(str(error))
-    if isinstance(error, UnitInvalid):
-        return FormState(typed.values, {error.field: [message]}), 422
-    if isinstance(error, UnitConflict):
-        return FormState(typed.values, notice=message), 409
-    assert isinstance(error, UnitIdentityFailed)
-    return FormState(typed.values, notice=message), 502
-
-
 def _unit_or_404(unit_id: int) -> Unit:
     unit = access_unit_by_id(request_session(), unit_id)
     if unit is None:
@@ -339,15 +326,11 @@ def units_page(municipality_code: MunicipalityCode) -> str:
         open_centre=open_centre,
         refusal=None
         if open_centre is not None
-        else _greek_or_none(own_centre_refusal(session, municipality_code.value)),
+        else own_centre_refusal(session, municipality_code.value),
         kind_names=KIND_NAMES,
         annex_reason_names=ANNEX_REASON_NAMES,
         paths={u.id: str(unit_path(municipality_code.value, u)) for u in units},
     )
-
-
-def _greek_or_none(message: str | None) -> str | None:
-    return greek_part(message) if message is not None else None
 
 
 # --- the centre --------------------------------------------------------------------------------
@@ -363,7 +346,7 @@ def _render_new_centre(
         state,
         status,
         lists=lists or {"focus_groups": []},
-        refusal=_greek_or_none(own_centre_refusal(session, code.value)),
+        refusal=own_centre_refusal(session, code.value),
         open_centre=access_open_centre(session),
     )
 
@@ -400,8 +383,8 @@ def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnVal
             actor=current_actor(),
             identity=_identity(),
         )
-    except UnitError as error:
-        state, status = _refusal_state(typed, error)
+    except DomainError as error:
+        state, status = refusal_state(typed.values, error)
         return _render_new_centre(municipality_code, state, status, typed.lists)
     flash(_("Το Κέντρο Κοινότητας καταχωρίστηκε."))
     return redirect(_unit_url(municipality_code, centre.id), 303)
@@ -459,8 +442,8 @@ def _create_unit_page(code: MunicipalityCode, unit_id: int, kind: UnitKind) -> R
             actor=current_actor(),
             identity=_identity(),
         )
-    except UnitError as error:
-        state, status = _refusal_state(typed, error)
+    except DomainError as error:
+        state, status = refusal_state(typed.values, error)
         return _render_new_unit(code, centre, kind, state, status=status, lists=typed.lists)
     flash(
         _("Το Παράρτημα προστέθηκε.")
@@ -602,8 +585,8 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
             actor=current_actor(),
             identity=_identity(),
         )
-    except UnitError as error:
-        state, status = _refusal_state(typed, error)
+    except DomainError as error:
+        state, status = refusal_state(typed.values, error)
         return _render_unit(municipality_code, unit, state, status=status, lists=typed.lists)
     except StaleDataError:
         request_session().rollback()
@@ -643,12 +626,8 @@ def close_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respon
         return _render_unit(municipality_code, unit, close_state=state, status=422)
     try:
         close_unit(request_session(), unit, data["closed_on"], actor=current_actor())
-    except UnitError as error:
-        message = greek_part(str(error))
-        if isinstance(error, UnitInvalid):
-            state = FormState(values, {"closed_on": [message]})
-            return _render_unit(municipality_code, unit, close_state=state, status=422)
-        state = FormState(values, notice=message)
-        return _render_unit(municipality_code, unit, close_state=state, status=409)
+    except DomainError as error:
+        state, status = refusal_state(values, error)
+        return _render_unit(municipality_code, unit, close_state=state, status=status)
     flash(_("Η μονάδα έκλεισε· παραμένει στο ιστορικό."))
     return redirect(_unit_url(municipality_code, unit.id), 303)

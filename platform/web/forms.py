@@ -16,6 +16,7 @@ import marshmallow as ma
 from flask_babel import gettext
 
 from kentra.platform.core import inputs
+from kentra.platform.core.errors import DomainError
 
 # Operations write their messages in Greek, then English: the pages show the Greek sentences.
 _ENGLISH_TAIL = re.compile(r"(?<=\.)\s+(?=[A-Za-z])")
@@ -82,3 +83,13 @@ def validation_messages(error: ma.ValidationError) -> dict[str, list[str]]:
 def filled(values: Mapping[str, str]) -> dict[str, str]:
     """An empty field is a missing one: its message is "required", not a format rule's."""
     return {name: value for name, value in values.items() if value.strip()}
+
+
+def refusal_state(values: dict[str, str], error: DomainError) -> tuple[FormState, int]:
+    """The form shown again after an operation refused it, and the status to answer: the
+    message next to its field when it is about one (422), as the form's notice otherwise
+    (409 for a state conflict, 502 when another service failed), every typed value kept."""
+    errors = error.field_messages()
+    everything_placed = all(e.field for e in (error, *error.also))
+    notice = None if everything_placed and error.status == 422 else error.detail
+    return FormState(values, errors, notice=notice), error.status

@@ -1,7 +1,8 @@
 """Languages of the web pages: Greek (the source language of every message) and English.
 
 Messages are written in Greek and wrapped in ``_()``; ``translations/en`` holds their English.
-The visitor's choice is a cookie set by ``GET /language/<code>``; without one, Greek.
+The visitor's choice is a cookie set by ``GET /language/<code>``; without one, Greek (the
+API's clients may ask for English with ``Accept-Language``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ babel = Babel()
 
 
 def select_language() -> str:
-    chosen = request.cookies.get(LANGUAGE_COOKIE, DEFAULT_LANGUAGE)
-    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+    """The visitor's choice (the cookie); else, for the API's clients, the best of
+    ``Accept-Language`` (pages stay Greek until English is chosen); else Greek."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LANGUAGES, DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
 
 
 def init_app(app: Flask) -> None:
