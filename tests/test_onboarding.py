@@ -29,14 +29,13 @@ from kentra.auth.issuer.models import (
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.roles import Role
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.municipalities.models import TenantSetting
 from kentra.platform.onboarding import blueprint as onboarding_blueprint
 from kentra.platform.onboarding import operations as onboarding_operations
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
-    OnboardingConflict,
-    OnboardingInvalid,
     reject_request,
     submit_request,
 )
@@ -283,7 +282,8 @@ def test_a_municipality_already_on_the_platform_is_a_409(
 ) -> None:
     response = submit(client, emails, municipality_code=tenant_a.value)
     assert response.status_code == 409
-    assert "already on the platform" in response.get_json()["detail"]
+    assert response.get_json()["code"] == "onboarding.already_on_platform"
+    assert response.get_json()["detail"] == "Ο Δήμος είναι ήδη στην πλατφόρμα."
     assert saved(engine, tenant_a.value) == 0
 
 
@@ -482,7 +482,12 @@ def test_approval_provisions_the_tenant_its_organization_and_invites_the_admin(
     # The municipality is now on the platform: decided once, and no new signup.
     again = client.post(f"{URL}/{created['id']}/approve", headers=headers, json={})
     assert again.status_code == 409
-    assert "approved" in again.get_json()["detail"]
+    assert again.get_json()["code"] == "onboarding.already_decided"
+    assert again.get_json()["detail"] == "Για την αίτηση έχει ήδη ληφθεί απόφαση (εγκρίθηκε)."
+    english = client.post(
+        f"{URL}/{created['id']}/approve", headers={**headers, "Accept-Language": "en"}, json={}
+    )
+    assert english.get_json()["detail"] == "The request has already been decided (approved)."
     rejected = client.post(
         f"{URL}/{created['id']}/reject", headers=headers, json={"reason": "Δεύτερη σκέψη."}
     )
@@ -599,7 +604,7 @@ def test_approval_refuses_a_tenant_archived_since_the_request(
     headers, _ = reviewer(tokens)
     response = client.post(f"{URL}/{created['id']}/approve", headers=headers, json={})
     assert response.status_code == 409
-    assert "archived" in response.get_json()["detail"]
+    assert response.get_json()["code"] == "onboarding.tenant_not_active"
     with engine.connect() as conn:
         assert (
             conn.scalar(
@@ -652,9 +657,10 @@ def test_operations_refuse_what_the_schema_would_have_caught(
     engine: Engine, emails: list[str]
 ) -> None:
     with Session(engine) as session:
-        with pytest.raises(OnboardingInvalid) as unknown:
+        with pytest.raises(DomainError) as unknown:
             submit_request(session, payload(emails, municipality_code="9999"))
         assert unknown.value.field == "municipality_code"
+        assert unknown.value.code == "onboarding.unknown_municipality"
         with pytest.raises(ValueError, match="needs a reason"):
             reject_request(session, 1, actor="test", reason="  ")
         session.rollback()
@@ -669,7 +675,8 @@ def test_a_concurrent_double_submission_is_a_conflict(
         submit_request(session, payload(emails, municipality_code="1102"))
     monkeypatch.setattr(onboarding_operations, "_open_request_exists", lambda *_: False)
     with Session(engine) as session:
-        with pytest.raises(OnboardingConflict, match="περιμένει απόφαση"):
+        with pytest.raises(DomainError) as refused:
             submit_request(session, payload(emails, municipality_code="1102"))
+        assert (refused.value.code, refused.value.status) == ("onboarding.already_submitted", 409)
         session.rollback()
     assert saved(engine, "1102") == 1

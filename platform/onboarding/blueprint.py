@@ -8,7 +8,7 @@ checked through any of the caller's roles.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import current_app
 from flask_smorest import abort
@@ -22,10 +22,6 @@ from kentra.platform.core.database import request_session
 from kentra.platform.onboarding.access import access_request_by_id, access_requests
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
-    OnboardingConflict,
-    OnboardingError,
-    OnboardingInvalid,
-    OnboardingNotFound,
     approve_request,
     reject_request,
     submit_request,
@@ -46,17 +42,6 @@ blueprint = Blueprint(
     description="Self-service signup of municipalities, and its review",
 )
 NOT_FOUND = "There is no onboarding request with this id."
-
-
-def _refuse(error: OnboardingError) -> NoReturn:
-    """The problem document for a refused operation: 422 (tied to a field), 409 or 404."""
-    if isinstance(error, OnboardingInvalid):
-        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
-    if isinstance(error, OnboardingConflict):
-        abort(409, message=str(error))
-    assert isinstance(error, OnboardingNotFound)
-    abort(404, message=str(error))
-    raise AssertionError("abort() raises")  # pragma: no cover
 
 
 def _decider() -> str:
@@ -87,10 +72,7 @@ def submit(data: dict[str, Any]) -> OnboardingRequest:
     wait = public_submission_wait(SUBMISSION_SCOPE)
     if wait is not None:
         raise TooManyRequests(TOO_MANY_SUBMISSIONS, retry_after=wait)
-    try:
-        return submit_request(request_session(), data)
-    except OnboardingError as error:
-        _refuse(error)
+    return submit_request(request_session(), data)
 
 
 @blueprint.route("/requests", methods=["GET"])
@@ -130,17 +112,14 @@ def approve(decision: dict[str, Any], request_id: int) -> OnboardingRequest:
     A decided request is a 409. If provisioning or the invitation fails, the request stays
     submitted and approving it again completes the work."""
     kentra = current_app.extensions["kentra"]
-    try:
-        return approve_request(
-            request_session(),
-            request_id,
-            actor=_decider(),
-            engine=kentra.engine,
-            identity=identity_admin(kentra.settings, kentra.engine),
-            reason=decision.get("reason"),
-        )
-    except OnboardingError as error:
-        _refuse(error)
+    return approve_request(
+        request_session(),
+        request_id,
+        actor=_decider(),
+        engine=kentra.engine,
+        identity=identity_admin(kentra.settings, kentra.engine),
+        reason=decision.get("reason"),
+    )
 
 
 @blueprint.route("/requests/<int:request_id>/reject", methods=["POST"])
@@ -149,9 +128,6 @@ def approve(decision: dict[str, Any], request_id: int) -> OnboardingRequest:
 @blueprint.response(200, OnboardingRequestSchema)
 def reject(decision: dict[str, Any], request_id: int) -> OnboardingRequest:
     """Reject with a reason (required, 3 to 1000 characters). A decided request is a 409."""
-    try:
-        return reject_request(
-            request_session(), request_id, actor=_decider(), reason=decision["reason"]
-        )
-    except OnboardingError as error:
-        _refuse(error)
+    return reject_request(
+        request_session(), request_id, actor=_decider(), reason=decision["reason"]
+    )

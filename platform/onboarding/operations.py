@@ -44,6 +44,7 @@ from kentra.platform.audit.operations import (
     record_platform_event_at_once,
     record_tenant_event,
 )
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.municipalities.models import TenantSetting
 from kentra.platform.onboarding.models import (
@@ -65,50 +66,29 @@ from kentra.tenants.provisioning import create_tenant
 ANONYMOUS_ACTOR = "anonymous"
 # The tenant setting the supervision rule reads (domain.md rule 3).
 HAS_SOCIAL_SERVICE = "has_social_service"
-# Messages for the representative, whose form is in Greek (conflicts repeat them in English).
-UNKNOWN_MUNICIPALITY = "Δεν υπάρχει Δήμος με αυτόν τον κωδικό."
-_ALREADY_ON_PLATFORM = (
-    "Ο Δήμος είναι ήδη στην πλατφόρμα. The municipality is already on the platform."
-)
-_ALREADY_SUBMITTED = (
-    "Υπάρχει ήδη αίτηση του Δήμου που περιμένει απόφαση. "
-    "The municipality already has a request waiting for a decision."
-)
+# Refusals (DomainError): Greek, translated when shown.
+UNKNOWN_MUNICIPALITY = _l("Δεν υπάρχει Δήμος με αυτόν τον κωδικό.")
+_ALREADY_ON_PLATFORM = _l("Ο Δήμος είναι ήδη στην πλατφόρμα.")
+_ALREADY_SUBMITTED = _l("Υπάρχει ήδη αίτηση του Δήμου που περιμένει απόφαση.")
 
-_CONTACT_HAS_AN_ACCOUNT = (
+_CONTACT_HAS_AN_ACCOUNT = _l(
     "Η διεύθυνση e-mail του εκπροσώπου ανήκει ήδη σε λογαριασμό της πλατφόρμας· ο πρώτος "
     "διαχειριστής του Δήμου χρειάζεται δική του διεύθυνση. Η αίτηση δεν εγκρίθηκε και δεν "
-    "έγινε καμία αλλαγή· απορρίψτε την με αυτόν τον λόγο, ώστε ο Δήμος να υποβάλει νέα. "
-    "The representative's e-mail address already belongs to a platform account: the "
-    "municipality's first admin needs an address of their own. The request was not approved and "
-    "nothing was changed: reject it with this reason so that the municipality can apply again."
+    "έγινε καμία αλλαγή· απορρίψτε την με αυτόν τον λόγο, ώστε ο Δήμος να υποβάλει νέα."
 )
 
-_DECIDED_EL = {RequestStatus.APPROVED: "εγκρίθηκε", RequestStatus.REJECTED: "απορρίφθηκε"}
+_NOT_FOUND = _l("Δεν υπάρχει αίτηση ένταξης με αυτόν τον αριθμό.")
+_ALREADY_DECIDED = _l("Για την αίτηση έχει ήδη ληφθεί απόφαση (%(decision)s).")
+_DECISIONS = {RequestStatus.APPROVED: _l("εγκρίθηκε"), RequestStatus.REJECTED: _l("απορρίφθηκε")}
+_TENANT_NOT_ACTIVE = _l(
+    "Ο Δήμος υπάρχει ήδη στην πλατφόρμα αλλά δεν είναι ενεργός· πρέπει να επανενεργοποιηθεί."
+)
 
 
-class OnboardingError(Exception):
-    """A request that cannot be carried out; ``str(error)`` is meant for the caller."""
-
-
-class OnboardingInvalid(OnboardingError):
-    """Bad input found against the database (422), tied to one field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class OnboardingIneligible(OnboardingInvalid):
-    """The municipality may not have a centre of its own (422)."""
-
-
-class OnboardingConflict(OnboardingError):
-    """The request collides with the current state (409)."""
-
-
-class OnboardingNotFound(OnboardingError):
-    """No onboarding request with this id (404)."""
+def _already_submitted() -> DomainError:
+    return DomainError(
+        "onboarding.already_submitted", 409, _ALREADY_SUBMITTED, field="municipality_code"
+    )
 
 
 def own_centre_threshold(policy: PolicyVersion) -> int:
@@ -133,8 +113,11 @@ def check_eligibility(session: Session, municipality: Municipality) -> None:
     if policy is None:
         raise RuntimeError("no staffing policy is in force (kentra db upgrade seeds one)")
     if not staffing_requirement(policy, municipality.population).own_centre_allowed:
-        raise OnboardingIneligible(
-            "municipality_code", str(ineligibility_reason(own_centre_threshold(policy)))
+        raise DomainError(
+            "onboarding.too_small",
+            422,
+            ineligibility_reason(own_centre_threshold(policy)),
+            field="municipality_code",
         )
 
 
@@ -148,14 +131,24 @@ def submit_request(session: Session, data: Mapping[str, Any]) -> OnboardingReque
     code = data["municipality_code"]
     municipality = session.get(Municipality, code)
     if municipality is None:
-        raise OnboardingInvalid("municipality_code", UNKNOWN_MUNICIPALITY)
+        raise DomainError(
+            "onboarding.unknown_municipality",
+            422,
+            UNKNOWN_MUNICIPALITY,
+            field="municipality_code",
+        )
     check_eligibility(session, municipality)
     tenant_status = session.scalar(select(Tenant.status).where(Tenant.code == code))
     # A suspended or archived tenant is resumed by an operator, not by a new signup.
     if tenant_status is not None and tenant_status != TenantStatus.REQUESTED:
-        raise OnboardingConflict(_ALREADY_ON_PLATFORM)
+        raise DomainError(
+            "onboarding.already_on_platform",
+            409,
+            _ALREADY_ON_PLATFORM,
+            field="municipality_code",
+        )
     if _open_request_exists(session, code):
-        raise OnboardingConflict(_ALREADY_SUBMITTED)
+        raise _already_submitted()
     request = OnboardingRequest(
         municipality_code=code,
         body_type=BodyType(data["body_type"]),
@@ -178,7 +171,7 @@ def submit_request(session: Session, data: Mapping[str, Any]) -> OnboardingReque
             ONE_SUBMITTED_PER_MUNICIPALITY
         ):
             raise
-        raise OnboardingConflict(_ALREADY_SUBMITTED) from exc
+        raise _already_submitted() from exc
     record_platform_event(
         session,
         actor=ANONYMOUS_ACTOR,
@@ -210,11 +203,13 @@ def _lock_undecided(session: Session, request_id: int) -> OnboardingRequest:
         .with_for_update(of=OnboardingRequest)
     ).one_or_none()
     if request is None:
-        raise OnboardingNotFound("There is no onboarding request with this id.")
+        raise DomainError("onboarding.not_found", 404, _NOT_FOUND)
     if request.status != RequestStatus.SUBMITTED:
-        raise OnboardingConflict(
-            f"Για την αίτηση έχει ήδη ληφθεί απόφαση ({_DECIDED_EL[request.status]}). "
-            f"The request has already been decided: it is {request.status}."
+        raise DomainError(
+            "onboarding.already_decided",
+            409,
+            _ALREADY_DECIDED,
+            decision=_DECISIONS[request.status],
         )
     return request
 
@@ -256,8 +251,10 @@ def approve_request(
     code = request.municipality_code
     try:  # the policy may have changed since the request was submitted
         check_eligibility(session, request.municipality)
-    except OnboardingIneligible as exc:
-        raise OnboardingConflict(str(exc)) from exc
+    except DomainError as exc:
+        if exc.code != "onboarding.too_small":
+            raise
+        raise DomainError("onboarding.no_longer_eligible", 409, exc.message) from exc
     # The representative's name as typed, split for the identity provider (docs/adr/0027).
     first_name, last_name = split_full_name(request.contact_name)
     first_admin = UserSpec(
@@ -273,19 +270,16 @@ def approve_request(
         identity.check_user(first_admin)
     except ForeignAccount as exc:
         _refuse_contact_account(session, request, actor)
-        raise OnboardingConflict(_CONTACT_HAS_AN_ACCOUNT) from exc
+        raise DomainError("onboarding.contact_has_account", 409, _CONTACT_HAS_AN_ACCOUNT) from exc
     result = create_tenant(engine, code, actor=actor, identity=identity)
     if result.tenant.status != TenantStatus.ACTIVE:
-        raise OnboardingConflict(
-            "Ο Δήμος υπάρχει ήδη στην πλατφόρμα αλλά δεν είναι ενεργός· πρέπει να επανενεργοποιηθεί. "
-            f"The municipality's tenant is {result.tenant.status}: resume it instead."
-        )
+        raise DomainError("onboarding.tenant_not_active", 409, _TENANT_NOT_ACTIVE)
     _copy_settings(engine, request, actor=actor)
     try:
         identity.ensure_user(first_admin)
     except ForeignAccount as exc:  # created elsewhere since the check: the tenant stays
         _refuse_contact_account(session, request, actor)
-        raise OnboardingConflict(_CONTACT_HAS_AN_ACCOUNT) from exc
+        raise DomainError("onboarding.contact_has_account", 409, _CONTACT_HAS_AN_ACCOUNT) from exc
     _decide(session, request, RequestStatus.APPROVED, actor=actor, reason=reason)
     return request
 

@@ -123,7 +123,7 @@ class OnboardingRequestCreateSchema(Schema):
     @ma.validates("municipality_code")
     def _municipality_exists(self, value: str, **_kwargs: Any) -> None:
         if access_municipality_by_code(request_session(), value) is None:
-            raise ma.ValidationError(UNKNOWN_MUNICIPALITY)
+            raise ma.ValidationError(str(UNKNOWN_MUNICIPALITY))
 
 
 class OnboardingRequestSchema(Schema):

@@ -49,13 +49,11 @@ from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
 from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.onboarding.access import access_request_by_id, access_requests
 from kentra.platform.onboarding.blueprint import SUBMISSION_SCOPE
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
-    OnboardingConflict,
-    OnboardingError,
-    OnboardingInvalid,
     approve_request,
     own_centre_threshold,
     reject_request,
@@ -197,16 +195,11 @@ def submit_page() -> ResponseReturnValue:
         return response
     try:
         submit_request(request_session(), loaded)
-    except OnboardingInvalid as refusal:  # unknown municipality, or one too small
-        errors = {refusal.field: [web_forms.greek_part(str(refusal))]}
-        return render_form(web_forms.FormState(values, errors=errors), 422)
-    except OnboardingConflict as conflict:  # on the platform already, or a request waiting
-        state = web_forms.FormState(
-            values,
-            errors={"municipality_code": [web_forms.greek_part(str(conflict))]},
-            notice=str(CONFLICT_NOTE),
-        )
-        return render_form(state, 409)
+    except DomainError as refusal:  # unknown or too small (422), on the platform or waiting (409)
+        state, status = web_forms.refusal_state(values, refusal)
+        if status == 409:
+            state.notice = str(CONFLICT_NOTE)
+        return render_form(state, status)
     return redirect(SENT_URL, 303)
 
 
@@ -344,9 +337,8 @@ def _decide(request_id: int, decision: str, values: dict[str, str]) -> Onboardin
         raise _Refused(
             web_forms.FormState(values, notice=str(IDENTITY_UNAVAILABLE)), 502
         ) from error
-    except OnboardingError as error:
-        if not isinstance(error, OnboardingConflict):
-            abort(404, str(error))
-        notice = web_forms.greek_part(str(error))
-        raise _Refused(web_forms.FormState(values, notice=notice), 409) from error
+    except DomainError as error:
+        if error.status == 404:
+            abort(404, error.detail)
+        raise _Refused(web_forms.FormState(values, notice=error.detail), error.status) from error
     raise _Refused(web_forms.FormState(values, notice=str(UNKNOWN_DECISION)), 422)
