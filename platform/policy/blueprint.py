@@ -18,8 +18,6 @@ from kentra.platform.core.database import request_session
 from kentra.platform.policy.access import access_policy_in_force, access_policy_versions
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.policy.operations import (
-    PolicyConflict,
-    PolicyInvalid,
     publish_policy_version,
 )
 from kentra.platform.policy.schemas import (
@@ -72,12 +70,7 @@ def create_version(data: dict[str, Any]) -> dict[str, Any]:
     Bands with a gap or an overlap, a first band not from 0, a last band not open-ended, or
     a head profile not among the profiles: 422 with the reason. A taken ``valid_from``: 409."""
     session = request_session()
-    try:
-        version, job = publish_policy_version(session, data, actor=current_actor(), today=today())
-    except PolicyInvalid as refusal:
-        abort(422, message=str(refusal), errors={"json": {refusal.field: [str(refusal)]}})
-    except PolicyConflict as conflict:
-        abort(409, message=str(conflict))
+    version, job = publish_policy_version(session, data, actor=current_actor(), today=today())
     return {**dump_version(version, access_policy_in_force(session)), "recompute_job": job}
 
 

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kentra.platform.core.errors import DomainError
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import (
     PolicyVersion,
@@ -57,10 +59,6 @@ INITIAL_PROFILES: tuple[tuple[str, str, str, bool], ...] = (
 INITIAL_VALID_FROM = date(2019, 1, 1)
 
 
-class PolicyError(ValueError):
-    """A policy that cannot be applied; the message says why."""
-
-
 @dataclass(frozen=True)
 class StaffingRequirement:
     minimum_staff: int  # 0: no centre of its own
@@ -74,14 +72,12 @@ def check_bands(bands: Sequence[tuple[int, int | None, int]]) -> None:
     """Bands must start at 0, follow each other without gap or overlap, and end open."""
     ordered = sorted(bands)
     if not ordered or ordered[0][0] != 0:
-        raise PolicyError("the first band must start at population 0")
+        raise ValueError("the first band must start at population 0")
     for (_low, high, _staff), (next_low, _h, _s) in itertools.pairwise(ordered):
         if high is None or next_low != high + 1:
-            raise PolicyError(
-                f"bands must follow each other without gap or overlap (at {next_low})"
-            )
+            raise ValueError(f"bands must follow each other without gap or overlap (at {next_low})")
     if ordered[-1][1] is not None:
-        raise PolicyError("the last band must be open-ended")
+        raise ValueError("the last band must be open-ended")
 
 
 def ensure_initial_policy(session: Session, *, actor: str = "system") -> PolicyVersion | None:
@@ -115,59 +111,56 @@ def staffing_requirement(policy: PolicyVersion, population: int) -> StaffingRequ
             band.max_population is None or population <= band.max_population
         ):
             return StaffingRequirement(band.minimum_staff)
-    raise PolicyError(f"policy {policy.id} has no band for population {population}")
+    raise ValueError(f"policy {policy.id} has no band for population {population}")
 
 
 # --- new versions, edited by the ministry (issue 4, item 5) ---------------------------------
 
 
-class PolicyConflict(PolicyError):
-    """A version that clashes with the history (its ``valid_from`` is taken)."""
-
-
-class PolicyInvalid(PolicyError):
-    """A version that is not a policy: ``field`` names the part the message is about."""
-
-    def __init__(self, message: str, field: str = "_schema") -> None:
-        super().__init__(message)
-        self.field = field
+# Refusals (DomainError): Greek, translated when shown.
+BAND_ENDS_BELOW_START = _l("Η ζώνη από %(low)s έχει ανώτατο πληθυσμό μικρότερο από τον κατώτατο.")
+FIRST_BAND_NOT_ZERO = _l("Η πρώτη ζώνη πρέπει να ξεκινά από πληθυσμό 0.")
+BANDS_OVERLAP = _l("Οι ζώνες από %(low)s και από %(next_low)s επικαλύπτονται.")
+BANDS_GAP = _l("Κενό στις ζώνες: κανένας πληθυσμός από %(start)s έως %(end)s.")
+LAST_BAND_CLOSED = _l("Η τελευταία ζώνη πρέπει να είναι ανοιχτή (χωρίς ανώτατο πληθυσμό).")
+NO_PROFILE = _l("Χρειάζεται τουλάχιστον μία ειδικότητα.")
+PROFILE_TWICE = _l("Η ειδικότητα %(code)s εμφανίζεται δύο φορές.")
+HEAD_PROFILE_UNKNOWN = _l(
+    "Η ειδικότητα του Υπευθύνου Κέντρου πρέπει να είναι μία από τις ειδικότητες."
+)
+RETROACTIVE = _l(
+    "Η νέα έκδοση ισχύει από σήμερα ή από μελλοντική ημερομηνία· το ιστορικό δεν αλλάζει "
+    "αναδρομικά."
+)
+VALID_FROM_TAKEN = _l("Υπάρχει ήδη έκδοση της πολιτικής που ισχύει από %(date)s.")
 
 
 def validate_bands(bands: Sequence[tuple[int, int | None, int]]) -> None:
-    """:func:`check_bands`, with the message in Greek then English, naming the band."""
+    """:func:`check_bands`, refusing with a message for people that names the band."""
     ordered = sorted(bands, key=lambda band: band[0])
     for low, high, _staff in ordered:
         if high is not None and high < low:
-            raise PolicyInvalid(
-                f"Η ζώνη από {low} έχει ανώτατο πληθυσμό μικρότερο από τον κατώτατο. "
-                f"The band from {low} ends below its start.",
-                "bands",
+            raise DomainError(
+                "policy.band_ends_below_start", 422, BAND_ENDS_BELOW_START, field="bands", low=low
             )
     if not ordered or ordered[0][0] != 0:
-        raise PolicyInvalid(
-            "Η πρώτη ζώνη πρέπει να ξεκινά από πληθυσμό 0. "
-            "The first band must start at population 0.",
-            "bands",
-        )
+        raise DomainError("policy.first_band_not_zero", 422, FIRST_BAND_NOT_ZERO, field="bands")
     for (low, high, _s), (next_low, _h, _n) in itertools.pairwise(ordered):
         if high is None or next_low <= high:
-            raise PolicyInvalid(
-                f"Οι ζώνες από {low} και από {next_low} επικαλύπτονται. "
-                f"The bands from {low} and from {next_low} overlap.",
-                "bands",
+            raise DomainError(
+                "policy.bands_overlap",
+                422,
+                BANDS_OVERLAP,
+                field="bands",
+                low=low,
+                next_low=next_low,
             )
         if next_low != high + 1:
-            raise PolicyInvalid(
-                f"Κενό στις ζώνες: κανένας πληθυσμός από {high + 1} έως {next_low - 1}. "
-                f"The bands leave a gap: no band for populations {high + 1} to {next_low - 1}.",
-                "bands",
+            raise DomainError(
+                "policy.bands_gap", 422, BANDS_GAP, field="bands", start=high + 1, end=next_low - 1
             )
     if ordered[-1][1] is not None:
-        raise PolicyInvalid(
-            "Η τελευταία ζώνη πρέπει να είναι ανοιχτή (χωρίς ανώτατο πληθυσμό). "
-            "The last band must be open-ended (no maximum population).",
-            "bands",
-        )
+        raise DomainError("policy.last_band_closed", 422, LAST_BAND_CLOSED, field="bands")
     check_bands(bands)  # the rule's own statement: the two must agree
 
 
@@ -188,34 +181,26 @@ def create_policy_version(
     validate_bands(bands)
     codes = [code for code, _el, _en, _m in profiles]
     if not codes:
-        raise PolicyInvalid(
-            "Χρειάζεται τουλάχιστον μία ειδικότητα. At least one profile is needed.", "profiles"
-        )
+        raise DomainError("policy.no_profile", 422, NO_PROFILE, field="profiles")
     duplicates = sorted({code for code in codes if codes.count(code) > 1})
     if duplicates:
-        raise PolicyInvalid(
-            f"Η ειδικότητα {duplicates[0]} εμφανίζεται δύο φορές. "
-            f"The profile {duplicates[0]} appears twice.",
-            "profiles",
+        raise DomainError(
+            "policy.profile_twice", 422, PROFILE_TWICE, field="profiles", code=duplicates[0]
         )
     if head_profile_code not in codes:
-        raise PolicyInvalid(
-            "Η ειδικότητα του Υπευθύνου Κέντρου πρέπει να είναι μία από τις ειδικότητες. "
-            "The head of centre's profile must be one of the profiles.",
-            "head_profile_code",
+        raise DomainError(
+            "policy.head_profile_unknown", 422, HEAD_PROFILE_UNKNOWN, field="head_profile_code"
         )
     if valid_from < today:
-        raise PolicyInvalid(
-            "Η νέα έκδοση ισχύει από σήμερα ή από μελλοντική ημερομηνία· το ιστορικό δεν "
-            "αλλάζει αναδρομικά. A new version applies from today or a later day; the history "
-            "is not changed retroactively.",
-            "valid_from",
-        )
+        raise DomainError("policy.retroactive", 422, RETROACTIVE, field="valid_from")
     taken = session.scalar(select(PolicyVersion.id).where(PolicyVersion.valid_from == valid_from))
     if taken is not None:
-        raise PolicyConflict(
-            f"Υπάρχει ήδη έκδοση της πολιτικής που ισχύει από {valid_from:%d/%m/%Y}. "
-            f"A policy version valid from {valid_from.isoformat()} exists already."
+        raise DomainError(
+            "policy.valid_from_taken",
+            409,
+            VALID_FROM_TAKEN,
+            field="valid_from",
+            date=f"{valid_from:%d/%m/%Y}",
         )
     version = PolicyVersion(
         valid_from=valid_from,

@@ -28,11 +28,12 @@ from kentra.platform.compliance.access import access_recompute_job_by_id
 from kentra.platform.compliance.models import JobStatus
 from kentra.platform.compliance.operations import today
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.policy.access import access_policy_in_force, access_policy_versions
 from kentra.platform.policy.models import PolicyVersion, ServiceArea
-from kentra.platform.policy.operations import PolicyConflict, PolicyInvalid, publish_policy_version
+from kentra.platform.policy.operations import publish_policy_version
 from kentra.platform.policy.schemas import PolicyVersionCreateSchema
-from kentra.platform.web.forms import FormState, greek_part, page_message
+from kentra.platform.web.forms import FormState, greek_part, page_message, refusal_state
 
 blueprint = Blueprint("policy_pages", __name__, template_folder="templates")
 
@@ -227,16 +228,11 @@ def create_version_page() -> ResponseReturnValue:
         _version, job = publish_policy_version(
             request_session(), loaded, actor=principal.subject, today=today()
         )
-    except PolicyInvalid as refusal:
-        state = FormState(values, errors={refusal.field: [greek_part(str(refusal))]})
-        return render_page(state, 422)
-    except PolicyConflict as conflict:
-        state = FormState(
-            values,
-            errors={"valid_from": [greek_part(str(conflict))]},
-            notice=str(CONFLICT_NOTE),
-        )
-        return render_page(state, 409)
+    except DomainError as refusal:
+        state, status = refusal_state(values, refusal)
+        if status == 409:  # the date is taken
+            state.notice = str(CONFLICT_NOTE)
+        return render_page(state, status)
     return redirect(f"{PAGE}/jobs/{job.id}", 303)
 
 
