@@ -505,8 +505,12 @@ def test_submitting_a_draft_and_submitting_twice_are_409(
     assert act(client, centre, regulation_id, "submit", actors.admin()).status_code == 200
     twice = act(client, centre, regulation_id, "submit", actors.admin())
     assert twice.status_code == 409
-    assert twice.get_json()["detail"] == (
-        "Η έκδοση έχει ήδη υποβληθεί στο Υπουργείο. "
+    assert twice.get_json()["detail"] == "Η έκδοση έχει ήδη υποβληθεί στο Υπουργείο."
+    assert twice.get_json()["code"] == "regulations.already_submitted"
+    english = act(
+        client, centre, regulation_id, "submit", {**actors.admin(), "Accept-Language": "en"}
+    )
+    assert english.get_json()["detail"] == (
         "The version has already been submitted to the ministry."
     )
     with engine.connect() as conn:

@@ -130,16 +130,28 @@ def internal_server_error_problem(error: InternalServerError) -> Response:
 
 def domain_error_problem(error: DomainError) -> Response:
     """A refusal a view did not handle itself: problem+json with its code and its message in
-    the request's language (the field's message under ``errors`` too, as a schema's 422 puts
-    it); a browser gets the error page of its status."""
+    the request's language (each field's message under ``errors`` too, by where the field
+    came from, as a schema's 422 puts it); a browser gets the error page of its status."""
     if wants_html():
         return error_page(error.status)
     detail = error.detail
-    fields = error.field_messages()
-    errors = {"json": fields} if fields else None
+    errors: dict[str, dict[str, list[str]]] = {}
+    for field, messages in error.field_messages().items():
+        errors.setdefault(_location(field), {})[field] = messages
     return problem_response(
-        error.status, HTTPStatus(error.status).phrase, detail, errors=errors, code=error.code
+        error.status,
+        HTTPStatus(error.status).phrase,
+        detail,
+        errors=errors or None,
+        code=error.code,
     )
+
+
+def _location(field: str) -> str:
+    """Where the field came from, as webargs names the locations of a schema's 422."""
+    if field in request.files:
+        return "files"
+    return "form" if request.form else "json"
 
 
 def stale_data_problem(_error: StaleDataError) -> Response:

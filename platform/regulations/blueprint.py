@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Response, current_app, jsonify, request, send_file
 from flask_smorest import abort
@@ -50,12 +50,6 @@ from kentra.platform.regulations.access import (
 from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
 from kentra.platform.regulations.operations import (
     NOT_FOUND,
-    RegulationConflict,
-    RegulationError,
-    RegulationForbidden,
-    RegulationInvalid,
-    RegulationNotFound,
-    RegulationTooLarge,
     UploadedFile,
     approve_regulation,
     decide_regulation,
@@ -80,24 +74,6 @@ FILE_REQUIRED = "Επιλέξτε το αρχείο PDF του κανονισμ�
 BUNDLE_MEMORY = 32 * 1024 * 1024
 
 
-def refuse(error: RegulationError) -> NoReturn:
-    """The problem document of a refused operation."""
-    if isinstance(error, RegulationTooLarge):
-        abort(413, message=str(error), errors={"files": {error.field: [str(error)]}})
-    if isinstance(error, RegulationInvalid):
-        location = "files" if error.field == "file" else "form"
-        if error.field == "comment":
-            location = "json"
-        abort(422, message=str(error), errors={location: {error.field: [str(error)]}})
-    if isinstance(error, RegulationConflict):
-        abort(409, message=str(error))
-    if isinstance(error, RegulationForbidden):
-        abort(403, message=str(error))
-    assert isinstance(error, RegulationNotFound)
-    abort(404, message=str(error))
-    raise AssertionError("abort() raises")  # pragma: no cover
-
-
 def _principal() -> Principal:
     principal = current_principal()
     assert principal is not None  # @requires ran
@@ -118,7 +94,7 @@ def dump(version: RegulationVersion, name: str) -> dict[str, Any]:
 def _found(regulation_id: int, *, for_update: bool = False) -> RegulationVersion:
     version = access_version(request_session(), regulation_id, for_update=for_update)
     if version is None:
-        abort(404, message=NOT_FOUND)
+        abort(404, message=str(NOT_FOUND))
     assert version is not None  # abort() raises
     return version
 
@@ -155,19 +131,16 @@ def upload(form: dict[str, Any], municipality_code: MunicipalityCode) -> Respons
         abort(422, message=FILE_REQUIRED, errors={"files": {"file": [FILE_REQUIRED]}})
     assert file is not None
     settings = current_app.extensions["kentra"].settings
-    try:
-        version = upload_regulation(
-            request_session(),
-            principal=_principal(),
-            municipality_code=municipality_code.value,
-            centre_id=form["centre_id"],
-            effective_date=form["effective_date"],
-            change_summary=form.get("change_summary"),
-            upload=UploadedFile(file.filename or "", file.read(settings.max_upload_bytes + 1)),
-            max_bytes=settings.max_upload_bytes,
-        )
-    except RegulationError as error:
-        refuse(error)
+    version = upload_regulation(
+        request_session(),
+        principal=_principal(),
+        municipality_code=municipality_code.value,
+        centre_id=form["centre_id"],
+        effective_date=form["effective_date"],
+        change_summary=form.get("change_summary"),
+        upload=UploadedFile(file.filename or "", file.read(settings.max_upload_bytes + 1)),
+        max_bytes=settings.max_upload_bytes,
+    )
     return _answer(version, 201)
 
 
@@ -190,7 +163,7 @@ def download(municipality_code: MunicipalityCode, regulation_id: int) -> Respons
 def pdf_response(regulation_id: int) -> Response:
     version = access_version(request_session(), regulation_id, with_content=True)
     if version is None:
-        abort(404, message=NOT_FOUND)
+        abort(404, message=str(NOT_FOUND))
     assert version is not None
     response = send_file(
         io.BytesIO(version.content),
@@ -208,10 +181,7 @@ def _act(
 ) -> Response:
     version = _found(regulation_id, for_update=True)
     require_if_match(version.version)
-    try:
-        return _answer(operation(version))
-    except RegulationError as error:
-        refuse(error)
+    return _answer(operation(version))
 
 
 @blueprint.route(

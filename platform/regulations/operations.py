@@ -11,7 +11,7 @@ The first version of a centre is its initial regulation, every later one an amen
 needs a summary of the change (domain.md §10, rule 7). Every state change is audited in the
 tenant's log, by ids only.
 
-Refusals are :class:`RegulationError` subclasses whose messages are Greek, then English.
+Refusals are ``DomainError``s with codes ``regulations.*`` (ADR 0033).
 """
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import LazyString, format_decimal
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Role
 from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.regulations.models import (
     RegulationKind,
@@ -34,7 +37,7 @@ from kentra.platform.regulations.models import (
     RegulationSubmission,
     RegulationVersion,
 )
-from kentra.platform.regulations.pdf import Encrypted, NotAPdf, active_content
+from kentra.platform.regulations.pdf import active_content, not_a_pdf
 from kentra.platform.units.models import Unit, UnitKind
 
 PDF_MAGIC = b"%PDF-"
@@ -46,88 +49,44 @@ COMMENT_MIN, COMMENT_MAX = 3, 2000
 FILENAME_MAX = 200
 _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f\"\\/]")
 
-NOT_A_PDF = (
-    "Το αρχείο δεν είναι PDF: ανεβάστε τον κανονισμό ως αρχείο PDF (κατάληξη .pdf). "
-    "The file is not a PDF: upload the regulation as a PDF file (ending .pdf)."
+# Refusals (DomainError): Greek, translated when shown.
+NOT_AN_OPEN_CENTRE = _l("Δεν υπάρχει ανοιχτό Κέντρο του Δήμου με αυτόν τον κωδικό.")
+NOT_YOUR_CENTRE = _l(
+    "Ο ρόλος σας αφορά άλλο Κέντρο: μόνο ο/η υπεύθυνος/η αυτού του Κέντρου μπορεί να το κάνει."
 )
-ENCRYPTED_PDF = (
-    "Το PDF είναι κλειδωμένο με κωδικό και δεν ελέγχεται ούτε ανοίγει χωρίς αυτόν: ανεβάστε "
-    "το χωρίς κωδικό. The PDF is password-protected and can be neither checked nor opened "
-    "without the password: upload it without one."
-)
-NOT_AN_OPEN_CENTRE = (
-    "Δεν υπάρχει ανοιχτό Κέντρο του Δήμου με αυτόν τον κωδικό. "
-    "There is no open centre of the municipality with this id."
-)
-NOT_YOUR_CENTRE = (
-    "Ο ρόλος σας αφορά άλλο Κέντρο: μόνο ο/η υπεύθυνος/η αυτού του Κέντρου μπορεί να το κάνει. "
-    "Your role covers another centre: only the head of this centre may do this."
-)
-SUMMARY_REQUIRED = (
-    "Η τροποποίηση χρειάζεται περίληψη της αλλαγής. An amendment needs a summary of the change."
-)
-COMMENT_REQUIRED = (
-    f"Η επιστροφή χρειάζεται σχόλια ({COMMENT_MIN} έως {COMMENT_MAX} χαρακτήρες). "
-    f"Returning needs comments ({COMMENT_MIN} to {COMMENT_MAX} characters)."
-)
-NOT_FOUND = (
-    "Δεν υπάρχει έκδοση κανονισμού με αυτόν τον κωδικό. "
-    "There is no regulation version with this id."
+SUMMARY_REQUIRED = _l("Η τροποποίηση χρειάζεται περίληψη της αλλαγής.")
+COMMENT_REQUIRED = _l("Η επιστροφή χρειάζεται σχόλια (%(low)s έως %(high)s χαρακτήρες).")
+NOT_FOUND = _l("Δεν υπάρχει έκδοση κανονισμού με αυτόν τον κωδικό.")
+TOO_LARGE = _l("Το αρχείο είναι μεγαλύτερο από %(size)s MB: ανεβάστε μικρότερο αρχείο.")
+STATE_CONFLICT = _l("Η έκδοση είναι «%(state)s»· %(action)s μόνο όταν είναι «%(needed)s».")
+ALREADY_SUBMITTED = _l("Η έκδοση έχει ήδη υποβληθεί στο Υπουργείο.")
+ACTIVE_CONTENT = _l(
+    "Το PDF περιέχει ενεργό περιεχόμενο (%(what)s), που δεν γίνεται δεκτό σε κανονισμό: "
+    "αποθηκεύστε το ξανά ως απλό PDF (π.χ. «Εκτύπωση σε PDF») και ανεβάστε εκείνο."
 )
 
-# What each transition needs, as (Greek, English) of the state it must be in.
-_STATE_TEXT: dict[RegulationStatus, str] = {
-    RegulationStatus.DRAFT: "σχέδιο",
-    RegulationStatus.APPROVED: "εγκεκριμένη",
-    RegulationStatus.SUBMITTED: "υποβληθείσα",
-    RegulationStatus.ACKNOWLEDGED: "παραλήφθηκε από το Υπουργείο",
-    RegulationStatus.RETURNED: "επεστράφη με σχόλια",
+# The states, as a refusal names them (translated when shown).
+_STATE_TEXT: dict[RegulationStatus, LazyString] = {
+    RegulationStatus.DRAFT: _l("σχέδιο"),
+    RegulationStatus.APPROVED: _l("εγκεκριμένη"),
+    RegulationStatus.SUBMITTED: _l("υποβληθείσα"),
+    RegulationStatus.ACKNOWLEDGED: _l("παραλήφθηκε από το Υπουργείο"),
+    RegulationStatus.RETURNED: _l("επεστράφη με σχόλια"),
 }
+# What each transition is, as a refusal names it.
+APPROVING = _l("εγκρίνεται")
+SUBMITTING = _l("υποβάλλεται")
+ACKNOWLEDGING = _l("παραλαμβάνεται")
+RETURNING = _l("επιστρέφεται")
 
 
-class RegulationError(Exception):
-    """A refused operation; ``str(error)`` is meant for the caller (Greek, then English)."""
-
-
-class RegulationInvalid(RegulationError):
-    """Bad input (422), tied to one field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class RegulationTooLarge(RegulationInvalid):
-    """The file is larger than the limit (413)."""
-
-
-class RegulationConflict(RegulationError):
-    """The version is not in the state the operation needs (409)."""
-
-
-class RegulationForbidden(RegulationError):
-    """The principal's role does not cover the version's centre (403)."""
-
-
-class RegulationNotFound(RegulationError):
-    """No such version (404)."""
-
-
-def too_large(limit: int) -> str:
-    megabytes = f"{limit / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
-    return (
-        f"Το αρχείο είναι μεγαλύτερο από {megabytes.replace('.', ',')} MB: ανεβάστε μικρότερο "
-        f"αρχείο. The file is larger than {megabytes} MB: upload a smaller one."
-    )
-
-
-def state_conflict(
-    version: RegulationVersion, needed: RegulationStatus, action: tuple[str, str]
-) -> str:
-    return (
-        f"Η έκδοση είναι «{_STATE_TEXT[version.status]}»· {action[0]} μόνο όταν είναι "
-        f"«{_STATE_TEXT[needed]}». The version is {version.status}: {action[1]} only when "
-        f"it is {needed}."
+def too_large(limit: int) -> DomainError:
+    return DomainError(
+        "regulations.file_too_large",
+        413,
+        TOO_LARGE,
+        field="file",
+        size=LazyString(format_decimal, round(limit / (1024 * 1024), 1)),
     )
 
 
@@ -146,23 +105,13 @@ def clean_filename(raw: str) -> str:
     return name
 
 
-def active_content_refusal(found: tuple[str, str]) -> str:
-    greek, english = found
-    return (
-        f"Το PDF περιέχει ενεργό περιεχόμενο ({greek}), που δεν γίνεται δεκτό σε κανονισμό: "
-        "αποθηκεύστε το ξανά ως απλό PDF (π.χ. «Εκτύπωση σε PDF») και ανεβάστε εκείνο. "
-        f"The PDF contains active content ({english}), which a regulation may not have: save "
-        'it again as a plain PDF (e.g. "Print to PDF") and upload that.'
-    )
-
-
 def check_pdf(upload: UploadedFile, max_bytes: int) -> str:
     """Refuse a file that is too large (413) or not a PDF (422: by its name and its bytes; a
     content type is not evidence): it must parse as a PDF with pages, open without a password
     and hold no active content (:mod:`kentra.platform.regulations.pdf`). Returns the cleaned
     filename."""
     if len(upload.content) > max_bytes:
-        raise RegulationTooLarge("file", too_large(max_bytes))
+        raise too_large(max_bytes)
     filename = clean_filename(upload.filename)
     content = upload.content
     if (
@@ -171,15 +120,12 @@ def check_pdf(upload: UploadedFile, max_bytes: int) -> str:
         or not content.startswith(PDF_MAGIC)
         or PDF_END not in content[-PDF_END_WINDOW:]
     ):
-        raise RegulationInvalid("file", NOT_A_PDF)
-    try:
-        found = active_content(content)
-    except NotAPdf:
-        raise RegulationInvalid("file", NOT_A_PDF) from None
-    except Encrypted:
-        raise RegulationInvalid("file", ENCRYPTED_PDF) from None
+        raise not_a_pdf()
+    found = active_content(content)
     if found is not None:
-        raise RegulationInvalid("file", active_content_refusal(found))
+        raise DomainError(
+            "regulations.active_content", 422, ACTIVE_CONTENT, field="file", what=found
+        )
     return filename
 
 
@@ -224,9 +170,11 @@ def upload_regulation(
         select(Unit).where(Unit.id == centre_id).with_for_update()
     ).one_or_none()
     if centre is None or centre.kind != UnitKind.CENTRE or not centre.is_open:
-        raise RegulationInvalid("centre_id", NOT_AN_OPEN_CENTRE)
+        raise DomainError(
+            "regulations.not_an_open_centre", 422, NOT_AN_OPEN_CENTRE, field="centre_id"
+        )
     if not covers_centre(principal, municipality_code, centre):
-        raise RegulationForbidden(NOT_YOUR_CENTRE)
+        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
     earlier = session.scalar(
         select(func.count())
         .select_from(RegulationVersion)
@@ -235,7 +183,9 @@ def upload_regulation(
     kind = RegulationKind.AMENDMENT if earlier else RegulationKind.INITIAL
     summary = (change_summary or "").strip()
     if kind is RegulationKind.AMENDMENT and not summary:
-        raise RegulationInvalid("change_summary", SUMMARY_REQUIRED)
+        raise DomainError(
+            "regulations.summary_required", 422, SUMMARY_REQUIRED, field="change_summary"
+        )
     version = RegulationVersion(
         centre_id=centre.id,
         kind=kind,
@@ -266,9 +216,16 @@ def _audit(session: Session, version: RegulationVersion, actor: str, action: str
     )
 
 
-def _require(version: RegulationVersion, needed: RegulationStatus, action: tuple[str, str]) -> None:
+def _require(version: RegulationVersion, needed: RegulationStatus, action: LazyString) -> None:
     if version.status != needed:
-        raise RegulationConflict(state_conflict(version, needed, action))
+        raise DomainError(
+            "regulations.wrong_state",
+            409,
+            STATE_CONFLICT,
+            state=_STATE_TEXT[version.status],
+            action=action,
+            needed=_STATE_TEXT[needed],
+        )
 
 
 def approve_regulation(
@@ -278,8 +235,8 @@ def approve_regulation(
     centre = session.get(Unit, version.centre_id)
     assert centre is not None  # a foreign key
     if not principal.reaches_unit(centre_path(municipality_code, centre)):
-        raise RegulationForbidden(NOT_YOUR_CENTRE)
-    _require(version, RegulationStatus.DRAFT, ("εγκρίνεται", "it can be approved"))
+        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
+    _require(version, RegulationStatus.DRAFT, APPROVING)
     version.status = RegulationStatus.APPROVED
     version.approved_by = principal.subject
     version.approved_at = utcnow()
@@ -295,17 +252,14 @@ def submit_regulation(
     centre = session.get(Unit, version.centre_id)
     assert centre is not None
     if not covers_centre(principal, municipality_code, centre):
-        raise RegulationForbidden(NOT_YOUR_CENTRE)
+        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
     if version.status in (
         RegulationStatus.SUBMITTED,
         RegulationStatus.ACKNOWLEDGED,
         RegulationStatus.RETURNED,
     ):
-        raise RegulationConflict(
-            "Η έκδοση έχει ήδη υποβληθεί στο Υπουργείο. "
-            "The version has already been submitted to the ministry."
-        )
-    _require(version, RegulationStatus.APPROVED, ("υποβάλλεται", "it can be submitted"))
+        raise DomainError("regulations.already_submitted", 409, ALREADY_SUBMITTED)
+    _require(version, RegulationStatus.APPROVED, SUBMITTING)
     now = utcnow()
     version.status = RegulationStatus.SUBMITTED
     version.submitted_by = principal.subject
@@ -343,11 +297,15 @@ def decide_regulation(
     """The ministry acknowledges a submitted version, or returns it with comments (required)."""
     text = (comment or "").strip()
     if not acknowledge and not COMMENT_MIN <= len(text) <= COMMENT_MAX:
-        raise RegulationInvalid("comment", COMMENT_REQUIRED)
-    action = ("παραλαμβάνεται", "it can be acknowledged")
-    if not acknowledge:
-        action = ("επιστρέφεται", "it can be returned")
-    _require(version, RegulationStatus.SUBMITTED, action)
+        raise DomainError(
+            "regulations.comment_required",
+            422,
+            COMMENT_REQUIRED,
+            field="comment",
+            low=COMMENT_MIN,
+            high=COMMENT_MAX,
+        )
+    _require(version, RegulationStatus.SUBMITTED, ACKNOWLEDGING if acknowledge else RETURNING)
     status = RegulationStatus.ACKNOWLEDGED if acknowledge else RegulationStatus.RETURNED
     now = utcnow()
     version.status = status

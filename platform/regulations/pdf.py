@@ -37,8 +37,12 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+from kentra.platform.core.errors import DomainError
 
 # pypdf reports repairs of malformed files through logging; for an upload they are the
 # uploader's problem, answered with a 422, and their text may quote the file's bytes.
@@ -50,20 +54,17 @@ MAX_OBJECTS = 100_000
 
 
 class Finding:
-    """Kinds of active content, as (Greek, English) phrases for the refusal."""
+    """Kinds of active content, as the refusal names them (translated when shown)."""
 
-    JAVASCRIPT = ("JavaScript", "JavaScript")
-    LAUNCH = ("ενέργεια που εκτελεί πρόγραμμα", "an action that launches a program")
-    FORM_DATA = (
-        "ενέργεια που στέλνει ή φορτώνει δεδομένα φόρμας",
-        "an action that submits or imports form data",
-    )
-    EMBEDDED_FILE = ("ενσωματωμένα αρχεία", "embedded files")
-    XFA = ("φόρμα XFA", "an XFA form")
-    MULTIMEDIA = ("πολυμέσα", "multimedia")
+    JAVASCRIPT = _l("JavaScript")
+    LAUNCH = _l("ενέργεια που εκτελεί πρόγραμμα")
+    FORM_DATA = _l("ενέργεια που στέλνει ή φορτώνει δεδομένα φόρμας")
+    EMBEDDED_FILE = _l("ενσωματωμένα αρχεία")
+    XFA = _l("φόρμα XFA")
+    MULTIMEDIA = _l("πολυμέσα")
 
 
-_KEYS: dict[str, tuple[str, str]] = {
+_KEYS: dict[str, LazyString] = {
     "/JS": Finding.JAVASCRIPT,
     "/JavaScript": Finding.JAVASCRIPT,
     "/EmbeddedFiles": Finding.EMBEDDED_FILE,
@@ -71,7 +72,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "/XFA": Finding.XFA,
     "/RichMediaContent": Finding.MULTIMEDIA,
 }
-_ACTIONS: dict[str, tuple[str, str]] = {
+_ACTIONS: dict[str, LazyString] = {
     "/JavaScript": Finding.JAVASCRIPT,
     "/Launch": Finding.LAUNCH,
     "/SubmitForm": Finding.FORM_DATA,
@@ -79,7 +80,7 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "/GoToE": Finding.EMBEDDED_FILE,
     "/RichMediaExecute": Finding.MULTIMEDIA,
 }
-_TYPES: dict[str, tuple[str, str]] = {
+_TYPES: dict[str, LazyString] = {
     "/EmbeddedFile": Finding.EMBEDDED_FILE,
     "/FileAttachment": Finding.EMBEDDED_FILE,
     "/RichMedia": Finding.MULTIMEDIA,
@@ -95,7 +96,7 @@ _RAW = re.compile(
     rb"(?=[\s/<>\[\]()%{}]|$)"
 )
 _STREAM = re.compile(rb">>\s*stream\r?\n.*?endstream", re.DOTALL)
-_RAW_FINDINGS: dict[bytes, tuple[str, str]] = {
+_RAW_FINDINGS: dict[bytes, LazyString] = {
     b"JavaScript": Finding.JAVASCRIPT,
     b"JS": Finding.JAVASCRIPT,
     b"Launch": Finding.LAUNCH,
@@ -110,19 +111,22 @@ _RAW_FINDINGS: dict[bytes, tuple[str, str]] = {
 }
 
 
-class NotAPdf(Exception):
-    """The bytes do not parse as a PDF with pages."""
+NOT_A_PDF = _l("Το αρχείο δεν είναι PDF: ανεβάστε τον κανονισμό ως αρχείο PDF (κατάληξη .pdf).")
+ENCRYPTED_PDF = _l(
+    "Το PDF είναι κλειδωμένο με κωδικό και δεν ελέγχεται ούτε ανοίγει χωρίς αυτόν: ανεβάστε "
+    "το χωρίς κωδικό."
+)
 
 
-class Encrypted(Exception):
-    """The PDF needs a password to open."""
+def not_a_pdf() -> DomainError:
+    return DomainError("regulations.not_a_pdf", 422, NOT_A_PDF, field="file")
 
 
-def active_content(content: bytes) -> tuple[str, str] | None:
-    """The first kind of active content in ``content`` (Greek, English), or None.
+def active_content(content: bytes) -> LazyString | None:
+    """The first kind of active content in ``content``, or None.
 
-    Raises :class:`NotAPdf` when pypdf cannot read it as a document with pages, and
-    :class:`Encrypted` when it needs a password."""
+    Refuses (``DomainError``, 422 on the file) bytes pypdf cannot read as a document with
+    pages, and a PDF that needs a password."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pypdf warns about repairs, as it logs them
         try:
@@ -131,9 +135,9 @@ def active_content(content: bytes) -> tuple[str, str] | None:
         # A malformed file fails in many ways inside the parser (its own errors, but also
         # KeyError, ValueError, RecursionError, ...): every one means "not a PDF we can read".
         except Exception as error:
-            raise NotAPdf from error
+            raise not_a_pdf() from error
     if reader is None:
-        raise Encrypted
+        raise DomainError("regulations.encrypted_pdf", 422, ENCRYPTED_PDF, field="file")
     if found is not None:
         return found
     raw = _RAW.search(_STREAM.sub(b">> ", content))
@@ -146,7 +150,7 @@ def _opened(content: bytes) -> PdfReader | None:
     if reader.is_encrypted and not reader.decrypt(""):
         return None
     if len(reader.pages) == 0:
-        raise NotAPdf
+        raise not_a_pdf()
     return reader
 
 
@@ -160,7 +164,7 @@ def _objects(reader: PdfReader) -> Iterator[Any]:
         yield IndirectObject(number, 0, reader)
 
 
-def _walk(reader: PdfReader) -> tuple[str, str] | None:
+def _walk(reader: PdfReader) -> LazyString | None:
     """Every object and what it holds, depth first, each indirect object once."""
     stack = list(_objects(reader))
     seen: set[tuple[int, int]] = set()
@@ -172,7 +176,7 @@ def _walk(reader: PdfReader) -> tuple[str, str] | None:
                 continue
             seen.add(key)
             if len(seen) > MAX_OBJECTS:
-                raise NotAPdf
+                raise not_a_pdf()
             item = item.get_object()
         if isinstance(item, DictionaryObject):  # streams too
             finding = _finding(item)
@@ -184,7 +188,7 @@ def _walk(reader: PdfReader) -> tuple[str, str] | None:
     return None
 
 
-def _finding(dictionary: DictionaryObject) -> tuple[str, str] | None:
+def _finding(dictionary: DictionaryObject) -> LazyString | None:
     for key in dict.keys(dictionary):
         if key in _KEYS:
             return _KEYS[key]

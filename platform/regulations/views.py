@@ -37,6 +37,7 @@ from kentra.auth.principal import Principal
 from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.core.inputs import accepts_upload
 from kentra.platform.regulations.access import (
     access_current_regulations,
@@ -53,10 +54,6 @@ from kentra.platform.regulations.models import (
     RegulationVersion,
 )
 from kentra.platform.regulations.operations import (
-    RegulationError,
-    RegulationForbidden,
-    RegulationInvalid,
-    RegulationTooLarge,
     UploadedFile,
     approve_regulation,
     decide_regulation,
@@ -69,7 +66,7 @@ from kentra.platform.regulations.schemas import (
     RegulationReturnSchema,
     RegulationUploadSchema,
 )
-from kentra.platform.web.forms import FormState, filled, greek_part, validation_messages
+from kentra.platform.web.forms import FormState, filled, validation_messages
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.routing import NOT_FOUND_DETAIL
 
@@ -215,15 +212,9 @@ def upload_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
             upload=UploadedFile(file.filename or "", file.read(_max_bytes() + 1)),
             max_bytes=_max_bytes(),
         )
-    except RegulationTooLarge as refusal:
-        state = FormState(values, {"file": [greek_part(str(refusal))]}, again)
-        return render_upload(municipality_code, state, 413)
-    except RegulationInvalid as refusal:
-        state = FormState(values, {refusal.field: [greek_part(str(refusal))]}, again)
-        return render_upload(municipality_code, state, 422)
-    except RegulationForbidden as refusal:
-        state = FormState(values, {"centre_id": [greek_part(str(refusal))]}, again)
-        return render_upload(municipality_code, state, 403)
+    except DomainError as refusal:  # next to its field, the file's reminder kept as notice
+        state = FormState(values, refusal.field_messages(), again)
+        return render_upload(municipality_code, state, refusal.status)
     flash(_("Η νέα έκδοση αναρτήθηκε ως σχέδιο."), "success")
     return redirect(f"{_base(municipality_code)}/{version.id}", 303)
 
@@ -321,15 +312,14 @@ def _act(
         )
     try:
         operation(version)
-    except RegulationInvalid as refusal:
-        kept.errors = {refusal.field: [greek_part(str(refusal))]}
-        return render_details(code, version, return_state=kept, status=422)
-    except RegulationForbidden as refusal:
-        notice = greek_part(str(refusal))
-        return render_details(code, version, notice=notice, return_state=kept, status=403)
-    except RegulationError as refusal:  # a conflict: the version is in another state
-        notice = greek_part(str(refusal))
-        return render_details(code, version, notice=notice, return_state=kept, status=409)
+    except DomainError as refusal:
+        if refusal.field == "comment":  # the return form's own field
+            kept.errors = refusal.field_messages()
+            return render_details(code, version, return_state=kept, status=refusal.status)
+        notice = refusal.detail  # another centre's, or another state
+        return render_details(
+            code, version, notice=notice, return_state=kept, status=refusal.status
+        )
     flash(done, "success")
     return redirect(f"{_base(code)}/{regulation_id}", 303)
 
