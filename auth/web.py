@@ -102,7 +102,6 @@ def _login_failed() -> Response:
 @blueprint.post("/auth/logout")
 @public
 def logout() -> Response:
-    csrf.protect()
     tokens = session.get(_TOKENS)
     session.clear()
     if not tokens:  # the login had already ended (e.g. its refresh failed): nothing at the issuer
@@ -181,14 +180,25 @@ class LoginSessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+def exempt_from_csrf(*blueprints: Blueprint) -> None:
+    """Blueprints whose unsafe requests carry no cookie that could be ridden (the API's bearer
+    tokens; the embedded issuer, which checks its own login form's token): CSRFProtect leaves
+    them alone."""
+    for exempt in blueprints:
+        csrf.exempt(exempt)
+
+
 def init_web_login(app: Flask, settings: Settings) -> None:
-    """Register the OIDC client, CSRF protection (checked explicitly on web forms) and routes."""
+    """Register the OIDC client, CSRF protection (every unsafe method of the pages) and routes."""
     app.config.update(
         SESSION_COOKIE_NAME="kentra_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env not in ("development", "test"),
-        WTF_CSRF_CHECK_DEFAULT=False,  # API views take bearer tokens; web forms call protect()
+        # Every unsafe request is checked before its view runs, but those of blueprints that
+        # take no cookie (the API's bearer tokens, the embedded issuer's own): see
+        # exempt_from_csrf. A page form shows itself again on a stale token (web.forms).
+        WTF_CSRF_CHECK_DEFAULT=True,
     )
     secret = settings.oidc_web_client_secret
     if secret is None and settings.env != "production":

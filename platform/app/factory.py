@@ -22,7 +22,7 @@ from kentra.auth import flask as auth
 from kentra.auth.flask import declare_public_endpoint
 from kentra.auth.permissions import check_permission_table
 from kentra.auth.tokens import HttpJwks, JwksCache, JwksSource, TokenValidator
-from kentra.auth.web import init_web_login
+from kentra.auth.web import exempt_from_csrf, init_web_login
 from kentra.platform.api import API_PREFIX, Api
 from kentra.platform.app import health, wiring
 from kentra.platform.core import headers, inputs, problems
@@ -32,6 +32,7 @@ from kentra.platform.core.files import write_once
 from kentra.platform.core.logging import configure_logging
 from kentra.platform.ratelimits import limits as ratelimit
 from kentra.platform.supervision.operations import tenant_route_lookup
+from kentra.platform.web import forms as web_forms
 from kentra.platform.web import i18n as web_i18n
 from kentra.platform.web import navigation as web_navigation
 from kentra.tenants import routing
@@ -181,18 +182,23 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
     headers.init_app(app, settings)
     ratelimit.init_app(app, settings)
     api = Api(app)
-    for blueprint in discover_blueprints():
+    api_blueprints = discover_blueprints()
+    for blueprint in api_blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blueprint)
+    exempt_from_csrf(*api_blueprints, health.blueprint)  # bearer tokens, no cookie
     for pages in discover_blueprints("views"):
         app.register_blueprint(pages)
     web_i18n.init_app(app)
+    web_forms.init_app(app)
     web_navigation.init_app(app)
     declare_public_endpoint(app, "web.static")  # the stylesheet
     if settings.uses_embedded_issuer:
+        from kentra.auth.issuer.server import blueprint as issuer_blueprint  # noqa: PLC0415
         from kentra.auth.issuer.server import init_embedded_issuer  # noqa: PLC0415
 
         init_embedded_issuer(app, settings, app.extensions["kentra"].engine)
+        exempt_from_csrf(issuer_blueprint)  # its login form carries a token of its own
     init_web_login(app, settings)
     declare_public_endpoint(app, "api-docs.openapi_json")  # the API description is public
     check_permission_table()

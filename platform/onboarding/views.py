@@ -41,13 +41,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import format_number, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_principal, public, requires
 from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
-from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
 from kentra.platform.onboarding.access import access_request_by_id, access_requests
@@ -172,15 +170,17 @@ def form_page() -> ResponseReturnValue:
     return render_form(web_forms.FormState())
 
 
+def _stale_submission() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in LABELS}
+    return render_form(web_forms.FormState(values, notice=str(STALE_FORM)), 400)
+
+
 @blueprint.post("/onboarding")
+@web_forms.on_stale_form(_stale_submission)
 @public
 def submit_page() -> ResponseReturnValue:
     """Validate and record the request, as the API does; or show the form again, explained."""
     values = {name: request.form.get(name, "") for name in LABELS}
-    try:
-        csrf.protect()
-    except CSRFError:
-        return render_form(web_forms.FormState(values, notice=str(STALE_FORM)), 400)
     try:
         loaded = OnboardingRequestCreateSchema().load(web_forms.filled(values))
     except ma.ValidationError as error:
@@ -280,18 +280,18 @@ def request_page(request_id: int) -> ResponseReturnValue:
     return render_request(request_id)
 
 
+def _stale_decision(request_id: int) -> ResponseReturnValue:
+    values = {"reason": request.form.get("reason", "")}
+    return render_request(request_id, web_forms.FormState(values, notice=str(DECISION_STALE)), 400)
+
+
 @blueprint.post(f"{REQUESTS_URL}/<int:request_id>")
+@web_forms.on_stale_form(_stale_decision)
 @requires(Permission.PLATFORM_ONBOARDING_REVIEW)
 def decide_page(request_id: int) -> ResponseReturnValue:
     """Approve or reject, with the API's operations; or show the request again, explained."""
     decision = request.form.get("decision", "")
     values = {"reason": request.form.get("reason", "")} if decision == "reject" else {}
-    try:
-        csrf.protect()
-    except CSRFError:
-        return render_request(
-            request_id, web_forms.FormState(values, notice=str(DECISION_STALE)), 400
-        )
     try:
         decided = _decide(request_id, decision, values)
     except _Refused as refused:

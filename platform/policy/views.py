@@ -19,11 +19,9 @@ from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from flask_wtf.csrf import CSRFError
 
 from kentra.auth.flask import current_principal, requires
 from kentra.auth.permissions import Permission
-from kentra.auth.web import csrf
 from kentra.platform.compliance.access import access_recompute_job_by_id
 from kentra.platform.compliance.models import JobStatus
 from kentra.platform.compliance.operations import today
@@ -33,7 +31,13 @@ from kentra.platform.policy.access import access_policy_in_force, access_policy_
 from kentra.platform.policy.models import PolicyVersion, ServiceArea
 from kentra.platform.policy.operations import publish_policy_version
 from kentra.platform.policy.schemas import PolicyVersionCreateSchema
-from kentra.platform.web.forms import FormState, greek_part, page_message, refusal_state
+from kentra.platform.web.forms import (
+    FormState,
+    greek_part,
+    on_stale_form,
+    page_message,
+    refusal_state,
+)
 
 blueprint = Blueprint("policy_pages", __name__, template_folder="templates")
 
@@ -207,15 +211,16 @@ def policy_page() -> ResponseReturnValue:
     return render_page(FormState(form_values(access_policy_in_force(request_session()))))
 
 
+def _stale_version() -> ResponseReturnValue:
+    return render_page(FormState(posted_values(), notice=str(STALE_FORM)), 400)
+
+
 @blueprint.post(PAGE)
+@on_stale_form(_stale_version)
 @requires(Permission.NATIONAL_POLICY_MANAGE)
 def create_version_page() -> ResponseReturnValue:
     """Record a new version as the API does, then show the recompute's progress."""
     values = posted_values()
-    try:
-        csrf.protect()
-    except CSRFError:
-        return render_page(FormState(values, notice=str(STALE_FORM)), 400)
     data = form_data(values)
     rows = data.pop("_rows")
     try:

@@ -29,12 +29,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from flask_wtf.csrf import CSRFError
 
 from kentra.auth.flask import current_principal, requires
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
-from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
@@ -66,7 +64,7 @@ from kentra.platform.regulations.schemas import (
     RegulationReturnSchema,
     RegulationUploadSchema,
 )
-from kentra.platform.web.forms import FormState, filled, validation_messages
+from kentra.platform.web.forms import FormState, filled, on_stale_form, validation_messages
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.routing import NOT_FOUND_DETAIL
 
@@ -178,17 +176,22 @@ def upload_form(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     return render_upload(municipality_code, FormState(values))
 
 
+def _typed_upload() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in UPLOAD_FIELDS if name != "file"}
+
+
+def _stale_upload(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    return render_upload(municipality_code, FormState(_typed_upload(), notice=str(STALE_FORM)), 400)
+
+
 @blueprint.post("/municipalities/<municipality_code>/regulations/new")
+@on_stale_form(_stale_upload)
 @requires(Permission.TENANT_REGULATIONS_WRITE)
 @accepts_upload
 def upload_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Record the draft as the API does; or show the form again, explained."""
-    values = {name: request.form.get(name, "") for name in UPLOAD_FIELDS if name != "file"}
+    values = _typed_upload()
     again = str(CHOOSE_FILE_AGAIN)
-    try:
-        csrf.protect()
-    except CSRFError:
-        return render_upload(municipality_code, FormState(values, notice=str(STALE_FORM)), 400)
     errors: dict[str, list[str]] = {}
     loaded: dict[str, Any] = {}
     try:
@@ -291,20 +294,24 @@ def file_page(municipality_code: MunicipalityCode, regulation_id: int) -> Respon
     return pdf_response(regulation_id)
 
 
+def _stale_action(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+    """A button's form sent with a stale token: the details again, typed comments kept."""
+    kept = FormState({"comment": request.form.get("comment", "")})
+    version = _version_or_404(regulation_id)
+    return render_details(
+        municipality_code, version, notice=str(STALE_FORM), return_state=kept, status=400
+    )
+
+
 def _act(
     code: MunicipalityCode,
     regulation_id: int,
     operation: Callable[[RegulationVersion], RegulationVersion],
     done: str,
 ) -> ResponseReturnValue:
-    """Run a state change from a button's form: CSRF, the version shown, then the operation.
+    """Run a state change from a button's form: the version shown, then the operation.
     A refusal shows the details again with the typed comments (the return form's) kept."""
     kept = FormState({"comment": request.form.get("comment", "")})
-    try:
-        csrf.protect()
-    except CSRFError:
-        version = _version_or_404(regulation_id)
-        return render_details(code, version, notice=str(STALE_FORM), return_state=kept, status=400)
     version = _version_or_404(regulation_id, for_update=True)
     if stale_form_version(request.form.get("version"), version.version):
         return render_details(
@@ -325,6 +332,7 @@ def _act(
 
 
 @blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/approve")
+@on_stale_form(_stale_action)
 @requires(Permission.TENANT_REGULATIONS_APPROVE)
 def approve_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
     return _act(
@@ -341,6 +349,7 @@ def approve_page(municipality_code: MunicipalityCode, regulation_id: int) -> Res
 
 
 @blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/submit")
+@on_stale_form(_stale_action)
 @requires(Permission.TENANT_REGULATIONS_WRITE)
 def submit_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
     return _act(
@@ -357,6 +366,7 @@ def submit_page(municipality_code: MunicipalityCode, regulation_id: int) -> Resp
 
 
 @blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/acknowledge")
+@on_stale_form(_stale_action)
 @requires(Permission.NATIONAL_REGULATIONS_MANAGE)
 def acknowledge_page(
     municipality_code: MunicipalityCode, regulation_id: int
@@ -376,17 +386,11 @@ def acknowledge_page(
 
 
 @blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/return")
+@on_stale_form(_stale_action)
 @requires(Permission.NATIONAL_REGULATIONS_MANAGE)
 def return_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
     comment = request.form.get("comment", "")
     state = FormState({"comment": comment})
-    try:
-        csrf.protect()
-    except CSRFError:
-        version = _version_or_404(regulation_id)
-        return render_details(
-            municipality_code, version, notice=str(STALE_FORM), return_state=state, status=400
-        )
     try:
         RegulationReturnSchema().load(filled({"comment": comment}))
     except ma.ValidationError as error:

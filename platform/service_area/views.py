@@ -17,11 +17,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from flask_wtf.csrf import CSRFError
 
 from kentra.auth.flask import current_actor, requires
 from kentra.auth.permissions import Permission
-from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
 from kentra.platform.policy.models import ServiceArea
@@ -36,7 +34,13 @@ from kentra.platform.service_area.operations import (
     withdraw_exception,
 )
 from kentra.platform.service_area.schemas import ExceptionInputSchema
-from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
+from kentra.platform.web.forms import (
+    FormState,
+    filled,
+    on_stale_form,
+    refusal_state,
+    validation_messages,
+)
 
 blueprint = Blueprint("service_area_pages", __name__, template_folder="templates")
 
@@ -87,15 +91,17 @@ def exceptions_page() -> ResponseReturnValue:
     return render_page()
 
 
+def _stale_exception() -> ResponseReturnValue:
+    values = {name: request.form.get(name, "") for name in FIELDS}
+    return render_page(FormState(values, notice=str(STALE_FORM)), 400)
+
+
 @blueprint.post(PAGE_URL)
+@on_stale_form(_stale_exception)
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
 def record_exception_page() -> ResponseReturnValue:
     """Record the exception as the API does; or show the page again, explained."""
     values = {name: request.form.get(name, "") for name in FIELDS}
-    try:
-        csrf.protect()
-    except CSRFError:
-        return render_page(FormState(values, notice=str(STALE_FORM)), 400)
     try:
         loaded = ExceptionInputSchema().load(filled(values))
     except ma.ValidationError as error:
@@ -125,14 +131,15 @@ def record_exception_page() -> ResponseReturnValue:
     return redirect(f"{PAGE_URL}#exception-{exception.id}", 303)
 
 
+def _stale_withdrawal(exception_id: int) -> ResponseReturnValue:
+    return render_page(FormState(notice=str(STALE_WITHDRAWAL)), 400)
+
+
 @blueprint.post(f"{PAGE_URL}/<int:exception_id>/withdraw")
+@on_stale_form(_stale_withdrawal)
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
 def withdraw_exception_page(exception_id: int) -> ResponseReturnValue:
     """Withdraw an exception, then back to the page."""
-    try:
-        csrf.protect()
-    except CSRFError:
-        return render_page(FormState(notice=str(STALE_WITHDRAWAL)), 400)
     try:
         withdraw_exception(request_session(), exception_id, actor=current_actor())
     except DomainError as refusal:  # no such exception (any more)

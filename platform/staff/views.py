@@ -23,12 +23,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, current_principal, requires
 from kentra.auth.permissions import Permission
-from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
@@ -50,7 +48,13 @@ from kentra.platform.staff.operations import (
 )
 from kentra.platform.staff.schemas import FIELDS, StaffMemberCreateSchema
 from kentra.platform.units.models import Unit, UnitKind
-from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
+from kentra.platform.web.forms import (
+    FormState,
+    filled,
+    on_stale_form,
+    refusal_state,
+    validation_messages,
+)
 from kentra.tenants.codes import MunicipalityCode
 
 blueprint = Blueprint("staff_pages", __name__, template_folder="templates")
@@ -208,15 +212,16 @@ def new_member_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     return _render_form(municipality_code, FormState(values))
 
 
+def _stale_new_member(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    return _render_form(municipality_code, FormState(_typed(), notice=_stale_page()), 400)
+
+
 @blueprint.post("/municipalities/<municipality_code>/staff/new")
+@on_stale_form(_stale_new_member)
 @requires(Permission.TENANT_STAFF_WRITE)
 def create_member_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Validate and add the member, as the API does; or show the form again, explained."""
     values = _typed()
-    try:
-        csrf.protect()
-    except CSRFError:
-        return _render_form(municipality_code, FormState(values, notice=_stale_page()), 400)
     try:
         data = StaffMemberCreateSchema().load(_data_of(values))
     except ma.ValidationError as error:
@@ -279,16 +284,19 @@ def member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseR
     return _render_form(municipality_code, FormState(_values_of(member)), member=member)
 
 
+def _stale_edit(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
+    member = _member_for_change_or_404(staff_id)
+    state = FormState(_typed(), notice=_stale_page())
+    return _render_form(municipality_code, state, 400, member)
+
+
 @blueprint.post("/municipalities/<municipality_code>/staff/<int:staff_id>")
+@on_stale_form(_stale_edit)
 @requires(Permission.TENANT_STAFF_WRITE)
 def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     """Save the edit form, made on the version it carries."""
     member = _member_for_change_or_404(staff_id)
     values = _typed()
-    try:
-        csrf.protect()
-    except CSRFError:
-        return _render_form(municipality_code, FormState(values, notice=_stale_page()), 400, member)
     if stale_form_version(request.form.get("version"), member.version):
         notice = _(
             "Κάποιος άλλος άλλαξε τα στοιχεία του μέλους στο μεταξύ, οπότε οι αλλαγές σας δεν "
@@ -319,20 +327,24 @@ def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
     return redirect(_member_url(municipality_code, member.id), 303)
 
 
+def _stale_invitation(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
+    member = _member_for_change_or_404(staff_id)
+    notice = _(
+        "Η σελίδα έληξε ή το αίτημα δεν στάλθηκε από αυτή, οπότε η πρόσκληση δεν στάλθηκε. "
+        "Πατήστε ξανά «Αποστολή πρόσκλησης»."
+    )
+    return _render_form(
+        municipality_code, FormState(_values_of(member), notice=notice), 400, member
+    )
+
+
 @blueprint.post("/municipalities/<municipality_code>/staff/<int:staff_id>/invite")
+@on_stale_form(_stale_invitation)
 @requires(Permission.TENANT_STAFF_WRITE)
 def invite_member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     """Invite the member as a user of the platform."""
     member = _member_for_change_or_404(staff_id)
     shown = FormState(_values_of(member))
-    try:
-        csrf.protect()
-    except CSRFError:
-        shown.notice = _(
-            "Η σελίδα έληξε ή το αίτημα δεν στάλθηκε από αυτή, οπότε η πρόσκληση δεν στάλθηκε. "
-            "Πατήστε ξανά «Αποστολή πρόσκλησης»."
-        )
-        return _render_form(municipality_code, shown, 400, member)
     kentra = current_app.extensions["kentra"]
     try:
         invite_staff_member(

@@ -16,11 +16,9 @@ from flask import Blueprint, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from flask_wtf.csrf import CSRFError
 
 from kentra.auth.flask import current_principal, requires
 from kentra.auth.permissions import Permission
-from kentra.auth.web import csrf
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
 from kentra.platform.supervision.access import access_unknown_seats
@@ -28,7 +26,13 @@ from kentra.platform.supervision.operations import (
     set_regional_unit_seat,
 )
 from kentra.platform.supervision.schemas import SeatDecisionInputSchema
-from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
+from kentra.platform.web.forms import (
+    FormState,
+    filled,
+    on_stale_form,
+    refusal_state,
+    validation_messages,
+)
 
 blueprint = Blueprint("supervision_pages", __name__, template_folder="templates")
 
@@ -69,16 +73,19 @@ def seats_page() -> ResponseReturnValue:
     return render_page()
 
 
+def _stale_seat() -> ResponseReturnValue:
+    unit_code = request.form.get("regional_unit_code", "")
+    values = {name: request.form.get(name, "") for name in FIELDS}
+    return render_page({unit_code: FormState(values, notice=str(STALE_FORM))}, 400)
+
+
 @blueprint.post(PAGE_URL)
+@on_stale_form(_stale_seat)
 @requires(Permission.NATIONAL_SUPERVISION_MANAGE)
 def set_seat_page() -> ResponseReturnValue:
     """Record the decision as the API does; or show the page again, explained."""
     unit_code = request.form.get("regional_unit_code", "")
     values = {name: request.form.get(name, "") for name in FIELDS}
-    try:
-        csrf.protect()
-    except CSRFError:
-        return render_page({unit_code: FormState(values, notice=str(STALE_FORM))}, 400)
     units = {unit.code: unit for unit in access_unknown_seats(request_session())}
     if unit_code not in units:
         return render_page({unit_code: FormState(values, notice=str(UNKNOWN_UNIT))}, 409)

@@ -20,6 +20,7 @@ redirects (303) to the unit's page, which says what happened.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from itertools import groupby
 from typing import Any
 
@@ -28,14 +29,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, requires
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
-from kentra.auth.web import csrf
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
@@ -69,7 +68,13 @@ from kentra.platform.units.schemas import (
     MobileUnitCreateSchema,
     UnitCloseSchema,
 )
-from kentra.platform.web.forms import FormState, filled, refusal_state, validation_messages
+from kentra.platform.web.forms import (
+    FormState,
+    filled,
+    on_stale_form,
+    refusal_state,
+    validation_messages,
+)
 from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
 
 blueprint = Blueprint("unit_pages", __name__, template_folder="templates")
@@ -359,17 +364,18 @@ def new_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     return _render_new_centre(municipality_code, FormState(values))
 
 
+def _stale_new_centre(municipality_code: MunicipalityCode) -> ResponseReturnValue:
+    typed = _typed(UnitKind.CENTRE)
+    state = FormState(typed.values, notice=_stale_page())
+    return _render_new_centre(municipality_code, state, 400, typed.lists)
+
+
 @blueprint.post("/municipalities/<municipality_code>/units/new-centre")
+@on_stale_form(_stale_new_centre)
 @requires(Permission.TENANT_UNITS_WRITE)
 def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Validate and register the centre, as the API does; or show the form again, explained."""
     typed = _typed(UnitKind.CENTRE)
-    try:
-        csrf.protect()
-    except CSRFError:
-        return _render_new_centre(
-            municipality_code, FormState(typed.values, notice=_stale_page()), 400, typed.lists
-        )
     try:
         data = CentreCreateSchema().load(_data_of(UnitKind.CENTRE, typed))
     except ma.ValidationError as error:
@@ -419,14 +425,18 @@ def _render_new_unit(
     )
 
 
+def _stale_new_unit(
+    municipality_code: MunicipalityCode, unit_id: int, kind: UnitKind
+) -> ResponseReturnValue:
+    typed = _typed(kind)
+    state = FormState(typed.values, notice=_stale_page())
+    centre = _unit_or_404(unit_id)
+    return _render_new_unit(municipality_code, centre, kind, state, status=400, lists=typed.lists)
+
+
 def _create_unit_page(code: MunicipalityCode, unit_id: int, kind: UnitKind) -> ResponseReturnValue:
     centre = _unit_or_404(unit_id)
     typed = _typed(kind)
-    try:
-        csrf.protect()
-    except CSRFError:
-        state = FormState(typed.values, notice=_stale_page())
-        return _render_new_unit(code, centre, kind, state, status=400, lists=typed.lists)
     try:
         data = SCHEMAS[kind]().load(_data_of(kind, typed))
     except ma.ValidationError as error:
@@ -462,6 +472,7 @@ def new_annex_page(municipality_code: MunicipalityCode, unit_id: int) -> Respons
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/annexes/new")
+@on_stale_form(partial(_stale_new_unit, kind=UnitKind.ANNEX))
 @requires(Permission.TENANT_UNITS_WRITE)
 def create_annex_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
     """Add the annex, as the API does; or show the form again, explained."""
@@ -477,6 +488,7 @@ def new_mobile_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> R
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/mobile-units/new")
+@on_stale_form(partial(_stale_new_unit, kind=UnitKind.MOBILE_UNIT))
 @requires(Permission.TENANT_UNITS_WRITE)
 def create_mobile_unit_page(
     municipality_code: MunicipalityCode, unit_id: int
@@ -554,17 +566,20 @@ def _changes_of(unit: Unit, typed: Typed) -> tuple[dict[str, Any], FormState | N
     return changes, None
 
 
+def _stale_edit(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    unit = _unit_or_404(unit_id)
+    typed = _typed(unit.kind)
+    state = FormState(typed.values, notice=_stale_page())
+    return _render_unit(municipality_code, unit, state, status=400, lists=typed.lists)
+
+
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>")
+@on_stale_form(_stale_edit)
 @requires(Permission.TENANT_UNITS_WRITE)
 def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
     """Save the edit form, made on the version it carries."""
     unit = _unit_or_404(unit_id)
     typed = _typed(unit.kind)
-    try:
-        csrf.protect()
-    except CSRFError:
-        state = FormState(typed.values, notice=_stale_page())
-        return _render_unit(municipality_code, unit, state, status=400, lists=typed.lists)
     if stale_form_version(request.form.get("version"), unit.version):
         notice = _(
             "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε οι αλλαγές σας δεν "
@@ -599,18 +614,19 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
     return redirect(_unit_url(municipality_code, unit.id), 303)
 
 
+def _stale_close(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+    values = {"closed_on": request.form.get("closed_on", "")}
+    state = FormState(values, notice=_stale_page())
+    return _render_unit(municipality_code, _unit_or_404(unit_id), close_state=state, status=400)
+
+
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/close")
+@on_stale_form(_stale_close)
 @requires(Permission.TENANT_UNITS_WRITE)
 def close_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
     """Close the unit on the given date; it stays listed, as closed."""
     unit = _unit_or_404(unit_id)
     values = {"closed_on": request.form.get("closed_on", "")}
-    try:
-        csrf.protect()
-    except CSRFError:
-        return _render_unit(
-            municipality_code, unit, close_state=FormState(values, notice=_stale_page()), status=400
-        )
     if stale_form_version(request.form.get("version"), unit.version):
         notice = _(
             "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε η μονάδα δεν "

@@ -8,15 +8,19 @@ the error summary links to the fields.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 
 from kentra.platform.core import inputs
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.problems import http_exception_problem
 
 # Operations write their messages in Greek, then English: the pages show the Greek sentences.
 _ENGLISH_TAIL = re.compile(r"(?<=\.)\s+(?=[A-Za-z])")
@@ -93,3 +97,33 @@ def refusal_state(values: dict[str, str], error: DomainError) -> tuple[FormState
     everything_placed = all(e.field for e in (error, *error.also))
     notice = None if everything_placed and error.status == 422 else error.detail
     return FormState(values, errors, notice=notice), error.status
+
+
+# --- a form sent with a missing or stale CSRF token -----------------------------------------
+
+_STALE = "_kentra_on_stale_form"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on_stale_form(render: Callable[..., ResponseReturnValue]) -> Callable[[F], F]:
+    """Mark a page's form view (put it right below the route): when CSRFProtect refuses the
+    POST (no token, or an expired one), the view does not run, and ``render(**view_args)``
+    answers instead, the form shown again with what was typed and the stale notice (400)."""
+
+    def mark(view: F) -> F:
+        setattr(view, _STALE, render)
+        return view
+
+    return mark
+
+
+def _stale_form(error: CSRFError) -> ResponseReturnValue:
+    view = current_app.view_functions.get(request.endpoint or "")
+    render: Callable[..., ResponseReturnValue] | None = getattr(view, _STALE, None)
+    if render is None:
+        return http_exception_problem(error)  # the 400 page, or a problem
+    return render(**(request.view_args or {}))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _stale_form)
