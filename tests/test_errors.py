@@ -19,10 +19,8 @@ from kentra.platform.core.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("platform", "tenants", "auth", "tasks")
-# Domain modules that still define exception classes of their own while issue 12 folds them
-# into DomainError. It may only shrink; a module that is done leaves it. Onboarding's is its
-# review page's private _Refused (the form-view helper of issue 12 replaces it).
-OWN_EXCEPTIONS_LEFT = frozenset({"onboarding"})
+# Domain modules that still define exception classes of their own. None: keep it so.
+OWN_EXCEPTIONS_LEFT: frozenset[str] = frozenset()
 
 
 def python_files() -> list[Path]:

@@ -292,10 +292,10 @@ def decide_page(request_id: int) -> ResponseReturnValue:
     """Approve or reject, with the API's operations; or show the request again, explained."""
     decision = request.form.get("decision", "")
     values = {"reason": request.form.get("reason", "")} if decision == "reject" else {}
-    try:
-        decided = _decide(request_id, decision, values)
-    except _Refused as refused:
-        return render_request(request_id, refused.state, refused.status)
+    decided = _decide(request_id, decision, values)
+    if not isinstance(decided, OnboardingRequest):  # refused: the page again, explained
+        state, status = decided
+        return render_request(request_id, state, status)
     message = (
         gettext("Η αίτηση εγκρίθηκε: ο Δήμος ενεργοποιήθηκε και ο διαχειριστής του προσκλήθηκε.")
         if decided.status == RequestStatus.APPROVED
@@ -305,14 +305,11 @@ def decide_page(request_id: int) -> ResponseReturnValue:
     return redirect(f"{REQUESTS_URL}/{request_id}", 303)
 
 
-class _Refused(Exception):
-    def __init__(self, state: web_forms.FormState, status: int) -> None:
-        super().__init__(status)
-        self.state, self.status = state, status
+Refused = tuple[web_forms.FormState, int]
 
 
-def _decide(request_id: int, decision: str, values: dict[str, str]) -> OnboardingRequest:
-    """Carry out the decision; refusals become a :class:`_Refused` with the page's state."""
+def _decide(request_id: int, decision: str, values: dict[str, str]) -> OnboardingRequest | Refused:
+    """Carry out the decision: the decided request, or the page's state and status."""
     session = request_session()
     try:
         if decision == "approve":
@@ -329,16 +326,14 @@ def _decide(request_id: int, decision: str, values: dict[str, str]) -> Onboardin
                 loaded = OnboardingRejectionSchema().load(web_forms.filled(values))
             except ma.ValidationError as error:
                 messages = web_forms.validation_messages(error)
-                raise _Refused(web_forms.FormState(values, errors=messages), 422) from error
+                return web_forms.FormState(values, errors=messages), 422
             return reject_request(session, request_id, actor=_reviewer(), reason=loaded["reason"])
     except (KeycloakAdminError, ConnectionError) as error:
         # The request stays submitted; approving again completes the work (see operations).
         log.warning("onboarding approval failed at the identity provider: %s", type(error).__name__)
-        raise _Refused(
-            web_forms.FormState(values, notice=str(IDENTITY_UNAVAILABLE)), 502
-        ) from error
+        return web_forms.FormState(values, notice=str(IDENTITY_UNAVAILABLE)), 502
     except DomainError as error:
         if error.status == 404:
             abort(404, error.detail)
-        raise _Refused(web_forms.FormState(values, notice=error.detail), error.status) from error
-    raise _Refused(web_forms.FormState(values, notice=str(UNKNOWN_DECISION)), 422)
+        return web_forms.FormState(values, notice=error.detail), error.status
+    return web_forms.FormState(values, notice=str(UNKNOWN_DECISION)), 422
