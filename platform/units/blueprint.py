@@ -8,7 +8,7 @@ workspace (``…/units/<unit_id>/workspace``) is unit-scoped: only the unit's ow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Response, current_app
@@ -116,6 +116,17 @@ def _one(code: MunicipalityCode, unit: Unit) -> tuple[dict[str, Any], dict[str, 
     return dump_units(code, [unit])[0], {"ETag": etag(unit.version)}
 
 
+def _add_to_centre(
+    add: Callable[..., Unit], code: MunicipalityCode, unit_id: int, data: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``add`` (an annex or a mobile unit) to the open centre ``unit_id``, as the answer."""
+    _unit_or_404(unit_id)
+    unit = add(
+        request_session(), code.value, unit_id, data, actor=current_actor(), identity=_identity()
+    )
+    return _one(code, unit)
+
+
 def _identity() -> IdentityAdmin:
     kentra = current_app.extensions["kentra"]
     return identity_admin(kentra.settings, kentra.engine)
@@ -188,16 +199,7 @@ def create_annex(
     data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Add an annex to the open centre ``unit_id`` (422 when it is not an open centre)."""
-    _unit_or_404(unit_id)
-    annex = add_annex(
-        request_session(),
-        municipality_code.value,
-        unit_id,
-        data,
-        actor=current_actor(),
-        identity=_identity(),
-    )
-    return _one(municipality_code, annex)
+    return _add_to_centre(add_annex, municipality_code, unit_id, data)
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/mobile-units", methods=["POST"])
@@ -209,16 +211,7 @@ def create_mobile_unit(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Add a mobile unit to the open centre ``unit_id``, serving municipalities without a
     centre of their own (422 naming one that has a centre or does not exist)."""
-    _unit_or_404(unit_id)
-    mobile = add_mobile_unit(
-        request_session(),
-        municipality_code.value,
-        unit_id,
-        data,
-        actor=current_actor(),
-        identity=_identity(),
-    )
-    return _one(municipality_code, mobile)
+    return _add_to_centre(add_mobile_unit, municipality_code, unit_id, data)
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>", methods=["PATCH"])

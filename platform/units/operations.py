@@ -262,6 +262,32 @@ def _create_group(identity: IdentityAdmin, path: UnitPath, name: str) -> None:
         raise DomainError("units.identity_failed", 502, IDENTITY_FAILED) from exc
 
 
+def _save_new(
+    session: Session,
+    municipality_code: str,
+    unit: Unit,
+    *,
+    action: str,
+    actor: str,
+    identity: IdentityAdmin,
+    **details: Any,
+) -> Unit:
+    """Save a new unit, audit it (``details``: ids only), and create its group in the identity
+    provider; a provider failure rolls the request back (see the module docstring)."""
+    session.add(unit)
+    session.flush()
+    record_tenant_event(
+        session,
+        actor=actor,
+        action=action,
+        object_type="unit",
+        object_id=str(unit.id),
+        **({"details": details} if details else {}),
+    )
+    _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
+    return unit
+
+
 def register_centre(
     session: Session,
     municipality_code: str,
@@ -298,17 +324,14 @@ def register_centre(
         body_vat=values["body_vat"],
         **{item: bool(values.get(item, False)) for item in PREMISES_ITEMS},
     )
-    session.add(centre)
-    session.flush()
-    record_tenant_event(
+    return _save_new(
         session,
-        actor=actor,
+        municipality_code,
+        centre,
         action="unit.centre_registered",
-        object_type="unit",
-        object_id=str(centre.id),
+        actor=actor,
+        identity=identity,
     )
-    _create_group(identity, UnitPath(municipality_code, centre.centre), centre.name)
-    return centre
 
 
 def _reference_centre(session: Session, centre_id: int) -> Unit:
@@ -340,18 +363,15 @@ def add_annex(
         postal_code=data["postal_code"],
         opening_date=data.get("opening_date"),
     )
-    session.add(annex)
-    session.flush()
-    record_tenant_event(
+    return _save_new(
         session,
-        actor=actor,
+        municipality_code,
+        annex,
         action="unit.annex_added",
-        object_type="unit",
-        object_id=str(annex.id),
-        details={"centre_id": centre.id},
+        actor=actor,
+        identity=identity,
+        centre_id=centre.id,
     )
-    _create_group(identity, UnitPath(municipality_code, annex.centre, annex.unit), annex.name)
-    return annex
 
 
 def check_served(session: Session, municipality_code: str, codes: Sequence[str]) -> list[str]:
@@ -412,18 +432,15 @@ def add_mobile_unit(
         opening_date=data.get("opening_date"),
         served_municipalities=[UnitServedMunicipality(municipality_code=c) for c in served],
     )
-    session.add(mobile)
-    session.flush()
-    record_tenant_event(
+    return _save_new(
         session,
-        actor=actor,
+        municipality_code,
+        mobile,
         action="unit.mobile_unit_added",
-        object_type="unit",
-        object_id=str(mobile.id),
-        details={"centre_id": centre.id},
+        actor=actor,
+        identity=identity,
+        centre_id=centre.id,
     )
-    _create_group(identity, UnitPath(municipality_code, mobile.centre, mobile.unit), mobile.name)
-    return mobile
 
 
 # --- changing ---------------------------------------------------------------------------------
