@@ -8,6 +8,7 @@ server, and still a real worker process).
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from celery import Celery
@@ -112,3 +113,9 @@ def _worker_logging(**_kwargs: Any) -> None:
     # one day carry personal data, so only their warnings and errors are kept.
     for name in ("celery.worker.strategy", "celery.app.trace"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def worker_command(*options: str) -> list[str]:
+    """The argv of a Celery worker process of this app (this interpreter), with ``options``:
+    for the development server, the tests and the benchmarks."""
+    return [sys.executable, "-m", "celery", "-A", "kentra.tasks", "worker", *options]

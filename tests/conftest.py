@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from kentra.platform.core.database import (
     recreate_database,
     sibling_database_url,
 )
+from kentra.tasks import worker_command
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import upgrade_all
 from kentra.tenants.models import Tenant
@@ -168,13 +168,7 @@ def worker(engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kentra.tasks",
-                "worker",
+            worker_command(
                 "--pool",
                 "prefork",
                 "--concurrency",
@@ -185,7 +179,7 @@ def worker(engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
                 "--without-mingle",
                 "--hostname",
                 f"test-{os.getpid()}@%h",
-            ],
+            ),
             cwd=ROOT,
             # INFO: the fixture waits for the worker's "ready." line.
             env={**os.environ, "KENTRA_LOG_LEVEL": "INFO"},

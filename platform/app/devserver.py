@@ -26,6 +26,7 @@ from kentra.platform.app import wiring
 from kentra.platform.core.config import Settings, broker_url, database_url, result_backend
 from kentra.platform.core.database import get_engine
 from kentra.platform.units.models import PREMISES_ITEMS
+from kentra.tasks import worker_command
 
 DEMO_TENANTS = ("4501", "0101", "7101")
 # The demo users' units (auth/issuer/demo.py): the same group paths in the tenants' unit trees.
@@ -194,13 +195,7 @@ def run_platform(*, host: str, port: int, keycloak_users: bool = False) -> None:
     )
     children = [
         subprocess.Popen(  # noqa: S603 - fixed argv
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kentra.tasks",
-                "worker",
+            worker_command(
                 "--beat",  # the one scheduler (daily compliance recompute), embedded here
                 "--schedule",
                 str(settings.var_dir / "celerybeat-schedule"),
@@ -208,7 +203,7 @@ def run_platform(*, host: str, port: int, keycloak_users: bool = False) -> None:
                 "INFO",
                 "--concurrency",
                 "2",
-            ],
+            ),
             env=env,
         ),
         subprocess.Popen(  # noqa: S603 - fixed argv

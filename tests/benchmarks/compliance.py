@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -31,6 +30,7 @@ from kentra.platform.core.config import Settings
 from kentra.platform.policy.operations import INITIAL_PROFILES, create_policy_version
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
+from kentra.tasks import worker_command
 from kentra.tasks.celery_app import create_celery
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.migrate import registered_tenant_codes
@@ -222,13 +222,7 @@ def _start_worker(db: BenchDatabase) -> subprocess.Popen[bytes]:
     WORKER_LOG.parent.mkdir(parents=True, exist_ok=True)
     with WORKER_LOG.open("wb") as log:
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kentra.tasks",
-                "worker",
+            worker_command(
                 "--pool",
                 "solo",
                 "--loglevel",
@@ -237,7 +231,7 @@ def _start_worker(db: BenchDatabase) -> subprocess.Popen[bytes]:
                 "--without-mingle",
                 "--hostname",
                 f"bench-{os.getpid()}@%h",
-            ],
+            ),
             cwd=PROJECT_ROOT,
             env={**db.subprocess_env(), "KENTRA_LOG_LEVEL": "INFO"},
             stdout=log,
