@@ -67,13 +67,18 @@ def current_principal() -> Principal | None:
     return principal
 
 
-def current_actor() -> str:
-    """Who the request's changes are recorded as (the principal's subject), in a view behind
-    ``@requires``, where authentication has run."""
+def signed_in_principal() -> Principal:
+    """The request's principal, in a view behind ``@requires``, where authentication has run."""
     principal = current_principal()
     if principal is None:
-        raise RuntimeError("current_actor() needs an authenticated request")
-    return principal.subject
+        raise RuntimeError("a principal exists only in an authenticated request")
+    return principal
+
+
+def current_actor() -> str:
+    """Who the request's changes are recorded as (the principal's subject), in a view behind
+    ``@requires``."""
+    return signed_in_principal().subject
 
 
 class BearerChallenge(Unauthorized):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from itertools import groupby
 
 import marshmallow as ma
@@ -43,7 +44,7 @@ from flask_babel import format_number, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_principal, public, requires
+from kentra.auth.flask import current_actor, public, requires
 from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
@@ -171,8 +172,7 @@ def form_page() -> ResponseReturnValue:
 
 
 def _stale_submission() -> ResponseReturnValue:
-    values = {name: request.form.get(name, "") for name in LABELS}
-    return render_form(web_forms.FormState(values, notice=str(STALE_FORM)), 400)
+    return web_forms.stale_form(web_forms.form_values(LABELS), render_form, STALE_FORM)
 
 
 @blueprint.post("/onboarding")
@@ -180,7 +180,7 @@ def _stale_submission() -> ResponseReturnValue:
 @public
 def submit_page() -> ResponseReturnValue:
     """Validate and record the request, as the API does; or show the form again, explained."""
-    values = {name: request.form.get(name, "") for name in LABELS}
+    values = web_forms.form_values(LABELS)
     try:
         loaded = OnboardingRequestCreateSchema().load(web_forms.filled(values))
     except ma.ValidationError as error:
@@ -231,18 +231,12 @@ IDENTITY_UNAVAILABLE = _l(
 )
 
 
-def _reviewer() -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal.subject
-
-
 @blueprint.get(REQUESTS_URL)
 @requires(Permission.PLATFORM_ONBOARDING_REVIEW)
 def requests_page() -> str:
     """Every request: those waiting for a decision first, then the decided ones, newest first
     (the read is audited, by ids)."""
-    found = access_requests(request_session(), actor=_reviewer())
+    found = access_requests(request_session(), actor=current_actor())
     ordered = sorted(found, key=lambda r: r.status != RequestStatus.SUBMITTED)
     return render_template(
         "onboarding/requests.html",
@@ -255,7 +249,7 @@ def requests_page() -> str:
 def render_request(
     request_id: int, state: web_forms.FormState | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    found = access_request_by_id(request_session(), request_id, actor=_reviewer())
+    found = access_request_by_id(request_session(), request_id, actor=current_actor())
     if found is None:
         abort(404, "There is no onboarding request with this id.")
     state = state or web_forms.FormState()
@@ -281,8 +275,9 @@ def request_page(request_id: int) -> ResponseReturnValue:
 
 
 def _stale_decision(request_id: int) -> ResponseReturnValue:
-    values = {"reason": request.form.get("reason", "")}
-    return render_request(request_id, web_forms.FormState(values, notice=str(DECISION_STALE)), 400)
+    return web_forms.stale_form(
+        web_forms.form_values(["reason"]), partial(render_request, request_id), DECISION_STALE
+    )
 
 
 @blueprint.post(f"{REQUESTS_URL}/<int:request_id>")
@@ -291,7 +286,7 @@ def _stale_decision(request_id: int) -> ResponseReturnValue:
 def decide_page(request_id: int) -> ResponseReturnValue:
     """Approve or reject, with the API's operations; or show the request again, explained."""
     decision = request.form.get("decision", "")
-    values = {"reason": request.form.get("reason", "")} if decision == "reject" else {}
+    values = web_forms.form_values(["reason"]) if decision == "reject" else {}
     decided = _decide(request_id, decision, values)
     if not isinstance(decided, OnboardingRequest):  # refused: the page again, explained
         state, status = decided
@@ -317,7 +312,7 @@ def _decide(request_id: int, decision: str, values: dict[str, str]) -> Onboardin
             return approve_request(
                 session,
                 request_id,
-                actor=_reviewer(),
+                actor=current_actor(),
                 engine=kentra.engine,
                 identity=identity_admin(kentra.settings, kentra.engine),
             )
@@ -327,7 +322,9 @@ def _decide(request_id: int, decision: str, values: dict[str, str]) -> Onboardin
             except ma.ValidationError as error:
                 messages = web_forms.validation_messages(error)
                 return web_forms.FormState(values, errors=messages), 422
-            return reject_request(session, request_id, actor=_reviewer(), reason=loaded["reason"])
+            return reject_request(
+                session, request_id, actor=current_actor(), reason=loaded["reason"]
+            )
     except (KeycloakAdminError, ConnectionError) as error:
         # The request stays submitted; approving again completes the work (see operations).
         log.warning("onboarding approval failed at the identity provider: %s", type(error).__name__)

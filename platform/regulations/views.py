@@ -21,6 +21,7 @@ bundle.zip`` (the same selection as one zip).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,9 +31,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.auth.principal import Principal
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
@@ -64,7 +64,16 @@ from kentra.platform.regulations.schemas import (
     RegulationReturnSchema,
     RegulationUploadSchema,
 )
-from kentra.platform.web.forms import FormState, filled, on_stale_form, validation_messages
+from kentra.platform.web.forms import (
+    FormState,
+    Render,
+    filled,
+    form_values,
+    on_stale_form,
+    stale_form,
+    submit_form,
+    validation_messages,
+)
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.routing import NOT_FOUND_DETAIL
 
@@ -102,12 +111,6 @@ STALE_VERSION = lazy_gettext(
     "Η έκδοση άλλαξε από τότε που ανοίξατε τη σελίδα, οπότε δεν έγινε καμία αλλαγή. "
     "Δείτε την τρέχουσα κατάστασή της παρακάτω και δοκιμάστε ξανά αν χρειάζεται."
 )
-
-
-def _principal() -> Principal:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal
 
 
 def _max_bytes() -> int:
@@ -177,11 +180,11 @@ def upload_form(municipality_code: MunicipalityCode) -> ResponseReturnValue:
 
 
 def _typed_upload() -> dict[str, str]:
-    return {name: request.form.get(name, "") for name in UPLOAD_FIELDS if name != "file"}
+    return form_values(name for name in UPLOAD_FIELDS if name != "file")
 
 
 def _stale_upload(municipality_code: MunicipalityCode) -> ResponseReturnValue:
-    return render_upload(municipality_code, FormState(_typed_upload(), notice=str(STALE_FORM)), 400)
+    return stale_form(_typed_upload(), partial(render_upload, municipality_code), STALE_FORM)
 
 
 @blueprint.post("/municipalities/<municipality_code>/regulations/new")
@@ -207,7 +210,7 @@ def upload_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     try:
         version = upload_regulation(
             request_session(),
-            principal=_principal(),
+            principal=signed_in_principal(),
             municipality_code=municipality_code.value,
             centre_id=loaded["centre_id"],
             effective_date=loaded["effective_date"],
@@ -254,7 +257,7 @@ def render_details(
     return_state: FormState | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    principal = _principal()
+    principal = signed_in_principal()
     permissions = principal.permissions
     state = return_state or FormState()
     return (
@@ -294,13 +297,21 @@ def file_page(municipality_code: MunicipalityCode, regulation_id: int) -> Respon
     return pdf_response(regulation_id)
 
 
+def _details_again(code: MunicipalityCode, regulation_id: int) -> Render:
+    """The details shown again after a button's form was refused: the notice above them, the
+    typed comments (the return form's) kept with their messages."""
+
+    def render(state: FormState, status: int) -> ResponseReturnValue:
+        kept = FormState(state.values, state.errors)
+        version = _version_or_404(regulation_id)
+        return render_details(code, version, notice=state.notice, return_state=kept, status=status)
+
+    return render
+
+
 def _stale_action(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
-    """A button's form sent with a stale token: the details again, typed comments kept."""
-    kept = FormState({"comment": request.form.get("comment", "")})
-    version = _version_or_404(regulation_id)
-    return render_details(
-        municipality_code, version, notice=str(STALE_FORM), return_state=kept, status=400
-    )
+    render = _details_again(municipality_code, regulation_id)
+    return stale_form(form_values(["comment"]), render, STALE_FORM)
 
 
 def _act(
@@ -308,27 +319,24 @@ def _act(
     regulation_id: int,
     operation: Callable[[RegulationVersion], RegulationVersion],
     done: str,
+    load: Callable[[], Any] = lambda: None,
 ) -> ResponseReturnValue:
-    """Run a state change from a button's form: the version shown, then the operation.
-    A refusal shows the details again with the typed comments (the return form's) kept."""
-    kept = FormState({"comment": request.form.get("comment", "")})
+    """Run a state change from a button's form, on the version shown."""
     version = _version_or_404(regulation_id, for_update=True)
-    if stale_form_version(request.form.get("version"), version.version):
-        return render_details(
-            code, version, notice=str(STALE_VERSION), return_state=kept, status=409
-        )
-    try:
+
+    def run(_data: Any) -> str:
         operation(version)
-    except DomainError as refusal:
-        if refusal.field == "comment":  # the return form's own field
-            kept.errors = refusal.field_messages()
-            return render_details(code, version, return_state=kept, status=refusal.status)
-        notice = refusal.detail  # another centre's, or another state
-        return render_details(
-            code, version, notice=notice, return_state=kept, status=refusal.status
-        )
-    flash(done, "success")
-    return redirect(f"{_base(code)}/{regulation_id}", 303)
+        return f"{_base(code)}/{regulation_id}"
+
+    return submit_form(
+        form_values(["comment"]),
+        _details_again(code, regulation_id),
+        changed_since=stale_form_version(request.form.get("version"), version.version),
+        changed_notice=STALE_VERSION,
+        load=load,
+        run=run,
+        saved=done,
+    )
 
 
 @blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/approve")
@@ -341,7 +349,7 @@ def approve_page(municipality_code: MunicipalityCode, regulation_id: int) -> Res
         lambda version: approve_regulation(
             request_session(),
             version,
-            principal=_principal(),
+            principal=signed_in_principal(),
             municipality_code=municipality_code.value,
         ),
         _("Η έκδοση εγκρίθηκε. Μπορεί πλέον να υποβληθεί στο Υπουργείο."),
@@ -358,7 +366,7 @@ def submit_page(municipality_code: MunicipalityCode, regulation_id: int) -> Resp
         lambda version: submit_regulation(
             request_session(),
             version,
-            principal=_principal(),
+            principal=signed_in_principal(),
             municipality_code=municipality_code.value,
         ),
         _("Η έκδοση υποβλήθηκε στο Υπουργείο."),
@@ -377,7 +385,7 @@ def acknowledge_page(
         lambda version: decide_regulation(
             request_session(),
             version,
-            actor=_principal().subject,
+            actor=signed_in_principal().subject,
             municipality_code=municipality_code.value,
             acknowledge=True,
         ),
@@ -390,26 +398,19 @@ def acknowledge_page(
 @requires(Permission.NATIONAL_REGULATIONS_MANAGE)
 def return_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
     comment = request.form.get("comment", "")
-    state = FormState({"comment": comment})
-    try:
-        RegulationReturnSchema().load(filled({"comment": comment}))
-    except ma.ValidationError as error:
-        state.errors = validation_messages(error)
-        return render_details(
-            municipality_code, _version_or_404(regulation_id), return_state=state, status=422
-        )
     return _act(
         municipality_code,
         regulation_id,
         lambda version: decide_regulation(
             request_session(),
             version,
-            actor=_principal().subject,
+            actor=signed_in_principal().subject,
             municipality_code=municipality_code.value,
             acknowledge=False,
             comment=comment,
         ),
         _("Η έκδοση επεστράφη στον Δήμο με τα σχόλιά σας."),
+        load=lambda: RegulationReturnSchema().load(filled({"comment": comment})),
     )
 
 

@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -37,9 +38,10 @@ from kentra.platform.service_area.schemas import ExceptionInputSchema
 from kentra.platform.web.forms import (
     FormState,
     filled,
+    form_values,
     on_stale_form,
-    refusal_state,
-    validation_messages,
+    stale_form,
+    submit_form,
 )
 
 blueprint = Blueprint("service_area_pages", __name__, template_folder="templates")
@@ -92,8 +94,7 @@ def exceptions_page() -> ResponseReturnValue:
 
 
 def _stale_exception() -> ResponseReturnValue:
-    values = {name: request.form.get(name, "") for name in FIELDS}
-    return render_page(FormState(values, notice=str(STALE_FORM)), 400)
+    return stale_form(form_values(FIELDS), render_page, STALE_FORM)
 
 
 @blueprint.post(PAGE_URL)
@@ -101,13 +102,11 @@ def _stale_exception() -> ResponseReturnValue:
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
 def record_exception_page() -> ResponseReturnValue:
     """Record the exception as the API does; or show the page again, explained."""
-    values = {name: request.form.get(name, "") for name in FIELDS}
-    try:
-        loaded = ExceptionInputSchema().load(filled(values))
-    except ma.ValidationError as error:
-        return render_page(FormState(values, errors=validation_messages(error)), 422)
+    values = form_values(FIELDS)
     session = request_session()
-    try:
+    recorded: list[int] = []
+
+    def record(loaded: dict[str, Any]) -> str:
         exception, _created = record_exception(
             session,
             loaded["municipality_code"],
@@ -115,20 +114,28 @@ def record_exception_page() -> ResponseReturnValue:
             reason=loaded["reason"],
             actor=current_actor(),
         )
-    except DomainError as refusal:
-        return render_page(*refusal_state(values, refusal))
-    found = access_exception(session, exception.id)
-    assert found is not None  # just recorded
-    flash(
-        _(
-            "Η εξαίρεση καταχωρίστηκε: οι Κινητές Μονάδες του %(home)s μπορούν να εξυπηρετούν "
-            "τον %(served)s.",
-            home=found.municipality_name_el,
-            served=found.served_municipality_name_el,
-        ),
-        "success",
+        recorded.append(exception.id)
+        return f"{PAGE_URL}#exception-{exception.id}"
+
+    def saved() -> str:
+        found = access_exception(session, recorded[0])
+        assert found is not None  # just recorded
+        return str(
+            _(
+                "Η εξαίρεση καταχωρίστηκε: οι Κινητές Μονάδες του %(home)s μπορούν να εξυπηρετούν "
+                "τον %(served)s.",
+                home=found.municipality_name_el,
+                served=found.served_municipality_name_el,
+            )
+        )
+
+    return submit_form(
+        values,
+        render_page,
+        load=lambda: ExceptionInputSchema().load(filled(values)),
+        run=record,
+        saved=saved,
     )
-    return redirect(f"{PAGE_URL}#exception-{exception.id}", 303)
 
 
 def _stale_withdrawal(exception_id: int) -> ResponseReturnValue:

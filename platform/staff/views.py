@@ -16,20 +16,20 @@ the identity provider fails. Success redirects (303) to a page that says what ha
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-import marshmallow as ma
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, current_principal, requires
+from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
-from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
     access_roster_units,
@@ -51,9 +51,10 @@ from kentra.platform.units.models import Unit, UnitKind
 from kentra.platform.web.forms import (
     FormState,
     filled,
+    form_values,
     on_stale_form,
-    refusal_state,
-    validation_messages,
+    stale_form,
+    submit_form,
 )
 from kentra.tenants.codes import MunicipalityCode
 
@@ -105,7 +106,7 @@ def _values_of(member: StaffMember) -> dict[str, str]:
 
 
 def _typed() -> dict[str, str]:
-    return {name: request.form.get(name, "") for name in FIELDS}
+    return form_values(FIELDS)
 
 
 def _data_of(values: dict[str, str]) -> dict[str, Any]:
@@ -213,7 +214,7 @@ def new_member_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
 
 
 def _stale_new_member(municipality_code: MunicipalityCode) -> ResponseReturnValue:
-    return _render_form(municipality_code, FormState(_typed(), notice=_stale_page()), 400)
+    return stale_form(_typed(), partial(_render_form, municipality_code))
 
 
 @blueprint.post("/municipalities/<municipality_code>/staff/new")
@@ -222,35 +223,18 @@ def _stale_new_member(municipality_code: MunicipalityCode) -> ResponseReturnValu
 def create_member_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Validate and add the member, as the API does; or show the form again, explained."""
     values = _typed()
-    try:
-        data = StaffMemberCreateSchema().load(_data_of(values))
-    except ma.ValidationError as error:
-        return _render_form(municipality_code, FormState(values, validation_messages(error)), 422)
-    try:
+
+    def create(data: dict[str, Any]) -> str:
         member = create_staff_member(request_session(), data, actor=current_actor())
-    except DomainError as error:
-        return _refused(municipality_code, values, error)
-    flash(_("Το μέλος προστέθηκε στο προσωπικό."))
-    return redirect(_member_url(municipality_code, member.id), 303)
+        return _member_url(municipality_code, member.id)
 
-
-def _stale_page() -> str:
-    return str(
-        _(
-            "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε τίποτα δεν αποθηκεύτηκε. "
-            "Ελέγξτε τα στοιχεία και πατήστε ξανά «Αποθήκευση»."
-        )
+    return submit_form(
+        values,
+        partial(_render_form, municipality_code),
+        load=lambda: StaffMemberCreateSchema().load(_data_of(values)),
+        run=create,
+        saved=_("Το μέλος προστέθηκε στο προσωπικό."),
     )
-
-
-def _refused(
-    code: MunicipalityCode,
-    values: dict[str, str],
-    error: DomainError,
-    member: StaffMember | None = None,
-) -> ResponseReturnValue:
-    state, status = refusal_state(values, error)
-    return _render_form(code, state, status, member)
 
 
 # --- one member -------------------------------------------------------------------------------
@@ -284,10 +268,25 @@ def member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseR
     return _render_form(municipality_code, FormState(_values_of(member)), member=member)
 
 
+CHANGED_BEFORE_SAVE = lazy_gettext(
+    "Κάποιος άλλος άλλαξε τα στοιχεία του μέλους στο μεταξύ, οπότε οι αλλαγές σας δεν "
+    "αποθηκεύτηκαν. Οι τιμές που πληκτρολογήσατε φαίνονται παρακάτω· ελέγξτε τις και "
+    "πατήστε ξανά «Αποθήκευση»."
+)
+STALE_INVITATION = lazy_gettext(
+    "Η σελίδα έληξε ή το αίτημα δεν στάλθηκε από αυτή, οπότε η πρόσκληση δεν στάλθηκε. "
+    "Πατήστε ξανά «Αποστολή πρόσκλησης»."
+)
+
+
+def _identity() -> IdentityAdmin:
+    kentra = current_app.extensions["kentra"]
+    return identity_admin(kentra.settings, kentra.engine)
+
+
 def _stale_edit(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     member = _member_for_change_or_404(staff_id)
-    state = FormState(_typed(), notice=_stale_page())
-    return _render_form(municipality_code, state, 400, member)
+    return stale_form(_typed(), partial(_render_form, municipality_code, member=member))
 
 
 @blueprint.post("/municipalities/<municipality_code>/staff/<int:staff_id>")
@@ -297,45 +296,33 @@ def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
     """Save the edit form, made on the version it carries."""
     member = _member_for_change_or_404(staff_id)
     values = _typed()
-    if stale_form_version(request.form.get("version"), member.version):
-        notice = _(
-            "Κάποιος άλλος άλλαξε τα στοιχεία του μέλους στο μεταξύ, οπότε οι αλλαγές σας δεν "
-            "αποθηκεύτηκαν. Οι τιμές που πληκτρολογήσατε φαίνονται παρακάτω· ελέγξτε τις και "
-            "πατήστε ξανά «Αποθήκευση»."
-        )
-        # The next save is made on the version now shown.
-        return _render_form(municipality_code, FormState(values, notice=notice), 409, member)
-    try:
-        changes = StaffMemberCreateSchema().load(_data_of(values))
-    except ma.ValidationError as error:
-        return _render_form(
-            municipality_code, FormState(values, validation_messages(error)), 422, member
-        )
-    changes.setdefault("end_date", None)
-    try:
-        kentra = current_app.extensions["kentra"]
+
+    def load() -> dict[str, Any]:
+        changes: dict[str, Any] = StaffMemberCreateSchema().load(_data_of(values))
+        changes.setdefault("end_date", None)  # cleared in the form
+        return changes
+
+    def update(changes: dict[str, Any]) -> str:
         update_staff_member(
-            request_session(),
-            member,
-            changes,
-            actor=current_actor(),
-            identity=identity_admin(kentra.settings, kentra.engine),
+            request_session(), member, changes, actor=current_actor(), identity=_identity()
         )
-    except DomainError as error:
-        return _refused(municipality_code, values, error, member)
-    flash(_("Οι αλλαγές αποθηκεύτηκαν."))
-    return redirect(_member_url(municipality_code, member.id), 303)
+        return _member_url(municipality_code, member.id)
+
+    return submit_form(
+        values,
+        partial(_render_form, municipality_code, member=member),
+        changed_since=stale_form_version(request.form.get("version"), member.version),
+        changed_notice=CHANGED_BEFORE_SAVE,
+        load=load,
+        run=update,
+        saved=_("Οι αλλαγές αποθηκεύτηκαν."),
+    )
 
 
 def _stale_invitation(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     member = _member_for_change_or_404(staff_id)
-    notice = _(
-        "Η σελίδα έληξε ή το αίτημα δεν στάλθηκε από αυτή, οπότε η πρόσκληση δεν στάλθηκε. "
-        "Πατήστε ξανά «Αποστολή πρόσκλησης»."
-    )
-    return _render_form(
-        municipality_code, FormState(_values_of(member), notice=notice), 400, member
-    )
+    render = partial(_render_form, municipality_code, member=member)
+    return stale_form(_values_of(member), render, STALE_INVITATION)
 
 
 @blueprint.post("/municipalities/<municipality_code>/staff/<int:staff_id>/invite")
@@ -344,18 +331,21 @@ def _stale_invitation(municipality_code: MunicipalityCode, staff_id: int) -> Res
 def invite_member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     """Invite the member as a user of the platform."""
     member = _member_for_change_or_404(staff_id)
-    shown = FormState(_values_of(member))
-    kentra = current_app.extensions["kentra"]
-    try:
+
+    def invite(_nothing: None) -> str:
         invite_staff_member(
             request_session(),
             member,
             municipality_code=municipality_code.value,
-            identity=identity_admin(kentra.settings, kentra.engine),
+            identity=_identity(),
             actor=current_actor(),
         )
-    except DomainError as error:
-        shown.notice = error.detail
-        return _render_form(municipality_code, shown, error.status, member)
-    flash(_("Η πρόσκληση στάλθηκε στη διεύθυνση e-mail του μέλους."))
-    return redirect(_member_url(municipality_code, member.id), 303)
+        return _member_url(municipality_code, member.id)
+
+    return submit_form(
+        _values_of(member),
+        partial(_render_form, municipality_code, member=member),
+        load=lambda: None,
+        run=invite,
+        saved=_("Η πρόσκληση στάλθηκε στη διεύθυνση e-mail του μέλους."),
+    )

@@ -11,16 +11,16 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
-from flask import Blueprint, flash, redirect, render_template, request
+from typing import Any
+
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_actor, requires
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
-from kentra.platform.core.errors import DomainError
 from kentra.platform.supervision.access import access_unknown_seats
 from kentra.platform.supervision.operations import (
     set_regional_unit_seat,
@@ -28,10 +28,12 @@ from kentra.platform.supervision.operations import (
 from kentra.platform.supervision.schemas import SeatDecisionInputSchema
 from kentra.platform.web.forms import (
     FormState,
+    Render,
     filled,
+    form_values,
     on_stale_form,
-    refusal_state,
-    validation_messages,
+    stale_form,
+    submit_form,
 )
 
 blueprint = Blueprint("supervision_pages", __name__, template_folder="templates")
@@ -73,10 +75,13 @@ def seats_page() -> ResponseReturnValue:
     return render_page()
 
 
+def _seat_form(unit_code: str) -> Render:
+    return lambda state, status: render_page({unit_code: state}, status)
+
+
 def _stale_seat() -> ResponseReturnValue:
     unit_code = request.form.get("regional_unit_code", "")
-    values = {name: request.form.get(name, "") for name in FIELDS}
-    return render_page({unit_code: FormState(values, notice=str(STALE_FORM))}, 400)
+    return stale_form(form_values(FIELDS), _seat_form(unit_code), STALE_FORM)
 
 
 @blueprint.post(PAGE_URL)
@@ -85,28 +90,33 @@ def _stale_seat() -> ResponseReturnValue:
 def set_seat_page() -> ResponseReturnValue:
     """Record the decision as the API does; or show the page again, explained."""
     unit_code = request.form.get("regional_unit_code", "")
-    values = {name: request.form.get(name, "") for name in FIELDS}
+    values = form_values(FIELDS)
     units = {unit.code: unit for unit in access_unknown_seats(request_session())}
-    if unit_code not in units:
-        return render_page({unit_code: FormState(values, notice=str(UNKNOWN_UNIT))}, 409)
-    try:
-        loaded = SeatDecisionInputSchema().load(filled(values))
-    except ma.ValidationError as error:
-        return render_page({unit_code: FormState(values, errors=validation_messages(error))}, 422)
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    try:
+    chosen: list[str] = []
+
+    def decide(loaded: dict[str, Any]) -> str:
         set_regional_unit_seat(
             request_session(),
             unit_code,
             loaded["seat_municipality_code"],
             note=loaded["note"],
-            actor=principal.subject,
+            actor=current_actor(),
         )
-    except DomainError as refusal:
-        state, status = refusal_state(values, refusal)
-        return render_page({unit_code: state}, status)
-    unit = units[unit_code]
-    seat = dict(unit.municipalities).get(loaded["seat_municipality_code"], "")
-    flash(_("Η έδρα ορίστηκε: %(unit)s — %(seat)s.", unit=unit.name_el, seat=seat), "success")
-    return redirect(f"{PAGE_URL}#unit-{unit_code}", 303)
+        chosen.append(loaded["seat_municipality_code"])
+        return f"{PAGE_URL}#unit-{unit_code}"
+
+    def saved() -> str:
+        unit = units[unit_code]
+        seat = dict(unit.municipalities).get(chosen[0], "")
+        return str(_("Η έδρα ορίστηκε: %(unit)s — %(seat)s.", unit=unit.name_el, seat=seat))
+
+    return submit_form(
+        values,
+        _seat_form(unit_code),
+        # Another reader set its seat meanwhile (or the form was edited): nothing to decide.
+        changed_since=unit_code not in units,
+        changed_notice=UNKNOWN_UNIT,
+        load=lambda: SeatDecisionInputSchema().load(filled(values)),
+        run=decide,
+        saved=saved,
+    )

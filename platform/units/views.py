@@ -19,17 +19,16 @@ redirects (303) to the unit's page, which says what happened.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from itertools import groupby
 from typing import Any
 
 import marshmallow as ma
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, requires
@@ -37,7 +36,6 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
-from kentra.platform.core.errors import DomainError
 from kentra.platform.units.access import (
     access_municipality_names,
     access_open_centre,
@@ -71,9 +69,10 @@ from kentra.platform.units.schemas import (
 from kentra.platform.web.forms import (
     FormState,
     filled,
+    form_values,
     on_stale_form,
-    refusal_state,
-    validation_messages,
+    stale_form,
+    submit_form,
 )
 from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
 
@@ -184,15 +183,6 @@ def _units_url(code: MunicipalityCode) -> str:
 
 def _unit_url(code: MunicipalityCode, unit_id: int) -> str:
     return f"{_units_url(code)}/{unit_id}"
-
-
-def _stale_page() -> str:
-    return str(
-        _(
-            "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε τίποτα δεν αποθηκεύτηκε. "
-            "Ελέγξτε τα στοιχεία και πατήστε ξανά το κουμπί."
-        )
-    )
 
 
 def _typed(kind: UnitKind) -> Typed:
@@ -366,8 +356,10 @@ def new_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
 
 def _stale_new_centre(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     typed = _typed(UnitKind.CENTRE)
-    state = FormState(typed.values, notice=_stale_page())
-    return _render_new_centre(municipality_code, state, 400, typed.lists)
+    return stale_form(
+        typed.values,
+        lambda state, status: _render_new_centre(municipality_code, state, status, typed.lists),
+    )
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/new-centre")
@@ -376,12 +368,8 @@ def _stale_new_centre(municipality_code: MunicipalityCode) -> ResponseReturnValu
 def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Validate and register the centre, as the API does; or show the form again, explained."""
     typed = _typed(UnitKind.CENTRE)
-    try:
-        data = CentreCreateSchema().load(_data_of(UnitKind.CENTRE, typed))
-    except ma.ValidationError as error:
-        state = FormState(typed.values, validation_messages(error))
-        return _render_new_centre(municipality_code, state, 422, typed.lists)
-    try:
+
+    def register(data: dict[str, Any]) -> str:
         centre = register_centre(
             request_session(),
             municipality_code.value,
@@ -389,11 +377,15 @@ def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnVal
             actor=current_actor(),
             identity=_identity(),
         )
-    except DomainError as error:
-        state, status = refusal_state(typed.values, error)
-        return _render_new_centre(municipality_code, state, status, typed.lists)
-    flash(_("Το Κέντρο Κοινότητας καταχωρίστηκε."))
-    return redirect(_unit_url(municipality_code, centre.id), 303)
+        return _unit_url(municipality_code, centre.id)
+
+    return submit_form(
+        typed.values,
+        lambda state, status: _render_new_centre(municipality_code, state, status, typed.lists),
+        load=lambda: CentreCreateSchema().load(_data_of(UnitKind.CENTRE, typed)),
+        run=register,
+        saved=_("Το Κέντρο Κοινότητας καταχωρίστηκε."),
+    )
 
 
 # --- annexes and mobile units -----------------------------------------------------------------
@@ -429,21 +421,21 @@ def _stale_new_unit(
     municipality_code: MunicipalityCode, unit_id: int, kind: UnitKind
 ) -> ResponseReturnValue:
     typed = _typed(kind)
-    state = FormState(typed.values, notice=_stale_page())
     centre = _unit_or_404(unit_id)
-    return _render_new_unit(municipality_code, centre, kind, state, status=400, lists=typed.lists)
+    return stale_form(
+        typed.values,
+        lambda state, status: _render_new_unit(
+            municipality_code, centre, kind, state, status=status, lists=typed.lists
+        ),
+    )
 
 
 def _create_unit_page(code: MunicipalityCode, unit_id: int, kind: UnitKind) -> ResponseReturnValue:
     centre = _unit_or_404(unit_id)
     typed = _typed(kind)
-    try:
-        data = SCHEMAS[kind]().load(_data_of(kind, typed))
-    except ma.ValidationError as error:
-        state = FormState(typed.values, validation_messages(error))
-        return _render_new_unit(code, centre, kind, state, status=422, lists=typed.lists)
     add = add_annex if kind == UnitKind.ANNEX else add_mobile_unit
-    try:
+
+    def create(data: dict[str, Any]) -> str:
         unit = add(
             request_session(),
             code.value,
@@ -452,15 +444,19 @@ def _create_unit_page(code: MunicipalityCode, unit_id: int, kind: UnitKind) -> R
             actor=current_actor(),
             identity=_identity(),
         )
-    except DomainError as error:
-        state, status = refusal_state(typed.values, error)
-        return _render_new_unit(code, centre, kind, state, status=status, lists=typed.lists)
-    flash(
-        _("Το Παράρτημα προστέθηκε.")
+        return _unit_url(code, unit.id)
+
+    return submit_form(
+        typed.values,
+        lambda state, status: _render_new_unit(
+            code, centre, kind, state, status=status, lists=typed.lists
+        ),
+        load=lambda: SCHEMAS[kind]().load(_data_of(kind, typed)),
+        run=create,
+        saved=_("Το Παράρτημα προστέθηκε.")
         if kind == UnitKind.ANNEX
-        else _("Η Κινητή Μονάδα προστέθηκε.")
+        else _("Η Κινητή Μονάδα προστέθηκε."),
     )
-    return redirect(_unit_url(code, unit.id), 303)
 
 
 @blueprint.get("/municipalities/<municipality_code>/units/<int:unit_id>/annexes/new")
@@ -550,27 +546,42 @@ def unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseRetu
     return _render_unit(municipality_code, _unit_or_404(unit_id))
 
 
-def _changes_of(unit: Unit, typed: Typed) -> tuple[dict[str, Any], FormState | None]:
-    """The edit form's values as the operation takes them, or the refused form's state."""
-    try:
-        changes: dict[str, Any] = SCHEMAS[unit.kind]().load(_data_of(unit.kind, typed))
-    except ma.ValidationError as error:
-        return {}, FormState(typed.values, validation_messages(error))
+CHANGED_BEFORE_SAVE = lazy_gettext(
+    "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε οι αλλαγές σας δεν "
+    "αποθηκεύτηκαν. Οι τιμές που πληκτρολογήσατε φαίνονται παρακάτω· ελέγξτε τις και "
+    "πατήστε ξανά «Αποθήκευση»."
+)
+CHANGED_BEFORE_CLOSING = lazy_gettext(
+    "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε η μονάδα δεν "
+    "έκλεισε. Ελέγξτε τα στοιχεία της και πατήστε ξανά «Κλείσιμο της μονάδας»."
+)
+
+
+def _changes_of(unit: Unit, typed: Typed) -> dict[str, Any]:
+    """The edit form's values as the operation takes them (a ``ValidationError`` otherwise)."""
+    changes: dict[str, Any] = SCHEMAS[unit.kind]().load(_data_of(unit.kind, typed))
     if unit.kind != UnitKind.CENTRE:
         changes.setdefault("opening_date", None)  # cleared in the form
-        return changes, None
+        return changes
     missing = [n for n in ("body_type", "body_legal_name", "body_vat") if n not in changes]
     if missing:
         required = _("Το πεδίο είναι υποχρεωτικό.")
-        return {}, FormState(typed.values, {n: [required] for n in missing})
-    return changes, None
+        raise ma.ValidationError({n: [required] for n in missing})
+    return changes
+
+
+def _edit_form(
+    code: MunicipalityCode, unit_id: int, typed: Typed
+) -> Callable[[FormState, int], ResponseReturnValue]:
+    # Shown again from the unit as it is now (after a concurrent change, its new version).
+    return lambda state, status: _render_unit(
+        code, _unit_or_404(unit_id), state, status=status, lists=typed.lists
+    )
 
 
 def _stale_edit(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
-    unit = _unit_or_404(unit_id)
-    typed = _typed(unit.kind)
-    state = FormState(typed.values, notice=_stale_page())
-    return _render_unit(municipality_code, unit, state, status=400, lists=typed.lists)
+    typed = _typed(_unit_or_404(unit_id).kind)
+    return stale_form(typed.values, _edit_form(municipality_code, unit_id, typed))
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>")
@@ -580,18 +591,8 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
     """Save the edit form, made on the version it carries."""
     unit = _unit_or_404(unit_id)
     typed = _typed(unit.kind)
-    if stale_form_version(request.form.get("version"), unit.version):
-        notice = _(
-            "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε οι αλλαγές σας δεν "
-            "αποθηκεύτηκαν. Οι τιμές που πληκτρολογήσατε φαίνονται παρακάτω· ελέγξτε τις και "
-            "πατήστε ξανά «Αποθήκευση»."
-        )
-        state = FormState(typed.values, notice=notice)
-        return _render_unit(municipality_code, unit, state, status=409, lists=typed.lists)
-    changes, refused = _changes_of(unit, typed)
-    if refused is not None:
-        return _render_unit(municipality_code, unit, refused, status=422, lists=typed.lists)
-    try:
+
+    def update(changes: dict[str, Any]) -> str:
         update_unit(
             request_session(),
             municipality_code.value,
@@ -600,24 +601,29 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
             actor=current_actor(),
             identity=_identity(),
         )
-    except DomainError as error:
-        state, status = refusal_state(typed.values, error)
-        return _render_unit(municipality_code, unit, state, status=status, lists=typed.lists)
-    except StaleDataError:
-        request_session().rollback()
-        notice = _("Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ· δοκιμάστε ξανά.")
-        state = FormState(typed.values, notice=notice)
-        return _render_unit(
-            municipality_code, _unit_or_404(unit_id), state, status=409, lists=typed.lists
-        )
-    flash(_("Οι αλλαγές αποθηκεύτηκαν."))
-    return redirect(_unit_url(municipality_code, unit.id), 303)
+        return _unit_url(municipality_code, unit.id)
+
+    return submit_form(
+        typed.values,
+        _edit_form(municipality_code, unit_id, typed),
+        changed_since=stale_form_version(request.form.get("version"), unit.version),
+        changed_notice=CHANGED_BEFORE_SAVE,
+        load=lambda: _changes_of(unit, typed),
+        run=update,
+        saved=_("Οι αλλαγές αποθηκεύτηκαν."),
+    )
+
+
+def _close_form(
+    code: MunicipalityCode, unit_id: int
+) -> Callable[[FormState, int], ResponseReturnValue]:
+    return lambda state, status: _render_unit(
+        code, _unit_or_404(unit_id), close_state=state, status=status
+    )
 
 
 def _stale_close(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
-    values = {"closed_on": request.form.get("closed_on", "")}
-    state = FormState(values, notice=_stale_page())
-    return _render_unit(municipality_code, _unit_or_404(unit_id), close_state=state, status=400)
+    return stale_form(form_values(["closed_on"]), _close_form(municipality_code, unit_id))
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/close")
@@ -626,24 +632,18 @@ def _stale_close(municipality_code: MunicipalityCode, unit_id: int) -> ResponseR
 def close_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
     """Close the unit on the given date; it stays listed, as closed."""
     unit = _unit_or_404(unit_id)
-    values = {"closed_on": request.form.get("closed_on", "")}
-    if stale_form_version(request.form.get("version"), unit.version):
-        notice = _(
-            "Κάποιος άλλος άλλαξε τα στοιχεία της μονάδας στο μεταξύ, οπότε η μονάδα δεν "
-            "έκλεισε. Ελέγξτε τα στοιχεία της και πατήστε ξανά «Κλείσιμο της μονάδας»."
-        )
-        return _render_unit(
-            municipality_code, unit, close_state=FormState(values, notice=notice), status=409
-        )
-    try:
-        data = UnitCloseSchema().load(filled(values))
-    except ma.ValidationError as error:
-        state = FormState(values, validation_messages(error))
-        return _render_unit(municipality_code, unit, close_state=state, status=422)
-    try:
+    values = form_values(["closed_on"])
+
+    def close(data: dict[str, Any]) -> str:
         close_unit(request_session(), unit, data["closed_on"], actor=current_actor())
-    except DomainError as error:
-        state, status = refusal_state(values, error)
-        return _render_unit(municipality_code, unit, close_state=state, status=status)
-    flash(_("Η μονάδα έκλεισε· παραμένει στο ιστορικό."))
-    return redirect(_unit_url(municipality_code, unit.id), 303)
+        return _unit_url(municipality_code, unit.id)
+
+    return submit_form(
+        values,
+        _close_form(municipality_code, unit_id),
+        changed_since=stale_form_version(request.form.get("version"), unit.version),
+        changed_notice=CHANGED_BEFORE_CLOSING,
+        load=lambda: UnitCloseSchema().load(filled(values)),
+        run=close,
+        saved=_("Η μονάδα έκλεισε· παραμένει στο ιστορικό."),
+    )

@@ -8,17 +8,20 @@ the error summary links to the fields.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Flask, current_app, request
+from flask import Flask, current_app, flash, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.platform.core import inputs
+from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.problems import http_exception_problem
 
@@ -97,6 +100,72 @@ def refusal_state(values: dict[str, str], error: DomainError) -> tuple[FormState
     everything_placed = all(e.field for e in (error, *error.also))
     notice = None if everything_placed and error.status == 422 else error.detail
     return FormState(values, errors, notice=notice), error.status
+
+
+# --- the POST of a page form -------------------------------------------------------------------
+
+STALE_FORM = _l(
+    "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε τίποτα δεν αποθηκεύτηκε. "
+    "Ελέγξτε τα στοιχεία και πατήστε ξανά το κουμπί."
+)
+CHANGED_MEANWHILE = _l(
+    "Κάποιος άλλος άλλαξε τα στοιχεία στο μεταξύ, οπότε οι αλλαγές σας δεν αποθηκεύτηκαν. "
+    "Οι τιμές που πληκτρολογήσατε φαίνονται παρακάτω· ελέγξτε τις και πατήστε ξανά το κουμπί."
+)
+R = TypeVar("R")
+# Shows the form again: the state to show and the status to answer.
+Render = Callable[[FormState, int], ResponseReturnValue]
+
+
+def form_values(names: Iterable[str]) -> dict[str, str]:
+    """What the request's form sent for ``names``, "" for what it did not."""
+    return {name: request.form.get(name, "") for name in names}
+
+
+def submit_form(
+    values: dict[str, str],
+    render: Render,
+    *,
+    load: Callable[[], Any],
+    run: Callable[[Any], str],
+    saved: str | Callable[[], str],
+    changed_since: bool = False,
+    changed_notice: Any = CHANGED_MEANWHILE,
+) -> ResponseReturnValue:
+    """The POST of every page form, in one order (post/redirect/get):
+
+    1. ``changed_since`` (the version the form carries is stale): the form again, 409, with
+       ``changed_notice`` and what was typed — the next save is made on the version now shown;
+    2. ``load()`` (the API's schema): a ``ValidationError`` shows each message at its field, 422;
+    3. ``run(data)`` (the operation), which returns where to go: a ``DomainError`` shows the
+       refusal (:func:`refusal_state`); a concurrent change caught at flush (``StaleDataError``)
+       rolls back and answers like 1;
+    4. ``saved`` (or what it returns, once ``run`` is done) is flashed and the browser is sent on (303), so a reload never posts again.
+
+    ``values`` is what was typed (every refusal shows it again); ``render(state, status)``
+    shows the form."""
+    if changed_since:
+        return render(FormState(values, notice=str(changed_notice)), 409)
+    try:
+        data = load()
+    except ma.ValidationError as error:
+        return render(FormState(values, validation_messages(error)), 422)
+    try:
+        target = run(data)
+    except DomainError as error:
+        return render(*refusal_state(values, error))
+    except StaleDataError:
+        request_session().rollback()
+        return render(FormState(values, notice=str(changed_notice)), 409)
+    flash(saved() if callable(saved) else saved, "success")
+    return redirect(target, 303)
+
+
+def stale_form(
+    values: dict[str, str], render: Render, notice: Any = STALE_FORM
+) -> ResponseReturnValue:
+    """A form refused for its CSRF token (see :func:`on_stale_form`): shown again, 400."""
+    return render(FormState(values, notice=str(notice)), 400)
 
 
 # --- a form sent with a missing or stale CSRF token -----------------------------------------
