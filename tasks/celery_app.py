@@ -25,6 +25,7 @@ from kentra.platform.core.database import connect_args
 from kentra.platform.core.logging import configure_logging
 
 TASK_MODULES = [
+    "kentra.tasks.fanout",
     "kentra.platform.municipalities.probes",
     "kentra.platform.compliance.tasks",
     "kentra.platform.staff.tasks",

@@ -1,6 +1,10 @@
-"""Computed compliance: each item flips the status as the data changes, in the same
-transaction; the staffing boundaries through compliance; the municipality's and the overview's
-API and pages, and who sees what.
+"""Computed compliance: each item flips the status as the data changes — the change
+publishes its event, and the real worker recomputes after the commit (ADR 0035); the staffing
+boundaries through compliance; the municipality's and the overview's API and pages, and who
+sees what.
+
+The helpers write rows directly, and publish as an operation does (``tests.worker_support
+.delivered`` waits for the worker's recompute).
 
 Municipalities used here and in tests/test_policy_editing.py only (prefix 50xx–59xx):
 5001 (Φυλής, 30,147, seat of Δυτική Αττική), 5004 (Ελευσίνας, 38,033 → 2), 5005 (Ασπροπύργου,
@@ -12,8 +16,10 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,13 +41,18 @@ from kentra.platform.compliance.operations import (
     today,
 )
 from kentra.platform.compliance.views import ITEM_PAGES
+from kentra.platform.regulations.events import RegulationChanged
 from kentra.platform.regulations.models import RegulationKind, RegulationStatus, RegulationVersion
+from kentra.platform.staff.events import StaffChanged
 from kentra.platform.staff.models import StaffMember
+from kentra.platform.units.events import UnitChanged
 from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
-from kentra.tenants.binding import tenant_session
+from kentra.tasks.events import Event, publish
+from kentra.tenants.binding import TenantSession, tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant
 from tests.tokens import TokenFactory
+from tests.worker_support import delivered
 
 SCRATCH = ("5001", "5004", "5005", "5104", "5401", "5601")
 
@@ -49,12 +60,29 @@ SCRATCH = ("5001", "5004", "5005", "5104", "5401", "5601")
 # --- helpers (also used by tests/test_policy_editing.py) -------------------------------------
 
 
+EVENTS: dict[type[Any], Callable[[int], Event]] = {
+    Unit: UnitChanged,
+    StaffMember: StaffChanged,
+    RegulationVersion: RegulationChanged,
+}
+
+
+@contextmanager
+def written(engine: Engine, code: str) -> Iterator[TenantSession]:
+    """A tenant transaction whose recompute (sent after its commit) has run when the block
+    ends: the caller publishes what it changed."""
+    with delivered(), tenant_session(engine, parse_municipality_code(code)) as session:
+        yield session
+
+
 @pytest.fixture
 def tenants(
-    engine: Engine, scratch_tenants: Callable[..., list[MunicipalityCode]]
+    engine: Engine,
+    scratch_tenants: Callable[..., list[MunicipalityCode]],
+    worker: subprocess.Popen[bytes],
 ) -> Iterator[Callable[..., list[MunicipalityCode]]]:
     """scratch_tenants, and their summary rows removed afterwards (the shared table outlives
-    the dropped schemas)."""
+    the dropped schemas); the real worker recomputes."""
     made: list[str] = []
 
     def make(*codes: str) -> list[MunicipalityCode]:
@@ -70,7 +98,7 @@ def tenants(
 def add_centre(
     engine: Engine, code: str, *, name: str = "Κέντρο Κοινότητας", premises: bool = True
 ) -> int:
-    with tenant_session(engine, parse_municipality_code(code)) as session:
+    with written(engine, code) as session:
         centre = Unit(
             kind=UnitKind.CENTRE,
             centre=f"kk-{uuid.uuid4().hex[:8]}",
@@ -80,16 +108,18 @@ def add_centre(
         )
         session.add(centre)
         session.flush()
-        return centre.id
+        publish(session, UnitChanged(centre.id))
+    return centre.id
 
 
 def add_unit(engine: Engine, code: str, centre_id: int, kind: UnitKind, segment: str) -> int:
-    with tenant_session(engine, parse_municipality_code(code)) as session:
+    with written(engine, code) as session:
         centre = session.get_one(Unit, centre_id)
         unit = Unit(kind=kind, centre=centre.centre, unit=segment, name=segment)
         session.add(unit)
         session.flush()
-        return unit.id
+        publish(session, UnitChanged(unit.id))
+    return unit.id
 
 
 def add_staff(
@@ -102,7 +132,7 @@ def add_staff(
     start: date | None = None,
     end: date | None = None,
 ) -> int:
-    with tenant_session(engine, parse_municipality_code(code)) as session:
+    with written(engine, code) as session:
         member = StaffMember(
             unit_id=unit_id,
             full_name="Δοκιμαστικό Πρόσωπο",
@@ -115,7 +145,8 @@ def add_staff(
         )
         session.add(member)
         session.flush()
-        return member.id
+        publish(session, StaffChanged(member.id))
+    return member.id
 
 
 def add_regulation(
@@ -126,7 +157,7 @@ def add_regulation(
     status: RegulationStatus = RegulationStatus.SUBMITTED,
     effective: date | None = None,
 ) -> int:
-    with tenant_session(engine, parse_municipality_code(code)) as session:
+    with written(engine, code) as session:
         version = RegulationVersion(
             centre_id=centre_id,
             kind=RegulationKind.INITIAL,
@@ -141,7 +172,8 @@ def add_regulation(
         )
         session.add(version)
         session.flush()
-        return version.id
+        publish(session, RegulationChanged(version.id))
+    return version.id
 
 
 def compliant_centre(engine: Engine, code: str, staff: int = 2) -> int:
@@ -160,10 +192,11 @@ def stored(engine: Engine, code: str, centre_id: int) -> CentreCompliance | None
 
 
 def change(engine: Engine, code: str, model: type[Any], row_id: int, **values: Any) -> None:
-    with tenant_session(engine, parse_municipality_code(code)) as session:
+    with written(engine, code) as session:
         row = session.get_one(model, row_id)
         for name, value in values.items():
             setattr(row, name, value)
+        publish(session, EVENTS[model](row_id))
 
 
 def set_social_service(engine: Engine, values: dict[str, bool]) -> None:
@@ -236,38 +269,49 @@ def test_each_item_flips_the_status_as_the_data_changes(
     assert row.unmet == [STAFF_BELOW_MINIMUM, HEAD_MISSING]
 
 
-def test_the_summary_commits_and_rolls_back_with_the_change(
+def test_the_summary_follows_a_commit_and_never_a_rollback(
     engine: Engine, tenants: Callable[..., list[MunicipalityCode]]
 ) -> None:
     tenants("5004")
     centre = compliant_centre(engine, "5004")
     assert stored(engine, "5004", centre).status is ComplianceStatus.COMPLIANT  # type: ignore[union-attr]
     with (
+        delivered() as sent,
         pytest.raises(RuntimeError),
         tenant_session(engine, parse_municipality_code("5004")) as session,
     ):
         session.get_one(Unit, centre).premises_accessible = False
         session.flush()
+        publish(session, UnitChanged(centre))
         raise RuntimeError("undone")
+    assert sent == []  # nothing sent for a rolled-back change
     assert stored(engine, "5004", centre).status is ComplianceStatus.COMPLIANT  # type: ignore[union-attr]
-    # Seen inside the same transaction, before the commit, once the session recomputes.
-    with tenant_session(engine, parse_municipality_code("5004")) as session:
+    with written(engine, "5004") as session:
         session.get_one(Unit, centre).premises_accessible = False
         session.flush()
+        publish(session, UnitChanged(centre))
         before = session.get(CentreCompliance, ("5004", centre))
         assert before is not None
-        assert before.status is ComplianceStatus.COMPLIANT  # not yet: recomputed at commit
+        assert before.status is ComplianceStatus.COMPLIANT  # not yet: recomputed after commit
     assert stored(engine, "5004", centre).unmet == ["premises_accessible"]  # type: ignore[union-attr]
 
 
-def test_a_bulk_update_is_noticed(
+def test_a_bulk_update_publishes_and_is_recomputed_once(
     engine: Engine, tenants: Callable[..., list[MunicipalityCode]]
 ) -> None:
     tenants("5004")
     centre = compliant_centre(engine, "5004")
-    with tenant_session(engine, parse_municipality_code("5004")) as session:
-        session.execute(update(Unit).values(premises_toilets_public_and_staff=False))
+    second = add_centre(engine, "5004", name="Δεύτερο Κέντρο")
+    with delivered() as sent, tenant_session(engine, parse_municipality_code("5004")) as session:
+        changed = session.scalars(
+            update(Unit).values(premises_toilets_public_and_staff=False).returning(Unit.id)
+        ).all()
+        for unit_id in changed:
+            publish(session, UnitChanged(unit_id))
+    assert len(changed) == 2
+    assert len(sent) == 1  # two events of one tenant in one transaction: one recompute
     assert stored(engine, "5004", centre).unmet == ["premises_toilets_public_and_staff"]  # type: ignore[union-attr]
+    assert "premises_toilets_public_and_staff" in stored(engine, "5004", second).unmet  # type: ignore[union-attr]
 
 
 def test_a_head_must_be_a_current_social_worker_of_the_centre_itself(
@@ -369,12 +413,13 @@ def test_the_staffing_band_through_compliance(
     if required:
         assert row.status is ComplianceStatus.COMPLIANT
         change_staff_to = required - 1
-        with tenant_session(engine, parse_municipality_code(code)) as session:
+        with written(engine, code) as session:
             extra = session.scalars(
                 select(StaffMember).where(StaffMember.is_head.is_(False)).limit(1)
             ).first()
             if extra is not None:
                 extra.end_date = today() - timedelta(days=1)
+                publish(session, StaffChanged(extra.id))
         row = stored(engine, code, centre)
         assert row is not None
         assert row.staff_count == change_staff_to

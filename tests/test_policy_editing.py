@@ -19,17 +19,19 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kentra.auth.roles import Role
-from kentra.platform.compliance.models import CentreCompliance, JobStatus, RecomputeJob
+from kentra.platform.compliance.models import CentreCompliance
 from kentra.platform.compliance.operations import STAFF_BELOW_MINIMUM, recompute_tenant, today
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import PolicyVersion, ProfessionalProfile, StaffingBand
 from kentra.platform.policy.operations import INITIAL_BANDS, INITIAL_PROFILES
+from kentra.tasks.models import FanoutRun, RunStatus
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
 from tests import test_compliance as helpers
 from tests.test_compliance import compliant_centre, stored, text
 from tests.tokens import TokenFactory
+from tests.worker_support import wait_for_run
 
 VERSIONS = "/api/v1/policy/versions"
 tenants = helpers.tenants  # the fixture: scratch tenants and their summary rows removed
@@ -72,30 +74,17 @@ def restore_policy(engine: Engine) -> Iterator[None]:
         created = [v for v in conn.scalars(select(PolicyVersion.id)) if v not in before]
     if not created:
         return
-    # A queued job no worker took is cancelled (a late worker skips it); a running one ends.
+    # A queued run no worker took is closed (a late dispatch sends nothing); a running one ends.
+    of_created = FanoutRun.details["policy_version_id"].as_integer().in_(created)
     with engine.begin() as conn:
         conn.execute(
-            update(RecomputeJob)
-            .where(
-                RecomputeJob.policy_version_id.in_(created),
-                RecomputeJob.status == JobStatus.QUEUED,
-            )
-            .values(status=JobStatus.FAILED, error="cancelled by the test")
+            update(FanoutRun)
+            .where(of_created, FanoutRun.status == RunStatus.QUEUED)
+            .values(status=RunStatus.FAILED, started_at=func.now(), finished_at=func.now())
         )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            running = conn.scalar(
-                select(func.count())
-                .select_from(RecomputeJob)
-                .where(
-                    RecomputeJob.policy_version_id.in_(created),
-                    RecomputeJob.status == JobStatus.RUNNING,
-                )
-            )
-        if not running:
-            break
-        time.sleep(0.2)
+        runs = list(conn.scalars(select(FanoutRun.id).where(of_created)))
+    for run_id in runs:
+        wait_for_run(engine, run_id)
     with Session(engine) as session, session.begin():
         keep = access_policy_in_force(session)
         while keep is not None and keep.id in created:
@@ -106,7 +95,7 @@ def restore_policy(engine: Engine) -> Iterator[None]:
             .where(CentreCompliance.policy_version_id.in_(created))
             .values(policy_version_id=keep.id)
         )
-        session.execute(delete(RecomputeJob).where(RecomputeJob.policy_version_id.in_(created)))
+        session.execute(delete(FanoutRun).where(FanoutRun.id.in_(runs)))
         session.execute(delete(StaffingBand).where(StaffingBand.policy_version_id.in_(created)))
         session.execute(
             delete(ProfessionalProfile).where(ProfessionalProfile.policy_version_id.in_(created))
@@ -393,9 +382,9 @@ def test_a_valid_form_redirects_to_the_job_and_its_progress_page(
     # Queued (no worker in this test) or already done: a running job refreshes itself.
     with engine.connect() as conn:
         status = conn.scalar(
-            select(RecomputeJob.status).where(RecomputeJob.id == int(location.rsplit("/", 1)[1]))
+            select(FanoutRun.status).where(FanoutRun.id == int(location.rsplit("/", 1)[1]))
         )
-    if status in (JobStatus.QUEUED, JobStatus.RUNNING):
+    if status in (RunStatus.QUEUED, RunStatus.RUNNING):
         assert page.headers["Refresh"] == "3"
         assert f'href="{location}"' in raw
     again = client.post(

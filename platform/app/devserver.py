@@ -109,6 +109,7 @@ def seed_demo_content(engine: Engine) -> Iterator[str]:
     e-mails under example.invalid). Idempotent: only an empty roster is filled."""
     from sqlalchemy import select, update  # noqa: PLC0415
 
+    from kentra.platform.compliance.operations import recompute_tenant  # noqa: PLC0415
     from kentra.platform.staff.models import StaffMember  # noqa: PLC0415
     from kentra.platform.units.models import Unit  # noqa: PLC0415
     from kentra.tenants.binding import tenant_session  # noqa: PLC0415
@@ -140,6 +141,8 @@ def seed_demo_content(engine: Engine) -> Iterator[str]:
                         is_head=head,
                     )
                 )
+        # Written directly (not through the operations that publish): its summary too.
+        recompute_tenant(session, "4501")
     yield "demo centre of 4501: details, premises and a roster of three (its band needs four)"
 
 

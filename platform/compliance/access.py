@@ -1,6 +1,6 @@
 """Loaders of compliance results: a municipality's centres, and the overview across
 municipalities within the principal's reach. Both read ``shared.centre_compliance`` (kept
-current by :mod:`.events` and the recompute job) joined to reference data: never a tenant
+current by the recompute task and its fan-out runs) joined to reference data: never a tenant
 schema other than the request's own.
 """
 
@@ -17,10 +17,15 @@ from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.principal import Principal
 from kentra.auth.roles import ROLE_REACH, Reach
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus, RecomputeJob
-from kentra.platform.compliance.operations import ADVISORY_PREMISES
+from kentra.platform.compliance.operations import (
+    ADVISORY_PREMISES,
+    RECOMPUTE_TASK_NAME,
+    recompute_job,
+)
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit
 from kentra.platform.supervision.operations import supervised_municipality_codes
 from kentra.platform.units.models import Unit
+from kentra.tasks.models import FanoutRun
 
 
 @dataclass(frozen=True)
@@ -192,8 +197,12 @@ def access_population(session: Session, municipality_code: str) -> int | None:
 
 
 def access_recompute_job_by_id(session: Session, job_id: int) -> RecomputeJob | None:
-    """A recompute job (no personal data: counts, dates, the policy version)."""
-    return session.get(RecomputeJob, job_id)
+    """A recompute job: the fan-out run of the tenant recompute under that id (no personal
+    data: counts, dates, the policy version)."""
+    run = session.get(FanoutRun, job_id)
+    if run is None or run.task_name != RECOMPUTE_TASK_NAME:
+        return None
+    return recompute_job(run)
 
 
 def access_regions(session: Session, reach: OverviewReach) -> list[Region]:

@@ -1,26 +1,20 @@
-"""Compliance results and recompute jobs (shared schema).
+"""Compliance results (shared schema), and the recompute job as the policy pages see it.
 
-``centre_compliance`` is a summary kept up to date in the same transaction as every change
-that affects it (and by the recompute job after a policy change), so that the national,
-regional and supervisors' overviews are one query rather than a read of every tenant schema.
-It holds no personal data: counts, a status and the codes of the unmet items.
+``centre_compliance`` is a summary recomputed for a tenant by a task sent after every
+transaction that published a change of its units, staff or regulations (ADR 0035), and for
+every tenant by a fan-out after a policy change, daily and by hand (ADR 0036), so that the
+national, regional and supervisors' overviews are one query rather than a read of every
+tenant schema. It holds no personal data: counts, a status and the codes of the unmet items.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    CHAR,
-    BigInteger,
-    DateTime,
-    ForeignKey,
-    Identity,
-    Integer,
-    Text,
-)
+from sqlalchemy import CHAR, BigInteger, DateTime, ForeignKey, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,19 +53,20 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class RecomputeJob(SharedBase):
-    """A full recompute after a policy change: its progress is what the ministry sees."""
+@dataclass(frozen=True)
+class RecomputeJob:
+    """A full recompute (after a policy change, daily, or by hand) as the policy pages and API
+    show it: a view of its fan-out run (``shared.fanout_runs``, :mod:`kentra.tasks.fanout`),
+    under the run's id. Not a table since ADR 0036."""
 
-    __tablename__ = "compliance_recompute_jobs"
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("shared.policy_versions.id"))
-    status: Mapped[JobStatus] = mapped_column(string_enum(JobStatus, "job_status"))
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    requested_by: Mapped[str] = mapped_column(Text)
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    error: Mapped[str | None] = mapped_column(Text)
+    id: int
+    policy_version_id: int | None
+    status: JobStatus
+    total: int
+    done: int
+    failed: int
+    requested_by: str
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None

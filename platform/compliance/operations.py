@@ -12,9 +12,10 @@ A centre is compliant when every item below holds (domain.md §6, §7, §10; rul
    ministry whose effective date has come.
 
 :func:`recompute_tenant` writes the result to ``shared.centre_compliance`` in the caller's
-transaction (the session events of :mod:`.events` call it before every commit that changed
-units, staff or regulation versions; the recompute job after a policy change). It flushes,
-never commits.
+transaction: the task ``kentra.compliance.recompute_tenant`` (:mod:`.tasks`) calls it, sent
+after the commit of every transaction that published a change of the tenant's units, staff or
+regulations (ADR 0035), and for every tenant by a fan-out run (ADR 0036). It flushes, never
+commits.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,8 @@ from kentra.platform.reference.models import Municipality
 from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import Unit, UnitKind
+from kentra.tasks.fanout import start_fanout
+from kentra.tasks.models import FanoutRun
 
 
 @dataclass(frozen=True)
@@ -299,44 +302,42 @@ def recompute_tenant(
     return results
 
 
-# --- the recompute job after a policy change ------------------------------------------------
+# --- the full recompute: a fan-out of the tenant recompute (ADR 0036) -------------------------
+
+RECOMPUTE_TASK_NAME = "kentra.compliance.recompute_tenant"
+JOB_FAILED = (
+    "%(failed)s Δήμοι δεν υπολογίστηκαν ξανά. %(failed)s municipalities could not be recomputed."
+)
 
 
 def create_recompute_job(
-    session: Session, *, policy_version_id: int | None, actor: str
+    session: Session, *, policy_version_id: int | None, actor: str, send: bool = True
 ) -> RecomputeJob:
-    """A queued job; the caller sends the task once the transaction commits."""
-    job = RecomputeJob(
-        policy_version_id=policy_version_id, status=JobStatus.QUEUED, requested_by=actor
+    """A recompute of every active tenant as a fan-out run, recorded in ``session``'s
+    transaction and (with ``send``) dispatched by Celery once it commits. Flushes."""
+    run = start_fanout(
+        session,
+        RECOMPUTE_TASK_NAME,
+        actor=actor,
+        details={"policy_version_id": policy_version_id} if policy_version_id else {},
+        send=send,
     )
-    session.add(job)
-    session.flush()
-    return job
+    return recompute_job(run)
 
 
-def start_job(session: Session, job_id: int, total: int) -> bool:
-    """Mark the job running with ``total`` tenants; False when there is no such queued job
-    (already run: a redelivered message does not run it twice)."""
-    started = session.execute(
-        update(RecomputeJob)
-        .where(RecomputeJob.id == job_id, RecomputeJob.status == JobStatus.QUEUED)
-        .values(status=JobStatus.RUNNING, total=total, started_at=utcnow())
+def recompute_job(run: FanoutRun) -> RecomputeJob:
+    """The policy pages' view of a recompute run."""
+    policy_version_id = run.details.get("policy_version_id")
+    return RecomputeJob(
+        id=run.id,
+        policy_version_id=int(policy_version_id) if policy_version_id is not None else None,
+        status=JobStatus(run.status.value),
+        total=run.total,
+        done=run.done,
+        failed=run.failed,
+        requested_by=run.actor,
+        requested_at=run.requested_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        error=JOB_FAILED % {"failed": run.failed} if run.failed and run.finished_at else None,
     )
-    return bool(getattr(started, "rowcount", 0))
-
-
-def count_job_progress(session: Session, job_id: int, *, failed: bool = False) -> None:
-    column = RecomputeJob.failed if failed else RecomputeJob.done
-    session.execute(
-        update(RecomputeJob).where(RecomputeJob.id == job_id).values({column: column + 1})
-    )
-
-
-def finish_job(session: Session, job_id: int, *, error: str | None = None) -> None:
-    job = session.get(RecomputeJob, job_id)
-    if job is None:
-        return
-    job.finished_at = utcnow()
-    job.status = JobStatus.FAILED if (error or job.failed) else JobStatus.DONE
-    job.error = error
-    session.flush()

@@ -82,6 +82,7 @@ def load_all_models() -> None:
                 if exc.name != module.name + ".models":
                     raise
     importlib.import_module("kentra.tenants.models")
+    importlib.import_module("kentra.tasks.models")  # the fan-out record
     # The embedded issuer's users, organizations and groups (shared schema).
     try:
         importlib.import_module("kentra.auth.issuer.models")

@@ -230,7 +230,6 @@ def publish_policy_version(
     A version that does not state the mobile units' area keeps the one it follows."""
     from kentra.platform.audit.operations import record_platform_event  # noqa: PLC0415
     from kentra.platform.compliance.operations import create_recompute_job  # noqa: PLC0415
-    from kentra.platform.compliance.tasks import send_recompute_after_commit  # noqa: PLC0415
 
     area = data.get("mobile_unit_area")
     if area is None:
@@ -259,5 +258,4 @@ def publish_policy_version(
         action="policy.version_created",
         details={"policy_version_id": version.id, "recompute_job_id": job.id},
     )
-    send_recompute_after_commit(session, job.id)
     return version, job

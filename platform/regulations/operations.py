@@ -31,6 +31,7 @@ from kentra.auth.roles import Role
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
+from kentra.platform.regulations.events import RegulationChanged
 from kentra.platform.regulations.models import (
     RegulationKind,
     RegulationStatus,
@@ -39,6 +40,7 @@ from kentra.platform.regulations.models import (
 )
 from kentra.platform.regulations.pdf import active_content, not_a_pdf
 from kentra.platform.units.models import Unit, UnitKind
+from kentra.tasks.events import publish
 
 PDF_MAGIC = b"%PDF-"
 PDF_END = b"%%EOF"
@@ -201,6 +203,7 @@ def upload_regulation(
     )
     session.add(version)
     session.flush()
+    publish(session, RegulationChanged(version.id))
     _audit(session, version, principal.subject, "regulation.uploaded")
     return version
 
@@ -241,6 +244,7 @@ def approve_regulation(
     version.approved_by = principal.subject
     version.approved_at = utcnow()
     session.flush()
+    publish(session, RegulationChanged(version.id))
     _audit(session, version, principal.subject, "regulation.approved")
     return version
 
@@ -281,6 +285,7 @@ def submit_regulation(
         )
     )
     session.flush()
+    publish(session, RegulationChanged(version.id))
     _audit(session, version, principal.subject, "regulation.submitted")
     return version
 
@@ -320,5 +325,6 @@ def decide_regulation(
     submission.decided_at = now
     submission.ministry_comment = text or None
     session.flush()
+    publish(session, RegulationChanged(version.id))
     _audit(session, version, actor, f"regulation.{status}")
     return version

@@ -33,8 +33,10 @@ from kentra.platform.audit.operations import record_platform_event_at_once, reco
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.staff.events import StaffChanged
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import Unit, UnitKind
+from kentra.tasks.events import publish
 from kentra.tenants.binding import TenantSession
 
 log = logging.getLogger(__name__)
@@ -176,6 +178,7 @@ def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str
     )
     session.add(member)
     _flush(session)
+    publish(session, StaffChanged(member.id))
     record_tenant_event(
         session,
         actor=actor,
@@ -219,6 +222,7 @@ def update_staff_member(
     for name in sorted(changed):
         setattr(member, name, state[name])
     _flush(session)
+    publish(session, StaffChanged(member.id))
     details: dict[str, Any] = {"fields": sorted(changed), "unit_id": member.unit_id}
     if identity is not None and member.identity_user_id and "email" in changed:
         # Ids only: the old user's id says which account was disabled.
@@ -461,6 +465,7 @@ def invite_staff_member(
     member.identity_user_id = user_id
     member.invited_at = utcnow()
     session.flush()
+    publish(session, StaffChanged(member.id))
     record_tenant_event(
         session,
         actor=actor,
@@ -505,9 +510,11 @@ def disable_ended_accounts(
             _record_refusal(session, member, actor, code, "foreign_account_not_disabled")
             member.identity_user_id = None
             session.flush()
+            publish(session, StaffChanged(member.id))
             continue
         member.account_disabled_at = utcnow()
         session.flush()
+        publish(session, StaffChanged(member.id))
         record_tenant_event(
             session,
             actor=actor,

@@ -1,13 +1,15 @@
 """The daily offboarding: accounts of contracts that ended (end dates set in advance) are
-disabled, one tenant per transaction, through the identity provider."""
+disabled through the identity provider — a fan-out (ADR 0036) of the tenant task
+``kentra.staff.disable_ended_accounts_of_tenant`` over every active tenant, one transaction
+each; a tenant that fails is retried (bounded), then recorded failed and tried again the next
+day."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import Task
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kentra.auth.adapters import identity_admin
@@ -15,44 +17,35 @@ from kentra.platform.core.config import Settings
 from kentra.platform.core.database import get_engine
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.operations import disable_ended_accounts
+from kentra.tasks.base import TenantTask
 from kentra.tasks.celery_app import celery
-from kentra.tenants.binding import tenant_session
-from kentra.tenants.codes import parse_municipality_code
-from kentra.tenants.models import Tenant, TenantStatus
+from kentra.tasks.fanout import run_here, start_fanout
 
-log = logging.getLogger(__name__)
 DAILY_TASK_NAME = "kentra.staff.disable_ended_accounts"
+TENANT_TASK_NAME = "kentra.staff.disable_ended_accounts_of_tenant"
+
+
+@celery.task(base=TenantTask, bind=True, name=TENANT_TASK_NAME)
+def disable_ended_accounts_of_tenant(self: TenantTask) -> int:
+    """The task's tenant: disable the accounts of ended contracts; how many."""
+    settings: Settings = self.app.settings  # type: ignore[attr-defined]
+    identity = identity_admin(settings, get_engine(settings))
+    return disable_ended_accounts(self.session, identity, today=local_today(), actor="schedule")
 
 
 @celery.task(bind=True, name=DAILY_TASK_NAME)
 def disable_ended_accounts_daily(self: Task) -> dict[str, Any]:  # type: ignore[type-arg]
-    settings: Settings = self.app.settings  # type: ignore[attr-defined]
-    return offboard_all(get_engine(settings), settings)
+    """The daily run (Celery beat): a fan-out over every active tenant."""
+    engine = get_engine(self.app.settings)  # type: ignore[attr-defined]
+    with Session(engine) as session, session.begin():
+        run = start_fanout(session, TENANT_TASK_NAME, actor="schedule")
+        return {"run_id": run.id, "tenants": run.total}
 
 
 def offboard_all(engine: Engine, settings: Settings) -> dict[str, Any]:
-    """Every active tenant in turn; a tenant that fails is logged and retried tomorrow."""
-    identity = identity_admin(settings, engine)
-    today = local_today()
-    with Session(engine) as session:
-        codes = list(
-            session.scalars(
-                select(Tenant.code)
-                .where(Tenant.status == TenantStatus.ACTIVE)
-                .order_by(Tenant.code)
-            )
-        )
-    disabled = failed = 0
-    for raw in codes:
-        code = parse_municipality_code(raw)
-        try:
-            with tenant_session(engine, code) as session:
-                disabled += disable_ended_accounts(session, identity, today=today, actor="schedule")
-        except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the others
-            failed += 1
-            # The provider's message may name the user: its type only.
-            log.warning(
-                "offboarding failed for a tenant",
-                extra={"tenant": code.value, "error_type": type(exc).__name__},
-            )
-    return {"tenants": len(codes), "disabled": disabled, "failed": failed}
+    """Every active tenant in this process (a fan-out run driven here); its counts."""
+    del settings  # the tenant task reads the app's settings, as on a worker
+    with Session(engine) as session, session.begin():
+        run_id = start_fanout(session, TENANT_TASK_NAME, actor="schedule", send=False).id
+    run = run_here(engine, run_id)
+    return {"run_id": run.id, "tenants": run.total, "done": run.done, "failed": run.failed}

@@ -45,6 +45,7 @@ from kentra.platform.policy.operations import staffing_requirement
 from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.text import fold
 from kentra.platform.service_area.operations import beyond_area, outside_area_message
+from kentra.platform.units.events import UnitChanged
 from kentra.platform.units.models import (
     PREMISES_ITEMS,
     AnnexReason,
@@ -52,6 +53,7 @@ from kentra.platform.units.models import (
     UnitKind,
     UnitServedMunicipality,
 )
+from kentra.tasks.events import publish
 
 # Messages: Greek, then English (web pages show the Greek part).
 # Refusals (DomainError): Greek, translated when shown; the English catalogue has them.
@@ -276,6 +278,7 @@ def _save_new(
     provider; a provider failure rolls the request back (see the module docstring)."""
     session.add(unit)
     session.flush()
+    publish(session, UnitChanged(unit.id))
     record_tenant_event(
         session,
         actor=actor,
@@ -491,6 +494,7 @@ def update_unit(
     if not changed:
         return unit
     session.flush()
+    publish(session, UnitChanged(unit.id))
     if "name" in changed and identity is not None:
         _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
     record_tenant_event(
@@ -523,6 +527,7 @@ def close_unit(session: Session, unit: Unit, closed_on: date, *, actor: str) -> 
             raise DomainError("units.centre_has_open_units", 409, CENTRE_HAS_OPEN_UNITS)
     unit.closed_on = closed_on
     session.flush()
+    publish(session, UnitChanged(unit.id))
     record_tenant_event(
         session, actor=actor, action="unit.closed", object_type="unit", object_id=str(unit.id)
     )
@@ -541,4 +546,5 @@ def ensure_unit(
     created = Unit(centre=centre, unit=unit, kind=kind, name=name)
     session.add(created)
     session.flush()
+    publish(session, UnitChanged(created.id))
     return created

@@ -1,13 +1,14 @@
-"""Samples of the policy routes: a finished recompute job for ``<job_id>`` (shared schema,
-so one row serves both municipalities of the matrix)."""
+"""Samples of the policy routes: a finished recompute job for ``<job_id>`` — a fan-out run of
+the compliance recompute (shared schema, so one row serves both municipalities of the matrix)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from kentra.platform.compliance.models import JobStatus, RecomputeJob
+from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
 from kentra.platform.core.models import utcnow
+from kentra.tasks.models import FanoutRun, RunStatus
 
 JOB_ID = 999_000_301
 
@@ -15,14 +16,18 @@ JOB_ID = 999_000_301
 def prepare(engine: Engine, _unit_ids: dict[str, int]) -> dict[str, str]:
     with Session(engine) as session, session.begin():
         session.merge(
-            RecomputeJob(
+            FanoutRun(
                 id=JOB_ID,
-                policy_version_id=None,
-                status=JobStatus.DONE,
+                task_name=RECOMPUTE_TASK_NAME,
+                actor="authorization-matrix",
+                status=RunStatus.DONE,
+                details={},
+                batch_size=1,
                 total=0,
                 done=0,
                 failed=0,
-                requested_by="authorization-matrix",
+                retried=0,
+                started_at=utcnow(),
                 finished_at=utcnow(),
             )
         )
@@ -31,4 +36,4 @@ def prepare(engine: Engine, _unit_ids: dict[str, int]) -> dict[str, str]:
 
 def cleanup(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(RecomputeJob).where(RecomputeJob.id == JOB_ID))
+        conn.execute(delete(FanoutRun).where(FanoutRun.id == JOB_ID))
