@@ -25,6 +25,7 @@ class Permission(enum.StrEnum):
     NATIONAL_REGULATIONS_MANAGE = "national:regulations:manage"
     NATIONAL_SUPERVISION_MANAGE = "national:supervision:manage"
     NATIONAL_SERVICE_AREA_MANAGE = "national:service-area:manage"
+    NATIONAL_JOBS_READ = "national:jobs:read"
     REGION_COMPLIANCE_READ = "region:compliance:read"
     TENANT_PROFILE_READ = "tenant:profile:read"
     TENANT_UNITS_READ = "tenant:units:read"
@@ -58,6 +59,10 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.NATIONAL_SERVICE_AREA_MANAGE: (
         "Allow a municipality's mobile units to serve a municipality outside the area the policy "
         "sets around their centre (its region), with a reason; list and withdraw such exceptions."
+    ),
+    Permission.NATIONAL_JOBS_READ: (
+        "Follow the background jobs run over every municipality (compliance recomputes, daily "
+        "offboarding): progress, counts, duration, and the municipalities that failed."
     ),
     Permission.REGION_COMPLIANCE_READ: (
         "The compliance overview across municipalities: the country for national roles, the "
@@ -119,6 +124,7 @@ _MINISTRY = (
         Permission.NATIONAL_REGULATIONS_MANAGE,
         Permission.NATIONAL_SUPERVISION_MANAGE,
         Permission.NATIONAL_SERVICE_AREA_MANAGE,
+        Permission.NATIONAL_JOBS_READ,
     }
 )
 

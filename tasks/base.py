@@ -62,13 +62,14 @@ class TenantTask(Task):  # type: ignore[type-arg]
     def apply_async(  # type: ignore[override]  # adds the tenant= option
         self, args: Any = None, kwargs: Any = None, **options: Any
     ) -> Any:
+        headers = dict(options.pop("headers", None) or {})
         tenant: MunicipalityCode | None = options.pop("tenant", None) or current_tenant()
-        if tenant is None:
+        if tenant is not None:
+            headers[TENANT_HEADER] = tenant.value
+        elif TENANT_HEADER not in headers:  # a retry carries its request's headers
             raise ValueError(
                 f"{self.name} is a tenant task: give tenant=… or send it inside a tenant context"
             )
-        headers = dict(options.pop("headers", None) or {})
-        headers[TENANT_HEADER] = tenant.value
         return super().apply_async(args, kwargs, headers=headers, **options)
 
     def _header(self, name: str) -> Any:

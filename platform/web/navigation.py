@@ -35,6 +35,7 @@ PRIMARY: tuple[tuple[Permission, str, Any], ...] = (
         "/ministry/service-area",
         lazy_gettext("Περιοχή εξυπηρέτησης Κινητών Μονάδων"),
     ),
+    (Permission.NATIONAL_JOBS_READ, "/ministry/jobs", lazy_gettext("Εργασίες")),
 )
 
 

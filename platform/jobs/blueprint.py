@@ -1,0 +1,60 @@
+"""Jobs API (ministry): ``GET /api/v1/jobs`` the recent fan-out runs, ``GET
+/api/v1/jobs/<run_id>`` one run with its municipalities that failed or wait for a retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import abort
+
+from kentra.auth.flask import requires
+from kentra.auth.permissions import Permission
+from kentra.platform.api import Blueprint
+from kentra.platform.core.database import request_session
+from kentra.platform.jobs.access import access_recent_runs, access_run, access_run_problems
+from kentra.platform.jobs.schemas import RunDetailSchema, RunListSchema
+
+blueprint = Blueprint(
+    "jobs",
+    __name__,
+    url_prefix="/jobs",
+    description="Background jobs over the municipalities (fan-out runs) and their progress",
+)
+RUN_FIELDS = (
+    "id",
+    "task_name",
+    "actor",
+    "status",
+    "details",
+    "total",
+    "done",
+    "failed",
+    "retried",
+    "requested_at",
+    "started_at",
+    "finished_at",
+    "duration",
+)
+NOT_FOUND = "Δεν υπάρχει τέτοια εργασία. There is no such job."
+
+
+@blueprint.route("", methods=["GET"])
+@requires(Permission.NATIONAL_JOBS_READ)
+@blueprint.response(200, RunListSchema)
+def list_runs() -> dict[str, Any]:
+    """The latest runs, newest first: task, who started it, counts, times, duration."""
+    return {"runs": access_recent_runs(request_session())}
+
+
+@blueprint.route("/<int:run_id>", methods=["GET"])
+@requires(Permission.NATIONAL_JOBS_READ)
+@blueprint.response(200, RunDetailSchema)
+def get_run(run_id: int) -> Any:
+    """One run, with the municipalities that failed (the error's type, never its text)."""
+    session = request_session()
+    run = access_run(session, run_id)
+    if run is None:
+        abort(404, message=NOT_FOUND)
+    assert run is not None  # abort() raises
+    values = {name: getattr(run, name) for name in RUN_FIELDS}
+    return {**values, "problems": access_run_problems(session, run_id)}

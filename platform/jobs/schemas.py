@@ -1,0 +1,53 @@
+"""Serialisation of the fan-out runs (the ministry's jobs API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from kentra.platform.api import Schema
+from kentra.tasks.models import RunStatus, TenantState
+
+
+class RunSchema(Schema):
+    id = ma.fields.Integer()
+    task_name = ma.fields.String()
+    actor = ma.fields.String(metadata={"description": "a subject, or schedule / cli"})
+    status = ma.fields.Enum(RunStatus, by_value=True)
+    details = ma.fields.Dict(
+        keys=ma.fields.String(), metadata={"description": "ids of what caused the run"}
+    )
+    total = ma.fields.Integer()
+    done = ma.fields.Integer()
+    failed = ma.fields.Integer()
+    retried = ma.fields.Integer(metadata={"description": "failed attempts sent again"})
+    requested_at = ma.fields.DateTime()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    duration_seconds = ma.fields.Method("_duration", allow_none=True)
+
+    def _duration(self, run: Any) -> float | None:
+        duration = run["duration"] if isinstance(run, dict) else run.duration
+        return None if duration is None else float(duration.total_seconds())
+
+
+class RunListSchema(Schema):
+    runs = ma.fields.List(ma.fields.Nested(RunSchema))
+
+
+class TenantProblemSchema(Schema):
+    municipality_code = ma.fields.String()
+    municipality_name = ma.fields.String()
+    state = ma.fields.Enum(TenantState, by_value=True)
+    attempts = ma.fields.Integer()
+    error_type = ma.fields.String(
+        allow_none=True, metadata={"description": "a type, never a message"}
+    )
+
+
+class RunDetailSchema(RunSchema):
+    problems = ma.fields.List(
+        ma.fields.Nested(TenantProblemSchema),
+        metadata={"description": "municipalities that failed or wait for a retry"},
+    )

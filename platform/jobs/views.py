@@ -1,0 +1,111 @@
+"""The ministry's jobs pages (Greek, English catalog):
+
+- ``/ministry/jobs``: the recent fan-out runs — task, who started it, a progress bar, counts,
+  times (Europe/Athens) and duration;
+- ``/ministry/jobs/<run_id>``: one run, and its municipalities that failed or wait for a
+  retry, by name, with the error's type. Both reload themselves while a run is unfinished.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext
+
+from kentra.auth.flask import requires
+from kentra.auth.permissions import Permission
+from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
+from kentra.platform.core.database import request_session
+from kentra.platform.core.models import PLATFORM_TIMEZONE
+from kentra.platform.jobs.access import access_recent_runs, access_run, access_run_problems
+from kentra.platform.staff.tasks import TENANT_TASK_NAME as OFFBOARDING_TASK_NAME
+from kentra.tasks.models import FanoutRun, RunStatus, TenantState
+
+blueprint = Blueprint("jobs_pages", __name__, template_folder="templates")
+PAGE = "/ministry/jobs"
+REFRESH_SECONDS = 5
+
+TASK_TEXT: dict[str, Any] = {
+    RECOMPUTE_TASK_NAME: lazy_gettext("Επανυπολογισμός συμμόρφωσης"),
+    OFFBOARDING_TASK_NAME: lazy_gettext("Απενεργοποίηση λογαριασμών μετά τη λήξη σύμβασης"),
+}
+STATUS_TEXT: dict[str, Any] = {
+    RunStatus.QUEUED.value: lazy_gettext("Σε αναμονή"),
+    RunStatus.RUNNING.value: lazy_gettext("Σε εξέλιξη"),
+    RunStatus.DONE.value: lazy_gettext("Ολοκληρώθηκε"),
+    RunStatus.FAILED.value: lazy_gettext("Ολοκληρώθηκε με σφάλματα"),
+}
+STATE_TEXT: dict[str, Any] = {
+    TenantState.RETRYING.value: lazy_gettext("Νέα προσπάθεια σε εξέλιξη"),
+    TenantState.FAILED.value: lazy_gettext("Απέτυχε"),
+}
+ACTOR_TEXT: dict[str, Any] = {
+    "schedule": lazy_gettext("Προγραμματισμένη (καθημερινά)"),
+    "cli": lazy_gettext("Γραμμή εντολών"),
+}
+
+
+def task_text(name: str) -> Any:
+    return TASK_TEXT.get(name, name)
+
+
+def actor_text(actor: str) -> Any:
+    return ACTOR_TEXT.get(actor, lazy_gettext("Χρήστης του Υπουργείου"))
+
+
+def local_time(moment: datetime | None) -> str:
+    """A time as people in Greece read it: dd/mm/yyyy HH:MM, Europe/Athens."""
+    return (
+        "—" if moment is None else moment.astimezone(PLATFORM_TIMEZONE).strftime("%d/%m/%Y %H:%M")
+    )
+
+
+def duration_text(duration: timedelta | None) -> str:
+    if duration is None:
+        return "—"
+    seconds = max(0, round(duration.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _helpers() -> dict[str, Any]:
+    return {
+        "task_text": task_text,
+        "actor_text": actor_text,
+        "status_text": STATUS_TEXT,
+        "state_text": STATE_TEXT,
+        "local_time": local_time,
+        "duration_text": duration_text,
+        "page": PAGE,
+    }
+
+
+def _headers(runs: list[FanoutRun]) -> dict[str, str]:
+    return {"Refresh": str(REFRESH_SECONDS)} if any(r.finished_at is None for r in runs) else {}
+
+
+@blueprint.get(PAGE)
+@requires(Permission.NATIONAL_JOBS_READ)
+def runs_page() -> ResponseReturnValue:
+    """The recent runs with their progress."""
+    runs = access_recent_runs(request_session())
+    return render_template("jobs/list.html", runs=runs, **_helpers()), 200, _headers(runs)
+
+
+@blueprint.get(f"{PAGE}/<int:run_id>")
+@requires(Permission.NATIONAL_JOBS_READ)
+def run_page(run_id: int) -> ResponseReturnValue:
+    """One run: its progress and the municipalities that failed."""
+    session = request_session()
+    run = access_run(session, run_id)
+    if run is None:
+        abort(404)
+    assert run is not None
+    page = render_template(
+        "jobs/run.html", run=run, problems=access_run_problems(session, run_id), **_helpers()
+    )
+    return page, 200, _headers([run])
