@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 
 from authlib.common.errors import AuthlibBaseError as OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
+from flask import Blueprint, Flask, current_app, redirect, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from flask.wrappers import Response as FlaskResponse
@@ -34,7 +34,7 @@ from kentra.auth.tokens import InvalidToken, TokenValidator
 from kentra.platform.core.config import Settings
 
 log = logging.getLogger(__name__)
-blueprint = Blueprint("web_auth", __name__, template_folder="templates")
+blueprint = Blueprint("web_auth", __name__)
 csrf = CSRFProtect()
 DEVELOPMENT_WEB_SECRET = "kentra-web-dev-secret"  # noqa: S105 - the embedded issuer's dev default
 _TOKENS = "oidc_tokens"
@@ -145,19 +145,6 @@ def session_principal() -> Principal | None:
     except InvalidToken:
         session.pop(_TOKENS, None)
         return None
-
-
-@blueprint.get("/")
-@public
-def home() -> str:
-    principal = session_principal()
-    roles = ", ".join(sorted(r.value for r in principal.roles)) if principal else ""
-    return render_template(
-        "auth/home.html",
-        principal=principal,
-        roles=roles,
-        failed=request.args.get("login") == "failed",
-    )
 
 
 class LoginSessionInterface(SecureCookieSessionInterface):

@@ -13,7 +13,7 @@ from flask import Flask, abort, current_app
 from sqlalchemy import bindparam, select
 
 from kentra.auth.flask import authorize_tenant, tenant_placement_needed
-from kentra.platform.core.database import set_request_session
+from kentra.platform.core.database import request_session, set_request_session
 from kentra.tenants.binding import (
     AnySelect,
     open_tenant_session,
@@ -60,6 +60,17 @@ def _resolve_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> Non
     )
     set_current_tenant(code)  # cleared in teardown, see _reset_tenant
     values[URL_PARAMETER] = code
+
+
+def placement(code: str) -> tuple[str | None, str | None] | None:
+    """The region and supervising municipality of the active tenant ``code`` (None: there is
+    no such active tenant), read with routing's own lookup: links are decided the way the
+    requests they lead to will be (``kentra.platform.web.links``)."""
+    lookup: AnySelect = current_app.extensions[_LOOKUP]
+    found = next(iter(read_rows(request_session(), lookup, {"code": code})), None)
+    if found is None or found.status != TenantStatus.ACTIVE:
+        return None
+    return found.region_code, found.supervisor
 
 
 def _reset_tenant(_exc: BaseException | None) -> None:

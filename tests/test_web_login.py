@@ -92,7 +92,11 @@ def test_login_with_code_and_pkce_lands_logged_in(live: str, staff_user: str) ->
     assert landed.status_code == 200
     assert landed.url == f"{live}/?welcome=1"
     assert f"Έχετε συνδεθεί ως <strong>{staff_user}</strong>" in landed.text
-    assert "Δήμος 4501" in landed.text
+    # The municipality by its name, the role in words: no codes on screen.
+    assert "Δήμος Αθηναίων" in landed.text
+    assert "Στέλεχος Κέντρου Κοινότητας" in landed.text
+    main = landed.text.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "4501" not in re.sub(r"<[^>]*>", "", main)
     # The authorization request the login sends carries a PKCE S256 challenge.
     redirect_to_issuer = browser.get(f"{live}/auth/login", allow_redirects=False, timeout=30)
     assert "code_challenge_method=S256" in redirect_to_issuer.headers["Location"]

@@ -105,6 +105,9 @@ class Settings:
     proxy_hops: int = 0
     # Strict-Transport-Security max-age on answers to requests that came over TLS (0: off).
     hsts_seconds: int = 31536000
+    # The platform's help desk, shown in every page's footer and on /help (empty: the help
+    # page names who to ask, without an address).
+    help_email: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +139,7 @@ class Settings:
             oidc_web_client_secret=env_vars.get("KENTRA_OIDC_WEB_CLIENT_SECRET") or None,
             keycloak_server_url=env_vars.get("KENTRA_KEYCLOAK_URL") or None,
             keycloak_admin_client_secret=env_vars.get("KENTRA_KEYCLOAK_ADMIN_SECRET") or None,
+            help_email=(env_vars.get("KENTRA_HELP_EMAIL") or "").strip(),
             public_submission_limit=env_vars.get(
                 "KENTRA_PUBLIC_SUBMISSION_LIMIT", DEFAULT_PUBLIC_SUBMISSION_LIMIT
             ).strip(),

@@ -1,19 +1,22 @@
-"""What every page's layout needs: language, the signed-in principal, the navigation.
+"""What every page's layout needs: language, the signed-in principal, the navigation, the
+footer.
 
-The primary navigation lists the places the principal's roles open, each once; the sections
-of a municipality's space are in ``web/sections.html``.
+The primary navigation lists the places the principal may open (``web.links.may_open``, the
+routes' own requirements), each once; the sections of a municipality's space are in
+``web/sections.html``, decided the same way.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, request
 from flask_babel import get_locale, lazy_gettext
 
 from kentra.auth.flask import current_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.web.i18n import LANGUAGES
+from kentra.platform.web.links import may_open
 
 # (permission, link, text): in the order shown.
 PRIMARY: tuple[tuple[Permission, str, Any], ...] = (
@@ -44,16 +47,18 @@ def primary_navigation() -> list[tuple[str, str]]:
     if principal is None:
         return []
     links = []
-    if principal.organization and Permission.TENANT_UNITS_READ in principal.permissions:
+    if principal.organization:
         links.append(
             (f"/municipalities/{principal.organization}", str(lazy_gettext("Ο Δήμος μου")))
         )
-    links += [
-        (href, str(text))
-        for permission, href, text in PRIMARY
-        if permission in principal.permissions
-    ]
-    return links
+    links += [(href, str(text)) for permission, href, text in PRIMARY]
+    return [(href, text) for href, text in links if may_open(href)]
+
+
+def _privacy_href() -> str:
+    """The privacy notice, naming the municipality of the page being read, if it is one's."""
+    code = (request.view_args or {}).get("municipality_code")
+    return f"/privacy?municipality={code}" if code else "/privacy"
 
 
 def _layout_context() -> dict[str, Any]:
@@ -63,6 +68,8 @@ def _layout_context() -> dict[str, Any]:
         "languages": LANGUAGES,
         "web_principal": principal,
         "primary_navigation": primary_navigation(),
+        "privacy_href": _privacy_href(),
+        "help_email": current_app.extensions["kentra"].settings.help_email,
     }
 
 
@@ -76,3 +83,4 @@ def may(permission: str) -> bool:
 def init_app(app: Flask) -> None:
     app.context_processor(_layout_context)
     app.jinja_env.globals["may"] = may
+    app.jinja_env.globals["may_open"] = may_open
