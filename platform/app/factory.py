@@ -32,6 +32,7 @@ from kentra.platform.core.files import write_once
 from kentra.platform.core.logging import configure_logging
 from kentra.platform.ratelimits import limits as ratelimit
 from kentra.platform.supervision.operations import tenant_route_lookup
+from kentra.platform.web import formats as web_formats
 from kentra.platform.web import forms as web_forms
 from kentra.platform.web import i18n as web_i18n
 from kentra.platform.web import navigation as web_navigation
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None, *, jwks: JwksSource | None = No
         app.register_blueprint(pages)
     web_i18n.init_app(app)
     web_forms.init_app(app)
+    web_formats.init_app(app)
     web_navigation.init_app(app)
     declare_public_endpoint(app, "web.static")  # the stylesheet
     if settings.uses_embedded_issuer:

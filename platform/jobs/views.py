@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, render_template
@@ -19,7 +19,6 @@ from kentra.auth.flask import requires
 from kentra.auth.permissions import Permission
 from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
 from kentra.platform.core.database import request_session
-from kentra.platform.core.models import PLATFORM_TIMEZONE
 from kentra.platform.jobs.access import access_recent_runs, access_run, access_run_problems
 from kentra.platform.staff.tasks import TENANT_TASK_NAME as OFFBOARDING_TASK_NAME
 from kentra.tasks.models import FanoutRun, RunStatus, TenantState
@@ -56,13 +55,6 @@ def actor_text(actor: str) -> Any:
     return ACTOR_TEXT.get(actor, lazy_gettext("Χρήστης του Υπουργείου"))
 
 
-def local_time(moment: datetime | None) -> str:
-    """A time as people in Greece read it: dd/mm/yyyy HH:MM, Europe/Athens."""
-    return (
-        "—" if moment is None else moment.astimezone(PLATFORM_TIMEZONE).strftime("%d/%m/%Y %H:%M")
-    )
-
-
 def duration_text(duration: timedelta | None) -> str:
     if duration is None:
         return "—"
@@ -78,7 +70,6 @@ def _helpers() -> dict[str, Any]:
         "actor_text": actor_text,
         "status_text": STATUS_TEXT,
         "state_text": STATE_TEXT,
-        "local_time": local_time,
         "duration_text": duration_text,
         "page": PAGE,
     }
