@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 from sqlalchemy.schema import DropSchema
 
 from kentra.platform.audit.models import PlatformAuditEvent
@@ -31,10 +32,14 @@ from kentra.platform.core.database import (
     sibling_database_url,
 )
 from kentra.tasks import worker_command
+from kentra.tenants.binding import TenantSession
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import upgrade_all
 from kentra.tenants.models import Tenant
 from kentra.tenants.provisioning import create_tenant
+from tests.database import savepoint_connection, savepoint_session, savepoint_tenant_session
+from tests.factories import bound_to
+from tests.identity import NullIdentityAdmin
 from tests.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,3 +204,44 @@ def worker(engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# --- sessions that never commit (ADR 0039; tests/database.py) -------------------------------
+
+
+@pytest.fixture
+def savepoint_connection_a(engine: Engine) -> Iterator[Connection]:
+    """Tenant A's connection, in a transaction rolled back when the test ends."""
+    with savepoint_connection(engine, TENANT_A) as connection:
+        yield connection
+
+
+@pytest.fixture
+def db(savepoint_connection_a: Connection) -> Iterator[Session]:
+    """A shared-schema session that never commits; factories without ``session=`` use it."""
+    with savepoint_session(savepoint_connection_a) as session, bound_to(session):
+        yield session
+
+
+@pytest.fixture
+def tenant_a_db(savepoint_connection_a: Connection) -> Iterator[TenantSession]:
+    """Tenant A's session, on ``db``'s connection (each sees what the other flushed), that
+    never commits; factories without ``session=`` use it (for shared models too)."""
+    with savepoint_tenant_session(savepoint_connection_a, TENANT_A) as session, bound_to(session):
+        yield session
+
+
+@pytest.fixture
+def tenant_b_db(engine: Engine) -> Iterator[TenantSession]:
+    """Tenant B's session that never commits, on a connection and transaction of its own."""
+    with (
+        savepoint_connection(engine, TENANT_B) as connection,
+        savepoint_tenant_session(connection, TENANT_B) as session,
+    ):
+        yield session
+
+
+@pytest.fixture
+def null_identity() -> NullIdentityAdmin:
+    """An identity admin that records what it is asked and changes nothing."""
+    return NullIdentityAdmin()
