@@ -9,7 +9,7 @@ TRANSLATIONS := platform/web/translations
 CATALOGS := $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser run keycloak keycloak-stop test lint format bench clean translations
+.PHONY: help install lock browser docs-assets run keycloak keycloak-stop test lint format bench clean translations
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,20 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 
 browser: $(STAMP) $(CHROMIUM) $(BROWSER_STAMP) ## Install what the browser tests need (Chromium, axe-core)
 
+# The API document's pages (/api/v1/docs: Swagger UI and ReDoc) are served from their pinned
+# npm packages (platform/api/viewers/package-lock.json), never from a CDN (ADR 0037).
+DOCS_DIR := platform/api/viewers
+DOCS_STAMP := $(DOCS_DIR)/node_modules/.installed-stamp
+
+$(DOCS_STAMP): $(DOCS_DIR)/package.json $(DOCS_DIR)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "npm is missing and apt-get is unavailable: install Node.js and npm to serve the API docs" >&2; exit 1; }; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends npm; }
+	cd $(DOCS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+docs-assets: $(DOCS_STAMP) ## Install Swagger UI and ReDoc for /api/v1/docs (pinned npm packages)
+
 # A development Keycloak on 127.0.0.1:8180 (infra/dev/keycloak.sh, docs/keycloak.md): a pinned
 # release from Maven Central, run on a supported JDK, realm imported; state in var/services/keycloak.
 KEYCLOAK := infra/dev/keycloak.sh
@@ -79,7 +93,7 @@ keycloak-stop: ## Stop the Keycloak that `make keycloak` started
 # demo users seeded into it through the adapter); the default is the embedded issuer.
 KENTRA_IDP ?= embedded
 
-run: $(STAMP) $(CATALOGS) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT) (KENTRA_IDP=keycloak: with Keycloak)
+run: $(STAMP) $(CATALOGS) $(DOCS_STAMP) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT) (KENTRA_IDP=keycloak: with Keycloak)
 ifeq ($(KENTRA_IDP),keycloak)
 	$(KEYCLOAK) start
 	eval "$$($(KEYCLOAK) env)" && PORT=$(PORT) $(BIN)/kentra run --port $(PORT) --keycloak-users
@@ -94,7 +108,7 @@ COVERAGE_GATE ?= 1
 GATED := */auth/*,*/tenants/*
 
 # tests/keycloak runs when KENTRA_TEST_KEYCLOAK_URL is set: here, when `make keycloak` runs.
-test: $(STAMP) $(CATALOGS) $(CHROMIUM) $(BROWSER_STAMP) ## Set up and run the tests (real PostgreSQL, a real Celery worker, headless Chromium; Keycloak's when it runs)
+test: $(STAMP) $(CATALOGS) $(DOCS_STAMP) $(CHROMIUM) $(BROWSER_STAMP) ## Set up and run the tests (real PostgreSQL, a real Celery worker, headless Chromium; Keycloak's when it runs)
 	KENTRA_TEST_KEYCLOAK_URL=$${KENTRA_TEST_KEYCLOAK_URL-$$($(KEYCLOAK) status >/dev/null 2>&1 && echo $(KEYCLOAK_URL))} \
 	  $(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 	@if [ "$(COVERAGE_GATE)" = 1 ]; then \
@@ -144,4 +158,4 @@ clean: ## Stop what runs from var/, then remove the virtualenv and var/ (embedde
 	-infra/dev/keycloak.sh stop
 	-infra/dev/services.sh stop
 	-$(BIN)/python -c 'import pgserver' 2>/dev/null && pkill -f 'var/pg' || true
-	rm -rf $(VENV) var build *.egg-info $(BROWSER_DIR)/node_modules
+	rm -rf $(VENV) var build *.egg-info $(BROWSER_DIR)/node_modules $(DOCS_DIR)/node_modules

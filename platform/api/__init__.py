@@ -8,9 +8,14 @@ the same schemas.
 
 from __future__ import annotations
 
+import ast
 import copy
+import functools
+import inspect
 import re
 from datetime import date
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -22,7 +27,8 @@ from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from kentra.auth.flask import PUBLIC, requirement_of
+from kentra.auth.flask import PUBLIC, declare_public_endpoint, requirement_of
+from kentra.platform.api import docs
 from kentra.platform.core import inputs
 from kentra.platform.core.problems import PROBLEM_MEDIA_TYPE, http_exception_problem
 
@@ -45,9 +51,41 @@ class ProblemSchema(ma.Schema):
     )
     detail = ma.fields.String(metadata={"description": "What went wrong, for a person to read."})
     instance = ma.fields.String(metadata={"description": "The request's path."})
-    errors = ma.fields.Raw(
-        metadata={"description": "Validation messages by location and field (422)."}
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        metadata={
+            "description": "Messages by where the input came from (``json``, ``query``, "
+            "``form``, ``files``) and field: a list of messages, or for a list's items and "
+            "nested objects the same shape again by index or name (422).",
+            "example": {"json": {"postal_code": ["A postal code has 5 digits."]}},
+        },
     )
+
+
+# The refusals every operation may answer (a malformed query string, the database away for a
+# moment), those of an operation with a path parameter (nothing of that name, or not yours),
+# and those of one that takes a body (malformed, too large, or refused by the schema).
+_EVERY_OPERATION = (400, 503)
+_WITH_PATH_PARAMETERS = (404,)
+_WITH_BODY = (400, 413, 422)
+_WRITES = frozenset({"post", "put", "patch", "delete"})
+# The URL's codes as the server reads them (any other value names nothing: 404).
+MUNICIPALITY_CODE = {
+    "type": "string",
+    "pattern": "^[0-9]{4}$",
+    "description": "a municipality's 4-digit ELSTAT code",
+    "example": "4501",
+}
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "municipality_code": MUNICIPALITY_CODE,
+    "code": MUNICIPALITY_CODE,
+    "regional_unit_code": {
+        "type": "string",
+        "pattern": "^[0-9]{2}$",
+        "description": "a regional unit's 2-digit ELSTAT prefix",
+        "example": "45",
+    },
+}
 
 
 # What tells a caller how to authenticate: Keycloak's (or the embedded issuer's) discovery
@@ -73,13 +111,41 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
     authentication every operation needs, as they really are."""
 
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all "default" answer: each operation lists the statuses it really answers.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def init_app(self, app: flask.Flask, *args: Any, **kwargs: Any) -> None:
+        """flask-smorest's, with the document's pages at ``/api/v1/docs`` (Swagger UI) and
+        ``/api/v1/docs/redoc`` (ReDoc), public, their files served by the platform."""
+        app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+        app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "unused: our template names the files")
+        app.config.setdefault("OPENAPI_REDOC_PATH", "docs/redoc")
+        app.config.setdefault("OPENAPI_REDOC_URL", "unused: our template names the file")
+        super().init_app(app, *args, **kwargs)
+        app.register_blueprint(docs.blueprint)
+        for endpoint in (
+            "api-docs.openapi_json",
+            "api-docs.openapi_swagger_ui",
+            "api-docs.openapi_redoc",
+            f"{docs.blueprint.name}.asset",
+        ):
+            declare_public_endpoint(app, endpoint)
+
+    def _openapi_swagger_ui(self) -> Response:
+        return docs.swagger_ui_page(self.spec.title, flask.url_for("api-docs.openapi_json"))
+
+    def _openapi_redoc(self) -> Response:
+        return docs.redoc_page(self.spec.title, flask.url_for("api-docs.openapi_json"))
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_exception_problem(error)
 
     def _openapi_json(self) -> Response:
         # A copy: apispec's dict shares its registered components, which must stay as they are.
-        document = describe_security(copy.deepcopy(self.spec.to_dict()), flask.current_app)
+        app = flask.current_app
+        document = describe_refusals(
+            describe_security(copy.deepcopy(self.spec.to_dict()), app), app
+        )
         return flask.current_app.response_class(
             flask.json.dumps(document, indent=2, sort_keys=False), mimetype="application/json"
         )
@@ -139,6 +205,63 @@ def _problem_response(name: str) -> dict[str, Any]:
         "description": name.replace("_", " ").capitalize(),
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+
+
+def describe_refusals(document: dict[str, Any], app: flask.Flask) -> dict[str, Any]:
+    """The codes of the paths as the server reads them, and each operation's problem answers
+    as the code gives them: 400 and 503 for any request
+    (:mod:`kentra.platform.core.inputs`, :mod:`kentra.platform.core.problems`), 404 where the
+    path names something, 400, 413 and 422 where a body is read, and on a write the statuses
+    of the ``DomainError`` refusals its module raises (:func:`refusal_statuses`)."""
+    views = {
+        (openapi_path(rule.rule), method.lower()): app.view_functions[rule.endpoint]
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+    }
+    responses = document.setdefault("components", {}).setdefault("responses", {})
+    for path, operations in document.get("paths", {}).items():
+        for parameter in operations.get("parameters", []):
+            if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS:
+                parameter["schema"] = dict(PATH_PARAMETERS[parameter["name"]])
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            statuses = set(_EVERY_OPERATION)
+            if "{" in path:
+                statuses.update(_WITH_PATH_PARAMETERS)
+            if "requestBody" in operation:
+                statuses.update(_WITH_BODY)
+            view = views.get((path, method))
+            if method in _WRITES and view is not None:
+                statuses.update(
+                    refusal_statuses(Path(inspect.getfile(inspect.unwrap(view))).parent)
+                )
+            for status in sorted(statuses):
+                name = HTTPStatus(status).name
+                operation["responses"].setdefault(
+                    str(status), {"$ref": f"#/components/responses/{name}"}
+                )
+                responses.setdefault(name, _problem_response(name))
+    return document
+
+
+@functools.cache
+def refusal_statuses(module: Path) -> frozenset[int]:
+    """The statuses of the ``DomainError(code, status, …)`` a domain module's source raises
+    (``tests/test_errors.py`` holds each to a literal)."""
+    statuses: set[int] = set()
+    for source in module.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "DomainError"
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, int)
+            ):
+                statuses.add(node.args[1].value)
+    return frozenset(statuses)
 
 
 class ArgumentsParser(FlaskParser):

@@ -27,6 +27,25 @@ PERMISSIONS_POLICY = (
 REFERRER_POLICY = "same-origin"
 
 
+# The API document's pages (Swagger UI, ReDoc: kentra.platform.api.docs): scripts and
+# everything else from here only, as every page; the viewers also set inline styles
+# (style attributes, styled-components), draw icons from data: URIs, and ReDoc searches in a
+# worker it makes from a blob. No form, no frame, no inline script.
+DOCS_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "worker-src 'self' blob:",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "form-action 'none'",
+    ]
+)
+
+
 def content_security_policy(settings: Settings) -> str:
     parts = urlsplit(settings.issuer)
     issuer_origin = f"{parts.scheme}://{parts.netloc}"

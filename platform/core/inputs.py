@@ -92,6 +92,16 @@ _MULTILINE_CONTROL = re.compile(f"[{_CONTROL}]")
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 
 
+# The same rules as JSON Schema patterns, for the API document (every text field that has no
+# pattern of its own): no control or invisible character (lone surrogates cannot be written in
+# a JSON text, so the pattern need not name them).
+_PATTERN_EXCLUDED = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
+_PATTERN_INVISIBLE = "\\u061c\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff"
+_PATTERN_LINE_BREAKS = "\\t\\n\\r\\u2028\\u2029"
+SINGLE_LINE_PATTERN = f"^[^{_PATTERN_EXCLUDED}{_PATTERN_LINE_BREAKS}{_PATTERN_INVISIBLE}]*$"
+MULTILINE_PATTERN = f"^[^{_PATTERN_EXCLUDED}{_PATTERN_INVISIBLE}]*$"
+
+
 def has_control_characters(value: str) -> bool:
     """Whether a one-line value (a query parameter, a login field, an OAuth parameter) holds a
     control character or a line break: none of them is ever a value of ours."""
@@ -180,6 +190,11 @@ def harden_field(field: ma.fields.Field[Any], column: Column[Any] | None = None)
     elif isinstance(field, ma.fields.String):
         clean = CleanText(multiline=bool(field.metadata.get(MULTILINE)))
         field.validators = [clean, *field.validators, *_text_length(field, column)]
+        if "pattern" not in field.metadata and not any(
+            isinstance(v, validate.Regexp | validate.OneOf) for v in field.validators
+        ):
+            pattern = MULTILINE_PATTERN if field.metadata.get(MULTILINE) else SINGLE_LINE_PATTERN
+            field.metadata = {**field.metadata, "pattern": pattern}
     elif isinstance(field, ma.fields.Integer):
         low, high = _column_int_range(column)
         if not _within(field.validators, low, high):

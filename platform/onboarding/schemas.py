@@ -49,9 +49,26 @@ class Text(ma.fields.String):
         return str(super()._deserialize(value, attr, data, **kwargs)).strip()
 
 
+def _documented(kwargs: dict[str, Any], **rules: Any) -> dict[str, Any]:
+    """``kwargs`` with the field's rules in its metadata, for the API document (a field's own
+    metadata wins)."""
+    return {**kwargs, "metadata": {**rules, **kwargs.get("metadata", {})}}
+
+
 class Vat(Text):
     """A Greek VAT number (ΑΦΜ): "EL"/"GR" prefix, spaces and dots are accepted; the nine
     digits are kept."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            **_documented(
+                kwargs,
+                pattern=r"^[0-9]{9}$",
+                description="ΑΦΜ: 9 digits with a valid check digit (an EL or GR prefix, "
+                "spaces and dots are accepted and removed)",
+                example="094014201",
+            )
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs)
@@ -64,6 +81,18 @@ class Vat(Text):
 
 class Phone(Text):
     """A telephone number, national (Greek) or international; kept in E.164 (+302101234567)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            **_documented(
+                kwargs,
+                pattern=r"^\+?[0-9]{7,15}$",
+                description="a telephone number that exists in its numbering plan, Greek "
+                "(2101234567) or international (+33…), spaces, dots, dashes and brackets "
+                "accepted and removed; answered in E.164",
+                example="+302101234567",
+            )
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs)

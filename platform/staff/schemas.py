@@ -55,6 +55,13 @@ class Fte(ma.fields.Decimal):
         kwargs.setdefault(
             "error_messages", {**REQUIRED, "invalid": INVALID_FTE, "special": INVALID_FTE}
         )
+        kwargs["metadata"] = {
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "multipleOf": 0.01,
+            "example": 0.5,
+            **kwargs.get("metadata", {}),
+        }
         super().__init__(as_string=True, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
@@ -146,7 +153,13 @@ class StaffMemberSchema(Schema):
     start_date = ma.fields.Date()
     end_date = ma.fields.Date(allow_none=True)
     # A number in the answer (as in the request), at most two decimals: 0.5, 1.0.
-    fte = ma.fields.Float(metadata={"description": "0 < FTE ≤ 1, two decimals, e.g. 0.5"})
+    fte = ma.fields.Float(
+        metadata={
+            "description": "0 < FTE ≤ 1, two decimals, e.g. 0.5",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+        }
+    )
     is_head = ma.fields.Boolean()
     current = ma.fields.Boolean(
         metadata={"description": "whether the contract runs today (started, not ended)"}

@@ -41,6 +41,15 @@ def _one_of(values: list[str], what: str) -> validate.OneOf:
 class PostalCode(Text):
     """A Greek postal code (ΤΚ): five digits, 10xxx to 85xxx; a space inside is accepted."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {
+            "pattern": "^(1[0-9]|[2-7][0-9]|8[0-5])[0-9]{3}$",
+            "description": "5 digits, 10000 to 85999 (a space inside is accepted and removed)",
+            "example": "10431",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs).replace(" ", "")
         if not (len(raw) == 5 and raw.isascii() and raw.isdigit() and 10 <= int(raw[:2]) <= 85):

@@ -1,4 +1,5 @@
-"""Samples of the shared web routes: the stylesheet and the language switch."""
+"""Samples of the shared web routes: the stylesheet, the language switch and the API docs'
+files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from sqlalchemy import Engine
 
 
 def prepare(_engine: Engine, _unit_ids: dict[str, int]) -> dict[str, str]:
-    return {"filename": "kentra.css", "language": "en"}
+    # package, file_name: a file of the API docs' viewers (make docs-assets installs them).
+    return {
+        "filename": "kentra.css",
+        "language": "en",
+        "package": "redoc",
+        "file_name": "redoc.standalone.js",
+    }
 
 
 def cleanup(_engine: Engine) -> None:
