@@ -19,6 +19,7 @@ from kentra.platform.core.config import Settings
 from kentra.platform.core.database import make_engine
 from kentra.tenants.binding import current_tenant, tenant_session
 from kentra.tenants.codes import MunicipalityCode
+from tests.helpers import marked_audit_rows
 from tests.tokens import TokenFactory
 
 
@@ -29,16 +30,6 @@ def _write_marker(engine: Engine, code: MunicipalityCode) -> str:
             session, actor="test", action="isolation.marker", details={"marker": marker}
         )
     return marker
-
-
-def _orm_count(engine: Engine, code: MunicipalityCode, marker: str) -> int:
-    with tenant_session(engine, code) as session:
-        query = (
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.details["marker"].astext == marker)
-        )
-        return int(session.scalar(query) or 0)
 
 
 def _raw_count(engine: Engine, code: MunicipalityCode, marker: str) -> int:
@@ -56,8 +47,8 @@ def test_rows_of_a_are_invisible_from_b_through_the_orm(
     engine: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
 ) -> None:
     marker = _write_marker(engine, tenant_a)
-    assert _orm_count(engine, tenant_a, marker) == 1
-    assert _orm_count(engine, tenant_b, marker) == 0
+    assert marked_audit_rows(engine, tenant_a, marker) == 1
+    assert marked_audit_rows(engine, tenant_b, marker) == 0
 
 
 def test_rows_of_a_are_invisible_from_b_through_raw_sql(

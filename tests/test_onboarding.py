@@ -44,6 +44,7 @@ from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
 from kentra.tenants.provisioning import change_status
 from tests.conftest import registry_codes, tenant_schemas
+from tests.helpers import SMALL_MUNICIPALITY_TEXT, count_rows
 from tests.tokens import TokenFactory
 
 URL = "/api/v1/onboarding/requests"
@@ -52,10 +53,6 @@ TOO_SMALL = "7403"  # Γαύδος, 142 residents
 VALID_VAT = "090000045"
 REVIEWERS = [Role.PLATFORM_OPERATOR, Role.MINISTRY_OFFICER]
 OTHERS = [role for role in Role if role not in REVIEWERS]
-SMALL_MUNICIPALITY_TEXT = (
-    "Ο Δήμος έχει λιγότερους από 10.000 κατοίκους: δεν μπορεί να έχει δικό του Κέντρο "
-    "Κοινότητας· μπορεί να εξυπηρετείται από Κινητή Μονάδα γειτονικού Κέντρου."
-)
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
@@ -119,15 +116,7 @@ def reviewer(
 
 
 def saved(engine: Engine, code: str) -> int:
-    with engine.connect() as conn:
-        return (
-            conn.scalar(
-                select(func.count())
-                .select_from(OnboardingRequest)
-                .where(OnboardingRequest.municipality_code == code)
-            )
-            or 0
-        )
+    return count_rows(engine, OnboardingRequest, OnboardingRequest.municipality_code == code)
 
 
 def platform_events(engine: Engine, code: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -17,7 +17,7 @@ from flask import Flask
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from kentra.platform.app.factory import create_app
 from kentra.platform.core.config import DEFAULT_PUBLIC_SUBMISSION_LIMIT, Settings
@@ -26,6 +26,7 @@ from kentra.platform.ratelimits import storage as ratelimit_storage
 from kentra.platform.ratelimits.limits import Clock, rate_limits
 from kentra.platform.ratelimits.models import RateLimitHit
 from kentra.platform.ratelimits.storage import DatabaseStorage
+from tests.helpers import count_rows
 from tests.tokens import TokenFactory
 
 # 4501 is on the platform already: a well-formed request for it is refused (409) after the
@@ -55,15 +56,7 @@ def body(**overrides: Any) -> dict[str, Any]:
 
 
 def requests_for(engine: Engine, code: str) -> int:
-    with engine.connect() as conn:
-        return (
-            conn.scalar(
-                select(func.count())
-                .select_from(OnboardingRequest)
-                .where(OnboardingRequest.municipality_code == code)
-            )
-            or 0
-        )
+    return count_rows(engine, OnboardingRequest, OnboardingRequest.municipality_code == code)
 
 
 def test_the_default_limit_is_on() -> None:

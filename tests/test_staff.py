@@ -22,7 +22,6 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.test import TestResponse
 
-from kentra.auth.claims import organization_alias
 from kentra.auth.identity import UserSpec
 from kentra.auth.issuer.models import (
     IdentityGroup,
@@ -51,8 +50,7 @@ from kentra.platform.units.models import Unit, UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from kentra.tenants.provisioning import create_tenant
-from tests.conftest import drop_tenant
+from tests.helpers import module_tenant
 from tests.tokens import TokenFactory
 
 CODE = "3701"
@@ -69,16 +67,8 @@ FTE_MESSAGE = (
 
 @pytest.fixture(scope="module")
 def tenant(engine: Engine) -> Iterator[MunicipalityCode]:
-    code = parse_municipality_code(CODE)
-    create_tenant(engine, CODE, actor="test")
-    yield code
-    drop_tenant(engine, code)
-    with engine.begin() as conn:
-        conn.execute(
-            delete(IdentityOrganization).where(
-                IdentityOrganization.alias == organization_alias(CODE)
-            )
-        )
+    with module_tenant(engine, CODE) as code:
+        yield code
 
 
 @pytest.fixture(scope="module")

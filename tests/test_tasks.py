@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from celery.result import AsyncResult
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from kentra.platform.audit.models import AuditEvent
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.platform.municipalities.probes import describe_tenant
 from kentra.tasks import app as celery_app
@@ -21,20 +20,11 @@ from kentra.tenants.binding import current_tenant, tenant_context, tenant_sessio
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import TenantStatus
 from kentra.tenants.provisioning import change_status
+from tests.helpers import marked_audit_rows
 
 Scratch = Callable[..., list[MunicipalityCode]]
 TIMEOUT = 60
 pytestmark = pytest.mark.worker
-
-
-def _marker_count(engine: Engine, code: MunicipalityCode, marker: str) -> int:
-    with tenant_session(engine, code) as session:
-        query = (
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.details["marker"].astext == marker)
-        )
-        return int(session.scalar(query) or 0)
 
 
 def test_two_tenants_at_once_each_get_their_own_answer(
@@ -73,11 +63,11 @@ def test_tasks_are_sent_only_after_commit(
         )
 
     deadline = time.monotonic() + TIMEOUT
-    while _marker_count(engine, tenant_a, done) == 0:
+    while marked_audit_rows(engine, tenant_a, done) == 0:
         assert time.monotonic() < deadline, "the committed task never ran"
         time.sleep(0.2)
     time.sleep(1.0)  # give a wrongly sent task time to show up
-    assert _marker_count(engine, tenant_a, undone) == 0
+    assert marked_audit_rows(engine, tenant_a, undone) == 0
 
 
 def test_a_task_for_a_suspended_tenant_does_not_run(
@@ -88,7 +78,7 @@ def test_a_task_for_a_suspended_tenant_does_not_run(
     result = describe_tenant.apply_async(kwargs={"marker": "suspended"}, tenant=code)
     with pytest.raises(Exception, match="not active"):
         result.get(timeout=TIMEOUT)
-    assert _marker_count(engine, code, "suspended") == 0
+    assert marked_audit_rows(engine, code, "suspended") == 0
 
 
 def test_a_tenant_task_needs_a_tenant() -> None:

@@ -20,8 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, func, insert, select
 from werkzeug.test import TestResponse
 
-from kentra.auth.claims import organization_alias
-from kentra.auth.issuer.models import IdentityGroup, IdentityOrganization
+from kentra.auth.issuer.models import IdentityGroup
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import ROLE_REACH, Reach, Role
@@ -38,6 +37,7 @@ from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
 from kentra.platform.units.operations import segment_base, transliterate
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from tests.helpers import SMALL_MUNICIPALITY_TEXT, remove_organizations
 from tests.tokens import TokenFactory
 
 BIG, EDGE, SMALL = "2201", "2202", "2302"
@@ -54,21 +54,13 @@ READERS_NOT_WRITERS = [
     if Permission.TENANT_UNITS_READ in ROLE_PERMISSIONS[role]
     and Permission.TENANT_UNITS_WRITE not in ROLE_PERMISSIONS[role]
 ]
-SMALL_TEXT = (
-    "Ο Δήμος έχει λιγότερους από 10.000 κατοίκους: δεν μπορεί να έχει δικό του Κέντρο "
-    "Κοινότητας· μπορεί να εξυπηρετείται από Κινητή Μονάδα γειτονικού Κέντρου."
-)
 
 
 @pytest.fixture(autouse=True)
 def clean(engine: Engine) -> Iterator[None]:
     yield
+    remove_organizations(engine, *CODES)
     with engine.begin() as conn:
-        conn.execute(
-            delete(IdentityOrganization).where(
-                IdentityOrganization.alias.in_([organization_alias(c) for c in CODES])
-            )
-        )
         conn.execute(
             delete(CentreCompliance).where(CentreCompliance.municipality_code.in_(CODES + SERVED))
         )
@@ -349,7 +341,7 @@ def test_a_municipality_under_the_threshold_cannot_register_a_centre(
         url(SMALL, "/centre"), headers=admin(tokens, SMALL), json=centre_body(postal_code="43065")
     )
     refused = problem(response, 422)
-    assert refused["detail"] == SMALL_TEXT
+    assert refused["detail"] == SMALL_MUNICIPALITY_TEXT
     assert refused["code"] == "units.no_centre_of_its_own"
     assert units_of(engine, SMALL) == []
     assert groups(engine, SMALL) == set()

@@ -32,8 +32,7 @@ from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from kentra.tenants.provisioning import create_tenant
-from tests.conftest import drop_tenant
+from tests.helpers import module_tenant
 from tests.onboarding_samples import add_rejected_request, remove_request
 from tests.tokens import TokenFactory
 
@@ -47,10 +46,8 @@ NAME_NFD = unicodedata.normalize("NFD", NAME_NFC)
 
 @pytest.fixture(scope="module")
 def tenant(engine: Engine) -> Iterator[MunicipalityCode]:
-    code = parse_municipality_code(CODE)
-    create_tenant(engine, CODE, actor="test")
-    yield code
-    drop_tenant(engine, code)
+    with module_tenant(engine, CODE) as code:
+        yield code
 
 
 @pytest.fixture(scope="module")

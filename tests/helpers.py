@@ -1,0 +1,75 @@
+"""Helpers the committing tests share (ADR 0039): counts read on a connection of their own, the
+clean-up of what a test committed, a tenant kept for a whole module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from kentra.auth.claims import organization_alias
+from kentra.auth.issuer.models import IdentityOrganization
+from kentra.platform.audit.models import AuditEvent
+from kentra.tenants.binding import tenant_session
+from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from kentra.tenants.provisioning import create_tenant
+
+# The refusal of a centre to a municipality below 10,000 inhabitants (units, onboarding).
+SMALL_MUNICIPALITY_TEXT = (
+    "Ο Δήμος έχει λιγότερους από 10.000 κατοίκους: δεν μπορεί να έχει δικό του Κέντρο "
+    "Κοινότητας· μπορεί να εξυπηρετείται από Κινητή Μονάδα γειτονικού Κέντρου."
+)
+
+
+def count_rows(engine: Engine, model: type[Any], *where: ColumnElement[bool]) -> int:
+    """How many committed rows of ``model`` (a shared table) match ``where``."""
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def marked_audit_rows(engine: Engine, code: MunicipalityCode, marker: str) -> int:
+    """How many of ``code``'s audit rows carry ``details.marker == marker`` (ORM, committed)."""
+    with tenant_session(engine, code) as session:
+        query = (
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.details["marker"].astext == marker)
+        )
+        return int(session.scalar(query) or 0)
+
+
+@contextmanager
+def removed_afterwards(engine: Engine, column: InstrumentedAttribute[Any]) -> Iterator[list[Any]]:
+    """A list the test adds keys to; the shared rows whose ``column`` is one of them are
+    deleted when the block ends (what a committing test made)."""
+    made: list[Any] = []
+    try:
+        yield made
+    finally:
+        if made:
+            with engine.begin() as conn:
+                conn.execute(delete(column.class_).where(column.in_(made)))
+
+
+def remove_organizations(engine: Engine, *codes: str) -> None:
+    """Delete the embedded issuer's organizations of ``codes`` (with their groups)."""
+    aliases = [organization_alias(code) for code in codes]
+    with engine.begin() as conn:
+        conn.execute(delete(IdentityOrganization).where(IdentityOrganization.alias.in_(aliases)))
+
+
+@contextmanager
+def module_tenant(engine: Engine, code: str) -> Iterator[MunicipalityCode]:
+    """A tenant provisioned for a whole module, dropped with its organization afterwards."""
+    from tests.conftest import drop_tenant
+
+    parsed = parse_municipality_code(code)
+    create_tenant(engine, code, actor="test")
+    try:
+        yield parsed
+    finally:
+        drop_tenant(engine, parsed)
+        remove_organizations(engine, code)
