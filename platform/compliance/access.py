@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from kentra.platform.compliance.operations import (
     RECOMPUTE_TASK_NAME,
     recompute_job,
 )
+from kentra.platform.core.paging import page_of
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit
 from kentra.platform.supervision.operations import supervised_municipality_codes
 from kentra.platform.units.models import Unit
@@ -49,6 +51,21 @@ class CentreRow:
 class Overview:
     centres: list[CentreRow]
     counts: dict[str, int]
+    # When paged: the cursors of the pages after and before (None at either end).
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
+# The overview's orders: the columns each sorts by, before the row's own key (unique, so that
+# keyset paging never repeats or skips a centre).
+OVERVIEW_ORDERS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "region": (Region.name_el, Municipality.name_el, CentreCompliance.centre_name),
+    "municipality": (Municipality.name_el, CentreCompliance.centre_name),
+    "centre": (CentreCompliance.centre_name, Municipality.name_el),
+    "status": (CentreCompliance.status, Region.name_el, Municipality.name_el),
+    "staff": (CentreCompliance.staff_count, Municipality.name_el),
+}
+_CENTRE_KEY = (CentreCompliance.municipality_code, CentreCompliance.centre_id)
 
 
 @dataclass(frozen=True)
@@ -134,9 +151,15 @@ def access_overview(
     *,
     region: str | None = None,
     status: ComplianceStatus | None = None,
+    order: str = "region",
+    descending: bool = False,
+    per_page: int | None = None,
+    cursor: str | None = None,
 ) -> Overview:
-    """Centres within the principal's reach, optionally of one region and one status; the
-    counts by status cover the reach and the region filter (not the status filter).
+    """Centres within the principal's reach, optionally of one region and one status, in
+    ``order`` (a key of :data:`OVERVIEW_ORDERS`); all of them, or the page ``cursor`` points
+    at when ``per_page`` is given. The counts by status cover the reach and the region filter
+    (not the status filter).
 
     Filters narrow what the principal may see, never widen it: a regional officer asking for
     another region gets an empty overview, not that region."""
@@ -158,14 +181,20 @@ def access_overview(
     query = _query().where(*scope)
     if status is not None:
         query = query.where(CentreCompliance.status == status)
-    query = query.order_by(
-        RegionalUnit.region_code,
-        Municipality.name_el,
-        CentreCompliance.municipality_code,
-        CentreCompliance.centre_name,
-        CentreCompliance.centre_id,
+    columns = (*OVERVIEW_ORDERS[order], *_CENTRE_KEY)
+    query = query.order_by(*(c.desc() if descending else c.asc() for c in columns))
+    if per_page is None:
+        return Overview([_row(found) for found in session.execute(query)], counts)
+    page = page_of(
+        session,
+        query,
+        cursor=cursor,
+        order=f"{order}:{'desc' if descending else 'asc'}",
+        per_page=per_page,
     )
-    return Overview([_row(found) for found in session.execute(query)], counts)
+    return Overview(
+        [_row(found) for found in page.items], counts, page.next_cursor, page.previous_cursor
+    )
 
 
 def access_municipality_compliance(session: Session, municipality_code: str) -> list[CentreRow]:

@@ -3,21 +3,29 @@
 - ``/municipalities/<code>/compliance``: each open centre's status, the unmet items explained
   with what to do and a link to the page where it is done, and the premises recommendations;
 - ``/compliance``: the overview across the municipalities within the user's reach, with a
-  region and a status filter and the counts by status.
+  region and a status filter, the counts by status, sortable columns and pages of
+  :data:`PER_PAGE` centres (keyset paging);
+- ``/compliance.csv``: the same selection, in the same order, every row, as CSV.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.compliance.access import (
+    OVERVIEW_ORDERS,
+    Overview,
     access_municipality_compliance,
     access_overview,
     access_population,
@@ -33,6 +41,7 @@ from kentra.platform.compliance.operations import (
 )
 from kentra.platform.compliance.schemas import ComplianceOverviewQueryArgsSchema
 from kentra.platform.core.database import request_session
+from kentra.platform.core.errors import DomainError
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.tenants.codes import MunicipalityCode
 
@@ -150,34 +159,107 @@ def municipality_page(municipality_code: MunicipalityCode) -> ResponseReturnValu
     )
 
 
-@blueprint.get("/compliance")
-@requires(Permission.REGION_COMPLIANCE_READ)
-def overview_page() -> ResponseReturnValue:
-    """The overview across municipalities, filtered by region and status."""
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    session = request_session()
-    values = {name: request.args.get(name, "") for name in ("region", "status")}
-    errors: dict[str, list[str]] = {}
+PER_PAGE = 50
+# The overview's sortable columns, in the table's order: (order key, heading).
+COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("region", lazy_gettext("Περιφέρεια")),
+    ("municipality", lazy_gettext("Δήμος")),
+    ("centre", lazy_gettext("Κέντρο")),
+    ("status", lazy_gettext("Κατάσταση")),
+    ("staff", lazy_gettext("Προσωπικό / ελάχιστο")),
+)
+BAD_FILTER = lazy_gettext("Το φίλτρο δεν είναι έγκυρο· εμφανίζονται όλα.")
+
+
+def _overview(*, paged: bool) -> tuple[Overview, dict[str, str], list[str]]:
+    """The overview the query string asks for (filters, order, page): the overview, the
+    query's values as the page shows them, and what was refused."""
+    principal = signed_in_principal()
+    values = {name: request.args.get(name, "") for name in ("region", "status", "order", "dir")}
+    if values["order"] not in OVERVIEW_ORDERS:
+        values["order"] = "region"
+    values["dir"] = "desc" if values["dir"] == "desc" else "asc"
+    errors: list[str] = []
     try:
         args = ComplianceOverviewQueryArgsSchema().load(
-            {name: value for name, value in values.items() if value}
+            {name: values[name] for name in ("region", "status") if values[name]}
         )
     except ma.ValidationError:
         args = {}
-        errors["filters"] = [str(lazy_gettext("Το φίλτρο δεν είναι έγκυρο· εμφανίζονται όλα."))]
-    overview = access_overview(
-        session, principal, region=args.get("region"), status=args.get("status")
+        errors.append(str(BAD_FILTER))
+    read = partial(
+        access_overview,
+        request_session(),
+        principal,
+        region=args.get("region"),
+        status=args.get("status"),
+        order=values["order"],
+        descending=values["dir"] == "desc",
+        per_page=PER_PAGE if paged else None,
     )
+    try:
+        overview = read(cursor=request.args.get("cursor") or None)
+    except DomainError as refusal:  # a cursor of another list, or mangled: the first page
+        errors.append(refusal.detail)
+        overview = read()
+    return overview, values, errors
+
+
+def _query(values: dict[str, str], **changes: str | None) -> str:
+    """The query string of the overview with ``changes`` (None removes a parameter)."""
+    merged = {**values, **changes}
+    return urlencode({name: value for name, value in merged.items() if value})
+
+
+@blueprint.get("/compliance")
+@requires(Permission.REGION_COMPLIANCE_READ)
+def overview_page() -> ResponseReturnValue:
+    """The overview across municipalities: filtered, sorted, paged."""
+    overview, values, errors = _overview(paged=True)
+    session = request_session()
     return (
         render_template(
             "compliance/overview.html",
             overview=overview,
-            regions=access_regions(session, overview_reach(session, principal)),
+            regions=access_regions(session, overview_reach(session, signed_in_principal())),
             values=values,
             errors=errors,
+            columns=COLUMNS,
+            query=lambda **changes: _query(values, **changes),
             status_text=STATUS_TEXT,
             item_page=item_page,
         ),
         422 if errors else 200,
+    )
+
+
+@blueprint.get("/compliance.csv")
+@requires(Permission.REGION_COMPLIANCE_READ)
+def overview_csv() -> ResponseReturnValue:
+    """The overview's selection, every row, in the page's order, as CSV (UTF-8 with a byte
+    order mark, so that spreadsheets read the Greek)."""
+    overview, _values, _errors = _overview(paged=False)
+    headings = [str(text) for _key, text in COLUMNS[:4]]
+    headings += [gettext("Προσωπικό"), gettext("Ελάχιστο προσωπικό"), gettext("Τι λείπει")]
+
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(headings)
+    for row in overview.centres:
+        writer.writerow(
+            [
+                row.region_name,
+                row.municipality_name,
+                row.centre_name,
+                STATUS_TEXT[row.status.value],
+                row.staff_count,
+                row.required_staff,
+                "; ".join(str(item_page(code)[0]) for code in row.unmet),
+            ]
+        )
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="compliance.csv"'},
     )

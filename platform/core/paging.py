@@ -1,0 +1,89 @@
+"""One paginator for every list: keyset paging (sqlakeyset), never OFFSET.
+
+A page is read with ``WHERE (sort key) > (the last row's key) ORDER BY … LIMIT n``, so page
+1,000 costs what page 1 costs (an OFFSET would read and drop every row before it), and a row
+added or removed meanwhile neither repeats nor skips a row on the next page. The query must
+order by a key that is unique: end its ``ORDER BY`` with the primary key.
+
+A cursor is opaque to clients: the list's order (``order``, e.g. ``"name:asc"``) and
+sqlakeyset's bookmark (the sort key's values and the direction), in URL-safe base64. A cursor
+that does not decode, or was made for another order, is refused as ``paging.bad_cursor``
+(422, field ``cursor``): a key of one order is never compared with another order's columns.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask_babel import lazy_gettext as _l
+from sqlakeyset import BadBookmark, InvalidPage, select_page, unserialize_bookmark
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from kentra.platform.core.errors import DomainError
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+BAD_CURSOR = _l("Ο δείκτης της σελίδας δεν είναι έγκυρος· ξεκινήστε από την πρώτη σελίδα.")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its rows, and the cursors of the pages after and before it (None
+    on the last and on the first page)."""
+
+    items: list[T]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+_SEPARATOR = "\n"
+
+
+def _encode(order: str, bookmark: str) -> str:
+    raw = f"{order}{_SEPARATOR}{bookmark}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(order: str, cursor: str) -> Any:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        made_for, _, bookmark = base64.urlsafe_b64decode(padded).decode().partition(_SEPARATOR)
+        marker = unserialize_bookmark(bookmark) if made_for == order else None
+    except (binascii.Error, UnicodeDecodeError, ValueError, BadBookmark) as error:
+        raise _bad_cursor() from error
+    if marker is None:  # a cursor of another order
+        raise _bad_cursor()
+    return marker
+
+
+def _bad_cursor() -> DomainError:
+    return DomainError("paging.bad_cursor", 422, BAD_CURSOR, field="cursor")
+
+
+def page_of(
+    session: Session,
+    query: Select[Any],
+    *,
+    cursor: str | None = None,
+    order: str = "",
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page[Any]:
+    """The page of ``query`` (ordered by a unique key; ``order`` names that order) that
+    ``cursor`` points at; the first page without one."""
+    marker = _decode(order, cursor) if cursor else None
+    try:
+        found = select_page(session, query, per_page=min(per_page, MAX_PER_PAGE), page=marker)
+    except (InvalidPage, BadBookmark, ValueError, TypeError) as error:
+        # A cursor of another list (another sort, another number of key columns).
+        raise _bad_cursor() from error
+    paging = found.paging
+    return Page(
+        items=list(found),
+        next_cursor=_encode(order, paging.bookmark_next) if paging.has_next else None,
+        previous_cursor=(_encode(order, paging.bookmark_previous) if paging.has_previous else None),
+    )
