@@ -24,6 +24,7 @@ from flask import Blueprint, Flask, current_app, redirect, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from flask.wrappers import Response as FlaskResponse
+from flask_babel import get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.wrappers import Response
 
@@ -67,7 +68,10 @@ def _client() -> Any:
 def login() -> Response:
     session[_NEXT] = safe_next(request.args.get("next"))
     response: Response = _client().authorize_redirect(
-        redirect_uri=f"{_settings().base_url}/auth/callback"
+        redirect_uri=f"{_settings().base_url}/auth/callback",
+        # The page's language, for Keycloak's login (OIDC Core 3.1.2.1); the embedded
+        # issuer reads the language cookie itself.
+        ui_locales=str(get_locale() or "el"),
     )
     return response
 

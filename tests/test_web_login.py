@@ -239,3 +239,15 @@ def test_a_signed_in_user_reaches_exactly_their_municipality_on_the_web(
     assert landed.url == f"{live}/municipalities/4501"
     assert "<h1>Δήμος Αθηναίων</h1>" in landed.text
     assert browser.get(f"{live}/municipalities/7101", timeout=30).status_code == 404
+
+
+def test_the_login_page_speaks_the_language_chosen_on_the_platform(live: str) -> None:
+    browser = requests.Session()
+    browser.get(f"{live}/language/en", timeout=30)  # the visitor chose English on a page
+    page = browser.get(f"{live}/auth/login", timeout=30)
+    assert page.status_code == 200
+    assert "ui_locales=en" in page.url  # what Keycloak's login is told
+    assert '<html lang="en">' in page.text
+    assert "Username" in page.text and "Όνομα χρήστη" not in page.text
+    greek = requests.Session().get(f"{live}/auth/login", timeout=30)
+    assert '<html lang="el">' in greek.text and "Όνομα χρήστη" in greek.text

@@ -1,7 +1,9 @@
-"""The issuer's HTML pages (Greek): login, logout confirmation, logged out, and errors.
+"""The issuer's HTML pages: login, logout confirmation, logged out, and errors.
 
 Rendered with their own autoescaping Jinja environment, independent of the host app's
 templates. The only style is inline and allowed by its hash in the Content-Security-Policy.
+Their texts are the platform's (Greek source, English catalogue): the issuer runs in the same
+app, so the visitor's language choice (the cookie the pages set) holds on the login page too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import base64
 import hashlib
 import math
 from collections.abc import Mapping
+from typing import Any
 
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from jinja2 import DictLoader, Environment, select_autoescape
 from markupsafe import Markup
 
@@ -36,20 +41,19 @@ CONTENT_SECURITY_POLICY = (
 )
 
 _LAYOUT = """<!doctype html>
-<html lang="el">
+<html lang="{{ language }}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>{{ title }} — Κέντρα Κοινότητας</title>
+<title>{{ title }} — {{ text.site }}</title>
 <style>{{ style }}</style>
 </head>
 <body>
 <main>
 <h1>{{ title }}</h1>
 {% block content %}{% endblock %}
-{% if development %}<p class="note">Περιβάλλον ανάπτυξης: ο ενσωματωμένος πάροχος ταυτότητας
-υποκαθιστά το Keycloak.</p>{% endif %}
+{% if development %}<p class="note">{{ text.development }}</p>{% endif %}
 </main>
 </body>
 </html>
@@ -57,34 +61,34 @@ _LAYOUT = """<!doctype html>
 
 _LOGIN = """{% extends "layout" %}
 {% block content %}
-<p>Συνδεθείτε με τον λογαριασμό σας στην πλατφόρμα των Κέντρων Κοινότητας.</p>
+<p>{{ text.login_intro }}</p>
 {% if error %}<p id="login-error" class="error" role="alert">{{ error }}</p>{% endif %}
 <form method="post" action="{{ action }}">
 {% for name, value in fields.items() %}<input type="hidden" name="{{ name }}" value="{{ value }}">
 {% endfor %}<input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-<label for="username">Όνομα χρήστη</label>
+<label for="username">{{ text.username }}</label>
 <input id="username" name="username" type="text" value="{{ username }}" required
   autocomplete="username" autocapitalize="none" spellcheck="false"
   {%- if error %} aria-describedby="login-error"{% endif %}
   {%- if invalid %} aria-invalid="true"{% endif %}
   {%- if not username %} autofocus{% endif %}>
-<label for="password">Κωδικός πρόσβασης</label>
+<label for="password">{{ text.password }}</label>
 <input id="password" name="password" type="password" required autocomplete="current-password"
   {%- if error %} aria-describedby="login-error"{% endif %}
   {%- if invalid %} aria-invalid="true"{% endif %}
   {%- if username %} autofocus{% endif %}>
-<button type="submit">Σύνδεση</button>
+<button type="submit">{{ text.log_in }}</button>
 </form>
 {% endblock %}
 """
 
 _LOGOUT = """{% extends "layout" %}
 {% block content %}
-<p>Θέλετε να αποσυνδεθείτε;</p>
+<p>{{ text.logout_question }}</p>
 <form method="post" action="{{ action }}">
 {% for name, value in fields.items() %}<input type="hidden" name="{{ name }}" value="{{ value }}">
 {% endfor %}<input type="hidden" name="csrf_token" value="{{ csrf_token }}">
-<button type="submit">Αποσύνδεση</button>
+<button type="submit">{{ text.log_out }}</button>
 </form>
 {% endblock %}
 """
@@ -104,35 +108,60 @@ _env = Environment(
     keep_trailing_newline=True,
 )
 
-# Every text the issuer shows, in Greek.
-LOGIN_TITLE = "Σύνδεση"
-LOGIN_ERROR_TITLE = "Σφάλμα σύνδεσης"
-LOGOUT_TITLE = "Αποσύνδεση"
-LOGGED_OUT = "Έχετε αποσυνδεθεί."
-UNKNOWN_CLIENT = "Άγνωστη εφαρμογή (client_id)."
-BAD_REDIRECT = "Μη έγκυρη διεύθυνση επιστροφής (redirect_uri)."
-BAD_LOGOUT_REQUEST = "Μη έγκυρο αίτημα αποσύνδεσης."
-BAD_ID_TOKEN_HINT = "Μη έγκυρο id_token_hint."  # noqa: S105 - a message
-CLIENT_MISMATCH = "Το client_id δεν ταιριάζει με το id_token_hint."
-BAD_POST_LOGOUT_REDIRECT = (
+# Every text the issuer shows, in Greek, translated when the visitor chose English.
+LOGIN_TITLE = _l("Σύνδεση")
+LOGIN_ERROR_TITLE = _l("Σφάλμα σύνδεσης")
+LOGOUT_TITLE = _l("Αποσύνδεση")
+LOGGED_OUT = _l("Έχετε αποσυνδεθεί.")
+UNKNOWN_CLIENT = _l("Άγνωστη εφαρμογή (client_id).")
+BAD_REDIRECT = _l("Μη έγκυρη διεύθυνση επιστροφής (redirect_uri).")
+BAD_LOGOUT_REQUEST = _l("Μη έγκυρο αίτημα αποσύνδεσης.")
+BAD_ID_TOKEN_HINT = _l("Μη έγκυρο id_token_hint.")
+CLIENT_MISMATCH = _l("Το client_id δεν ταιριάζει με το id_token_hint.")
+BAD_POST_LOGOUT_REDIRECT = _l(
     "Μη έγκυρη διεύθυνση επιστροφής μετά την αποσύνδεση (post_logout_redirect_uri)."
 )
-WRONG_CREDENTIALS = "Λάθος όνομα χρήστη ή κωδικός πρόσβασης."
-FORM_EXPIRED = "Η φόρμα έληξε ή δεν είναι έγκυρη. Συμπληρώστε ξανά τα στοιχεία σας."
-MISSING_CREDENTIALS = "Συμπληρώστε το όνομα χρήστη και τον κωδικό πρόσβασης."
-INVALID_CHARACTERS = "Το αίτημα περιέχει χαρακτήρες ελέγχου, που δεν επιτρέπονται."
+WRONG_CREDENTIALS = _l("Λάθος όνομα χρήστη ή κωδικός πρόσβασης.")
+FORM_EXPIRED = _l("Η φόρμα έληξε ή δεν είναι έγκυρη. Συμπληρώστε ξανά τα στοιχεία σας.")
+MISSING_CREDENTIALS = _l("Συμπληρώστε το όνομα χρήστη και τον κωδικό πρόσβασης.")
+INVALID_CHARACTERS = _l("Το αίτημα περιέχει χαρακτήρες ελέγχου, που δεν επιτρέπονται.")
+# The texts of the templates.
+TEXT = {
+    "site": _l("Κέντρα Κοινότητας"),
+    "development": _l(
+        "Περιβάλλον ανάπτυξης: ο ενσωματωμένος πάροχος ταυτότητας υποκαθιστά το Keycloak."
+    ),
+    "login_intro": _l("Συνδεθείτε με τον λογαριασμό σας στην πλατφόρμα των Κέντρων Κοινότητας."),
+    "username": _l("Όνομα χρήστη"),
+    "password": _l("Κωδικός πρόσβασης"),
+    "log_in": _l("Σύνδεση"),
+    "logout_question": _l("Θέλετε να αποσυνδεθείτε;"),
+    "log_out": _l("Αποσύνδεση"),
+}
 
 
 def too_many_failures(retry_after: int) -> str:
     """The client address is over its limit of failed logins (a 429)."""
     wait = (
-        f"{retry_after} δευτερόλεπτα"
+        gettext("%(count)s δευτερόλεπτα", count=retry_after)
         if retry_after < 120
-        else f"{math.ceil(retry_after / 60)} λεπτά"
+        else gettext("%(count)s λεπτά", count=math.ceil(retry_after / 60))
     )
-    return (
-        "Πάρα πολλές αποτυχημένες συνδέσεις από τη διεύθυνση δικτύου σας. "
-        f"Δοκιμάστε ξανά σε {wait}."
+    return str(
+        gettext(
+            "Πάρα πολλές αποτυχημένες συνδέσεις από τη διεύθυνση δικτύου σας. "
+            "Δοκιμάστε ξανά σε %(wait)s.",
+            wait=wait,
+        )
+    )
+
+
+def _render(template: str, **context: Any) -> str:
+    return _env.get_template(template).render(
+        style=Markup(STYLE),  # noqa: S704 - a constant of this module
+        language=str(get_locale() or "el"),
+        text=TEXT,
+        **context,
     )
 
 
@@ -146,9 +175,9 @@ def login_page(
     invalid: bool = False,
     development: bool = False,
 ) -> str:
-    return _env.get_template("login").render(
+    return _render(
+        "login",
         title=LOGIN_TITLE,
-        style=Markup(STYLE),  # noqa: S704 - a constant of this module
         action=action,
         fields=fields,
         csrf_token=csrf_token,
@@ -162,9 +191,9 @@ def login_page(
 def logout_page(
     *, action: str, fields: Mapping[str, str], csrf_token: str, development: bool = False
 ) -> str:
-    return _env.get_template("logout").render(
+    return _render(
+        "logout",
         title=LOGOUT_TITLE,
-        style=Markup(STYLE),  # noqa: S704 - a constant of this module
         action=action,
         fields=fields,
         csrf_token=csrf_token,
@@ -173,9 +202,9 @@ def logout_page(
 
 
 def message_page(title: str, message: str, *, error: bool, development: bool = False) -> str:
-    return _env.get_template("message").render(
+    return _render(
+        "message",
         title=title,
-        style=Markup(STYLE),  # noqa: S704 - a constant of this module
         message=message,
         error=error,
         development=development,

@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
+from flask_babel import Babel
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import Connection, Engine
 from werkzeug.datastructures import MultiDict
@@ -217,6 +218,10 @@ def init_embedded_issuer(app: Flask, settings: Settings, engine: Engine) -> None
         raise RuntimeError(
             "KENTRA_OIDC_ISSUER is set: tokens come from that issuer, not the embedded one"
         )
+    if "babel" not in app.extensions:
+        # Mounted on an app of its own (the platform's has its catalogue already): the pages'
+        # texts in their source language, Greek.
+        Babel(app, default_locale="el")
     _install(app, settings, engine)
 
 
