@@ -196,8 +196,8 @@ def test_the_roster_shows_units_profiles_dates_fte_head_and_invitations(
     assert "Κοινωνικός Λειτουργός" in text
     assert "15/01/2024" in text
     assert "31/12/2023" in text
-    assert "<td>0,75</td>" in text
-    assert "<td>1,00</td>" in text
+    assert "<td>75 %</td>" in text  # the share of a full-time post, as people say it
+    assert "<td>100 %</td>" in text
     assert "(η σύμβαση έληξε)" in text
     assert text.count("Δεν έχει σταλεί") == 2
     # The policy's head, as a hint; and no e-mail address on the page.
