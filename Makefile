@@ -9,7 +9,7 @@ TRANSLATIONS := platform/web/translations
 CATALOGS := $(TRANSLATIONS)/en/LC_MESSAGES/messages.mo
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock browser docs-assets run keycloak keycloak-stop test lint format bench clean translations
+.PHONY: help install lock browser docs-assets web-assets run keycloak keycloak-stop test lint format bench clean translations
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,18 +64,28 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 
 browser: $(STAMP) $(CHROMIUM) $(BROWSER_STAMP) ## Install what the browser tests need (Chromium, axe-core)
 
-# The API document's pages (/api/v1/docs: Swagger UI and ReDoc) are served from their pinned
-# npm packages (platform/api/viewers/package-lock.json), never from a CDN (ADR 0037).
+# Front-end packages come from npm, pinned by their package-lock.json, installed by `npm ci`
+# (scripts off) and served by the platform itself, never from a CDN: the API document's pages
+# (/api/v1/docs: Swagger UI and ReDoc, ADR 0037) and the pages' components (Tom Select, ADR 0042).
+define npm_ci
+	@command -v npm >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "npm is missing and apt-get is unavailable: install Node.js and npm" >&2; exit 1; }; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends npm; }
+	cd $(1) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+endef
 DOCS_DIR := platform/api/viewers
 DOCS_STAMP := $(DOCS_DIR)/node_modules/.installed-stamp
+WEB_VENDOR_DIR := platform/web/vendor
+WEB_STAMP := $(WEB_VENDOR_DIR)/node_modules/.installed-stamp
 
 $(DOCS_STAMP): $(DOCS_DIR)/package.json $(DOCS_DIR)/package-lock.json
-	@command -v npm >/dev/null || { \
-	  command -v apt-get >/dev/null || { echo "npm is missing and apt-get is unavailable: install Node.js and npm to serve the API docs" >&2; exit 1; }; \
-	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends npm; }
-	cd $(DOCS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	touch $@
+	$(call npm_ci,$(DOCS_DIR))
 
+$(WEB_STAMP): $(WEB_VENDOR_DIR)/package.json $(WEB_VENDOR_DIR)/package-lock.json
+	$(call npm_ci,$(WEB_VENDOR_DIR))
+
+web-assets: $(WEB_STAMP) ## Install the pages' components (Tom Select; pinned npm packages)
 docs-assets: $(DOCS_STAMP) ## Install Swagger UI and ReDoc for /api/v1/docs (pinned npm packages)
 
 # A development Keycloak on 127.0.0.1:8180 (infra/dev/keycloak.sh, docs/keycloak.md): a pinned
@@ -93,7 +103,7 @@ keycloak-stop: ## Stop the Keycloak that `make keycloak` started
 # demo users seeded into it through the adapter); the default is the embedded issuer.
 KENTRA_IDP ?= embedded
 
-run: $(STAMP) $(CATALOGS) $(DOCS_STAMP) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT) (KENTRA_IDP=keycloak: with Keycloak)
+run: $(STAMP) $(CATALOGS) $(DOCS_STAMP) $(WEB_STAMP) ## Set up and run the platform with demo data on http://127.0.0.1:$(PORT) (KENTRA_IDP=keycloak: with Keycloak)
 ifeq ($(KENTRA_IDP),keycloak)
 	$(KEYCLOAK) start
 	eval "$$($(KEYCLOAK) env)" && PORT=$(PORT) $(BIN)/kentra run --port $(PORT) --keycloak-users
@@ -103,16 +113,17 @@ else
 	$(error KENTRA_IDP is embedded (the default) or keycloak, not "$(KENTRA_IDP)")
 endif
 
-# auth/ and tenants/ guard identity and isolation: every branch of them is tested.
+# auth/ and tenants/ guard identity and isolation, platform/core is the kernel every module
+# stands on: every branch of them is tested (ADR 0039).
 COVERAGE_GATE ?= 1
-GATED := */auth/*,*/tenants/*
+GATED := */auth/*,*/tenants/*,*/platform/core/*
 
 # tests/keycloak runs when KENTRA_TEST_KEYCLOAK_URL is set: here, when `make keycloak` runs.
-test: $(STAMP) $(CATALOGS) $(DOCS_STAMP) $(CHROMIUM) $(BROWSER_STAMP) ## Set up and run the tests (real PostgreSQL, a real Celery worker, headless Chromium; Keycloak's when it runs)
+test: $(STAMP) $(CATALOGS) $(DOCS_STAMP) $(WEB_STAMP) $(CHROMIUM) $(BROWSER_STAMP) ## Set up and run the tests (real PostgreSQL, a real Celery worker, headless Chromium; Keycloak's when it runs)
 	KENTRA_TEST_KEYCLOAK_URL=$${KENTRA_TEST_KEYCLOAK_URL-$$($(KEYCLOAK) status >/dev/null 2>&1 && echo $(KEYCLOAK_URL))} \
 	  $(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 	@if [ "$(COVERAGE_GATE)" = 1 ]; then \
-	  echo "branch coverage of auth/ and tenants/ (must be 100%):"; \
+	  echo "branch coverage of auth/, tenants/ and platform/core/ (must be 100%):"; \
 	  $(BIN)/coverage report --include='$(GATED)' --skip-covered --show-missing --fail-under=100; \
 	fi
 

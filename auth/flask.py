@@ -22,7 +22,7 @@ from flask import Flask, abort, current_app, g, redirect, request
 from werkzeug.exceptions import Unauthorized
 
 from kentra.auth.permissions import Permission
-from kentra.auth.principal import Principal
+from kentra.auth.principal import ANONYMOUS, Principal, PublicReader
 from kentra.auth.tokens import InvalidToken, TokenValidator
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,10 +75,16 @@ def signed_in_principal() -> Principal:
     return principal
 
 
+def current_reader() -> PublicReader:
+    """Who reads public data in this request: the principal, or a visitor not signed in (the
+    loaders of public data take it; every other loader takes ``signed_in_principal()``)."""
+    return current_principal() or ANONYMOUS
+
+
 def current_actor() -> str:
     """Who the request's changes are recorded as (the principal's subject), in a view behind
     ``@requires``."""
-    return signed_in_principal().subject
+    return signed_in_principal().actor
 
 
 class BearerChallenge(Unauthorized):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeAlias
 
 from kentra.auth.claims import (
     API_CLIENT,
@@ -101,6 +101,11 @@ class Principal:
         )
 
     @property
+    def actor(self) -> str:
+        """Who the principal's reads and changes are recorded as: the token's subject."""
+        return self.subject
+
+    @property
     def permissions(self) -> frozenset[Permission]:
         return frozenset(p for role in self.roles for p in ROLE_PERMISSIONS[role])
 
@@ -156,6 +161,46 @@ class Principal:
         """Unit scope: a centre head's centre group covers its annexes and mobile units; staff
         reach the units whose groups they belong to."""
         return any(member.contains(unit) for member in self.units)
+
+
+@dataclass(frozen=True)
+class SystemPrincipal:
+    """Work that no person asked for in a request (a scheduled task, a fan-out, the CLI, a
+    seed, a provisioning step) reading tenant data: the only way such work calls a loader.
+
+    It holds no roles, permissions, organization or units of a person, and the loaders give it
+    no unit scope: it reads what its work needs. Its reads of personal data are audited as a
+    person's are, by ``actor`` (``system:<reason>``), so the audit says why the system read
+    them. ``reason`` is a short fixed phrase naming the work (``"offboarding"``), never data.
+    """
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError("system work names its reason")
+
+    @property
+    def actor(self) -> str:
+        return f"system:{self.reason}"
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    """A visitor who has not signed in: reads public data only (reference data, the policy in
+    force), through the loaders of public data."""
+
+    @property
+    def actor(self) -> str:
+        return "anonymous"
+
+
+ANONYMOUS = Anonymous()
+
+# Who reads, as every loader takes it: a signed-in person, or system work with its reason.
+Reader: TypeAlias = Principal | SystemPrincipal
+# Who reads public data: also a visitor who has not signed in.
+PublicReader: TypeAlias = Principal | SystemPrincipal | Anonymous
 
 
 def _strings(value: Any) -> list[str]:

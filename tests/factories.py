@@ -96,8 +96,11 @@ class Factory(SQLAlchemyModelFactory):  # type: ignore[misc]
         return model_class(*args, **kwargs)
 
 
-def _same_session(sub: type[Factory], **kwargs: Any) -> Any:
-    return factory.SubFactory(sub, session=factory.SelfAttribute("..session"), **kwargs)
+def _made(resolver: Any, name: str, make: type[Factory]) -> Any:
+    """The parent row given as ``name``, else one made by ``make`` in the same session (made
+    only when the key is not given either: ``unit_id=`` alone makes no unit)."""
+    given = getattr(resolver, name)
+    return given if given is not None else make(session=resolver.session)
 
 
 # --- tenant schema --------------------------------------------------------------------------
@@ -136,9 +139,9 @@ class SubUnitFactory(UnitFactory):
     class Meta:
         exclude = ("premises", "parent")
 
-    parent = _same_session(UnitFactory)
+    parent = None
     kind = UnitKind.ANNEX
-    centre = factory.SelfAttribute("parent.centre")
+    centre = factory.LazyAttribute(lambda o: _made(o, "parent", UnitFactory).centre)
     unit = factory.Sequence(lambda n: f"unit-{n:05d}")
     name = factory.Sequence(lambda n: f"Παράρτημα {n}")
 
@@ -160,8 +163,8 @@ class StaffMemberFactory(Factory):
         model = StaffMember
         exclude = ("unit",)
 
-    unit = _same_session(UnitFactory)
-    unit_id = factory.SelfAttribute("unit.id")
+    unit = None
+    unit_id = factory.LazyAttribute(lambda o: _made(o, "unit", UnitFactory).id)
     full_name = "Δοκιμαστικό Πρόσωπο"
     email = factory.Sequence(lambda n: f"staff{n}@example.invalid")
     profile_code = "psychologist"
@@ -178,8 +181,8 @@ class RegulationVersionFactory(Factory):
         model = RegulationVersion
         exclude = ("centre", "pdf")
 
-    centre = _same_session(UnitFactory)
-    centre_id = factory.SelfAttribute("centre.id")
+    centre = None
+    centre_id = factory.LazyAttribute(lambda o: _made(o, "centre", UnitFactory).id)
     pdf = PDF
     kind = RegulationKind.INITIAL
     effective_date = factory.LazyFunction(local_today)
@@ -389,8 +392,8 @@ class FanoutTenantFactory(Factory):
         model = FanoutTenant
         exclude = ("run",)
 
-    run = _same_session(FanoutRunFactory)
-    run_id = factory.SelfAttribute("run.id")
+    run = None
+    run_id = factory.LazyAttribute(lambda o: _made(o, "run", FanoutRunFactory).id)
     municipality_code = "4501"
     state = TenantState.PENDING
 

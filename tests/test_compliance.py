@@ -17,11 +17,9 @@ from __future__ import annotations
 import html
 import re
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -42,15 +40,22 @@ from kentra.platform.compliance.operations import (
 )
 from kentra.platform.compliance.views import ITEM_PAGES
 from kentra.platform.regulations.events import RegulationChanged
-from kentra.platform.regulations.models import RegulationKind, RegulationStatus, RegulationVersion
+from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
 from kentra.platform.staff.events import StaffChanged
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.events import UnitChanged
-from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
+from kentra.platform.units.models import Unit, UnitKind
 from kentra.tasks.events import Event, publish
 from kentra.tenants.binding import TenantSession, tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant
+from tests.factories import (
+    Factory,
+    RegulationVersionFactory,
+    StaffMemberFactory,
+    SubUnitFactory,
+    UnitFactory,
+)
 from tests.tokens import TokenFactory
 from tests.worker_support import delivered
 
@@ -98,26 +103,13 @@ def tenants(
 def add_centre(
     engine: Engine, code: str, *, name: str = "Κέντρο Κοινότητας", premises: bool = True
 ) -> int:
-    with written(engine, code) as session:
-        centre = Unit(
-            kind=UnitKind.CENTRE,
-            centre=f"kk-{uuid.uuid4().hex[:8]}",
-            unit=None,
-            name=name,
-            **dict.fromkeys(PREMISES_ITEMS, premises),
-        )
-        session.add(centre)
-        session.flush()
-        publish(session, UnitChanged(centre.id))
-    return centre.id
+    return added(engine, code, UnitFactory, name=name, premises=premises)
 
 
 def add_unit(engine: Engine, code: str, centre_id: int, kind: UnitKind, segment: str) -> int:
     with written(engine, code) as session:
         centre = session.get_one(Unit, centre_id)
-        unit = Unit(kind=kind, centre=centre.centre, unit=segment, name=segment)
-        session.add(unit)
-        session.flush()
+        unit = SubUnitFactory(session=session, parent=centre, kind=kind, unit=segment, name=segment)
         publish(session, UnitChanged(unit.id))
     return unit.id
 
@@ -132,21 +124,17 @@ def add_staff(
     start: date | None = None,
     end: date | None = None,
 ) -> int:
-    with written(engine, code) as session:
-        member = StaffMember(
-            unit_id=unit_id,
-            full_name="Δοκιμαστικό Πρόσωπο",
-            email="test@example.invalid",
-            profile_code=profile,
-            start_date=start or today() - timedelta(days=30),
-            end_date=end,
-            fte=Decimal("1.00"),
-            is_head=head,
-        )
-        session.add(member)
-        session.flush()
-        publish(session, StaffChanged(member.id))
-    return member.id
+    return added(
+        engine,
+        code,
+        StaffMemberFactory,
+        unit_id=unit_id,
+        email="test@example.invalid",
+        profile_code=profile,
+        start_date=start or today() - timedelta(days=30),
+        end_date=end,
+        is_head=head,
+    )
 
 
 def add_regulation(
@@ -157,23 +145,22 @@ def add_regulation(
     status: RegulationStatus = RegulationStatus.SUBMITTED,
     effective: date | None = None,
 ) -> int:
+    return added(
+        engine,
+        code,
+        RegulationVersionFactory,
+        centre_id=centre_id,
+        status=status,
+        effective_date=effective or today(),
+    )
+
+
+def added(engine: Engine, code: str, make: type[Factory], **values: Any) -> int:
+    """A row made by ``make``, committed with its event published (the worker recomputes)."""
     with written(engine, code) as session:
-        version = RegulationVersion(
-            centre_id=centre_id,
-            kind=RegulationKind.INITIAL,
-            effective_date=effective or today(),
-            change_summary="Αρχικός κανονισμός",
-            status=status,
-            filename="kanonismos.pdf",
-            size_bytes=4,
-            sha256="0" * 64,
-            content=b"%PDF",
-            uploaded_by="test",
-        )
-        session.add(version)
-        session.flush()
-        publish(session, RegulationChanged(version.id))
-    return version.id
+        row = make(session=session, **values)
+        publish(session, EVENTS[make._meta.model](row.id))
+    return int(row.id)
 
 
 def compliant_centre(engine: Engine, code: str, staff: int = 2) -> int:

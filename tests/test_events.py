@@ -22,8 +22,8 @@ from kentra.platform.units.events import UnitChanged
 from kentra.platform.units.models import Unit
 from kentra.tasks.base import pending_sends
 from kentra.tasks.events import Event, publish, published, subscribe, subscribers
-from kentra.tenants.binding import tenant_session
-from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from kentra.tenants.binding import TenantSession, tenant_session
+from kentra.tenants.codes import MunicipalityCode
 from tests import test_compliance as helpers
 from tests.test_compliance import compliant_centre, stored
 from tests.worker_support import delivered
@@ -51,23 +51,23 @@ def test_subscribing_is_explicit_and_idempotent() -> None:
 
 
 def test_many_events_of_one_transaction_send_one_task_per_subscriber_and_tenant(
-    engine: Engine, tenant_a: MunicipalityCode
+    tenant_a_db: TenantSession, tenant_a: MunicipalityCode
 ) -> None:
-    with tenant_session(engine, tenant_a) as session:
-        for event in (UnitChanged(1), UnitChanged(2), StaffChanged(3), RegulationChanged(4)):
-            publish(session, event)
-        publish(session, NobodyListens(5))
-        assert published(session) == [
-            UnitChanged(1),
-            UnitChanged(2),
-            StaffChanged(3),
-            RegulationChanged(4),
-            NobodyListens(5),
-        ]
-        assert pending_sends(session) == [(RECOMPUTE_TASK_NAME, tenant_a.value)]
-        session.rollback()  # nothing is sent: this test has no worker
-        assert published(session) == []
-        assert pending_sends(session) == []
+    session = tenant_a_db
+    for event in (UnitChanged(1), UnitChanged(2), StaffChanged(3), RegulationChanged(4)):
+        publish(session, event)
+    publish(session, NobodyListens(5))
+    assert published(session) == [
+        UnitChanged(1),
+        UnitChanged(2),
+        StaffChanged(3),
+        RegulationChanged(4),
+        NobodyListens(5),
+    ]
+    assert pending_sends(session) == [(RECOMPUTE_TASK_NAME, tenant_a.value)]
+    session.rollback()  # nothing is sent: this test has no worker
+    assert published(session) == []
+    assert pending_sends(session) == []
 
 
 def test_an_event_needs_a_tenant(engine: Engine) -> None:
@@ -124,9 +124,9 @@ def test_a_failed_send_is_logged_and_the_commit_stands(
 
 
 def test_a_tenant_bound_session_of_another_code_sends_to_that_tenant(
-    engine: Engine, tenant_b: MunicipalityCode
+    tenant_b_db: TenantSession, tenant_b: MunicipalityCode
 ) -> None:
-    with tenant_session(engine, parse_municipality_code(tenant_b.value)) as session:
-        publish(session, RegulationChanged(9))
-        assert pending_sends(session) == [(RECOMPUTE_TASK_NAME, tenant_b.value)]
-        session.rollback()
+    publish(tenant_b_db, RegulationChanged(9))
+    assert pending_sends(tenant_b_db) == [(RECOMPUTE_TASK_NAME, tenant_b.value)]
+    tenant_b_db.rollback()
+    assert pending_sends(tenant_b_db) == []

@@ -95,6 +95,10 @@ def test_sub_factories_share_their_parents_session(tenant_b_db: TenantSession) -
     assert unit.kind is UnitKind.CENTRE
     annex = factories.SubUnitFactory(session=tenant_b_db, parent=unit)
     assert (annex.centre, annex.kind) == (unit.centre, UnitKind.ANNEX)
+    units = tenant_b_db.scalar(select(func.count()).select_from(Unit))
+    factories.StaffMemberFactory(session=tenant_b_db, unit_id=annex.id)  # the key alone
+    factories.RegulationVersionFactory(session=tenant_b_db, centre_id=unit.id)
+    assert tenant_b_db.scalar(select(func.count()).select_from(Unit)) == units  # none made
 
 
 def test_a_tenant_model_needs_a_tenant_session(db: Session) -> None:

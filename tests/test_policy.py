@@ -9,23 +9,21 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.policy.operations import (
     INITIAL_BANDS,
     check_bands,
     ensure_initial_policy,
+    policy_in_force,
     staffing_requirement,
 )
 
 
 @pytest.fixture
-def policy(engine: Engine) -> PolicyVersion:
-    with Session(engine) as session:
-        found = access_policy_in_force(session)
-        assert found is not None
-        session.expunge_all()
-        return found
+def policy(db: Session) -> PolicyVersion:
+    found = policy_in_force(db)
+    assert found is not None
+    return found
 
 
 @pytest.mark.parametrize(
@@ -73,7 +71,7 @@ def test_the_initial_policy_is_seeded_once(engine: Engine) -> None:
     with Session(engine) as session:
         assert ensure_initial_policy(session) is None  # already there from the upgrade
         assert session.scalar(select(func.count()).select_from(PolicyVersion)) >= 1
-        version = access_policy_in_force(session)
+        version = policy_in_force(session)
         assert version is not None
         assert version.head_profile_code == "social_worker"
         assert [
@@ -81,7 +79,7 @@ def test_the_initial_policy_is_seeded_once(engine: Engine) -> None:
         ] == list(INITIAL_BANDS)
         assert {p.code for p in version.profiles if p.mandatory} == {"social_worker"}
         assert len(version.profiles) == 7
-        assert access_policy_in_force(session, on=date(2000, 1, 1)) is None  # before any version
+        assert policy_in_force(session, on=date(2000, 1, 1)) is None  # before any version
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from kentra.auth.roles import Role
 from kentra.platform.compliance.models import CentreCompliance
 from kentra.platform.compliance.operations import STAFF_BELOW_MINIMUM, recompute_tenant, today
-from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import PolicyVersion, ProfessionalProfile, StaffingBand
-from kentra.platform.policy.operations import INITIAL_BANDS, INITIAL_PROFILES
+from kentra.platform.policy.operations import INITIAL_BANDS, INITIAL_PROFILES, policy_in_force
 from kentra.tasks.models import FanoutRun, RunStatus
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
@@ -86,9 +85,9 @@ def restore_policy(engine: Engine) -> Iterator[None]:
     for run_id in runs:
         wait_for_run(engine, run_id)
     with Session(engine) as session, session.begin():
-        keep = access_policy_in_force(session)
+        keep = policy_in_force(session)
         while keep is not None and keep.id in created:
-            keep = access_policy_in_force(session, keep.valid_from - timedelta(days=1))
+            keep = policy_in_force(session, keep.valid_from - timedelta(days=1))
         assert keep is not None
         session.execute(
             update(CentreCompliance)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from kentra.auth.permissions import Permission
-from kentra.auth.principal import Principal
+from kentra.auth.principal import Principal, SystemPrincipal
 from kentra.auth.roles import ROLE_REACH, Reach, Role
 from kentra.platform.audit.models import PlatformAuditEvent
 from kentra.platform.core.errors import DomainError
@@ -52,6 +52,8 @@ CODES = (SEAT, NO_SERVICE, OWN_SERVICE, OTHER_UNIT, KEA, KYTHNOS)
 SUPERVISORS = [Role.SUPERVISOR_OPERATIONAL, Role.SUPERVISOR_ADMINISTRATIVE]
 NOT_FOUND = "There is no municipality with this code on the platform."
 PAGE = "/ministry/supervision"
+
+READER = SystemPrincipal(reason="tests")
 
 
 @pytest.fixture
@@ -104,7 +106,7 @@ def test_a_municipality_with_a_social_service_supervises_itself(
     with Session(engine) as session:
         assert supervisor_of(session, SEAT) == SEAT
         assert supervisor_of(session, OWN_SERVICE) == OWN_SERVICE
-        found = access_supervision(session, OWN_SERVICE)
+        found = access_supervision(session, READER, OWN_SERVICE)
     assert found is not None
     assert (found.supervisor_code, found.supervisor_name_el, found.basis) == (
         OWN_SERVICE,
@@ -117,7 +119,7 @@ def test_one_without_is_supervised_by_its_regional_units_seat(
     engine: Engine, tenants: None
 ) -> None:
     with Session(engine) as session:
-        found = access_supervision(session, NO_SERVICE)
+        found = access_supervision(session, READER, NO_SERVICE)
         assert supervisor_of(session, OTHER_UNIT) == OTHER_UNIT  # the seat itself, no service
     assert found is not None
     assert (found.municipality_name_el, found.supervisor_code, found.basis) == (
@@ -132,7 +134,7 @@ def test_an_unknown_seat_is_not_determined_until_the_ministry_decides(
     engine: Engine, tenants: None
 ) -> None:
     with Session(engine) as session:
-        found = access_supervision(session, KEA)
+        found = access_supervision(session, READER, KEA)
     assert found is not None
     assert (found.supervisor_code, found.supervisor_name_el, found.basis) == (
         None,
@@ -141,7 +143,7 @@ def test_an_unknown_seat_is_not_determined_until_the_ministry_decides(
     )
     decide(engine, UNKNOWN_SEAT_UNIT, KYTHNOS)
     with Session(engine) as session:
-        found = access_supervision(session, KEA)
+        found = access_supervision(session, READER, KEA)
         assert supervised_municipality_codes(session, KYTHNOS) == [KEA, KYTHNOS]
     assert found is not None
     assert (found.supervisor_code, found.supervisor_name_el, found.basis) == (
@@ -157,8 +159,8 @@ def test_a_social_service_not_stated_is_not_determined(engine: Engine, tenants: 
             update(Tenant).where(Tenant.code == NO_SERVICE).values(has_social_service=None)
         )
     with Session(engine) as session:
-        found = access_supervision(session, NO_SERVICE)
-        assert access_supervision(session, "9999") is None
+        found = access_supervision(session, READER, NO_SERVICE)
+        assert access_supervision(session, READER, "9999") is None
     assert found is not None
     assert found.basis is Basis.NOT_DETERMINED
     assert str(BASIS_TEXT[found.basis]) == "Δεν έχει οριστεί"
@@ -269,7 +271,7 @@ def test_the_supervised_list(
     # National and regional roles have their own overviews: nothing is supervised by them.
     assert client.get(url, headers=ministry(tokens)).get_json() == []
     with Session(engine) as session:
-        assert access_supervised(session, None) == []
+        assert access_supervised(session, READER, None) == []
     for role in (Role.MUNICIPALITY_ADMIN, Role.CENTRE_HEAD, Role.STAFF, Role.PLATFORM_OPERATOR):
         assert client.get(url, headers=headers(tokens, role, SEAT)).status_code == 403
 
@@ -395,7 +397,7 @@ def test_a_seat_is_refused_with_a_reason(
         assert response.get_json()["detail"].startswith("Η έδρα αυτής της Περιφερειακής")
     assert seat_events(engine) == []
     with Session(engine) as session:
-        assert all(u.decision is None for u in access_unknown_seats(session))
+        assert all(u.decision is None for u in access_unknown_seats(session, READER))
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.MINISTRY_OFFICER])
@@ -516,10 +518,12 @@ def test_the_summary_macro_for_other_pages(app: Flask, engine: Engine, tenants: 
     )
     with Session(engine) as session, app.test_request_context("/"):
         seat = render_template_string(
-            template, supervision=access_supervision(session, NO_SERVICE), basis_text=BASIS_TEXT
+            template,
+            supervision=access_supervision(session, READER, NO_SERVICE),
+            basis_text=BASIS_TEXT,
         )
         kea = render_template_string(
-            template, supervision=access_supervision(session, KEA), basis_text=BASIS_TEXT
+            template, supervision=access_supervision(session, READER, KEA), basis_text=BASIS_TEXT
         )
     assert "Δήμος Ρόδου (6901) — Ο Δήμος έδρας της Περιφερειακής Ενότητας" in seat
     assert "<dd>Δεν έχει οριστεί</dd>" in kea

@@ -28,9 +28,8 @@ from kentra.platform.audit.models import AuditEvent
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
 from kentra.platform.core.models import utcnow
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
-from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import PolicyVersion
-from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.policy.operations import policy_in_force, staffing_requirement
 from kentra.platform.reference.models import Municipality
 from kentra.platform.units import blueprint as units_blueprint
 from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
@@ -194,7 +193,7 @@ def add_compliance_row(engine: Engine, code: str) -> None:
 )
 def test_own_centre_by_the_policy_in_force(engine: Engine, code: str, allowed: bool) -> None:
     with tenant_session(engine, parse_municipality_code(BIG)) as session:
-        policy = access_policy_in_force(session)
+        policy = policy_in_force(session)
         assert policy is not None
         municipality = session.get(Municipality, code)
         assert municipality is not None

@@ -107,11 +107,13 @@ DEMO_STAFF = (
 def seed_demo_content(engine: Engine) -> Iterator[str]:
     """Details, roster and Social Service of the demo municipalities (fictitious people and
     e-mails under example.invalid). Idempotent: only an empty roster is filled."""
-    from sqlalchemy import select, update  # noqa: PLC0415
+    from sqlalchemy import update  # noqa: PLC0415
 
+    from kentra.auth.principal import SystemPrincipal  # noqa: PLC0415
     from kentra.platform.compliance.operations import recompute_tenant  # noqa: PLC0415
+    from kentra.platform.staff.access import access_staff  # noqa: PLC0415
     from kentra.platform.staff.models import StaffMember  # noqa: PLC0415
-    from kentra.platform.units.models import Unit  # noqa: PLC0415
+    from kentra.platform.units.access import access_units  # noqa: PLC0415
     from kentra.tenants.binding import tenant_session  # noqa: PLC0415
     from kentra.tenants.codes import parse_municipality_code  # noqa: PLC0415
     from kentra.tenants.models import Tenant  # noqa: PLC0415
@@ -120,15 +122,14 @@ def seed_demo_content(engine: Engine) -> Iterator[str]:
         conn.execute(
             update(Tenant).where(Tenant.code.in_(DEMO_TENANTS)).values(has_social_service=True)
         )
+    seed = SystemPrincipal(reason="demo seed")
     with tenant_session(engine, parse_municipality_code("4501")) as session:
-        units = {
-            u.unit: u for u in session.scalars(select(Unit).where(Unit.centre == "kk-athinon"))
-        }
+        units = {u.unit: u for u in access_units(session, seed) if u.centre == "kk-athinon"}
         centre = units[None]
         if centre.street_address is None:
             for name, value in DEMO_CENTRE_DETAILS.items():
                 setattr(centre, name, value)
-        if session.scalar(select(StaffMember.id).limit(1)) is None:
+        if not access_staff(session, seed, municipality_code="4501"):
             for number, (full_name, profile, head, unit) in enumerate(DEMO_STAFF, start=1):
                 session.add(
                     StaffMember(

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, tru
 from sqlalchemy.orm import Session
 
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
-from kentra.auth.principal import Principal
+from kentra.auth.principal import Reader, SystemPrincipal
 from kentra.auth.roles import ROLE_REACH, Reach
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus, RecomputeJob
 from kentra.platform.compliance.operations import (
@@ -78,9 +78,13 @@ class OverviewReach:
     municipalities: frozenset[str] = frozenset()
 
 
-def overview_reach(session: Session, principal: Principal) -> OverviewReach:
+def overview_reach(session: Session, reader: Reader) -> OverviewReach:
     """National roles: the country; regional officers: their region (``principal.region``);
-    supervisors: the municipalities their organization supervises (derived)."""
+    supervisors: the municipalities their organization supervises (derived); system work: the
+    country."""
+    if isinstance(reader, SystemPrincipal):
+        return OverviewReach(national=True)
+    principal = reader
     national = False
     regions: set[str] = set()
     municipalities: set[str] = set()
@@ -147,7 +151,7 @@ def _query() -> Select[CentreCompliance, str, str, str]:
 
 def access_overview(
     session: Session,
-    principal: Principal,
+    reader: Reader,
     *,
     region: str | None = None,
     status: ComplianceStatus | None = None,
@@ -156,14 +160,14 @@ def access_overview(
     per_page: int | None = None,
     cursor: str | None = None,
 ) -> Overview:
-    """Centres within the principal's reach, optionally of one region and one status, in
+    """Centres within the reader's reach, optionally of one region and one status, in
     ``order`` (a key of :data:`OVERVIEW_ORDERS`); all of them, or the page ``cursor`` points
     at when ``per_page`` is given. The counts by status cover the reach and the region filter
     (not the status filter).
 
     Filters narrow what the principal may see, never widen it: a regional officer asking for
     another region gets an empty overview, not that region."""
-    reach = overview_reach(session, principal)
+    reach = overview_reach(session, reader)
     scope = [_within(reach)]
     if region is not None:
         scope.append(RegionalUnit.region_code == region)
@@ -197,7 +201,9 @@ def access_overview(
     )
 
 
-def access_municipality_compliance(session: Session, municipality_code: str) -> list[CentreRow]:
+def access_municipality_compliance(
+    session: Session, reader: Reader, municipality_code: str
+) -> list[CentreRow]:
     """The tenant's open centres with their stored result and the advisory premises items
     they do not meet. ``session`` is the tenant's (routing checked the caller's reach)."""
     found = session.execute(
@@ -219,13 +225,15 @@ def access_municipality_compliance(session: Session, municipality_code: str) -> 
     return rows
 
 
-def access_population(session: Session, municipality_code: str) -> int | None:
+def access_population(session: Session, reader: Reader, municipality_code: str) -> int | None:
     return session.scalar(
         select(Municipality.population).where(Municipality.code == municipality_code)
     )
 
 
-def access_recompute_job_by_id(session: Session, job_id: int) -> RecomputeJob | None:
+def access_recompute_job_by_id(
+    session: Session, reader: Reader, job_id: int
+) -> RecomputeJob | None:
     """A recompute job: the fan-out run of the tenant recompute under that id (no personal
     data: counts, dates, the policy version)."""
     run = session.get(FanoutRun, job_id)
@@ -234,8 +242,9 @@ def access_recompute_job_by_id(session: Session, job_id: int) -> RecomputeJob | 
     return recompute_job(run)
 
 
-def access_regions(session: Session, reach: OverviewReach) -> list[Region]:
-    """The regions a principal's overview can be filtered by."""
+def access_regions(session: Session, reader: Reader) -> list[Region]:
+    """The regions the reader's overview can be filtered by."""
+    reach = overview_reach(session, reader)
     query = select(Region).order_by(Region.name_el)
     if not reach.national:
         codes = set(reach.regions)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_principal, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.compliance.access import (
@@ -36,8 +36,10 @@ def get_municipality_compliance(municipality_code: MunicipalityCode) -> dict[str
     session = request_session()
     return {
         "municipality_code": municipality_code.value,
-        "population": access_population(session, municipality_code.value),
-        "centres": access_municipality_compliance(session, municipality_code.value),
+        "population": access_population(session, signed_in_principal(), municipality_code.value),
+        "centres": access_municipality_compliance(
+            session, signed_in_principal(), municipality_code.value
+        ),
     }
 
 

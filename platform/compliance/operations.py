@@ -35,9 +35,8 @@ from kentra.platform.compliance.models import (
     RecomputeJob,
 )
 from kentra.platform.core.models import local_today, utcnow
-from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import PolicyVersion
-from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.policy.operations import policy_in_force, staffing_requirement
 from kentra.platform.reference.models import Municipality
 from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
 from kentra.platform.staff.models import StaffMember
@@ -253,7 +252,7 @@ def recompute_tenant(
     per open centre (inserted or updated), none for closed or removed centres. ``session``
     must be bound to the tenant ``municipality_code``. Without a policy in force nothing is
     written (there is nothing to judge against)."""
-    policy = policy or access_policy_in_force(session)
+    policy = policy or policy_in_force(session)
     if policy is None:
         return []
     session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, int(municipality_code))))

@@ -21,7 +21,7 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
-from kentra.auth.flask import requires, signed_in_principal
+from kentra.auth.flask import current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.compliance.access import (
     OVERVIEW_ORDERS,
@@ -30,7 +30,6 @@ from kentra.platform.compliance.access import (
     access_overview,
     access_population,
     access_regions,
-    overview_reach,
 )
 from kentra.platform.compliance.models import ComplianceStatus
 from kentra.platform.compliance.operations import (
@@ -149,9 +148,11 @@ def municipality_page(municipality_code: MunicipalityCode) -> ResponseReturnValu
     return render_template(
         "compliance/municipality.html",
         code=municipality_code.value,
-        population=access_population(session, municipality_code.value),
-        centres=access_municipality_compliance(session, municipality_code.value),
-        policy=access_policy_in_force(session),
+        population=access_population(session, signed_in_principal(), municipality_code.value),
+        centres=access_municipality_compliance(
+            session, signed_in_principal(), municipality_code.value
+        ),
+        policy=access_policy_in_force(session, current_reader()),
         item_page=item_page,
         advisory_pages=ADVISORY_PAGES,
         section_links=SECTION_LINKS,
@@ -221,7 +222,7 @@ def overview_page() -> ResponseReturnValue:
         render_template(
             "compliance/overview.html",
             overview=overview,
-            regions=access_regions(session, overview_reach(session, signed_in_principal())),
+            regions=access_regions(session, signed_in_principal()),
             values=values,
             errors=errors,
             columns=COLUMNS,

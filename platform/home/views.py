@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from kentra.auth.flask import current_principal, public
+from kentra.auth.flask import current_principal, current_reader, public
 from kentra.auth.principal import Principal
 from kentra.auth.roles import Role
 from kentra.platform.core.database import request_session
@@ -110,7 +110,7 @@ def _municipality(code: str | None) -> Municipality | None:
         parsed = parse_municipality_code(code)
     except InvalidMunicipalityCode:
         return None
-    return access_municipality_by_code(request_session(), parsed.value)
+    return access_municipality_by_code(request_session(), current_reader(), parsed.value)
 
 
 @blueprint.get("/")

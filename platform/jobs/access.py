@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kentra.auth.principal import Reader
 from kentra.platform.reference.models import Municipality
 from kentra.tasks.models import FanoutRun, FanoutTenant, TenantState
 
@@ -23,7 +24,7 @@ class TenantProblem:
     error_type: str | None
 
 
-def access_recent_runs(session: Session, limit: int = RECENT) -> list[FanoutRun]:
+def access_recent_runs(session: Session, reader: Reader, limit: int = RECENT) -> list[FanoutRun]:
     """The latest runs, newest first."""
     return list(
         session.scalars(
@@ -34,11 +35,11 @@ def access_recent_runs(session: Session, limit: int = RECENT) -> list[FanoutRun]
     )
 
 
-def access_run(session: Session, run_id: int) -> FanoutRun | None:
+def access_run(session: Session, reader: Reader, run_id: int) -> FanoutRun | None:
     return session.get(FanoutRun, run_id)
 
 
-def access_run_problems(session: Session, run_id: int) -> list[TenantProblem]:
+def access_run_problems(session: Session, reader: Reader, run_id: int) -> list[TenantProblem]:
     """The run's municipalities that failed or wait for a retry, by name."""
     rows = session.execute(
         select(FanoutTenant, Municipality.name_el)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_smorest import abort
 
-from kentra.auth.flask import requires
+from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
@@ -43,7 +43,7 @@ NOT_FOUND = "Δεν υπάρχει τέτοια εργασία. There is no such
 @blueprint.response(200, RunListSchema)
 def list_runs() -> dict[str, Any]:
     """The latest runs, newest first: task, who started it, counts, times, duration."""
-    return {"runs": access_recent_runs(request_session())}
+    return {"runs": access_recent_runs(request_session(), signed_in_principal())}
 
 
 @blueprint.route("/<int:run_id>", methods=["GET"])
@@ -52,9 +52,9 @@ def list_runs() -> dict[str, Any]:
 def get_run(run_id: int) -> Any:
     """One run, with the municipalities that failed (the error's type, never its text)."""
     session = request_session()
-    run = access_run(session, run_id)
+    run = access_run(session, signed_in_principal(), run_id)
     if run is None:
         abort(404, message=NOT_FOUND)
     assert run is not None  # abort() raises
     values = {name: getattr(run, name) for name in RUN_FIELDS}
-    return {**values, "problems": access_run_problems(session, run_id)}
+    return {**values, "problems": access_run_problems(session, signed_in_principal(), run_id)}

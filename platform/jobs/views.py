@@ -15,7 +15,7 @@ from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 
-from kentra.auth.flask import requires
+from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
 from kentra.platform.core.database import request_session
@@ -83,7 +83,7 @@ def _headers(runs: list[FanoutRun]) -> dict[str, str]:
 @requires(Permission.NATIONAL_JOBS_READ)
 def runs_page() -> ResponseReturnValue:
     """The recent runs with their progress."""
-    runs = access_recent_runs(request_session())
+    runs = access_recent_runs(request_session(), signed_in_principal())
     return render_template("jobs/list.html", runs=runs, **_helpers()), 200, _headers(runs)
 
 
@@ -92,11 +92,14 @@ def runs_page() -> ResponseReturnValue:
 def run_page(run_id: int) -> ResponseReturnValue:
     """One run: its progress and the municipalities that failed."""
     session = request_session()
-    run = access_run(session, run_id)
+    run = access_run(session, signed_in_principal(), run_id)
     if run is None:
         abort(404)
     assert run is not None
     page = render_template(
-        "jobs/run.html", run=run, problems=access_run_problems(session, run_id), **_helpers()
+        "jobs/run.html",
+        run=run,
+        problems=access_run_problems(session, signed_in_principal(), run_id),
+        **_helpers(),
     )
     return page, 200, _headers([run])

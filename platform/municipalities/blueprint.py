@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_smorest import abort
 
-from kentra.auth.flask import requires
+from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
@@ -29,7 +29,7 @@ blueprint = Blueprint(
 @blueprint.response(200, MunicipalityProfileSchema)
 def get_profile(municipality_code: MunicipalityCode) -> dict[str, Any]:
     """The municipality's public profile, read from its own schema."""
-    profile = access_profile(request_session())
+    profile = access_profile(request_session(), signed_in_principal())
     if profile is None:
         abort(404, message=NOT_FOUND_DETAIL)
     assert profile is not None  # abort() raises

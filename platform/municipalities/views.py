@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from kentra.auth.flask import requires
+from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.municipalities.access import access_profile
@@ -23,11 +23,13 @@ blueprint = Blueprint("municipality_pages", __name__, template_folder="templates
 def profile_page(municipality_code: MunicipalityCode) -> str:
     """The municipality's overview: its name, its sections and a summary of its centre."""
     session = request_session()
-    profile = access_profile(session)
+    profile = access_profile(session, signed_in_principal())
     if profile is None:
         abort(404, NOT_FOUND_DETAIL)
-    centre = access_open_centre(session)
-    units = access_units_of_centre(session, centre) if centre is not None else []
+    centre = access_open_centre(session, signed_in_principal())
+    units = (
+        access_units_of_centre(session, signed_in_principal(), centre) if centre is not None else []
+    )
     open_units = [u for u in units if u.is_open]
     refusal = own_centre_refusal(session, municipality_code.value) if centre is None else None
     return render_template(
@@ -38,6 +40,6 @@ def profile_page(municipality_code: MunicipalityCode) -> str:
         annexes=sum(u.kind == UnitKind.ANNEX for u in open_units),
         mobile_units=sum(u.kind == UnitKind.MOBILE_UNIT for u in open_units),
         refusal=refusal,
-        supervision=access_supervision(session, municipality_code.value),
+        supervision=access_supervision(session, signed_in_principal(), municipality_code.value),
         basis_text=BASIS_TEXT,
     )

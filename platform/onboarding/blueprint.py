@@ -15,7 +15,7 @@ from flask_smorest import abort
 from werkzeug.exceptions import TooManyRequests
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_principal, public, requires
+from kentra.auth.flask import current_principal, public, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
@@ -84,7 +84,7 @@ def list_requests(args: dict[str, Any]) -> Sequence[OnboardingRequest]:
     status = args.get("status")
     return access_requests(
         request_session(),
-        actor=_decider(),
+        signed_in_principal(),
         status=RequestStatus(status) if status is not None else None,
     )
 
@@ -94,7 +94,7 @@ def list_requests(args: dict[str, Any]) -> Sequence[OnboardingRequest]:
 @blueprint.response(200, OnboardingRequestSchema)
 def get_request(request_id: int) -> OnboardingRequest:
     """One onboarding request."""
-    request = access_request_by_id(request_session(), request_id, actor=_decider())
+    request = access_request_by_id(request_session(), signed_in_principal(), request_id)
     if request is None:
         abort(404, message=NOT_FOUND)
     assert request is not None  # abort() raises

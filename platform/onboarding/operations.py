@@ -53,9 +53,8 @@ from kentra.platform.onboarding.models import (
     OnboardingRequest,
     RequestStatus,
 )
-from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import PolicyVersion
-from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.policy.operations import policy_in_force, staffing_requirement
 from kentra.platform.reference.models import Municipality
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
@@ -109,7 +108,7 @@ def ineligibility_reason(threshold: int) -> LazyString:
 def check_eligibility(session: Session, municipality: Municipality) -> None:
     """Refuse a municipality whose population gives no centre of its own (domain.md rule 1),
     by the staffing bands of the policy in force."""
-    policy = access_policy_in_force(session)
+    policy = policy_in_force(session)
     if policy is None:
         raise RuntimeError("no staffing policy is in force (kentra db upgrade seeds one)")
     if not staffing_requirement(policy, municipality.population).own_centre_allowed:

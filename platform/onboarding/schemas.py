@@ -14,6 +14,7 @@ from marshmallow import validate
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.gr import vat
 
+from kentra.auth.flask import current_reader
 from kentra.platform.api import Schema
 from kentra.platform.core import inputs
 from kentra.platform.core.database import request_session
@@ -151,7 +152,7 @@ class OnboardingRequestCreateSchema(Schema):
 
     @ma.validates("municipality_code")
     def _municipality_exists(self, value: str, **_kwargs: Any) -> None:
-        if access_municipality_by_code(request_session(), value) is None:
+        if access_municipality_by_code(request_session(), current_reader(), value) is None:
             raise ma.ValidationError(str(UNKNOWN_MUNICIPALITY))
 
 

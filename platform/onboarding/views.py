@@ -44,7 +44,7 @@ from flask_babel import format_number, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_actor, public, requires
+from kentra.auth.flask import current_actor, current_reader, public, requires, signed_in_principal
 from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
@@ -124,7 +124,7 @@ def municipality_groups() -> tuple[list[tuple[str, list[MunicipalityOption]]], s
     centre of their own marked; and the threshold as written in the page's language (None
     without a policy)."""
     session = request_session()
-    policy = access_policy_in_force(session)
+    policy = access_policy_in_force(session, current_reader())
     threshold_text = format_number(own_centre_threshold(policy)) if policy is not None else None
     # Inside an f-string the call would escape the catalog's extraction.
     too_small = " — " + gettext("κάτω από %(threshold)s κατοίκους", threshold=threshold_text)
@@ -136,7 +136,7 @@ def municipality_groups() -> tuple[list[tuple[str, list[MunicipalityOption]]], s
         return MunicipalityOption(municipality_code, text)
 
     municipalities = sorted(
-        search_municipalities(session),
+        search_municipalities(session, current_reader()),
         key=lambda m: (fold(m.regional_unit.region.name_el), fold(m.name_el), m.code),
     )
     groups = [
@@ -236,7 +236,7 @@ IDENTITY_UNAVAILABLE = _l(
 def requests_page() -> str:
     """Every request: those waiting for a decision first, then the decided ones, newest first
     (the read is audited, by ids)."""
-    found = access_requests(request_session(), actor=current_actor())
+    found = access_requests(request_session(), signed_in_principal())
     ordered = sorted(found, key=lambda r: r.status != RequestStatus.SUBMITTED)
     return render_template(
         "onboarding/requests.html",
@@ -249,7 +249,7 @@ def requests_page() -> str:
 def render_request(
     request_id: int, state: web_forms.FormState | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    found = access_request_by_id(request_session(), request_id, actor=current_actor())
+    found = access_request_by_id(request_session(), signed_in_principal(), request_id)
     if found is None:
         abort(404, "There is no onboarding request with this id.")
     state = state or web_forms.FormState()

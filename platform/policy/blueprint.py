@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_smorest import abort
 
-from kentra.auth.flask import current_actor, requires
+from kentra.auth.flask import current_actor, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.compliance.access import access_recompute_job_by_id
@@ -55,8 +55,8 @@ def dump_version(version: PolicyVersion, in_force: PolicyVersion | None) -> dict
 def list_versions() -> list[dict[str, Any]]:
     """Every version of the policy, newest first, the one in force marked."""
     session = request_session()
-    in_force = access_policy_in_force(session)
-    return [dump_version(v, in_force) for v in access_policy_versions(session)]
+    in_force = access_policy_in_force(session, current_reader())
+    return [dump_version(v, in_force) for v in access_policy_versions(session, current_reader())]
 
 
 @blueprint.route("/versions", methods=["POST"])
@@ -71,7 +71,10 @@ def create_version(data: dict[str, Any]) -> dict[str, Any]:
     a head profile not among the profiles: 422 with the reason. A taken ``valid_from``: 409."""
     session = request_session()
     version, job = publish_policy_version(session, data, actor=current_actor(), today=today())
-    return {**dump_version(version, access_policy_in_force(session)), "recompute_job": job}
+    return {
+        **dump_version(version, access_policy_in_force(session, current_reader())),
+        "recompute_job": job,
+    }
 
 
 @blueprint.route("/jobs/<int:job_id>", methods=["GET"])
@@ -79,7 +82,7 @@ def create_version(data: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, RecomputeJobSchema)
 def get_job(job_id: int) -> RecomputeJob:
     """A recompute job's progress: ``done`` and ``failed`` of ``total`` municipalities."""
-    job = access_recompute_job_by_id(request_session(), job_id)
+    job = access_recompute_job_by_id(request_session(), signed_in_principal(), job_id)
     if job is None:
         abort(404, message=JOB_NOT_FOUND)
     assert job is not None  # abort() raises

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kentra.platform.core.errors import DomainError
-from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.core.models import local_today
 from kentra.platform.policy.models import (
     PolicyVersion,
     ProfessionalProfile,
@@ -66,6 +66,18 @@ class StaffingRequirement:
     @property
     def own_centre_allowed(self) -> bool:
         return self.minimum_staff > 0
+
+
+def policy_in_force(session: Session, on: date | None = None) -> PolicyVersion | None:
+    """The version with the latest ``valid_from`` on or before ``on`` (default: today): for
+    operations, which read what they change under; readers use ``access_policy_in_force``."""
+    day = on or local_today()
+    return session.scalars(
+        select(PolicyVersion)
+        .where(PolicyVersion.valid_from <= day)
+        .order_by(PolicyVersion.valid_from.desc())
+        .limit(1)
+    ).one_or_none()
 
 
 def check_bands(bands: Sequence[tuple[int, int | None, int]]) -> None:
@@ -233,7 +245,7 @@ def publish_policy_version(
 
     area = data.get("mobile_unit_area")
     if area is None:
-        previous = access_policy_in_force(session, data["valid_from"])
+        previous = policy_in_force(session, data["valid_from"])
         area = previous.mobile_unit_area if previous is not None else ServiceArea.REGION
     version = create_policy_version(
         session,

@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_principal, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.compliance.access import access_recompute_job_by_id
 from kentra.platform.compliance.models import JobStatus
@@ -177,7 +177,7 @@ def schema_errors(error: ma.ValidationError, rows: Mapping[str, list[int]]) -> d
 
 def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
     session = request_session()
-    in_force = access_policy_in_force(session)
+    in_force = access_policy_in_force(session, current_reader())
     labels = dict(LABELS)
     band_rows = _rows(state.values, "bands", BAND_FIELDS)
     profile_rows = _rows(state.values, "profiles", PROFILE_FIELDS)
@@ -191,7 +191,7 @@ def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
             state=state,
             labels={k: str(v) for k, v in labels.items()},
             in_force=in_force,
-            versions=access_policy_versions(session),
+            versions=access_policy_versions(session, current_reader()),
             band_rows=band_rows,
             profile_rows=profile_rows,
             band_fields=BAND_FIELDS,
@@ -208,7 +208,9 @@ def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
 @requires(Permission.NATIONAL_POLICY_MANAGE)
 def policy_page() -> ResponseReturnValue:
     """The policy in force, its history, and the form for a new version."""
-    return render_page(FormState(form_values(access_policy_in_force(request_session()))))
+    return render_page(
+        FormState(form_values(access_policy_in_force(request_session(), current_reader())))
+    )
 
 
 def _stale_version() -> ResponseReturnValue:
@@ -245,7 +247,7 @@ def create_version_page() -> ResponseReturnValue:
 @requires(Permission.NATIONAL_POLICY_MANAGE)
 def job_page(job_id: int) -> ResponseReturnValue:
     """A recompute job's progress; the page reloads itself until the job ends."""
-    job = access_recompute_job_by_id(request_session(), job_id)
+    job = access_recompute_job_by_id(request_session(), signed_in_principal(), job_id)
     if job is None:
         abort(404, "Δεν υπάρχει τέτοια εργασία επανυπολογισμού. There is no such recompute job.")
     assert job is not None

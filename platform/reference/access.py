@@ -1,4 +1,5 @@
-"""Loaders of reference data. Reference data is public: no principal is needed."""
+"""Loaders of reference data. Reference data is public: any reader, a visitor who has not
+signed in included; they take the reader for the one shape of every loader (ADR 0041)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kentra.auth.principal import PublicReader
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.operations import staffing_requirement
 from kentra.platform.reference.models import Municipality, RegionalUnit
@@ -15,6 +17,7 @@ from kentra.platform.reference.text import fold
 
 def search_municipalities(
     session: Session,
+    reader: PublicReader,
     *,
     region: str | None = None,
     regional_unit: str | None = None,
@@ -30,13 +33,17 @@ def search_municipalities(
     return session.scalars(query).unique().all()
 
 
-def access_municipality_by_code(session: Session, code: str) -> Municipality | None:
+def access_municipality_by_code(
+    session: Session, reader: PublicReader, code: str
+) -> Municipality | None:
     return session.get(Municipality, code)
 
 
-def with_staffing(session: Session, municipalities: Sequence[Municipality]) -> list[Municipality]:
+def with_staffing(
+    session: Session, reader: PublicReader, municipalities: Sequence[Municipality]
+) -> list[Municipality]:
     """Attach each municipality's staffing band under the policy in force (one policy query)."""
-    policy = access_policy_in_force(session)
+    policy = access_policy_in_force(session, reader)
     for municipality in municipalities:
         if policy is None:
             municipality.staffing = None  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_smorest import abort
 
-from kentra.auth.flask import public
+from kentra.auth.flask import current_reader, public
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
 from kentra.platform.reference.access import (
@@ -33,7 +33,9 @@ blueprint = Blueprint(
 def list_municipalities(args: dict[str, Any]) -> Sequence[Municipality]:
     """List municipalities, filtered by region, regional unit or name."""
     session = request_session()
-    return with_staffing(session, search_municipalities(session, **args))
+    return with_staffing(
+        session, current_reader(), search_municipalities(session, current_reader(), **args)
+    )
 
 
 @blueprint.route("/municipalities/<string:code>")
@@ -41,8 +43,8 @@ def list_municipalities(args: dict[str, Any]) -> Sequence[Municipality]:
 @blueprint.response(200, MunicipalitySchema)
 def get_municipality(code: str) -> Municipality:
     """One municipality by its ELSTAT code."""
-    municipality = access_municipality_by_code(request_session(), code)
+    municipality = access_municipality_by_code(request_session(), current_reader(), code)
     if municipality is None:
         abort(404, message="There is no municipality with this code in the reference data.")
     assert municipality is not None  # abort() raises
-    return with_staffing(request_session(), [municipality])[0]
+    return with_staffing(request_session(), current_reader(), [municipality])[0]

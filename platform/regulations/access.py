@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, undefer
 
+from kentra.auth.principal import Reader
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit
 from kentra.platform.regulations.models import (
     RegulationStatus,
@@ -43,7 +44,9 @@ class VersionRow:
     centre_name: str
 
 
-def access_versions(session: Session, centre_id: int | None = None) -> list[VersionRow]:
+def access_versions(
+    session: Session, reader: Reader, centre_id: int | None = None
+) -> list[VersionRow]:
     """The municipality's versions, by centre then newest first (the files are not loaded)."""
     query = (
         select(RegulationVersion, Unit.name)
@@ -56,7 +59,12 @@ def access_versions(session: Session, centre_id: int | None = None) -> list[Vers
 
 
 def access_version(
-    session: Session, regulation_id: int, *, for_update: bool = False, with_content: bool = False
+    session: Session,
+    reader: Reader,
+    regulation_id: int,
+    *,
+    for_update: bool = False,
+    with_content: bool = False,
 ) -> RegulationVersion | None:
     """One version, or None; ``for_update`` locks it until the transaction ends."""
     query = select(RegulationVersion).where(RegulationVersion.id == regulation_id)
@@ -67,7 +75,7 @@ def access_version(
     return session.scalars(query).one_or_none()
 
 
-def centre_name(session: Session, centre_id: int) -> str:
+def centre_name(session: Session, reader: Reader, centre_id: int) -> str:
     return session.scalar(select(Unit.name).where(Unit.id == centre_id)) or ""
 
 
@@ -94,16 +102,20 @@ class CurrentRegulation:
     ministry_comment: str | None
 
 
-def access_regions(session: Session) -> Sequence[Region]:
+def access_regions(session: Session, reader: Reader) -> Sequence[Region]:
     return session.scalars(select(Region).order_by(Region.name_el)).all()
 
 
-def region_exists(session: Session, code: str) -> bool:
+def region_exists(session: Session, reader: Reader, code: str) -> bool:
     return session.get(Region, code) is not None
 
 
 def access_current_regulations(
-    session: Session, *, region: str | None = None, status: RegulationStatus | None = None
+    session: Session,
+    reader: Reader,
+    *,
+    region: str | None = None,
+    status: RegulationStatus | None = None,
 ) -> list[CurrentRegulation]:
     """Per centre of every municipality, the submitted or acknowledged version with the latest
     effective date (the latest submission breaks a tie); optionally only those of a region
@@ -148,7 +160,7 @@ def access_current_regulations(
 
 
 def regulation_files(
-    engine: Engine, regulations: Sequence[CurrentRegulation]
+    engine: Engine, reader: Reader, regulations: Sequence[CurrentRegulation]
 ) -> Iterator[tuple[CurrentRegulation, bytes]]:
     """Each regulation's PDF, read from its municipality's tenant schema (one session per
     municipality). A file missing from its tenant is skipped."""
@@ -194,13 +206,13 @@ def bundle_path(regulation: CurrentRegulation) -> str:
 
 
 def write_bundle(
-    engine: Engine, regulations: Sequence[CurrentRegulation], target: IO[bytes]
+    engine: Engine, reader: Reader, regulations: Sequence[CurrentRegulation], target: IO[bytes]
 ) -> int:
     """A zip of the regulations' PDFs and ``index.csv`` (UTF-8 with a byte-order mark, so that
     spreadsheets read the Greek); returns how many files it holds."""
     rows = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for regulation, content in regulation_files(engine, regulations):
+        for regulation, content in regulation_files(engine, reader, regulations):
             path = bundle_path(regulation)
             bundle.writestr(path, content)
             rows.append(

@@ -26,7 +26,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request, send_file
 from flask_smorest import abort
 
-from kentra.auth.flask import current_principal, requires
+from kentra.auth.flask import current_principal, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.platform.api import Blueprint
@@ -92,7 +92,9 @@ def dump(version: RegulationVersion, name: str) -> dict[str, Any]:
 
 
 def _found(regulation_id: int, *, for_update: bool = False) -> RegulationVersion:
-    version = access_version(request_session(), regulation_id, for_update=for_update)
+    version = access_version(
+        request_session(), signed_in_principal(), regulation_id, for_update=for_update
+    )
     if version is None:
         abort(404, message=str(NOT_FOUND))
     assert version is not None  # abort() raises
@@ -100,7 +102,9 @@ def _found(regulation_id: int, *, for_update: bool = False) -> RegulationVersion
 
 
 def _answer(version: RegulationVersion, status: int = 200) -> Response:
-    body = RegulationSchema().dump(dump(version, centre_name(request_session(), version.centre_id)))
+    body = RegulationSchema().dump(
+        dump(version, centre_name(request_session(), signed_in_principal(), version.centre_id))
+    )
     response = jsonify(body)
     response.status_code = status
     return with_etag(response, version.version)
@@ -111,7 +115,10 @@ def _answer(version: RegulationVersion, status: int = 200) -> Response:
 @blueprint.response(200, RegulationSchema(many=True))
 def list_versions(municipality_code: MunicipalityCode) -> list[dict[str, Any]]:
     """Every version of the municipality's regulations, by centre, newest first."""
-    return [dump(row.version, row.centre_name) for row in access_versions(request_session())]
+    return [
+        dump(row.version, row.centre_name)
+        for row in access_versions(request_session(), signed_in_principal())
+    ]
 
 
 @blueprint.route("/municipalities/<municipality_code>/regulations", methods=["POST"])
@@ -161,7 +168,9 @@ def download(municipality_code: MunicipalityCode, regulation_id: int) -> Respons
 
 
 def pdf_response(regulation_id: int) -> Response:
-    version = access_version(request_session(), regulation_id, with_content=True)
+    version = access_version(
+        request_session(), signed_in_principal(), regulation_id, with_content=True
+    )
     if version is None:
         abort(404, message=str(NOT_FOUND))
     assert version is not None
@@ -273,7 +282,7 @@ def return_(
 
 def _filters(args: dict[str, Any]) -> tuple[str | None, RegulationStatus | None]:
     region = args.get("region")
-    if region is not None and not region_exists(request_session(), region):
+    if region is not None and not region_exists(request_session(), signed_in_principal(), region):
         abort(422, message=UNKNOWN_REGION, errors={"query": {"region": [UNKNOWN_REGION]}})
     status = args.get("status")
     return region, RegulationStatus(status) if status else None
@@ -288,7 +297,11 @@ def current_regulations(args: dict[str, Any]) -> list[Any]:
     or acknowledged version with the latest effective date. Optionally one region's
     (``region``, NUTS 2) and one status."""
     region, status = _filters(args)
-    return list(access_current_regulations(request_session(), region=region, status=status))
+    return list(
+        access_current_regulations(
+            request_session(), signed_in_principal(), region=region, status=status
+        )
+    )
 
 
 @blueprint.route("/regulations/bundle.zip", methods=["GET"])
@@ -303,9 +316,13 @@ def bundle(args: dict[str, Any]) -> Response:
 
 
 def bundle_response(region: str | None, status: RegulationStatus | None) -> Response:
-    regulations = access_current_regulations(request_session(), region=region, status=status)
+    regulations = access_current_regulations(
+        request_session(), signed_in_principal(), region=region, status=status
+    )
     target = tempfile.SpooledTemporaryFile(max_size=BUNDLE_MEMORY)  # noqa: SIM115 - send_file closes it
-    write_bundle(current_app.extensions["kentra"].engine, regulations, target)
+    write_bundle(
+        current_app.extensions["kentra"].engine, signed_in_principal(), regulations, target
+    )
     target.seek(0)
     name = f"regulations-{region or 'all'}-{local_today().isoformat()}.zip"
     return send_file(target, mimetype="application/zip", as_attachment=True, download_name=name)

@@ -145,7 +145,7 @@ def list_page(municipality_code: MunicipalityCode) -> str:
     return render_template(
         "regulations/list.html",
         code=municipality_code.value,
-        rows=access_versions(request_session()),
+        rows=access_versions(request_session(), signed_in_principal()),
         centres=open_centres(request_session()),
         kind_text=KIND_TEXT,
         status_text=STATUS_TEXT,
@@ -242,7 +242,9 @@ def too_large_page(_error: Exception) -> ResponseReturnValue:
 
 
 def _version_or_404(regulation_id: int, *, for_update: bool = False) -> RegulationVersion:
-    version = access_version(request_session(), regulation_id, for_update=for_update)
+    version = access_version(
+        request_session(), signed_in_principal(), regulation_id, for_update=for_update
+    )
     if version is None:
         abort(404, NOT_FOUND_DETAIL)
     assert version is not None
@@ -265,7 +267,7 @@ def render_details(
             "regulations/detail.html",
             code=code.value,
             version=version,
-            centre_name=centre_name(request_session(), version.centre_id),
+            centre_name=centre_name(request_session(), signed_in_principal(), version.centre_id),
             kind_text=KIND_TEXT,
             status_text=STATUS_TEXT,
             notice=notice,
@@ -431,7 +433,7 @@ def ministry_page() -> ResponseReturnValue:
         state.errors = validation_messages(error)
         loaded = {}
     region = loaded.get("region")
-    if region is not None and not region_exists(request_session(), region):
+    if region is not None and not region_exists(request_session(), signed_in_principal(), region):
         state.errors["region"] = [_("Δεν υπάρχει Περιφέρεια με αυτόν τον κωδικό.")]
     if state.errors:
         status_code = 422
@@ -439,6 +441,7 @@ def ministry_page() -> ResponseReturnValue:
         status = loaded.get("status")
         regulations = access_current_regulations(
             request_session(),
+            signed_in_principal(),
             region=region,
             status=RegulationStatus(status) if status else None,
         )
@@ -449,7 +452,8 @@ def ministry_page() -> ResponseReturnValue:
             state=state,
             labels=FILTER_LABELS,
             regions=[
-                (r.code, f"{r.name_el} ({r.code})") for r in access_regions(request_session())
+                (r.code, f"{r.name_el} ({r.code})")
+                for r in access_regions(request_session(), signed_in_principal())
             ],
             statuses=[
                 (s.value, STATUS_TEXT[s.value])
@@ -475,7 +479,7 @@ def ministry_bundle() -> ResponseReturnValue:
     except ma.ValidationError:
         return redirect("/ministry/regulations", 303)
     region = loaded.get("region")
-    if region is not None and not region_exists(request_session(), region):
+    if region is not None and not region_exists(request_session(), signed_in_principal(), region):
         return redirect("/ministry/regulations", 303)
     status = loaded.get("status")
     return bundle_response(region, RegulationStatus(status) if status else None)

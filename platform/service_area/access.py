@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from kentra.auth.principal import Reader
 from kentra.platform.policy.models import ServiceArea
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit
 from kentra.platform.reference.text import fold
@@ -44,7 +45,11 @@ class TenantServiceArea:
 
 
 def access_exceptions(
-    session: Session, municipality_code: str | None = None, *, exception_id: int | None = None
+    session: Session,
+    reader: Reader,
+    municipality_code: str | None = None,
+    *,
+    exception_id: int | None = None,
 ) -> list[ExceptionView]:
     """Every exception (or ``municipality_code``'s, or one), by municipality and served name;
     one query."""
@@ -79,12 +84,14 @@ def access_exceptions(
     ]
 
 
-def access_exception(session: Session, exception_id: int) -> ExceptionView | None:
-    found = access_exceptions(session, exception_id=exception_id)
+def access_exception(session: Session, reader: Reader, exception_id: int) -> ExceptionView | None:
+    found = access_exceptions(session, reader, exception_id=exception_id)
     return found[0] if found else None
 
 
-def access_service_area(session: Session, municipality_code: str) -> TenantServiceArea | None:
+def access_service_area(
+    session: Session, reader: Reader, municipality_code: str
+) -> TenantServiceArea | None:
     """The tenant's area and exceptions (None: not a municipality of the reference list)."""
     home = session.get(Municipality, municipality_code)
     if home is None:
@@ -97,11 +104,11 @@ def access_service_area(session: Session, municipality_code: str) -> TenantServi
         regional_unit_name_el=unit.name_el,
         region_code=unit.region_code,
         region_name_el=unit.region.name_el,
-        exceptions=access_exceptions(session, municipality_code),
+        exceptions=access_exceptions(session, reader, municipality_code),
     )
 
 
-def access_municipality_options(session: Session) -> list[tuple[str, str]]:
+def access_municipality_options(session: Session, reader: Reader) -> list[tuple[str, str]]:
     """Every municipality of the reference list as (code, "name (code) — region"), by name."""
     rows = session.execute(
         select(Municipality.code, Municipality.name_el, Region.name_el)

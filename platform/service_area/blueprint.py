@@ -16,7 +16,7 @@ from typing import Any
 from flask import Response
 from flask_smorest import abort
 
-from kentra.auth.flask import current_actor, requires
+from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.core.database import request_session
@@ -55,7 +55,7 @@ def get_service_area(municipality_code: MunicipalityCode) -> TenantServiceArea:
     """Where the municipality's mobile units may serve: the area the policy in force draws
     around its centre (its regional unit, its region, or the country) and the municipalities
     beyond it the ministry allows."""
-    found = access_service_area(request_session(), municipality_code.value)
+    found = access_service_area(request_session(), signed_in_principal(), municipality_code.value)
     if found is None:  # pragma: no cover - routing admits tenants only
         abort(404, message=NOT_FOUND_DETAIL)
     assert found is not None
@@ -68,7 +68,9 @@ def get_service_area(municipality_code: MunicipalityCode) -> TenantServiceArea:
 @blueprint.response(200, ExceptionSchema(many=True))
 def list_exceptions(args: dict[str, Any]) -> list[ExceptionView]:
     """Every exception (or one municipality's), by municipality and served municipality."""
-    return access_exceptions(request_session(), args.get("municipality_code"))
+    return access_exceptions(
+        request_session(), signed_in_principal(), args.get("municipality_code")
+    )
 
 
 @blueprint.route("/service-area/exceptions", methods=["POST"])
@@ -88,7 +90,7 @@ def post_exception(data: dict[str, Any]) -> tuple[ExceptionView, int]:
         reason=data["reason"],
         actor=current_actor(),
     )
-    found = access_exception(session, exception.id)
+    found = access_exception(session, signed_in_principal(), exception.id)
     assert found is not None  # just recorded
     return found, 201 if created else 200
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from kentra.platform.audit.operations import record_platform_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
-from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.models import ServiceArea
+from kentra.platform.policy.operations import policy_in_force
 from kentra.platform.reference.models import Municipality
 from kentra.platform.service_area.models import ServiceAreaException
 
@@ -45,7 +45,7 @@ NOT_FOUND = _l("Δεν υπάρχει τέτοια εξαίρεση εξυπηρ
 
 def area_in_force(session: Session) -> ServiceArea:
     """The area of the policy in force (the programme's rule, the region, without one)."""
-    policy = access_policy_in_force(session)
+    policy = policy_in_force(session)
     return ServiceArea.REGION if policy is None else policy.mobile_unit_area
 
 

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kentra.auth.flask import current_actor, requires
+from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
@@ -78,8 +78,8 @@ def render_page(state: FormState | None = None, status: int = 200) -> ResponseRe
             state=state,
             labels={name: str(label) for name, label in LABELS.items()},
             area=AREA_NAMES[area_in_force(session)],
-            exceptions=access_exceptions(session),
-            municipalities=access_municipality_options(session),
+            exceptions=access_exceptions(session, signed_in_principal()),
+            municipalities=access_municipality_options(session, signed_in_principal()),
             has_errors=bool(state.errors or state.notice),
         ),
         status,
@@ -118,7 +118,7 @@ def record_exception_page() -> ResponseReturnValue:
         return f"{PAGE_URL}#exception-{exception.id}"
 
     def saved() -> str:
-        found = access_exception(session, recorded[0])
+        found = access_exception(session, signed_in_principal(), recorded[0])
         assert found is not None  # just recorded
         return str(
             _(

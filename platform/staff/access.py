@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from kentra.auth.permissions import Permission
-from kentra.auth.principal import Principal, UnitPath
+from kentra.auth.principal import Principal, Reader, SystemPrincipal, UnitPath
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.models import StaffMember
@@ -35,35 +35,34 @@ def _current_on(day: date) -> ColumnElement[bool]:
     )
 
 
-def _visible_units(
-    session: Session, principal: Principal | None, municipality_code: str
-) -> set[int] | None:
-    """The ids of the units whose members a principal who does not keep the roster may read;
-    None for one who keeps it (every member)."""
-    if principal is None or Permission.TENANT_STAFF_WRITE in principal.permissions:
+def _visible_units(session: Session, reader: Reader, municipality_code: str) -> set[int] | None:
+    """The ids of the units whose members a person who does not keep the roster may read;
+    None for one who keeps it and for system work (every member)."""
+    if isinstance(reader, SystemPrincipal):
+        return None
+    if Permission.TENANT_STAFF_WRITE in reader.permissions:
         return None
     return {
         unit.id
         for unit in session.scalars(select(Unit))
-        if principal.reaches_unit(UnitPath(municipality_code, unit.centre, unit.unit))
+        if reader.reaches_unit(UnitPath(municipality_code, unit.centre, unit.unit))
     }
 
 
 def access_staff(
     session: Session,
+    reader: Reader,
     *,
-    actor: str,
-    principal: Principal | None = None,
-    municipality_code: str = "",
+    municipality_code: str,
     unit_id: int | None = None,
     current: bool | None = None,
     today: date | None = None,
 ) -> Sequence[StaffMember]:
-    """The roster the principal may read (see the module), by unit then name, optionally one
-    unit's and only current (or only not current) contracts; the read is audited.
-    ``principal`` None means no unit scope (the admin's view; internal callers)."""
+    """The roster the reader may read (see the module), by unit then name, optionally one
+    unit's and only current (or only not current) contracts; the read is audited as the
+    reader's (system work by its reason)."""
     query = select(StaffMember).order_by(StaffMember.unit_id, StaffMember.full_name, StaffMember.id)
-    visible = _visible_units(session, principal, municipality_code)
+    visible = _visible_units(session, reader, municipality_code)
     if visible is not None:
         query = query.where(StaffMember.unit_id.in_(visible))
     if unit_id is not None:
@@ -74,7 +73,7 @@ def access_staff(
     found = session.scalars(query).all()
     record_tenant_event(
         session,
-        actor=actor,
+        actor=reader.actor,
         action=READ_ACTION,
         object_type=OBJECT_TYPE,
         details={"staff_ids": [m.id for m in found], "count": len(found)},
@@ -83,23 +82,18 @@ def access_staff(
 
 
 def access_staff_member_by_id(
-    session: Session,
-    staff_id: int,
-    *,
-    actor: str,
-    principal: Principal | None = None,
-    municipality_code: str = "",
+    session: Session, reader: Reader, staff_id: int, *, municipality_code: str
 ) -> StaffMember | None:
-    """One member the principal may read, or None (absent and out of scope alike); a found
-    member's read is audited."""
+    """One member the reader may read, or None (absent and out of scope alike); a found
+    member's read is audited as the reader's."""
     found = session.get(StaffMember, staff_id)
-    visible = _visible_units(session, principal, municipality_code)
+    visible = _visible_units(session, reader, municipality_code)
     if found is not None and visible is not None and found.unit_id not in visible:
         found = None
     if found is not None:
         record_tenant_event(
             session,
-            actor=actor,
+            actor=reader.actor,
             action=READ_ACTION,
             object_type=OBJECT_TYPE,
             object_id=str(found.id),
@@ -108,13 +102,18 @@ def access_staff_member_by_id(
     return found
 
 
-def access_staff_member_for_change(session: Session, staff_id: int) -> StaffMember | None:
-    """One member, locked until the transaction ends (edits and invitations queue), or None.
-    Not a read of its own: the operation audits the change."""
+def access_staff_member_for_change(
+    session: Session, reader: Reader, staff_id: int
+) -> StaffMember | None:
+    """One member, locked until the transaction ends (edits and invitations queue), or None:
+    absent, or a reader who does not keep the roster (only its keepers and system work change
+    members). Not a read of its own: the operation audits the change."""
+    if isinstance(reader, Principal) and Permission.TENANT_STAFF_WRITE not in reader.permissions:
+        return None
     return session.get(StaffMember, staff_id, with_for_update=True, populate_existing=True)
 
 
-def access_roster_units(session: Session) -> dict[int, Unit]:
+def access_roster_units(session: Session, reader: Reader) -> dict[int, Unit]:
     """Every unit of the municipality by id, closed ones included (the roster's history
     names them); structure, not personal data."""
     units = session.scalars(select(Unit).order_by(Unit.centre, Unit.unit.nulls_first())).all()

@@ -14,7 +14,7 @@ from flask import current_app
 from flask_smorest import abort
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_actor, current_principal, requires
+from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.api.etags import ETAG_HEADER, documents_if_match, etag, require_if_match
@@ -69,7 +69,7 @@ def _answer(member: StaffMember, status: int = 200) -> Answer:
 
 
 def _for_change(staff_id: int) -> StaffMember:
-    member = access_staff_member_for_change(request_session(), staff_id)
+    member = access_staff_member_for_change(request_session(), signed_in_principal(), staff_id)
     if member is None:
         abort(404, message=NOT_FOUND)
     assert member is not None  # abort() raises
@@ -84,8 +84,7 @@ def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Seq
     """The roster, optionally one unit's (unit_id) and current or past contracts (current)."""
     members = access_staff(
         request_session(),
-        actor=current_actor(),
-        principal=current_principal(),
+        signed_in_principal(),
         municipality_code=municipality_code.value,
         unit_id=args.get("unit_id"),
         current=args.get("current"),
@@ -110,9 +109,8 @@ def get_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
     """One member, with its ETag."""
     member = access_staff_member_by_id(
         request_session(),
+        signed_in_principal(),
         staff_id,
-        actor=current_actor(),
-        principal=current_principal(),
         municipality_code=municipality_code.value,
     )
     if member is None:

@@ -32,7 +32,7 @@ from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.operations import record_platform_event_at_once, record_tenant_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today, utcnow
-from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.operations import policy_in_force
 from kentra.platform.staff.events import StaffChanged
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import Unit, UnitKind
@@ -89,7 +89,7 @@ IDENTITY_ERRORS: tuple[type[Exception], ...] = (RuntimeError, SQLAlchemyError, O
 def profile_names(session: Session, language: str = "el") -> dict[str, str]:
     """The professional profiles of the policy in force: code → name in ``language`` (the
     policy holds Greek and English names), in policy order."""
-    policy = access_policy_in_force(session)
+    policy = policy_in_force(session)
     if policy is None:
         return {}
     return {p.code: p.name_en if language == "en" else p.name_el for p in policy.profiles}
@@ -97,7 +97,7 @@ def profile_names(session: Session, language: str = "el") -> dict[str, str]:
 
 def head_profile_name(session: Session, language: str = "el") -> str | None:
     """The name of the profile the policy in force asks of a centre's head."""
-    policy = access_policy_in_force(session)
+    policy = policy_in_force(session)
     if policy is None:
         return None
     names = profile_names(session, language)

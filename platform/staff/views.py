@@ -25,7 +25,7 @@ from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_actor, current_principal, requires
+from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
@@ -130,7 +130,7 @@ def _render_form(
 ) -> ResponseReturnValue:
     """The add form (``member`` None) or a member's page."""
     session = request_session()
-    units = access_roster_units(session)
+    units = access_roster_units(session, signed_in_principal())
     unit_options = [
         (str(unit.id), _unit_text(unit))
         for unit in units.values()
@@ -172,11 +172,10 @@ def roster_page(municipality_code: MunicipalityCode) -> str:
     session = request_session()
     members = access_staff(
         session,
-        actor=current_actor(),
-        principal=current_principal(),
+        signed_in_principal(),
         municipality_code=municipality_code.value,
     )
-    units = access_roster_units(session)
+    units = access_roster_units(session, signed_in_principal())
     profiles = profile_names(session, str(get_locale()))
     today = local_today()
     rows = [
@@ -243,9 +242,8 @@ def create_member_page(municipality_code: MunicipalityCode) -> ResponseReturnVal
 def _member_or_404(code: MunicipalityCode, staff_id: int) -> StaffMember:
     member = access_staff_member_by_id(
         request_session(),
+        signed_in_principal(),
         staff_id,
-        actor=current_actor(),
-        principal=current_principal(),
         municipality_code=code.value,
     )
     if member is None:
@@ -254,7 +252,7 @@ def _member_or_404(code: MunicipalityCode, staff_id: int) -> StaffMember:
 
 
 def _member_for_change_or_404(staff_id: int) -> StaffMember:
-    member = access_staff_member_for_change(request_session(), staff_id)
+    member = access_staff_member_for_change(request_session(), signed_in_principal(), staff_id)
     if member is None:
         abort(404, "There is no such staff member in this municipality.")
     return member

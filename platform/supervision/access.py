@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kentra.auth.principal import Reader
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision
 from kentra.platform.supervision.operations import (
@@ -40,7 +41,9 @@ BASIS_TEXT = {
 }
 
 
-def access_supervision(session: Session, municipality_code: str) -> Supervision | None:
+def access_supervision(
+    session: Session, reader: Reader, municipality_code: str
+) -> Supervision | None:
     """The derived supervision of an active tenant (None: not an active tenant)."""
     row = session.execute(
         supervision_details_query().where(Tenant.code == municipality_code)
@@ -48,7 +51,9 @@ def access_supervision(session: Session, municipality_code: str) -> Supervision 
     return None if row is None else supervision_from_row(row)
 
 
-def access_supervised(session: Session, supervisor: str | None) -> list[Supervision]:
+def access_supervised(
+    session: Session, reader: Reader, supervisor: str | None
+) -> list[Supervision]:
     """The active tenants whose supervision ``supervisor`` holds (itself included when it has
     a Social Service), by code; none for no supervisor."""
     if not supervisor:
@@ -85,7 +90,7 @@ class UnknownSeat:
     decision: SeatDecision | None = None
 
 
-def access_unknown_seats(session: Session) -> list[UnknownSeat]:
+def access_unknown_seats(session: Session, reader: Reader) -> list[UnknownSeat]:
     """Every regional unit with an unknown reference seat, by code, with its municipalities
     and the ministry's decision (two queries)."""
     units: Sequence[tuple[RegionalUnit, RegionalUnitSeatDecision | None]] = [
@@ -131,6 +136,10 @@ def access_unknown_seats(session: Session) -> list[UnknownSeat]:
     return found
 
 
-def access_unknown_seat(session: Session, regional_unit_code: str) -> UnknownSeat | None:
+def access_unknown_seat(
+    session: Session, reader: Reader, regional_unit_code: str
+) -> UnknownSeat | None:
     """One regional unit of :func:`access_unknown_seats` (None: unknown, or its seat known)."""
-    return next((u for u in access_unknown_seats(session) if u.code == regional_unit_code), None)
+    return next(
+        (u for u in access_unknown_seats(session, reader) if u.code == regional_unit_code), None
+    )

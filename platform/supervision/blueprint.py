@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_smorest import abort
 
-from kentra.auth.flask import current_actor, current_principal, requires
+from kentra.auth.flask import current_actor, current_principal, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.auth.roles import ROLE_REACH, Reach
 from kentra.platform.api import Blueprint
@@ -52,7 +52,7 @@ def get_supervision(municipality_code: MunicipalityCode) -> Supervision:
     """Who supervises the municipality: its own directorates (it has a Social Service), else
     the seat municipality of its regional unit (reference data, else the ministry's decision);
     "not determined" when it has not stated a Social Service or the seat is still unknown."""
-    found = access_supervision(request_session(), municipality_code.value)
+    found = access_supervision(request_session(), signed_in_principal(), municipality_code.value)
     if found is None:  # pragma: no cover - routing admits active tenants only
         abort(404, message=NOT_FOUND_DETAIL)
     assert found is not None
@@ -69,7 +69,9 @@ def list_supervised() -> list[Supervision]:
     principal = current_principal()
     assert principal is not None  # @requires ran
     supervises = any(ROLE_REACH[role] is Reach.SUPERVISION for role in principal.roles)
-    return access_supervised(request_session(), principal.organization if supervises else None)
+    return access_supervised(
+        request_session(), signed_in_principal(), principal.organization if supervises else None
+    )
 
 
 @blueprint.route("/supervision/seats")
@@ -79,7 +81,7 @@ def list_unknown_seats() -> list[UnknownSeat]:
     """The regional units whose seat the reference data leaves unknown, with the ministry's
     decision if any (until then their municipalities without a Social Service have no
     supervisor: "not determined")."""
-    return access_unknown_seats(request_session())
+    return access_unknown_seats(request_session(), signed_in_principal())
 
 
 @blueprint.route("/supervision/seats/<regional_unit_code>", methods=["PUT"])
@@ -98,6 +100,6 @@ def set_seat(data: dict[str, Any], regional_unit_code: str) -> UnknownSeat:
         note=data["note"],
         actor=current_actor(),
     )
-    found = access_unknown_seat(session, regional_unit_code)
+    found = access_unknown_seat(session, signed_in_principal(), regional_unit_code)
     assert found is not None  # the decision was just recorded for such a unit
     return found

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kentra.auth.flask import current_actor, requires
+from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.supervision.access import access_unknown_seats
@@ -55,7 +55,7 @@ def render_page(
     states: dict[str, FormState] | None = None, status: int = 200
 ) -> ResponseReturnValue:
     states = states or {}
-    units = access_unknown_seats(request_session())
+    units = access_unknown_seats(request_session(), signed_in_principal())
     return (
         render_template(
             "supervision/seats.html",
@@ -91,7 +91,9 @@ def set_seat_page() -> ResponseReturnValue:
     """Record the decision as the API does; or show the page again, explained."""
     unit_code = request.form.get("regional_unit_code", "")
     values = form_values(FIELDS)
-    units = {unit.code: unit for unit in access_unknown_seats(request_session())}
+    units = {
+        unit.code: unit for unit in access_unknown_seats(request_session(), signed_in_principal())
+    }
     chosen: list[str] = []
 
     def decide(loaded: dict[str, Any]) -> str:

@@ -1,4 +1,6 @@
-"""Guarded loaders of units. Unit scope is checked here, one condition per line."""
+"""Guarded loaders of units. Each takes the reader (ADR 0041); the unit tree is structure,
+read by every role that reaches the tenant, and a unit's workspace (where personal data lives)
+is scoped by the reader's units here, one condition per line."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kentra.auth.principal import Principal, UnitPath
+from kentra.auth.principal import Reader, SystemPrincipal, UnitPath
 from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.text import fold
 from kentra.platform.service_area.operations import beyond_area
@@ -21,7 +23,7 @@ def unit_path(municipality_code: str, unit: Unit) -> UnitPath:
     return UnitPath(municipality_code, unit.centre, unit.unit)
 
 
-def access_units(session: Session) -> Sequence[Unit]:
+def access_units(session: Session, reader: Reader) -> Sequence[Unit]:
     """The unit tree (structure, no personal data): for every role that reaches the tenant."""
     return session.scalars(select(Unit).order_by(Unit.centre, Unit.unit.nulls_first())).all()
 
@@ -42,13 +44,15 @@ _SERVED_ROWS = (
 )
 
 
-def access_unit_rows(session: Session) -> list[Any]:
+def access_unit_rows(session: Session, reader: Reader) -> list[Any]:
     """The unit tree as rows of the units table, ordered as :func:`access_units`: for reading
     only (the list API), read by the driver without an ORM object per unit (ADR 0029)."""
     return read_rows(session, _UNIT_ROWS)
 
 
-def access_served_municipalities(session: Session) -> dict[int, list[tuple[str, str]]]:
+def access_served_municipalities(
+    session: Session, reader: Reader
+) -> dict[int, list[tuple[str, str]]]:
     """(code, Greek name) of the municipalities each mobile unit serves, by unit id, by code:
     one query for the whole tree."""
     served: dict[int, list[tuple[str, str]]] = {}
@@ -57,7 +61,7 @@ def access_served_municipalities(session: Session) -> dict[int, list[tuple[str, 
     return served
 
 
-def access_centre_id(session: Session, centre: str) -> int | None:
+def access_centre_id(session: Session, reader: Reader, centre: str) -> int | None:
     """The id of the centre whose group-path segment is ``centre``."""
     return session.scalar(
         select(Unit.id).where(Unit.centre == centre, Unit.kind == UnitKind.CENTRE)
@@ -65,35 +69,37 @@ def access_centre_id(session: Session, centre: str) -> int | None:
 
 
 def access_unit_workspace_by_id(
-    session: Session, principal: Principal, municipality_code: str, unit_id: int
+    session: Session, reader: Reader, municipality_code: str, unit_id: int
 ) -> Unit | None:
     """A unit whose workspace (where personal data lives) the principal may enter.
 
     None for a unit that does not exist and for one outside the principal's units alike: the
     caller answers 404 in both cases. A centre head's centre covers its annexes and mobile
-    units; staff reach the units they belong to.
+    units; staff reach the units they belong to; system work reaches every unit.
     """
     unit = session.get(Unit, unit_id)
     if unit is None:
         return None
-    if not principal.reaches_unit(unit_path(municipality_code, unit)):
+    if isinstance(reader, SystemPrincipal):
+        return unit
+    if not reader.reaches_unit(unit_path(municipality_code, unit)):
         return None
     return unit
 
 
-def access_unit_by_id(session: Session, unit_id: int) -> Unit | None:
+def access_unit_by_id(session: Session, reader: Reader, unit_id: int) -> Unit | None:
     """A unit of the tenant, as structure (no personal data): any role that reads units.
 
     The request's session is bound to the tenant, so another tenant's ids are not found."""
     return session.get(Unit, unit_id)
 
 
-def access_open_centre(session: Session) -> Unit | None:
+def access_open_centre(session: Session, reader: Reader) -> Unit | None:
     """The municipality's open centre, if it has one."""
     return open_centre(session)
 
 
-def access_units_of_centre(session: Session, centre: Unit) -> Sequence[Unit]:
+def access_units_of_centre(session: Session, reader: Reader, centre: Unit) -> Sequence[Unit]:
     """The annexes and mobile units of ``centre``, open first, by name."""
     return session.scalars(
         select(Unit)
@@ -102,7 +108,9 @@ def access_units_of_centre(session: Session, centre: Unit) -> Sequence[Unit]:
     ).all()
 
 
-def access_servable_municipalities(session: Session, municipality_code: str) -> list[Municipality]:
+def access_servable_municipalities(
+    session: Session, reader: Reader, municipality_code: str
+) -> list[Municipality]:
     """Municipalities a mobile unit of this tenant may serve: every one of the reference list
     without a centre of its own (and not the tenant itself), within the service area of the
     policy in force or allowed by a ministry exception, by region and name."""
@@ -115,7 +123,9 @@ def access_servable_municipalities(session: Session, municipality_code: str) -> 
     )
 
 
-def access_municipality_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
+def access_municipality_names(
+    session: Session, reader: Reader, codes: Sequence[str]
+) -> dict[str, str]:
     """Greek names of the given municipalities (reference data)."""
     if not codes:
         return {}

@@ -17,7 +17,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_actor, current_principal, requires
+from kentra.auth.flask import current_actor, current_principal, requires, signed_in_principal
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import UnitPath
@@ -96,8 +96,12 @@ def dump_units(code: MunicipalityCode, units: Sequence[Unit]) -> list[dict[str, 
     municipalities' names in one query, each annex's and mobile unit's centre id in one each."""
     session = request_session()
     served = sorted({s.municipality_code for u in units for s in u.served_municipalities})
-    names = access_municipality_names(session, served)
-    centre_ids = {u.centre: access_centre_id(session, u.centre) for u in units if u.unit}
+    names = access_municipality_names(session, signed_in_principal(), served)
+    centre_ids = {
+        u.centre: access_centre_id(session, signed_in_principal(), u.centre)
+        for u in units
+        if u.unit
+    }
     return [
         unit_document(
             code,
@@ -133,7 +137,7 @@ def _identity() -> IdentityAdmin:
 
 
 def _unit_or_404(unit_id: int) -> Unit:
-    unit = access_unit_by_id(request_session(), unit_id)
+    unit = access_unit_by_id(request_session(), signed_in_principal(), unit_id)
     if unit is None:
         abort(404, message=UNIT_NOT_FOUND)
     assert unit is not None  # abort() raises
@@ -149,8 +153,8 @@ def list_units(municipality_code: MunicipalityCode) -> Response:
     # count, and documents already in UnitSchema's form (tests hold them equal), so the
     # schema is the list's description but does not dump it again.
     session = request_session()
-    rows = access_unit_rows(session)
-    served = access_served_municipalities(session)
+    rows = access_unit_rows(session, signed_in_principal())
+    served = access_served_municipalities(session, signed_in_principal())
     centres = {row.centre: row.id for row in rows if row.kind == UnitKind.CENTRE}
     return json_response(
         [

@@ -40,8 +40,7 @@ from kentra.platform.core.errors import DomainError
 from kentra.platform.municipalities.models import TenantProfile
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import ineligibility_reason, own_centre_threshold
-from kentra.platform.policy.access import access_policy_in_force
-from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.policy.operations import policy_in_force, staffing_requirement
 from kentra.platform.reference.models import Municipality
 from kentra.platform.reference.text import fold
 from kentra.platform.service_area.operations import beyond_area, outside_area_message
@@ -122,7 +121,7 @@ SERVED = "served_municipalities"
 def own_centre_refusal(session: Session, municipality_code: str) -> LazyString | None:
     """Why the municipality may not have a centre of its own (translated when shown), or None."""
     municipality = session.get(Municipality, municipality_code)
-    policy = access_policy_in_force(session)
+    policy = policy_in_force(session)
     if municipality is None or policy is None:
         raise RuntimeError("no staffing policy is in force, or the municipality is unknown")
     if staffing_requirement(policy, municipality.population).own_centre_allowed:

@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from kentra.auth.adapters import identity_admin
-from kentra.auth.flask import current_actor, requires
+from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
@@ -236,7 +236,7 @@ def _served_groups(
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """Municipalities a mobile unit may serve, by region (with those already chosen)."""
     session = request_session()
-    servable = access_servable_municipalities(session, code.value)
+    servable = access_servable_municipalities(session, signed_in_principal(), code.value)
     groups = [
         (region, [(m.code, f"{m.name_el} ({m.code})") for m in members])
         for region, members in groupby(servable, key=lambda m: m.regional_unit.region.name_el)
@@ -245,7 +245,9 @@ def _served_groups(
     extra = [c for c in also if c not in listed]
     if extra:
         # What was typed, shown again: only well-formed codes are looked up.
-        names = access_municipality_names(session, [c for c in extra if _is_municipality_code(c)])
+        names = access_municipality_names(
+            session, signed_in_principal(), [c for c in extra if _is_municipality_code(c)]
+        )
         groups.insert(
             0,
             (
@@ -292,7 +294,7 @@ def _render(
 
 
 def _unit_or_404(unit_id: int) -> Unit:
-    unit = access_unit_by_id(request_session(), unit_id)
+    unit = access_unit_by_id(request_session(), signed_in_principal(), unit_id)
     if unit is None:
         abort(404, NOT_FOUND)
     return unit
@@ -306,18 +308,18 @@ def _unit_or_404(unit_id: int) -> Unit:
 def units_page(municipality_code: MunicipalityCode) -> str:
     """The centres with their annexes and mobile units, open first; closed ones marked."""
     session = request_session()
-    units = access_units(session)
+    units = access_units(session, signed_in_principal())
     centres = [u for u in units if u.kind == UnitKind.CENTRE]
     centres.sort(key=lambda c: (not c.is_open, c.id))
     children = {c.centre: [u for u in units if u.centre == c.centre and u.unit] for c in centres}
     served = sorted({s.municipality_code for u in units for s in u.served_municipalities})
-    open_centre = access_open_centre(session)
+    open_centre = access_open_centre(session, signed_in_principal())
     return render_template(
         "units/list.html",
         code=municipality_code.value,
         centres=centres,
         children=children,
-        names=access_municipality_names(session, served),
+        names=access_municipality_names(session, signed_in_principal(), served),
         open_centre=open_centre,
         refusal=None
         if open_centre is not None
@@ -342,7 +344,7 @@ def _render_new_centre(
         status,
         lists=lists or {"focus_groups": []},
         refusal=own_centre_refusal(session, code.value),
-        open_centre=access_open_centre(session),
+        open_centre=access_open_centre(session, signed_in_principal()),
     )
 
 
@@ -511,10 +513,19 @@ def _render_unit(
     centre = None
     children: list[Unit] = []
     if unit.kind == UnitKind.CENTRE:
-        children = [u for u in access_units(session) if u.centre == unit.centre and u.unit]
+        children = [
+            u
+            for u in access_units(session, signed_in_principal())
+            if u.centre == unit.centre and u.unit
+        ]
     else:
         centre = next(
-            (u for u in access_units(session) if u.centre == unit.centre and u.unit is None), None
+            (
+                u
+                for u in access_units(session, signed_in_principal())
+                if u.centre == unit.centre and u.unit is None
+            ),
+            None,
         )
     served_codes = [s.municipality_code for s in unit.served_municipalities]
     return _render(
@@ -528,7 +539,7 @@ def _render_unit(
         path=str(unit_path(code.value, unit)),
         centre=centre,
         children=children,
-        served_names=access_municipality_names(session, served_codes),
+        served_names=access_municipality_names(session, signed_in_principal(), served_codes),
         served_groups=_served_groups(code, list(lists.get("served_municipalities", [])))
         if unit.kind == UnitKind.MOBILE_UNIT and unit.is_open
         else [],
