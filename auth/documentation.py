@@ -29,7 +29,7 @@ def render_permissions_page(app: Flask) -> str:
         "# Permissions",
         "",
         "Generated from `auth/permissions.py`, `auth/roles.py` and the app's routes by",
-        "`kentra permissions --write`; `tests/test_permissions_doc.py` fails when it is stale.",
+        "`kentra permissions --write`; `tests/auth/test_permissions_doc.py` fails when it is stale.",
         "Deny by default: a role has exactly the permissions below; an endpoint must declare",
         "`@public` or `@requires(...)`, and one that declares neither is closed.",
         "",

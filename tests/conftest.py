@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["KENTRA_DATABASE_URL"] = url.render_as_string(hide_password=False)
     os.environ["KENTRA_ENV"] = "test"
     os.environ.setdefault("KENTRA_LOG_LEVEL", "WARNING")
-    # Many tests submit onboarding requests from one address; tests/test_rate_limits.py
+    # Many tests submit onboarding requests from one address; tests/ratelimits/test_rate_limits.py
     # checks the limit on an app of its own.
     os.environ["KENTRA_PUBLIC_SUBMISSION_LIMIT"] = ""
 

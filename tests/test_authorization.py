@@ -36,7 +36,7 @@ OWN, OTHER = "4501", "7101"
 REGIONS = {OWN: "EL30", OTHER: "EL43"}
 # Who supervises each (domain.md §10, derived): neither session tenant has stated whether it
 # has a Social Service, so neither's supervision is determined and a supervisor reaches only
-# its own municipality here. tests/test_supervision.py drives supervised municipalities.
+# its own municipality here. tests/supervision/test_supervision.py drives supervised municipalities.
 SUPERVISORS: dict[str, str | None] = {OWN: None, OTHER: None}
 # Sample values for every URL argument of the API; a new argument needs an entry.
 # request_id: the onboarding request of the onboarding_request fixture (already decided, so
@@ -44,14 +44,14 @@ SUPERVISORS: dict[str, str | None] = {OWN: None, OTHER: None}
 ONBOARDING_REQUEST_ID = 999_000_001
 # Modules of tests/authz_samples add the samples of their own routes (see its docstring).
 SAMPLES: dict[str, str] = {"code": "0101", "request_id": str(ONBOARDING_REQUEST_ID)}
-# Public routes that talk to the issuer over HTTP; tests/test_web_login.py drives them against
+# Public routes that talk to the issuer over HTTP; tests/web/test_web_login.py drives them against
 # a live server. The matrix still checks that they are declared public.
 OIDC_CLIENT_ROUTES = {"/auth/login", "/auth/callback"}
 
 
 def self_authenticating(rule: Rule) -> bool:
     """The embedded issuer's endpoints check their own callers (client credentials, its own
-    login); tests/test_issuer.py covers them. Here they must only be declared public."""
+    login); tests/auth/test_issuer.py covers them. Here they must only be declared public."""
     return rule.endpoint.split(".")[0] in SELF_AUTHENTICATING_BLUEPRINTS
 
 

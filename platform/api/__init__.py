@@ -248,7 +248,7 @@ def describe_refusals(document: dict[str, Any], app: flask.Flask) -> dict[str, A
 @functools.cache
 def refusal_statuses(module: Path) -> frozenset[int]:
     """The statuses of the ``DomainError(code, status, …)`` a domain module's source raises
-    (``tests/test_errors.py`` holds each to a literal)."""
+    (``tests/core/test_errors.py`` holds each to a literal)."""
     statuses: set[int] = set()
     for source in module.glob("*.py"):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):

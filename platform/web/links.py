@@ -5,7 +5,7 @@ to its route, whose declared requirement (``@requires`` / ``@public``, the one p
 table of ``kentra.auth.permissions``) is checked against the signed-in principal, and for a
 municipality's URL the principal must reach that municipality (``Principal.may_enter`` and
 ``allows``, as tenant routing checks). A link that would answer 403, or 404 for want of reach,
-is not shown. ``tests/test_page_walk.py`` follows every link of every page as every role.
+is not shown. ``tests/web/test_page_walk.py`` follows every link of every page as every role.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Keycloak's real tokens: they validate with the platform's ``TokenValidator`` over Keycloak's
 JWKS and give, for every demo user, the same ``Principal`` as the embedded issuer's token for
 the same user (the demo users of ``auth/issuer/demo.py``, seeded in both through the same path).
-The claim contract of tests/test_token_contract.py, on these tokens."""
+The claim contract of tests/auth/test_token_contract.py, on these tokens."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.keycloak.conftest import (
     principal_fields,
 )
 
-# Written by Keycloak itself, with no protocol mapper (tests/test_token_contract.py).
+# Written by Keycloak itself, with no protocol mapper (tests/auth/test_token_contract.py).
 KEYCLOAK_BUILT_IN = {"iss", "exp", "iat", "nbf", "jti", "typ", "azp", "sid", "scope"}
 # Mapped by the realm's "basic" scope from the session's authentication time, which a password
 # grant does not record: Keycloak's password-grant tokens carry no auth_time.

@@ -269,7 +269,7 @@ def test_an_expired_access_token_is_refreshed_through_keycloak(web: Web) -> None
     assert cookie is not None
     assert cookie_size(cookie) < COOKIE_LIMIT
     # The realm leaves revokeRefreshToken off: the earlier refresh token still works (the
-    # embedded issuer follows the same setting, tests/test_issuer.py).
+    # embedded issuer follows the same setting, tests/auth/test_issuer.py).
     assert _refresh(web.keycloak_issuer, before["refresh_token"]).status_code == 200
 
 

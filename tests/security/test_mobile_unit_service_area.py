@@ -32,8 +32,8 @@ from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from tests.test_policy_editing import body as policy_body
-from tests.test_policy_editing import restore_policy  # noqa: F401 - the fixture
+from tests.policy.test_policy_editing import body as policy_body
+from tests.policy.test_policy_editing import restore_policy  # noqa: F401 - the fixture
 from tests.tokens import TokenFactory
 
 ATHENS, HERAKLION = "4501", "7101"

@@ -18,7 +18,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode
 from tests.tokens import TokenFactory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 

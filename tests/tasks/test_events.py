@@ -24,8 +24,8 @@ from kentra.tasks.base import pending_sends
 from kentra.tasks.events import Event, publish, published, subscribe, subscribers
 from kentra.tenants.binding import TenantSession, tenant_session
 from kentra.tenants.codes import MunicipalityCode
-from tests import test_compliance as helpers
-from tests.test_compliance import compliant_centre, stored
+from tests.compliance import test_compliance as helpers
+from tests.compliance.test_compliance import compliant_centre, stored
 from tests.worker_support import delivered
 
 Tenants = Callable[..., list[MunicipalityCode]]

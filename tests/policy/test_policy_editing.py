@@ -27,8 +27,8 @@ from kentra.tasks.models import FanoutRun, RunStatus
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
-from tests import test_compliance as helpers
-from tests.test_compliance import compliant_centre, stored, text
+from tests.compliance import test_compliance as helpers
+from tests.compliance.test_compliance import compliant_centre, stored, text
 from tests.tokens import TokenFactory
 from tests.worker_support import wait_for_run
 

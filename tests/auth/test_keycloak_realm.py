@@ -27,7 +27,7 @@ from kentra.auth.keycloak_admin import ATTRIBUTE_PROFESSION, ATTRIBUTE_REGION
 from kentra.auth.roles import Profession, Role
 from tests.keycloak.dev_realm import DEV_REALM
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KENTRA_CLAIMS = {CLAIM_ROLES, CLAIM_ORGANIZATION, CLAIM_GROUPS, CLAIM_REGION, CLAIM_PROFESSION}
 
 

@@ -1,7 +1,7 @@
 """One family of refusals (issue 12, ADR 0033): domain operations raise ``DomainError`` with a
 stable code named by their module and a message marked for translation; the API answers it as
 problem+json with its code, and both the API and the pages show it in the request's language
-only (the pages' test is in tests/test_units_pages.py, closing a centre in English)."""
+only (the pages' test is in tests/units/test_units_pages.py, closing a centre in English)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from flask_babel import LazyString, force_locale
 
 from kentra.platform.core.errors import DomainError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ("platform", "tenants", "auth", "tasks")
 # Domain modules that still define exception classes of their own. None: keep it so.
 OWN_EXCEPTIONS_LEFT: frozenset[str] = frozenset()

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from kentra.platform.web.i18n import LANGUAGE_COOKIE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "platform/web/translations/en/LC_MESSAGES/messages.po"
 
 

@@ -6,7 +6,7 @@ sees what.
 The helpers write rows directly, and publish as an operation does (``tests.worker_support
 .delivered`` waits for the worker's recompute).
 
-Municipalities used here and in tests/test_policy_editing.py only (prefix 50xx–59xx):
+Municipalities used here and in tests/policy/test_policy_editing.py only (prefix 50xx–59xx):
 5001 (Φυλής, 30,147, seat of Δυτική Αττική), 5004 (Ελευσίνας, 38,033 → 2), 5005 (Ασπροπύργου,
 48,157 → 3), 5104 (Πειραιώς region, 103,488 → 4), 5401 (8,843 → no centre of its own),
 5601 (Βόρειο Αιγαίο EL41, 20,025 → 2). Their tenants and summary rows are removed afterwards.
@@ -62,7 +62,7 @@ from tests.worker_support import delivered
 SCRATCH = ("5001", "5004", "5005", "5104", "5401", "5601")
 
 
-# --- helpers (also used by tests/test_policy_editing.py) -------------------------------------
+# --- helpers (also used by tests/policy/test_policy_editing.py) -------------------------------------
 
 
 EVENTS: dict[type[Any], Callable[[int], Event]] = {
