@@ -15,11 +15,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlakeyset import BadBookmark, InvalidPage, select_page, unserialize_bookmark
+from sqlakeyset import (
+    BadBookmark,
+    InvalidPage,
+    select_page,
+    serialize_bookmark,
+    unserialize_bookmark,
+)
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
@@ -55,13 +62,31 @@ def _decode(order: str, cursor: str) -> Any:
         made_for, _, bookmark = base64.urlsafe_b64decode(padded).decode().partition(_SEPARATOR)
         marker = unserialize_bookmark(bookmark) if made_for == order else None
     except (binascii.Error, UnicodeDecodeError, ValueError, BadBookmark) as error:
-        raise _bad_cursor() from error
+        raise bad_cursor() from error
     if marker is None:  # a cursor of another order
-        raise _bad_cursor()
+        raise bad_cursor()
     return marker
 
 
-def _bad_cursor() -> DomainError:
+def keyset_cursor(order: str, key: Sequence[Any], *, backwards: bool = False) -> str:
+    """The cursor of the page after (``backwards``: before) the row whose sort key is ``key``,
+    in :func:`page_of`'s format: for a hot list read without sqlakeyset (the units list reads
+    its rows with ``read_rows``), whose cursors must be the same as its pages'."""
+    return _encode(order, serialize_bookmark((tuple(key), backwards)))
+
+
+def keyset_place(order: str, cursor: str) -> tuple[tuple[Any, ...], bool]:
+    """The sort key and the direction (True: the page before it) a cursor of ``order`` points
+    at; a cursor that does not decode, of another order, or with no key is refused as
+    ``paging.bad_cursor``."""
+    key, backwards = _decode(order, cursor)
+    if not key:
+        raise bad_cursor()
+    return tuple(key), bool(backwards)
+
+
+def bad_cursor() -> DomainError:
+    """The refusal of a cursor that does not fit its list (422 ``paging.bad_cursor``)."""
     return DomainError("paging.bad_cursor", 422, BAD_CURSOR, field="cursor")
 
 
@@ -80,7 +105,7 @@ def page_of(
         found = select_page(session, query, per_page=min(per_page, MAX_PER_PAGE), page=marker)
     except (InvalidPage, BadBookmark, ValueError, TypeError) as error:
         # A cursor of another list (another sort, another number of key columns).
-        raise _bad_cursor() from error
+        raise bad_cursor() from error
     paging = found.paging
     return Page(
         items=list(found),
