@@ -19,7 +19,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.benchmarks import auth, compliance, idp, national, provisioning, throughput, web
+from tests.benchmarks import (
+    auth,
+    compliance,
+    idp,
+    national,
+    paging,
+    provisioning,
+    throughput,
+    web,
+)
 from tests.benchmarks.database import BENCH_DATABASE, BenchDatabase
 from tests.benchmarks.report import (
     RunInfo,
@@ -47,6 +56,7 @@ BENCHMARKS: list[tuple[str, str, Benchmark]] = [
     ("b4", "B4 compliance at national scale", compliance.run),
     ("keycloak", "Keycloak: tokens, start, realm import", idp.run),
     ("b5", "B5 tenant read throughput", throughput.run),
+    ("b6", "B6 keyset paging of a 100,000-row list", paging.run),
 ]
 
 
