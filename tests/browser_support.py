@@ -49,6 +49,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE_SCRIPT = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 # Every page's findings (all impacts) land here, for reading after a run.
 AXE_REPORT_DIR = ROOT / "var" / "browser"
+# The narrowest screen a page must fit without scrolling sideways (a phone; mobile units work
+# from phones and tablets).
+NARROW_SCREEN = {"width": 375, "height": 800}
 # WCAG 2.1 level AA: the success criteria of 2.0 and those 2.1 added, levels A and AA.
 AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
@@ -65,10 +68,11 @@ class LiveApp:
 
 
 @contextmanager
-def live_app(port: int = 0, **settings: Any) -> Iterator[LiveApp]:
+def live_app(port: int = 0, jwks: Any = None, **settings: Any) -> Iterator[LiveApp]:
     """The whole app served on ``port`` (0: a free one); its base URL (and so the embedded
     issuer's) follows the port. ``settings`` change the environment's Settings (e.g.
-    ``oidc_issuer``: another issuer)."""
+    ``oidc_issuer``: another issuer); ``jwks``: the keys it trusts instead of its issuer's
+    (the test tokens' of tests/tokens.py)."""
     holder: dict[str, Any] = {}
 
     def serve(environ: Any, start_response: Any) -> Any:
@@ -78,7 +82,9 @@ def live_app(port: int = 0, **settings: Any) -> Iterator[LiveApp]:
     server = make_server("127.0.0.1", port, serve, threaded=True)
     try:
         base = f"http://127.0.0.1:{server.server_port}"
-        holder["app"] = create_app(replace(Settings.from_env(), base_url=base, **settings))
+        holder["app"] = create_app(
+            replace(Settings.from_env(), base_url=base, **settings), jwks=jwks
+        )
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -294,6 +300,8 @@ class AxeAudit:
         assert not blocking, "axe-core: serious or critical violations\n" + "\n".join(
             f.line() for f in blocking
         )
+        overflow = sideways_scroll(page)
+        assert overflow <= 0, f"{where}: scrolls sideways by {overflow} px on a 375 px screen"
 
     def write(self) -> None:
         AXE_REPORT_DIR.mkdir(parents=True, exist_ok=True)
@@ -306,6 +314,22 @@ class AxeAudit:
         (AXE_REPORT_DIR / f"axe-{self.name}.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
         )
+
+
+def sideways_scroll(page: Page) -> int:
+    """How far the page scrolls sideways on a 375 px wide screen (0: it fits); the viewport
+    is put back afterwards."""
+    before = page.viewport_size
+    page.set_viewport_size(NARROW_SCREEN)
+    try:
+        return int(
+            page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+        )
+    finally:
+        if before is not None:
+            page.set_viewport_size(before)
 
 
 def navigation_status(page: Page) -> int:

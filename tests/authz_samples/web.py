@@ -13,6 +13,8 @@ def prepare(_engine: Engine, _unit_ids: dict[str, int]) -> dict[str, str]:
         "language": "en",
         "package": "redoc",
         "file_name": "redoc.standalone.js",
+        # a component of the pages (make web-assets installs it)
+        "vendor_file": "tom-select.js",
     }
 
 
