@@ -53,7 +53,7 @@ def test_a_cursor_that_does_not_fit_is_refused(engine: Engine, cursor: str) -> N
     with Session(engine) as session, pytest.raises(DomainError) as refused:
         page_of(session, QUERY, cursor=cursor, order="code")
     assert (refused.value.code, refused.value.status, refused.value.field) == (
-        "paging.bad_cursor",
+        "core.bad_cursor",
         422,
         "cursor",
     )

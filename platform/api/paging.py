@@ -5,7 +5,7 @@
   ``cursor``, opaque, from a ``Link`` of a page answered before (none: the first page), and
   ``per_page``, 1 to :data:`~kentra.platform.core.paging.MAX_PER_PAGE`, by default
   :data:`~kentra.platform.core.paging.DEFAULT_PER_PAGE`. A cursor that does not decode, or of
-  another list, is a 422 ``paging.bad_cursor``.
+  another list, is a 422 ``core.bad_cursor``.
 - The body is the page's items, the list as it was before lists were paged.
 - The pages around it are in an RFC 8288 ``Link`` header (:func:`link_header`):
   ``<…?cursor=…>; rel="next"`` and ``rel="prev"``, the request's own path and query with the
@@ -58,7 +58,7 @@ class PageArgsSchema(Schema):
         metadata={
             "description": "The page to read: the cursor of a `Link` this list answered "
             "(opaque; bound to the list's order). None: the first page. One that does not "
-            "fit is a 422 `paging.bad_cursor`.",
+            "fit is a 422 `core.bad_cursor`.",
             "pattern": CURSOR_PATTERN,
         },
     )

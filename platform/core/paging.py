@@ -7,7 +7,7 @@ order by a key that is unique: end its ``ORDER BY`` with the primary key.
 
 A cursor is opaque to clients: the list's order (``order``, e.g. ``"name:asc"``) and
 sqlakeyset's bookmark (the sort key's values and the direction), in URL-safe base64. A cursor
-that does not decode, or was made for another order, is refused as ``paging.bad_cursor``
+that does not decode, or was made for another order, is refused as ``core.bad_cursor``
 (422, field ``cursor``): a key of one order is never compared with another order's columns.
 """
 
@@ -78,7 +78,7 @@ def keyset_cursor(order: str, key: Sequence[Any], *, backwards: bool = False) ->
 def keyset_place(order: str, cursor: str) -> tuple[tuple[Any, ...], bool]:
     """The sort key and the direction (True: the page before it) a cursor of ``order`` points
     at; a cursor that does not decode, of another order, or with no key is refused as
-    ``paging.bad_cursor``."""
+    ``core.bad_cursor``."""
     key, backwards = _decode(order, cursor)
     if not key:
         raise bad_cursor()
@@ -86,8 +86,8 @@ def keyset_place(order: str, cursor: str) -> tuple[tuple[Any, ...], bool]:
 
 
 def bad_cursor() -> DomainError:
-    """The refusal of a cursor that does not fit its list (422 ``paging.bad_cursor``)."""
-    return DomainError("paging.bad_cursor", 422, BAD_CURSOR, field="cursor")
+    """The refusal of a cursor that does not fit its list (422 ``core.bad_cursor``)."""
+    return DomainError("core.bad_cursor", 422, BAD_CURSOR, field="cursor")
 
 
 def page_of(

@@ -151,7 +151,7 @@ def _location(field: str) -> str:
     """Where the field came from, as webargs names the locations of a schema's 422."""
     if field in request.files:
         return "files"
-    if field in request.args:  # a list's cursor (paging.bad_cursor)
+    if field in request.args:  # a list's cursor (core.bad_cursor)
         return "query"
     return "form" if request.form else "json"
 
