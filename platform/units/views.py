@@ -36,6 +36,7 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
+from kentra.platform.reference.access import access_municipality_by_code
 from kentra.platform.units.access import (
     access_municipality_names,
     access_open_centre,
@@ -234,27 +235,33 @@ def _is_municipality_code(text: str) -> bool:
 def _served_groups(
     code: MunicipalityCode, also: list[str]
 ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Municipalities a mobile unit may serve, by region (with those already chosen)."""
+    """Municipalities a mobile unit may serve: those of the municipality's own regional unit
+    first (the nearest), then the rest by region; those already chosen that are no longer
+    servable on top, so that nothing typed is lost."""
     session = request_session()
-    servable = access_servable_municipalities(session, signed_in_principal(), code.value)
-    groups = [
-        (region, [(m.code, f"{m.name_el} ({m.code})") for m in members])
-        for region, members in groupby(servable, key=lambda m: m.regional_unit.region.name_el)
+    reader = signed_in_principal()
+    servable = access_servable_municipalities(session, reader, code.value)
+    own = access_municipality_by_code(session, reader, code.value)
+    nearby = [
+        m for m in servable if own is not None and m.regional_unit_code == own.regional_unit_code
     ]
+    groups = [
+        (region, [(m.code, m.name_el) for m in members])
+        for region, members in groupby(
+            (m for m in servable if m not in nearby), key=lambda m: m.regional_unit.region.name_el
+        )
+    ]
+    if nearby and own is not None:
+        label = _("%(unit)s (του Δήμου σας)", unit=own.regional_unit.name_el)
+        groups.insert(0, (str(label), [(m.code, m.name_el) for m in nearby]))
     listed = {m.code for m in servable}
     extra = [c for c in also if c not in listed]
     if extra:
         # What was typed, shown again: only well-formed codes are looked up.
         names = access_municipality_names(
-            session, signed_in_principal(), [c for c in extra if _is_municipality_code(c)]
+            session, reader, [c for c in extra if _is_municipality_code(c)]
         )
-        groups.insert(
-            0,
-            (
-                str(_("Ήδη επιλεγμένοι")),
-                [(c, f"{names.get(c, c)} ({c})") for c in extra],
-            ),
-        )
+        groups.insert(0, (str(_("Ήδη επιλεγμένοι")), [(c, names.get(c, c)) for c in extra]))
     return groups
 
 

@@ -282,8 +282,15 @@ def test_annex_and_mobile_unit_forms(browser: Browser, engine: Engine) -> None:
 
     page = text(browser.get(f"/{centre_id}/mobile-units/new"))
     assert '<select id="served_municipalities" name="served_municipalities" multiple' in page
-    assert "<optgroup label=" in page
-    assert 'value="2404"' in page  # Νότιο Πήλιο: no centre
+    assert 'data-searchable' in page  # a list to type in, where the component is installed
+    groups = re.findall(r'<optgroup label="([^"]+)">', page)
+    # The nearest first: the municipalities of Volos's own regional unit (Magnesia).
+    assert "(του Δήμου σας)" in groups[0]
+    assert "Μαγνησίας" in groups[0]
+    first_group = page.split("<optgroup", 2)[1]
+    assert 'value="2404"' in first_group  # Νότιο Πήλιο: no centre, in Magnesia
+    assert ">Δήμος Νοτίου Πηλίου</option>" in first_group  # by name, no code on screen
+    assert groups[1:] == sorted(set(groups[1:]), key=groups[1:].index)  # each region once
     assert f'<option value="{BIG}"' not in page  # the tenant has its own centre
     none_chosen = browser.post(f"/{centre_id}/mobile-units/new", {"name": "Κινητή Πηλίου"})
     assert none_chosen.status_code == 422
