@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import IO
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, undefer
 
@@ -38,24 +38,49 @@ CURRENT_STATUSES = (RegulationStatus.SUBMITTED, RegulationStatus.ACKNOWLEDGED)
 
 @dataclass(frozen=True)
 class VersionRow:
-    """A version for the tenant's lists, with its centre's name."""
+    """A version for the tenant's lists, with its centre's name and its number."""
 
     version: RegulationVersion
     centre_name: str
+    number: int
+
+
+# A version's number: its place among its centre's versions, in the order they were uploaded
+# (withdrawn drafts keep theirs, so that no number is ever given twice).
+_NUMBER = (
+    func.row_number()
+    .over(partition_by=RegulationVersion.centre_id, order_by=RegulationVersion.id)
+    .label("number")
+)
 
 
 def access_versions(
     session: Session, reader: Reader, centre_id: int | None = None
 ) -> list[VersionRow]:
-    """The municipality's versions, by centre then newest first (the files are not loaded)."""
-    query = (
-        select(RegulationVersion, Unit.name)
-        .join(Unit, Unit.id == RegulationVersion.centre_id)
-        .order_by(Unit.name, Unit.id, RegulationVersion.id.desc())
+    """The municipality's versions, by centre then newest first, numbered (the files are not
+    loaded)."""
+    query = select(RegulationVersion, Unit.name, _NUMBER).join(
+        Unit, Unit.id == RegulationVersion.centre_id
     )
     if centre_id is not None:
         query = query.where(RegulationVersion.centre_id == centre_id)
-    return [VersionRow(version, name) for version, name in session.execute(query).all()]
+    query = query.order_by(Unit.name, Unit.id, RegulationVersion.id.desc())
+    return [VersionRow(*row) for row in session.execute(query).all()]
+
+
+def version_number(session: Session, reader: Reader, version: RegulationVersion) -> int:
+    """The number of ``version`` among its centre's versions (see :data:`_NUMBER`)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(RegulationVersion)
+            .where(
+                RegulationVersion.centre_id == version.centre_id,
+                RegulationVersion.id <= version.id,
+            )
+        )
+        or 0
+    )
 
 
 def access_version(

@@ -55,6 +55,7 @@ from kentra.platform.regulations.operations import (
     decide_regulation,
     submit_regulation,
     upload_regulation,
+    withdraw_regulation,
 )
 from kentra.platform.regulations.schemas import (
     CurrentRegulationQueryArgsSchema,
@@ -205,6 +206,26 @@ def approve(municipality_code: MunicipalityCode, regulation_id: int) -> Response
     return _act(
         regulation_id,
         lambda version: approve_regulation(
+            request_session(),
+            version,
+            principal=_principal(),
+            municipality_code=municipality_code.value,
+        ),
+    )
+
+
+@blueprint.route(
+    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/withdraw",
+    methods=["POST"],
+)
+@requires(Permission.TENANT_REGULATIONS_WRITE)
+@documents_if_match(blueprint)
+@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
+def withdraw(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
+    """Withdraw a draft before it is approved (another state: 409); it stays listed."""
+    return _act(
+        regulation_id,
+        lambda version: withdraw_regulation(
             request_session(),
             version,
             principal=_principal(),

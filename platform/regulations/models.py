@@ -42,6 +42,7 @@ class RegulationStatus(enum.StrEnum):
     SUBMITTED = "submitted"  # to the ministry
     ACKNOWLEDGED = "acknowledged"
     RETURNED = "returned"  # with the ministry's comments
+    WITHDRAWN = "withdrawn"  # a draft the municipality took back before approval
 
 
 class RegulationVersion(TenantBase):
@@ -61,6 +62,9 @@ class RegulationVersion(TenantBase):
     # The PDF itself; deferred so that lists never load it.
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     uploaded_by: Mapped[str] = mapped_column(Text)
+    # Who uploaded it, as people know them (the token's name, else its username), kept with
+    # the version: the subject alone names no one on a page.
+    uploaded_by_name: Mapped[str | None] = mapped_column(Text)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     approved_by: Mapped[str | None] = mapped_column(Text)
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -69,6 +73,8 @@ class RegulationVersion(TenantBase):
     decided_by: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ministry_comment: Mapped[str | None] = mapped_column(Text)
+    withdrawn_by: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

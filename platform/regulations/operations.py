@@ -74,12 +74,14 @@ _STATE_TEXT: dict[RegulationStatus, LazyString] = {
     RegulationStatus.SUBMITTED: _l("υποβληθείσα"),
     RegulationStatus.ACKNOWLEDGED: _l("παραλήφθηκε από το Υπουργείο"),
     RegulationStatus.RETURNED: _l("επεστράφη με σχόλια"),
+    RegulationStatus.WITHDRAWN: _l("αποσύρθηκε"),
 }
 # What each transition is, as a refusal names it.
 APPROVING = _l("εγκρίνεται")
 SUBMITTING = _l("υποβάλλεται")
 ACKNOWLEDGING = _l("παραλαμβάνεται")
 RETURNING = _l("επιστρέφεται")
+WITHDRAWING = _l("αποσύρεται")
 
 
 def too_large(limit: int) -> DomainError:
@@ -180,7 +182,11 @@ def upload_regulation(
     earlier = session.scalar(
         select(func.count())
         .select_from(RegulationVersion)
-        .where(RegulationVersion.centre_id == centre.id)
+        .where(
+            RegulationVersion.centre_id == centre.id,
+            # A withdrawn draft never was the centre's regulation.
+            RegulationVersion.status != RegulationStatus.WITHDRAWN,
+        )
     )
     kind = RegulationKind.AMENDMENT if earlier else RegulationKind.INITIAL
     summary = (change_summary or "").strip()
@@ -199,12 +205,38 @@ def upload_regulation(
         sha256=hashlib.sha256(upload.content).hexdigest(),
         content=upload.content,
         uploaded_by=principal.subject,
+        uploaded_by_name=display_name(principal),
         uploaded_at=utcnow(),
     )
     session.add(version)
     session.flush()
     publish(session, RegulationChanged(version.id))
     _audit(session, version, principal.subject, "regulation.uploaded")
+    return version
+
+
+def display_name(principal: Principal) -> str:
+    """The person as the others know them: the token's name, else their username."""
+    name = principal.claims.get("name")
+    return str(name) if isinstance(name, str) and name.strip() else principal.username or ""
+
+
+def withdraw_regulation(
+    session: Session, version: RegulationVersion, *, principal: Principal, municipality_code: str
+) -> RegulationVersion:
+    """Take a draft back before it is approved: it stays listed, as withdrawn, and the centre's
+    next upload is again its initial version if no other version was ever kept."""
+    centre = session.get(Unit, version.centre_id)
+    assert centre is not None  # a foreign key
+    if not covers_centre(principal, municipality_code, centre):
+        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
+    _require(version, RegulationStatus.DRAFT, WITHDRAWING)
+    version.status = RegulationStatus.WITHDRAWN
+    version.withdrawn_by = principal.subject
+    version.withdrawn_at = utcnow()
+    session.flush()
+    publish(session, RegulationChanged(version.id))
+    _audit(session, version, principal.subject, "regulation.withdrawn")
     return version
 
 

@@ -95,6 +95,9 @@ class RegulationSchema(Schema):
     effective_date = ma.fields.Date()
     change_summary = ma.fields.String()
     status = ma.fields.String(metadata={"enum": [s.value for s in RegulationStatus]})
+    uploaded_by_name = ma.fields.String(
+        allow_none=True, metadata={"description": "who uploaded it, by name"}
+    )
     filename = ma.fields.String()
     size_bytes = ma.fields.Integer()
     sha256 = ma.fields.String()

@@ -44,6 +44,7 @@ from kentra.platform.regulations.access import (
     access_versions,
     centre_name,
     region_exists,
+    version_number,
 )
 from kentra.platform.regulations.blueprint import bundle_response, pdf_response
 from kentra.platform.regulations.models import (
@@ -58,6 +59,7 @@ from kentra.platform.regulations.operations import (
     open_centres,
     submit_regulation,
     upload_regulation,
+    withdraw_regulation,
 )
 from kentra.platform.regulations.schemas import (
     CurrentRegulationQueryArgsSchema,
@@ -98,6 +100,7 @@ STATUS_TEXT = {
     RegulationStatus.SUBMITTED.value: lazy_gettext("Υποβλήθηκε στο Υπουργείο"),
     RegulationStatus.ACKNOWLEDGED.value: lazy_gettext("Παραλήφθηκε από το Υπουργείο"),
     RegulationStatus.RETURNED.value: lazy_gettext("Επεστράφη με σχόλια"),
+    RegulationStatus.WITHDRAWN.value: lazy_gettext("Αποσύρθηκε"),
 }
 CHOOSE_FILE_AGAIN = lazy_gettext(
     "Για λόγους ασφαλείας ο browser δεν κρατά το αρχείο που επιλέξατε: επιλέξτε το ξανά "
@@ -268,6 +271,7 @@ def render_details(
             code=code.value,
             version=version,
             centre_name=centre_name(request_session(), signed_in_principal(), version.centre_id),
+            number=version_number(request_session(), signed_in_principal(), version),
             kind_text=KIND_TEXT,
             status_text=STATUS_TEXT,
             notice=notice,
@@ -276,6 +280,8 @@ def render_details(
             may_approve=version.status == RegulationStatus.DRAFT
             and Permission.TENANT_REGULATIONS_APPROVE in permissions,
             may_submit=version.status == RegulationStatus.APPROVED
+            and Permission.TENANT_REGULATIONS_WRITE in permissions,
+            may_withdraw=version.status == RegulationStatus.DRAFT
             and Permission.TENANT_REGULATIONS_WRITE in permissions,
             may_decide=version.status == RegulationStatus.SUBMITTED
             and Permission.NATIONAL_REGULATIONS_MANAGE in permissions,
@@ -355,6 +361,23 @@ def approve_page(municipality_code: MunicipalityCode, regulation_id: int) -> Res
             municipality_code=municipality_code.value,
         ),
         _("Η έκδοση εγκρίθηκε. Μπορεί πλέον να υποβληθεί στο Υπουργείο."),
+    )
+
+
+@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/withdraw")
+@on_stale_form(_stale_action)
+@requires(Permission.TENANT_REGULATIONS_WRITE)
+def withdraw_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+    return _act(
+        municipality_code,
+        regulation_id,
+        lambda version: withdraw_regulation(
+            request_session(),
+            version,
+            principal=signed_in_principal(),
+            municipality_code=municipality_code.value,
+        ),
+        _("Το σχέδιο αποσύρθηκε· παραμένει στον κατάλογο των εκδόσεων."),
     )
 
 

@@ -422,3 +422,61 @@ def test_other_municipalities_pages_are_404(
         assert outsider.post(f"{url}/{action}").status_code == 404, action
     anonymous = app.test_client().get(BASE)
     assert anonymous.status_code == 302
+
+
+def test_a_draft_is_numbered_named_and_withdrawable(
+    app: Flask, engine: Engine, tokens: TokenFactory, centre: tuple[int, str]
+) -> None:
+    centre_id, slug = centre
+    municipality = browser(
+        app, tokens, Role.MUNICIPALITY_ADMIN, municipality=CODE, name="Μαρία Δημητρίου"
+    )
+    first = post_upload(municipality, centre_id).headers["Location"]
+    shown = page(municipality.get(first))
+    assert "Έκδοση 1 · Αρχικός κανονισμός" in shown
+    assert "Μαρία Δημητρίου" in shown  # the uploader by name, not by token subject
+    assert "Απόσυρση του σχεδίου" in shown
+
+    withdrawn = municipality.post(
+        f"{first}/withdraw",
+        data={
+            "csrf_token": csrf_token(municipality, first),
+            "version": hidden_version(municipality, first),
+        },
+    )
+    assert withdrawn.status_code == 303
+    shown = page(municipality.get(first))
+    assert "Το σχέδιο αποσύρθηκε" in shown
+    assert "Αποσύρθηκε" in shown
+    assert "Απόσυρση του σχεδίου" not in shown  # nothing left to withdraw
+    assert "Έγκριση της έκδοσης" not in page(head(app, tokens, slug).get(first))
+
+    # Withdrawn, it never was the centre's regulation: the next upload is initial again, and
+    # numbered after it (no number given twice).
+    second = post_upload(municipality, centre_id).headers["Location"]
+    assert "Έκδοση 2 · Αρχικός κανονισμός" in page(municipality.get(second))
+    listed = page(municipality.get(BASE))
+    assert listed.index("Έκδοση 2") < listed.index("Έκδοση 1")  # newest first
+    assert [v.status.value for v in versions_of(engine, centre_id)][-2:] in (
+        ["withdrawn", "draft"],
+        ["draft", "withdrawn"],
+    )
+
+    # Only a draft is withdrawn: once approved, a 409 with the reason, nothing changed.
+    centre_head = head(app, tokens, slug)
+    centre_head.post(
+        f"{second}/approve",
+        data={
+            "csrf_token": csrf_token(centre_head, second),
+            "version": hidden_version(centre_head, second),
+        },
+    )
+    refused = municipality.post(
+        f"{second}/withdraw",
+        data={
+            "csrf_token": csrf_token(municipality, second),
+            "version": hidden_version(municipality, second),
+        },
+    )
+    assert refused.status_code == 409
+    assert "αποσύρεται μόνο όταν είναι «σχέδιο»" in page(refused)
