@@ -18,6 +18,7 @@ from kentra.platform.api import openapi_path
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import TenantStatus
 from kentra.tenants.provisioning import change_status
+from tests.api.test_paging import walk
 from tests.tokens import TokenFactory
 
 PROBLEM = "application/problem+json"
@@ -34,7 +35,11 @@ def codes(client: FlaskClient, query: str = "") -> list[str]:
 
 
 def test_lists_all_332_municipalities(client: FlaskClient) -> None:
-    everything = codes(client)
+    first = codes(client)
+    assert len(first) == 50  # a page (ADR 0040); the Link header leads on
+    pages = walk(client, "/api/v1/reference/municipalities?per_page=200", {})
+    everything = [m["code"] for page in pages for m in page.get_json()]
+    assert everything[:50] == first
     assert len(everything) == 332
     assert everything == sorted(everything)
     assert everything[0] == "0101"  # text codes: the leading zero is kept
@@ -112,7 +117,8 @@ def test_seat_not_determined_is_null_never_guessed(client: FlaskClient) -> None:
 def test_smallest_municipality_and_provisional_figures(client: FlaskClient) -> None:
     gavdos = client.get("/api/v1/reference/municipalities/7403").get_json()
     assert gavdos["population"] == 142
-    everything = client.get("/api/v1/reference/municipalities").get_json()
+    pages = walk(client, "/api/v1/reference/municipalities?per_page=200", {})
+    everything = [m for page in pages for m in page.get_json()]
     assert sum(m["population"] for m in everything) == 10_477_257
     assert sum(m["population_provisional"] for m in everything) == 12
 
@@ -286,6 +292,7 @@ def test_the_api_document_declares_if_match_and_etag_where_they_are_used(
         "update_staff",
         "approve",
         "submit",
+        "withdraw",
         "acknowledge",
         "return_",
     }

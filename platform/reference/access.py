@@ -5,14 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import PublicReader
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.policy.access import access_policy_in_force
 from kentra.platform.policy.operations import staffing_requirement
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.reference.text import fold
+
+
+def _municipalities(
+    region: str | None, regional_unit: str | None, q: str | None
+) -> Select[Municipality]:
+    query = select(Municipality).join(Municipality.regional_unit).order_by(Municipality.code)
+    if region is not None:
+        query = query.where(RegionalUnit.region_code == region)
+    if regional_unit is not None:
+        query = query.where(Municipality.regional_unit_code == regional_unit)
+    if q is not None:
+        query = query.where(Municipality.search_text.contains(fold(q), autoescape=True))
+    return query
 
 
 def search_municipalities(
@@ -23,14 +37,27 @@ def search_municipalities(
     regional_unit: str | None = None,
     q: str | None = None,
 ) -> Sequence[Municipality]:
-    query = select(Municipality).join(Municipality.regional_unit).order_by(Municipality.code)
-    if region is not None:
-        query = query.where(RegionalUnit.region_code == region)
-    if regional_unit is not None:
-        query = query.where(Municipality.regional_unit_code == regional_unit)
-    if q is not None:
-        query = query.where(Municipality.search_text.contains(fold(q), autoescape=True))
-    return session.scalars(query).unique().all()
+    return session.scalars(_municipalities(region, regional_unit, q)).unique().all()
+
+
+# The list's order (by code, unique) as its cursors name it (ADR 0040).
+MUNICIPALITIES_ORDER = "code"
+
+
+def search_municipalities_page(
+    session: Session,
+    reader: PublicReader,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    region: str | None = None,
+    regional_unit: str | None = None,
+    q: str | None = None,
+) -> Page[Municipality]:
+    """A page of :func:`search_municipalities`, by code (keyset paging, ADR 0040)."""
+    query = _municipalities(region, regional_unit, q)
+    page = page_of(session, query, cursor=cursor, order=MUNICIPALITIES_ORDER, per_page=per_page)
+    return Page([row[0] for row in page.items], page.next_cursor, page.previous_cursor)
 
 
 def access_municipality_by_code(

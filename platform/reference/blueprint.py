@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask_smorest import abort
 
 from kentra.auth.flask import current_reader, public
 from kentra.platform.api import Blueprint
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
 from kentra.platform.reference.access import (
     access_municipality_by_code,
-    search_municipalities,
+    search_municipalities_page,
     with_staffing,
 )
 from kentra.platform.reference.models import Municipality
@@ -29,13 +29,13 @@ blueprint = Blueprint(
 @blueprint.route("/municipalities")
 @public
 @blueprint.arguments(MunicipalityQueryArgsSchema, location="query")
-@blueprint.response(200, MunicipalitySchema(many=True))
-def list_municipalities(args: dict[str, Any]) -> Sequence[Municipality]:
-    """List municipalities, filtered by region, regional unit or name."""
+@blueprint.response(200, MunicipalitySchema(many=True), headers=LINK_HEADER)
+def list_municipalities(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    """List municipalities by code, filtered by region, regional unit or name; a page at a
+    time (``cursor``, ``per_page``; the pages around in ``Link``)."""
     session = request_session()
-    return with_staffing(
-        session, current_reader(), search_municipalities(session, current_reader(), **args)
-    )
+    page = search_municipalities_page(session, current_reader(), **args)
+    return paged(with_staffing(session, current_reader(), page.items), page)
 
 
 @blueprint.route("/municipalities/<string:code>")

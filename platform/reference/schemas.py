@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.paging import PageArgsSchema
 
 
 class RegionSchema(Schema):
@@ -69,7 +70,9 @@ class MunicipalitySchema(Schema):
     )
 
 
-class MunicipalityQueryArgsSchema(Schema):
+class MunicipalityQueryArgsSchema(PageArgsSchema):
+    """The filters, and the page (``cursor``, ``per_page``; the list is by code)."""
+
     region = ma.fields.String(
         validate=validate.Regexp(r"^EL[0-9]{2}$", error="A region is a NUTS 2 code such as EL30."),
         metadata={"description": "NUTS 2 code of the region"},

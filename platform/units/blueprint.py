@@ -29,16 +29,18 @@ from kentra.platform.api.etags import (
     etag,
     require_if_match,
 )
+from kentra.platform.api.paging import LINK_HEADER, link_header
 from kentra.platform.core.database import request_session
 from kentra.platform.units.access import (
     access_centre_id,
+    access_centre_ids,
     access_municipality_names,
-    access_served_municipalities,
+    access_served_municipalities_of,
     access_unit_by_id,
-    access_unit_rows,
+    access_unit_rows_page,
     access_unit_workspace_by_id,
 )
-from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
+from kentra.platform.units.models import PREMISES_ITEMS, Unit
 from kentra.platform.units.operations import (
     add_annex,
     add_mobile_unit,
@@ -51,6 +53,7 @@ from kentra.platform.units.schemas import (
     CentreCreateSchema,
     MobileUnitCreateSchema,
     UnitCloseSchema,
+    UnitListArgsSchema,
     UnitSchema,
     UnitUpdateSchema,
 )
@@ -146,22 +149,29 @@ def _unit_or_404(unit_id: int) -> Unit:
 
 @blueprint.route("/<municipality_code>/units")
 @requires(Permission.TENANT_UNITS_READ)
-@blueprint.response(200, UnitSchema(many=True))
-def list_units(municipality_code: MunicipalityCode) -> Response:
-    """The municipality's centres, annexes and mobile units, closed ones included."""
-    # The API's most frequent read (ADR 0028): rows, not ORM objects, two queries whatever the
-    # count, and documents already in UnitSchema's form (tests hold them equal), so the
-    # schema is the list's description but does not dump it again.
+@blueprint.arguments(UnitListArgsSchema, location="query")
+@blueprint.response(200, UnitSchema(many=True), headers=LINK_HEADER)
+def list_units(args: dict[str, Any], municipality_code: MunicipalityCode) -> Response:
+    """The municipality's centres, annexes and mobile units, closed ones included: each
+    centre, then its annexes and mobile units by their path; a page at a time."""
+    # The API's most frequent read (ADR 0028, 0040): rows, not ORM objects, two queries
+    # whatever the page, and documents already in UnitSchema's form (tests hold them equal),
+    # so the schema is the list's description but does not dump it again.
     session = request_session()
-    rows = access_unit_rows(session, signed_in_principal())
-    served = access_served_municipalities(session, signed_in_principal())
-    centres = {row.centre: row.id for row in rows if row.kind == UnitKind.CENTRE}
-    return json_response(
+    reader = signed_in_principal()
+    page = access_unit_rows_page(
+        session, reader, cursor=args.get("cursor"), per_page=args["per_page"]
+    )
+    served = access_served_municipalities_of(session, reader, [row.id for row in page.items])
+    centres = access_centre_ids(session, reader, page.items)
+    response = json_response(
         [
             unit_document(municipality_code, row, served.get(row.id, ()), centres.get(row.centre))
-            for row in rows
+            for row in page.items
         ]
     )
+    response.headers.update(link_header(page))
+    return response
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>")

@@ -12,6 +12,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.onboarding.models import BodyType
 from kentra.platform.onboarding.schemas import REQUIRED, Text, Vat
@@ -200,3 +201,8 @@ class UnitSchema(Schema):
     )
     served_municipalities = ma.fields.List(ma.fields.Nested(ServedMunicipalitySchema))
     version = ma.fields.Integer(metadata={"description": "also the ETag"})
+
+
+class UnitListArgsSchema(PageArgsSchema):
+    """A page of the unit tree (``cursor``, ``per_page``): each centre, then its annexes and
+    mobile units by their path segment; the order is fixed (unique: the unit's id last)."""

@@ -55,6 +55,7 @@ from kentra.auth.claims import CLI_CLIENT
 from kentra.auth.issuer.demo import DEMO_USERS, seed_demo_users
 from kentra.platform.core.config import Settings, sqlalchemy_url
 from kentra.platform.core.database import make_engine, recreate_database
+from kentra.platform.core.paging import DEFAULT_PER_PAGE
 from kentra.platform.units import access
 from kentra.platform.units.models import (
     PREMISES_ITEMS,
@@ -256,7 +257,8 @@ def raw_spec(url: URL, pooled: bool) -> dict[str, Any]:
     try:
         translate = {"tenant": parse_municipality_code(TENANT).schema_name}
         statements = {}
-        for name, statement in (("units", access._UNIT_ROWS), ("served", access._SERVED_ROWS)):
+        statements_of_list = (("units", access.FIRST_UNITS), ("served", access.SERVED_OF_UNITS))
+        for name, statement in statements_of_list:
             compiled = statement.compile(
                 dialect=engine.dialect,
                 schema_translate_map=translate,
@@ -272,6 +274,9 @@ def raw_spec(url: URL, pooled: bool) -> dict[str, Any]:
         "path": PATH,
         "code": TENANT,
         "premises_items": list(PREMISES_ITEMS),
+        # The list's first page, as the platform reads it (ADR 0040): one row more than a
+        # page, to know whether another follows.
+        "per_page": DEFAULT_PER_PAGE,
         **statements,
     }
 

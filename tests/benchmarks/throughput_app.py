@@ -7,7 +7,8 @@ registry and the transaction that binds the schema (the statements are schema-qu
 in autocommit), ORM, Flask. The bench compiles the SQL from the platform's statements for the
 tenant's schema and hands it over in a JSON file (``KENTRA_BENCH_RAW_SPEC``): the database URL,
 the prepare threshold (None behind PgBouncer, as the platform's ``KENTRA_DB_PREPARE_THRESHOLD``),
-the path, the municipality code and the two statements with their parameters.
+the path, the municipality code, the page's size and the two statements of the list's first
+page (ADR 0040) with their parameters.
 """
 
 from __future__ import annotations
@@ -55,11 +56,13 @@ def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[byt
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
     conn = _connection()
-    cursor = conn.execute(SPEC["units_sql"], SPEC["units_params"])
+    per_page = SPEC["per_page"]
+    cursor = conn.execute(SPEC["units_sql"], {**SPEC["units_params"], "limit": per_page + 1})
     names = [column.name for column in cursor.description or ()]
-    units = [dict(zip(names, row, strict=True)) for row in cursor]
+    units = [dict(zip(names, row, strict=True)) for row in cursor][:per_page]
     served: dict[int, list[dict[str, str]]] = {}
-    for unit_id, code, name in conn.execute(SPEC["served_sql"], SPEC["served_params"]):
+    ids = {**SPEC["served_params"], "unit_ids": [u["id"] for u in units]}
+    for unit_id, code, name in conn.execute(SPEC["served_sql"], ids):
         served.setdefault(unit_id, []).append({"code": code, "name_el": name})
     centres = {u["centre"]: u["id"] for u in units if u["kind"] == "centre"}
     prefix = f"/m-{SPEC['code']}"
