@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import Select, and_, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,6 +21,7 @@ from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal, Reader, SystemPrincipal, UnitPath
 from kentra.platform.audit.operations import record_tenant_event
 from kentra.platform.core.models import local_today
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import OBJECT_TYPE
 from kentra.platform.units.models import Unit
@@ -49,6 +50,38 @@ def _visible_units(session: Session, reader: Reader, municipality_code: str) -> 
     }
 
 
+def _staff(
+    session: Session,
+    reader: Reader,
+    *,
+    municipality_code: str,
+    unit_id: int | None,
+    current: bool | None,
+    today: date | None,
+) -> Select[StaffMember]:
+    """The roster the reader may read, by unit then name then id (unique)."""
+    query = select(StaffMember).order_by(StaffMember.unit_id, StaffMember.full_name, StaffMember.id)
+    visible = _visible_units(session, reader, municipality_code)
+    if visible is not None:
+        query = query.where(StaffMember.unit_id.in_(visible))
+    if unit_id is not None:
+        query = query.where(StaffMember.unit_id == unit_id)
+    if current is not None:
+        running = _current_on(today or local_today())
+        query = query.where(running if current else not_(running))
+    return query
+
+
+def _audit_read(session: Session, reader: Reader, found: Sequence[StaffMember]) -> None:
+    record_tenant_event(
+        session,
+        actor=reader.actor,
+        action=READ_ACTION,
+        object_type=OBJECT_TYPE,
+        details={"staff_ids": [m.id for m in found], "count": len(found)},
+    )
+
+
 def access_staff(
     session: Session,
     reader: Reader,
@@ -61,24 +94,47 @@ def access_staff(
     """The roster the reader may read (see the module), by unit then name, optionally one
     unit's and only current (or only not current) contracts; the read is audited as the
     reader's (system work by its reason)."""
-    query = select(StaffMember).order_by(StaffMember.unit_id, StaffMember.full_name, StaffMember.id)
-    visible = _visible_units(session, reader, municipality_code)
-    if visible is not None:
-        query = query.where(StaffMember.unit_id.in_(visible))
-    if unit_id is not None:
-        query = query.where(StaffMember.unit_id == unit_id)
-    if current is not None:
-        running = _current_on(today or local_today())
-        query = query.where(running if current else not_(running))
-    found = session.scalars(query).all()
-    record_tenant_event(
+    query = _staff(
         session,
-        actor=reader.actor,
-        action=READ_ACTION,
-        object_type=OBJECT_TYPE,
-        details={"staff_ids": [m.id for m in found], "count": len(found)},
+        reader,
+        municipality_code=municipality_code,
+        unit_id=unit_id,
+        current=current,
+        today=today,
     )
+    found = session.scalars(query).all()
+    _audit_read(session, reader, found)
     return found
+
+
+# The roster's order (unit, name, id) as its cursors name it (ADR 0040).
+STAFF_ORDER = "unit-name"
+
+
+def access_staff_page(
+    session: Session,
+    reader: Reader,
+    *,
+    municipality_code: str,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    unit_id: int | None = None,
+    current: bool | None = None,
+    today: date | None = None,
+) -> Page[StaffMember]:
+    """A page of :func:`access_staff` (keyset paging, ADR 0040); the page's read is audited."""
+    query = _staff(
+        session,
+        reader,
+        municipality_code=municipality_code,
+        unit_id=unit_id,
+        current=current,
+        today=today,
+    )
+    page = page_of(session, query, cursor=cursor, order=STAFF_ORDER, per_page=per_page)
+    members = [row[0] for row in page.items]
+    _audit_read(session, reader, members)
+    return Page(members, page.next_cursor, page.previous_cursor)
 
 
 def access_staff_member_by_id(

@@ -7,7 +7,6 @@ id. A member is read with an ETag and changed with If-Match (428 without it, 412
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
@@ -18,12 +17,13 @@ from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
 from kentra.platform.api.etags import ETAG_HEADER, documents_if_match, etag, require_if_match
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
-    access_staff,
     access_staff_member_by_id,
     access_staff_member_for_change,
+    access_staff_page,
 )
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import (
@@ -79,17 +79,20 @@ def _for_change(staff_id: int) -> StaffMember:
 @blueprint.route("/<municipality_code>/staff", methods=["GET"])
 @requires(Permission.TENANT_STAFF_READ)
 @blueprint.arguments(StaffQueryArgsSchema, location="query")
-@blueprint.response(200, StaffMemberSchema(many=True))
-def list_staff(args: dict[str, Any], municipality_code: MunicipalityCode) -> Sequence[Any]:
-    """The roster, optionally one unit's (unit_id) and current or past contracts (current)."""
-    members = access_staff(
+@blueprint.response(200, StaffMemberSchema(many=True), headers=LINK_HEADER)
+def list_staff(
+    args: dict[str, Any], municipality_code: MunicipalityCode
+) -> tuple[Any, int, dict[str, str]]:
+    """The roster by unit then name, optionally one unit's (unit_id) and current or past
+    contracts (current); a page at a time (``cursor``, ``per_page``; the pages around in
+    ``Link``)."""
+    page = access_staff_page(
         request_session(),
         signed_in_principal(),
         municipality_code=municipality_code.value,
-        unit_id=args.get("unit_id"),
-        current=args.get("current"),
+        **args,
     )
-    return [dump(member) for member in members]
+    return paged([dump(member) for member in page.items], page)
 
 
 @blueprint.route("/<municipality_code>/staff", methods=["POST"])

@@ -16,6 +16,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.onboarding.schemas import INVALID_EMAIL, REQUIRED, Text
 from kentra.platform.staff.models import StaffMember
@@ -171,7 +172,7 @@ class StaffMemberSchema(Schema):
     version = ma.fields.Integer(metadata={"description": "also sent as the ETag"})
 
 
-class StaffQueryArgsSchema(Schema):
+class StaffQueryArgsSchema(PageArgsSchema):
     unit_id = ma.fields.Integer(
         strict=False,
         error_messages={"invalid": INVALID_UNIT},

@@ -33,9 +33,9 @@ from kentra.platform.core.database import request_session
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
     access_roster_units,
-    access_staff,
     access_staff_member_by_id,
     access_staff_member_for_change,
+    access_staff_page,
 )
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import (
@@ -56,6 +56,7 @@ from kentra.platform.web.forms import (
     stale_form,
     submit_form,
 )
+from kentra.platform.web.paging import page_or_first
 from kentra.tenants.codes import MunicipalityCode
 
 blueprint = Blueprint("staff_pages", __name__, template_folder="templates")
@@ -168,13 +169,17 @@ def _render_form(
 @blueprint.get("/municipalities/<municipality_code>/staff")
 @requires(Permission.TENANT_STAFF_READ)
 def roster_page(municipality_code: MunicipalityCode) -> str:
-    """The roster: every member, current and past, by unit."""
+    """The roster: every member, current and past, by unit; a page at a time."""
     session = request_session()
-    members = access_staff(
-        session,
-        signed_in_principal(),
-        municipality_code=municipality_code.value,
+    page, paging_errors = page_or_first(
+        partial(
+            access_staff_page,
+            session,
+            signed_in_principal(),
+            municipality_code=municipality_code.value,
+        )
     )
+    members = page.items
     units = access_roster_units(session, signed_in_principal())
     profiles = profile_names(session, str(get_locale()))
     today = local_today()
@@ -193,6 +198,8 @@ def roster_page(municipality_code: MunicipalityCode) -> str:
         "staff/roster.html",
         code=municipality_code.value,
         rows=rows,
+        page=page,
+        paging_errors=paging_errors,
         head_profile=head_profile_name(session, str(get_locale())),
     )
 
