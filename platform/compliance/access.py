@@ -17,17 +17,12 @@ from sqlalchemy.orm import Session
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.principal import Reader, SystemPrincipal
 from kentra.auth.roles import ROLE_REACH, Reach
-from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus, RecomputeJob
-from kentra.platform.compliance.operations import (
-    ADVISORY_PREMISES,
-    RECOMPUTE_TASK_NAME,
-    recompute_job,
-)
+from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
+from kentra.platform.compliance.operations import ADVISORY_PREMISES
 from kentra.platform.core.paging import page_of
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit
 from kentra.platform.supervision.operations import supervised_municipality_codes
 from kentra.platform.units.models import Unit
-from kentra.tasks.models import FanoutRun
 
 
 @dataclass(frozen=True)
@@ -229,17 +224,6 @@ def access_population(session: Session, reader: Reader, municipality_code: str) 
     return session.scalar(
         select(Municipality.population).where(Municipality.code == municipality_code)
     )
-
-
-def access_recompute_job_by_id(
-    session: Session, reader: Reader, job_id: int
-) -> RecomputeJob | None:
-    """A recompute job: the fan-out run of the tenant recompute under that id (no personal
-    data: counts, dates, the policy version)."""
-    run = session.get(FanoutRun, job_id)
-    if run is None or run.task_name != RECOMPUTE_TASK_NAME:
-        return None
-    return recompute_job(run)
 
 
 def access_regions(session: Session, reader: Reader) -> list[Region]:

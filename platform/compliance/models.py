@@ -1,4 +1,4 @@
-"""Compliance results (shared schema), and the recompute job as the policy pages see it.
+"""Compliance results (shared schema). The recompute job is policy's (``policy/recompute.py``).
 
 ``centre_compliance`` is a summary recomputed for a tenant by a task sent after every
 transaction that published a change of its units, staff or regulations (ADR 0035), and for
@@ -10,7 +10,6 @@ tenant schema. It holds no personal data: counts, a status and the codes of the 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,29 +43,3 @@ class CentreCompliance(SharedBase):
     required_staff: Mapped[int] = mapped_column(Integer)
     policy_version_id: Mapped[int] = mapped_column(ForeignKey("shared.policy_versions.id"))
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class JobStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class RecomputeJob:
-    """A full recompute (after a policy change, daily, or by hand) as the policy pages and API
-    show it: a view of its fan-out run (``shared.fanout_runs``, :mod:`kentra.tasks.fanout`),
-    under the run's id. Not a table since ADR 0036."""
-
-    id: int
-    policy_version_id: int | None
-    status: JobStatus
-    total: int
-    done: int
-    failed: int
-    requested_by: str
-    requested_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    error: str | None

@@ -28,12 +28,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from kentra.platform.compliance.models import (
-    CentreCompliance,
-    ComplianceStatus,
-    JobStatus,
-    RecomputeJob,
-)
+from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
 from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.policy.operations import policy_in_force, staffing_requirement
@@ -41,8 +36,6 @@ from kentra.platform.reference.models import Municipality
 from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import Unit, UnitKind
-from kentra.tasks.fanout import start_fanout
-from kentra.tasks.models import FanoutRun
 
 
 @dataclass(frozen=True)
@@ -302,41 +295,3 @@ def recompute_tenant(
 
 
 # --- the full recompute: a fan-out of the tenant recompute (ADR 0036) -------------------------
-
-RECOMPUTE_TASK_NAME = "kentra.compliance.recompute_tenant"
-JOB_FAILED = (
-    "%(failed)s Δήμοι δεν υπολογίστηκαν ξανά. %(failed)s municipalities could not be recomputed."
-)
-
-
-def create_recompute_job(
-    session: Session, *, policy_version_id: int | None, actor: str, send: bool = True
-) -> RecomputeJob:
-    """A recompute of every active tenant as a fan-out run, recorded in ``session``'s
-    transaction and (with ``send``) dispatched by Celery once it commits. Flushes."""
-    run = start_fanout(
-        session,
-        RECOMPUTE_TASK_NAME,
-        actor=actor,
-        details={"policy_version_id": policy_version_id} if policy_version_id else {},
-        send=send,
-    )
-    return recompute_job(run)
-
-
-def recompute_job(run: FanoutRun) -> RecomputeJob:
-    """The policy pages' view of a recompute run."""
-    policy_version_id = run.details.get("policy_version_id")
-    return RecomputeJob(
-        id=run.id,
-        policy_version_id=int(policy_version_id) if policy_version_id is not None else None,
-        status=JobStatus(run.status.value),
-        total=run.total,
-        done=run.done,
-        failed=run.failed,
-        requested_by=run.actor,
-        requested_at=run.requested_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        error=JOB_FAILED % {"failed": run.failed} if run.failed and run.finished_at else None,
-    )

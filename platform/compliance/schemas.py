@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
-from kentra.platform.compliance.models import ComplianceStatus, JobStatus
+from kentra.platform.compliance.models import ComplianceStatus
 from kentra.platform.compliance.operations import ADVISORY_ITEMS, ITEMS
 
 REGION_CODE = validate.Regexp(
@@ -75,16 +75,3 @@ class ComplianceOverviewSchema(Schema):
 class ComplianceOverviewQueryArgsSchema(Schema):
     region = ma.fields.String(validate=REGION_CODE)
     status = ma.fields.Enum(ComplianceStatus, by_value=True)
-
-
-class RecomputeJobSchema(Schema):
-    id = ma.fields.Integer()
-    policy_version_id = ma.fields.Integer(allow_none=True)
-    status = ma.fields.Enum(JobStatus, by_value=True)
-    total = ma.fields.Integer()
-    done = ma.fields.Integer()
-    failed = ma.fields.Integer()
-    requested_at = ma.fields.DateTime()
-    started_at = ma.fields.DateTime(allow_none=True)
-    finished_at = ma.fields.DateTime(allow_none=True)
-    error = ma.fields.String(allow_none=True)

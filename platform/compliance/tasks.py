@@ -5,7 +5,7 @@
   events of the modules compliance is computed from (units, staff, regulations): every
   transaction that publishes one sends it once for its tenant after the commit (ADR 0035).
 - The full recompute is a fan-out of that task over every active tenant (ADR 0036): after a
-  policy change (:func:`~kentra.platform.compliance.operations.create_recompute_job`), daily
+  policy change (:func:`~kentra.platform.policy.recompute.create_recompute_job`, the task name policy owns), daily
   (``kentra.compliance.recompute_daily``, Celery beat: time alone changes compliance — a
   contract ends, a regulation or a policy version comes into force — with no write to
   publish it; it also repairs a recompute whose message was lost after a commit), and by
@@ -20,13 +20,13 @@ from celery import Task
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from kentra.platform.compliance.operations import (
+from kentra.platform.compliance.operations import recompute_tenant
+from kentra.platform.core.database import get_engine
+from kentra.platform.policy.recompute import (
     RECOMPUTE_TASK_NAME,
     create_recompute_job,
     recompute_job,
-    recompute_tenant,
 )
-from kentra.platform.core.database import get_engine
 from kentra.platform.regulations.events import RegulationChanged
 from kentra.platform.staff.events import StaffChanged
 from kentra.platform.units.events import UnitChanged

@@ -6,6 +6,9 @@
   signed-in person's own municipality) names that municipality as the controller.
 - ``GET /accessibility``: the accessibility statement.
 - ``GET /help``: who to ask, and the help desk's address when one is configured.
+- ``GET /municipalities/<code>``: a municipality's own home page, its overview: its name, its
+  sections, its supervision and a summary of its centre. It composes the modules below (the
+  profile, units, supervision), so it sits here at the top of the module order (ADR 0043).
 """
 
 from __future__ import annotations
@@ -13,18 +16,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from kentra.auth.flask import current_principal, current_reader, public
+from kentra.auth.flask import (
+    current_principal,
+    current_reader,
+    public,
+    requires,
+    signed_in_principal,
+)
+from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.auth.roles import Role
 from kentra.platform.core.database import request_session
+from kentra.platform.municipalities.access import access_profile
 from kentra.platform.reference.access import access_municipality_by_code
 from kentra.platform.reference.models import Municipality
+from kentra.platform.supervision.access import BASIS_TEXT, access_supervision
+from kentra.platform.units.access import access_open_centre, access_units_of_centre
+from kentra.platform.units.models import UnitKind
+from kentra.platform.units.operations import own_centre_refusal
 from kentra.platform.web.links import may_open
 from kentra.platform.web.navigation import primary_navigation
-from kentra.tenants.codes import InvalidMunicipalityCode, parse_municipality_code
+from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
+from kentra.tenants.routing import NOT_FOUND_DETAIL
 
 blueprint = Blueprint("home_pages", __name__, template_folder="templates")
 
@@ -149,4 +165,31 @@ def accessibility_page() -> str:
 def help_page() -> str:
     return render_template(
         "home/help.html", help_email=current_app.extensions["kentra"].settings.help_email
+    )
+
+
+@blueprint.get("/municipalities/<municipality_code>")
+@requires(Permission.TENANT_PROFILE_READ)
+def municipality_page(municipality_code: MunicipalityCode) -> str:
+    """The municipality's overview: its name, its sections and a summary of its centre."""
+    session = request_session()
+    profile = access_profile(session, signed_in_principal())
+    if profile is None:
+        abort(404, NOT_FOUND_DETAIL)
+    centre = access_open_centre(session, signed_in_principal())
+    units = (
+        access_units_of_centre(session, signed_in_principal(), centre) if centre is not None else []
+    )
+    open_units = [u for u in units if u.is_open]
+    refusal = own_centre_refusal(session, municipality_code.value) if centre is None else None
+    return render_template(
+        "home/municipality.html",
+        profile=profile,
+        code=municipality_code.value,
+        centre=centre,
+        annexes=sum(u.kind == UnitKind.ANNEX for u in open_units),
+        mobile_units=sum(u.kind == UnitKind.MOBILE_UNIT for u in open_units),
+        refusal=refusal,
+        supervision=access_supervision(session, signed_in_principal(), municipality_code.value),
+        basis_text=BASIS_TEXT,
     )

@@ -17,9 +17,9 @@ from flask_babel import lazy_gettext
 
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
 from kentra.platform.core.database import request_session
 from kentra.platform.jobs.access import access_recent_runs, access_run, access_run_problems
+from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.platform.staff.tasks import TENANT_TASK_NAME as OFFBOARDING_TASK_NAME
 from kentra.tasks.models import FanoutRun, RunStatus, TenantState
 

@@ -9,27 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-import phonenumbers
 from marshmallow import validate
-from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.gr import vat
 
 from kentra.auth.flask import current_reader
 from kentra.platform.api import Schema
+from kentra.platform.api.fields import INVALID_EMAIL, REQUIRED, Phone, Text, Vat
 from kentra.platform.core import inputs
 from kentra.platform.core.database import request_session
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import UNKNOWN_MUNICIPALITY
 from kentra.platform.reference.access import access_municipality_by_code
 
-REQUIRED = {
-    "required": "Το πεδίο είναι υποχρεωτικό.",
-    "null": "Το πεδίο δεν μπορεί να είναι κενό.",
-}
-TEXT = {**REQUIRED, "invalid": "Το πεδίο πρέπει να είναι κείμενο."}
-INVALID_VAT = "Ο ΑΦΜ δεν είναι έγκυρος."
-INVALID_PHONE = "Ο αριθμός τηλεφώνου δεν είναι έγκυρος."
-INVALID_EMAIL = "Η διεύθυνση ηλεκτρονικού ταχυδρομείου δεν είναι έγκυρη."
 INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 4501."
 
 
@@ -37,73 +27,6 @@ def _length(low: int, high: int) -> validate.Length:
     return validate.Length(
         min=low, max=high, error=f"Το κείμενο πρέπει να έχει από {low} έως {high} χαρακτήρες."
     )
-
-
-class Text(ma.fields.String):
-    """A string with surrounding whitespace removed before it is validated."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("error_messages", TEXT)
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
-
-
-def _documented(kwargs: dict[str, Any], **rules: Any) -> dict[str, Any]:
-    """``kwargs`` with the field's rules in its metadata, for the API document (a field's own
-    metadata wins)."""
-    return {**kwargs, "metadata": {**rules, **kwargs.get("metadata", {})}}
-
-
-class Vat(Text):
-    """A Greek VAT number (ΑΦΜ): "EL"/"GR" prefix, spaces and dots are accepted; the nine
-    digits are kept."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            **_documented(
-                kwargs,
-                pattern=r"^[0-9]{9}$",
-                description="ΑΦΜ: 9 digits with a valid check digit (an EL or GR prefix, "
-                "spaces and dots are accepted and removed)",
-                example="094014201",
-            )
-        )
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            number: str = vat.validate(raw)
-        except StdnumValidationError as exc:
-            raise ma.ValidationError(INVALID_VAT) from exc
-        return number
-
-
-class Phone(Text):
-    """A telephone number, national (Greek) or international; kept in E.164 (+302101234567)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            **_documented(
-                kwargs,
-                pattern=r"^\+?[0-9]{7,15}$",
-                description="a telephone number that exists in its numbering plan, Greek "
-                "(2101234567) or international (+33…), spaces, dots, dashes and brackets "
-                "accepted and removed; answered in E.164",
-                example="+302101234567",
-            )
-        )
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            number = phonenumbers.parse(raw, "GR")
-        except phonenumbers.NumberParseException as exc:
-            raise ma.ValidationError(INVALID_PHONE) from exc
-        if not phonenumbers.is_valid_number(number):
-            raise ma.ValidationError(INVALID_PHONE)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class OnboardingRequestCreateSchema(Schema):

@@ -10,9 +10,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kentra.auth.principal import PublicReader
+from kentra.auth.principal import PublicReader, Reader
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.policy.operations import policy_in_force
+from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME, RecomputeJob, recompute_job
+from kentra.tasks.models import FanoutRun
 
 
 def access_policy_in_force(
@@ -25,3 +27,14 @@ def access_policy_in_force(
 def access_policy_versions(session: Session, reader: PublicReader) -> Sequence[PolicyVersion]:
     """Every version, newest ``valid_from`` first (the history; none is ever edited)."""
     return session.scalars(select(PolicyVersion).order_by(PolicyVersion.valid_from.desc())).all()
+
+
+def access_recompute_job_by_id(
+    session: Session, reader: Reader, job_id: int
+) -> RecomputeJob | None:
+    """A recompute job: the fan-out run of the tenant recompute under that id (no personal
+    data: counts, dates, the policy version)."""
+    run = session.get(FanoutRun, job_id)
+    if run is None or run.task_name != RECOMPUTE_TASK_NAME:
+        return None
+    return recompute_job(run)

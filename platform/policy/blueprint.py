@@ -10,20 +10,23 @@ from flask_smorest import abort
 from kentra.auth.flask import current_actor, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
-from kentra.platform.compliance.access import access_recompute_job_by_id
-from kentra.platform.compliance.models import RecomputeJob
-from kentra.platform.compliance.operations import today
-from kentra.platform.compliance.schemas import RecomputeJobSchema
 from kentra.platform.core.database import request_session
-from kentra.platform.policy.access import access_policy_in_force, access_policy_versions
+from kentra.platform.core.models import local_today as today
+from kentra.platform.policy.access import (
+    access_policy_in_force,
+    access_policy_versions,
+    access_recompute_job_by_id,
+)
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.policy.operations import (
     publish_policy_version,
 )
+from kentra.platform.policy.recompute import RecomputeJob
 from kentra.platform.policy.schemas import (
     PolicyVersionCreatedSchema,
     PolicyVersionCreateSchema,
     PolicyVersionSchema,
+    RecomputeJobSchema,
 )
 
 blueprint = Blueprint(

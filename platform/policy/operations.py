@@ -22,7 +22,7 @@ from kentra.platform.policy.models import (
 )
 
 if TYPE_CHECKING:
-    from kentra.platform.compliance.models import RecomputeJob
+    from kentra.platform.policy.recompute import RecomputeJob
 
 # domain.md §6 and rule 1: under 10,000 → no centre of its own; 10,000–40,000 → 2;
 # 40,001–100,000 → 3; over 100,000 → 4 (minimums).
@@ -241,7 +241,7 @@ def publish_policy_version(
     recompute of every centre and send its task once the transaction commits; audited by id.
     A version that does not state the mobile units' area keeps the one it follows."""
     from kentra.platform.audit.operations import record_platform_event  # noqa: PLC0415
-    from kentra.platform.compliance.operations import create_recompute_job  # noqa: PLC0415
+    from kentra.platform.policy.recompute import create_recompute_job  # noqa: PLC0415
 
     area = data.get("mobile_unit_area")
     if area is None:

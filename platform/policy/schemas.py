@@ -8,7 +8,6 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
-from kentra.platform.compliance.schemas import RecomputeJobSchema
 from kentra.platform.core import inputs
 from kentra.platform.policy.models import (
     PolicyVersion,
@@ -16,6 +15,7 @@ from kentra.platform.policy.models import (
     ServiceArea,
     StaffingBand,
 )
+from kentra.platform.policy.recompute import JobStatus
 
 Messages = dict[str, str | list[Any] | dict[Any, Any]]
 REQUIRED: Messages = {
@@ -154,6 +154,19 @@ class PolicyVersionSchema(Schema):
     in_force = ma.fields.Boolean(metadata={"description": "the version applied today"})
     bands = ma.fields.List(ma.fields.Nested(StaffingBandOutSchema))
     profiles = ma.fields.List(ma.fields.Nested(ProfessionalProfileOutSchema))
+
+
+class RecomputeJobSchema(Schema):
+    id = ma.fields.Integer()
+    policy_version_id = ma.fields.Integer(allow_none=True)
+    status = ma.fields.Enum(JobStatus, by_value=True)
+    total = ma.fields.Integer()
+    done = ma.fields.Integer()
+    failed = ma.fields.Integer()
+    requested_at = ma.fields.DateTime()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    error = ma.fields.String(allow_none=True)
 
 
 class PolicyVersionCreatedSchema(PolicyVersionSchema):

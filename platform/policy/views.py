@@ -22,14 +22,17 @@ from flask_babel import lazy_gettext
 
 from kentra.auth.flask import current_principal, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.compliance.access import access_recompute_job_by_id
-from kentra.platform.compliance.models import JobStatus
-from kentra.platform.compliance.operations import today
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
-from kentra.platform.policy.access import access_policy_in_force, access_policy_versions
+from kentra.platform.core.models import local_today as today
+from kentra.platform.policy.access import (
+    access_policy_in_force,
+    access_policy_versions,
+    access_recompute_job_by_id,
+)
 from kentra.platform.policy.models import PolicyVersion, ServiceArea
 from kentra.platform.policy.operations import publish_policy_version
+from kentra.platform.policy.recompute import JobStatus
 from kentra.platform.policy.schemas import PolicyVersionCreateSchema
 from kentra.platform.web.forms import (
     FormState,

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
-from kentra.platform.onboarding.schemas import REQUIRED, Text
+from kentra.platform.api.fields import REQUIRED, Text
 from kentra.platform.policy.schemas import SERVICE_AREA_DESCRIPTION, SERVICE_AREAS
 
 INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 4501."

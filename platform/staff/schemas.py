@@ -16,9 +16,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.fields import INVALID_EMAIL, REQUIRED, Text
 from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
-from kentra.platform.onboarding.schemas import INVALID_EMAIL, REQUIRED, Text
 from kentra.platform.staff.models import StaffMember
 
 INVALID_DATE = "Η ημερομηνία δεν είναι έγκυρη (ΕΕΕΕ-ΜΜ-ΗΗ)."

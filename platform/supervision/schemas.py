@@ -6,8 +6,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.fields import REQUIRED, Text
 from kentra.platform.core import inputs
-from kentra.platform.onboarding.schemas import REQUIRED, Text
 from kentra.platform.supervision.operations import Basis
 
 INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 6301."

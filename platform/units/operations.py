@@ -29,13 +29,12 @@ from typing import Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import CHAR, column, select, table
 from sqlalchemy.orm import Session
 
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.principal import UnitPath
 from kentra.platform.audit.operations import record_tenant_event
-from kentra.platform.compliance.models import CentreCompliance
 from kentra.platform.core.errors import DomainError
 from kentra.platform.municipalities.models import TenantProfile
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
@@ -159,9 +158,18 @@ def open_centre(session: Session) -> Unit | None:
     ).one_or_none()
 
 
+# The shared compliance summary (one row per open centre of every municipality), read as a
+# table clause of the one column units needs: compliance sits above units in the module order
+# and is not imported (ADR 0043; tests/test_layers.py holds the clause equal to the model).
+CENTRE_COMPLIANCE = table(
+    "centre_compliance", column("municipality_code", CHAR(4)), schema="shared"
+)
+
+
 def municipalities_with_centre(session: Session) -> set[str]:
     """Codes of the municipalities with an open centre (the shared compliance summary)."""
-    return set(session.scalars(select(CentreCompliance.municipality_code).distinct()))
+    code = CENTRE_COMPLIANCE.c.municipality_code
+    return set(session.scalars(select(code).distinct()))
 
 
 # --- segments -------------------------------------------------------------------------------

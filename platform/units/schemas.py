@@ -12,10 +12,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.fields import REQUIRED, Text, Vat
 from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.onboarding.models import BodyType
-from kentra.platform.onboarding.schemas import REQUIRED, Text, Vat
 from kentra.platform.units.models import PREMISES_ITEMS, AnnexReason, FocusGroup, Unit, UnitKind
 
 INVALID_POSTAL_CODE = (

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
 from kentra.platform.core.models import utcnow
+from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.tasks.models import FanoutRun, RunStatus
 
 JOB_ID = 999_000_301

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from kentra.auth.roles import Role
 from kentra.platform.app.factory import create_app
 from kentra.platform.compliance.models import CentreCompliance
-from kentra.platform.compliance.operations import create_recompute_job, recompute_tenant, today
+from kentra.platform.compliance.operations import recompute_tenant, today
 from kentra.platform.core.config import Settings
 from kentra.platform.policy.operations import INITIAL_PROFILES, create_policy_version
+from kentra.platform.policy.recompute import create_recompute_job
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
 from kentra.tasks import worker_command

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from kentra.platform.app.cli import main
-from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
+from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.tasks.celery_app import celery
 from kentra.tasks.models import FanoutRun, FanoutTenant, RunStatus, TenantState
 from kentra.tenants.models import Tenant, TenantStatus

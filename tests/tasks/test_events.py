@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kentra.platform.compliance.models import ComplianceStatus
-from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
 from kentra.platform.compliance.tasks import recompute_compliance
+from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.platform.regulations.events import RegulationChanged
 from kentra.platform.staff.events import StaffChanged
 from kentra.platform.units.events import UnitChanged

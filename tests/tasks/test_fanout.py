@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
 from kentra.auth.roles import Role
-from kentra.platform.compliance.operations import RECOMPUTE_TASK_NAME
+from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.platform.web.i18n import LANGUAGE_COOKIE
 from kentra.tasks.fanout import MAX_RETRIES, run_here, start_fanout
 from kentra.tasks.models import FanoutRun, FanoutTenant, RunStatus, TenantState
