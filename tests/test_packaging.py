@@ -95,7 +95,9 @@ def test_the_wheel_holds_every_package_and_its_files(tmp_path: Path) -> None:
     for folder, prefix in roots.items():
         for path in (ROOT / folder).rglob("*"):
             relative = path.relative_to(ROOT / folder).as_posix()
-            if "__pycache__" in relative or not path.is_file():
+            # npm's folders are installed beside the code by make targets, not shipped in the
+            # wheel (ADR 0037, 0042).
+            if "__pycache__" in relative or "node_modules" in path.parts or not path.is_file():
                 continue
             packaged = path.suffix == ".py" and (path.parent / "__init__.py").exists()
             data = path.suffix in {".html", ".csv", ".css", ".po", ".mo", ".mako"} or (

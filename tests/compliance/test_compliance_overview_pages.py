@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
@@ -21,6 +21,9 @@ from kentra.auth.roles import Role
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.reference.models import Municipality
+from kentra.tenants.binding import tenant_session
+from kentra.tenants.codes import MunicipalityCode
+from tests.factories import UnitFactory
 from tests.tokens import TokenFactory
 
 ROWS = 130
@@ -153,3 +156,28 @@ def test_a_regional_officer_pages_only_through_their_region(
     csv_text = client.get("/compliance.csv", headers=attica).get_data(as_text=True)
     regions = {row[0] for row in csv.reader(io.StringIO(csv_text.removeprefix("\ufeff")))}
     assert regions <= {"Περιφέρεια", "Περιφέρεια Αττικής"}
+
+
+def test_a_centre_not_computed_yet_is_said_to_be_in_computation(
+    client: FlaskClient,
+    tokens: TokenFactory,
+    engine: Engine,
+    scratch_tenants: Callable[..., list[MunicipalityCode]],
+) -> None:
+    """A centre the worker has not summarised yet (it runs after the commit, ADR 0035): the
+    page says so and reloads itself, instead of saying there is no centre."""
+    (code,) = scratch_tenants("7401")  # Χανιά: the last codes, after the table's 130
+    admin = tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=code.value)
+    url = f"/municipalities/{code.value}/compliance"
+    before = client.get(url, headers=admin)
+    assert "δεν έχει ακόμη ανοιχτό Κέντρο" in before.get_data(as_text=True)
+    assert "Refresh" not in before.headers
+    with tenant_session(engine, code) as session:
+        UnitFactory(session=session, centre="kk-chanion", name="Κέντρο Κοινότητας Χανίων")
+    # Written without the operation: no event, so no summary until one is computed.
+    shown = client.get(url, headers=admin)
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200
+    assert "υπολογίζεται μόλις τώρα" in text
+    assert shown.headers["Refresh"] == "3"
+    assert "Δήμος Χανίων" in text  # by name, not by its code

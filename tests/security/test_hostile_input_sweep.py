@@ -144,6 +144,7 @@ def path_samples(objects: Objects) -> dict[str, str]:
         "unit_id": str(objects.annex_id),
         "staff_id": str(objects.member_id),
         "regulation_id": str(MISSING_ID),
+        "run_id": str(MISSING_ID),
         "request_id": str(DECIDED_REQUEST_ID),
         "job_id": str(MISSING_ID),
         "exception_id": str(MISSING_ID),
