@@ -15,13 +15,14 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, Select, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, undefer
 
 from kentra.auth.principal import Reader
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit
 from kentra.platform.regulations.models import (
     RegulationStatus,
@@ -54,18 +55,48 @@ _NUMBER = (
 )
 
 
+def _versions(centre_id: int | None) -> Select[Any]:
+    """The versions with their centre's name and their number, by centre then newest first
+    (the version's id last: unique). The number is computed over each centre's versions in
+    a subquery, so that a page (or ``centre_id``) never renumbers them."""
+    numbered = select(RegulationVersion.id.label("id"), _NUMBER).subquery()
+    query = (
+        select(RegulationVersion, Unit.name, numbered.c.number)
+        .join(Unit, Unit.id == RegulationVersion.centre_id)
+        .join(numbered, numbered.c.id == RegulationVersion.id)
+    )
+    if centre_id is not None:
+        query = query.where(RegulationVersion.centre_id == centre_id)
+    return query.order_by(Unit.name, Unit.id, RegulationVersion.id.desc())
+
+
 def access_versions(
     session: Session, reader: Reader, centre_id: int | None = None
 ) -> list[VersionRow]:
     """The municipality's versions, by centre then newest first, numbered (the files are not
     loaded)."""
-    query = select(RegulationVersion, Unit.name, _NUMBER).join(
-        Unit, Unit.id == RegulationVersion.centre_id
+    return [VersionRow(row[0], row[1], row[2]) for row in session.execute(_versions(centre_id))]
+
+
+# The versions' order (centre name, centre, newest first) as their cursors name it (ADR 0040).
+VERSIONS_ORDER = "centre-newest"
+
+
+def access_versions_page(
+    session: Session,
+    reader: Reader,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    centre_id: int | None = None,
+) -> Page[VersionRow]:
+    """A page of :func:`access_versions` (keyset paging, ADR 0040), numbered over each
+    centre's versions, not the page's."""
+    page = page_of(
+        session, _versions(centre_id), cursor=cursor, order=VERSIONS_ORDER, per_page=per_page
     )
-    if centre_id is not None:
-        query = query.where(RegulationVersion.centre_id == centre_id)
-    query = query.order_by(Unit.name, Unit.id, RegulationVersion.id.desc())
-    return [VersionRow(*row) for row in session.execute(query).all()]
+    rows = [VersionRow(row[0], row[1], row[2]) for row in page.items]
+    return Page(rows, page.next_cursor, page.previous_cursor)
 
 
 def version_number(session: Session, reader: Reader, version: RegulationVersion) -> int:
@@ -135,16 +166,9 @@ def region_exists(session: Session, reader: Reader, code: str) -> bool:
     return session.get(Region, code) is not None
 
 
-def access_current_regulations(
-    session: Session,
-    reader: Reader,
-    *,
-    region: str | None = None,
-    status: RegulationStatus | None = None,
-) -> list[CurrentRegulation]:
-    """Per centre of every municipality, the submitted or acknowledged version with the latest
-    effective date (the latest submission breaks a tie); optionally only those of a region
-    (NUTS 2) and in ``status``. Ordered by region, municipality, centre."""
+def _current_regulations(region: str | None, status: RegulationStatus | None) -> Select[Any]:
+    """Per centre of every municipality, its current version, by region, municipality,
+    centre (the municipality's code and the centre's id last: unique)."""
     current = (
         select(RegulationSubmission)
         .where(RegulationSubmission.status.in_(CURRENT_STATUSES))
@@ -168,20 +192,61 @@ def access_current_regulations(
         .join(Municipality, Municipality.code == current.c.municipality_code)
         .join(RegionalUnit, RegionalUnit.code == Municipality.regional_unit_code)
         .join(Region, Region.code == RegionalUnit.region_code)
-        .order_by(Region.code, Municipality.name_el, current.c.centre_name, current.c.centre_id)
+        .order_by(
+            Region.code,
+            Municipality.name_el,
+            current.c.centre_name,
+            current.c.municipality_code,
+            current.c.centre_id,
+        )
     )
     if region is not None:
         query = query.where(Region.code == region)
     if status is not None:
         query = query.where(current.c.status == status)
-    names = {f.name for f in fields(CurrentRegulation)}
-    found = []
-    for row in session.execute(query).mappings():
-        values = {name: value for name, value in row.items() if name in names}
-        values["kind"] = str(values["kind"])
-        values["status"] = str(values["status"])
-        found.append(CurrentRegulation(**values))
-    return found
+    return query
+
+
+_CURRENT_FIELDS = {f.name for f in fields(CurrentRegulation)}
+
+
+def _current(row: Row[Any]) -> CurrentRegulation:
+    values = {name: value for name, value in row._mapping.items() if name in _CURRENT_FIELDS}
+    values["kind"] = str(values["kind"])
+    values["status"] = str(values["status"])
+    return CurrentRegulation(**values)
+
+
+def access_current_regulations(
+    session: Session,
+    reader: Reader,
+    *,
+    region: str | None = None,
+    status: RegulationStatus | None = None,
+) -> list[CurrentRegulation]:
+    """Per centre of every municipality, the submitted or acknowledged version with the latest
+    effective date (the latest submission breaks a tie); optionally only those of a region
+    (NUTS 2) and in ``status``. Ordered by region, municipality, centre."""
+    return [_current(row) for row in session.execute(_current_regulations(region, status))]
+
+
+# The current regulations' order (region, municipality, centre) as their cursors name it.
+CURRENT_ORDER = "region-municipality-centre"
+
+
+def access_current_regulations_page(
+    session: Session,
+    reader: Reader,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    region: str | None = None,
+    status: RegulationStatus | None = None,
+) -> Page[CurrentRegulation]:
+    """A page of :func:`access_current_regulations` (keyset paging, ADR 0040)."""
+    query = _current_regulations(region, status)
+    page = page_of(session, query, cursor=cursor, order=CURRENT_ORDER, per_page=per_page)
+    return Page([_current(row) for row in page.items], page.next_cursor, page.previous_cursor)
 
 
 def regulation_files(

@@ -36,13 +36,15 @@ from kentra.platform.api.etags import (
     require_if_match,
     with_etag,
 )
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
 from kentra.platform.core.inputs import accepts_upload
 from kentra.platform.core.models import local_today
 from kentra.platform.regulations.access import (
     access_current_regulations,
+    access_current_regulations_page,
     access_version,
-    access_versions,
+    access_versions_page,
     centre_name,
     region_exists,
     write_bundle,
@@ -58,8 +60,10 @@ from kentra.platform.regulations.operations import (
     withdraw_regulation,
 )
 from kentra.platform.regulations.schemas import (
+    CurrentRegulationPageArgsSchema,
     CurrentRegulationQueryArgsSchema,
     CurrentRegulationSchema,
+    RegulationPageArgsSchema,
     RegulationReturnSchema,
     RegulationSchema,
     RegulationUploadSchema,
@@ -113,13 +117,15 @@ def _answer(version: RegulationVersion, status: int = 200) -> Response:
 
 @blueprint.route("/municipalities/<municipality_code>/regulations", methods=["GET"])
 @requires(Permission.TENANT_REGULATIONS_READ)
-@blueprint.response(200, RegulationSchema(many=True))
-def list_versions(municipality_code: MunicipalityCode) -> list[dict[str, Any]]:
-    """Every version of the municipality's regulations, by centre, newest first."""
-    return [
-        dump(row.version, row.centre_name)
-        for row in access_versions(request_session(), signed_in_principal())
-    ]
+@blueprint.arguments(RegulationPageArgsSchema, location="query")
+@blueprint.response(200, RegulationSchema(many=True), headers=LINK_HEADER)
+def list_versions(
+    args: dict[str, Any], municipality_code: MunicipalityCode
+) -> tuple[Any, int, dict[str, str]]:
+    """Every version of the municipality's regulations, by centre, newest first; a page at a
+    time (``cursor``, ``per_page``; the pages around in ``Link``)."""
+    page = access_versions_page(request_session(), signed_in_principal(), **args)
+    return paged([dump(row.version, row.centre_name) for row in page.items], page)
 
 
 @blueprint.route("/municipalities/<municipality_code>/regulations", methods=["POST"])
@@ -311,18 +317,23 @@ def _filters(args: dict[str, Any]) -> tuple[str | None, RegulationStatus | None]
 
 @blueprint.route("/regulations", methods=["GET"])
 @requires(Permission.NATIONAL_REGULATIONS_MANAGE)
-@blueprint.arguments(CurrentRegulationQueryArgsSchema, location="query")
-@blueprint.response(200, CurrentRegulationSchema(many=True))
-def current_regulations(args: dict[str, Any]) -> list[Any]:
+@blueprint.arguments(CurrentRegulationPageArgsSchema, location="query")
+@blueprint.response(200, CurrentRegulationSchema(many=True), headers=LINK_HEADER)
+def current_regulations(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """The current regulation of every centre of every municipality: per centre, the submitted
     or acknowledged version with the latest effective date. Optionally one region's
-    (``region``, NUTS 2) and one status."""
+    (``region``, NUTS 2) and one status; a page at a time (``cursor``, ``per_page``; the
+    pages around in ``Link``)."""
     region, status = _filters(args)
-    return list(
-        access_current_regulations(
-            request_session(), signed_in_principal(), region=region, status=status
-        )
+    page = access_current_regulations_page(
+        request_session(),
+        signed_in_principal(),
+        region=region,
+        status=status,
+        cursor=args.get("cursor"),
+        per_page=args["per_page"],
     )
+    return paged(page.items, page)
 
 
 @blueprint.route("/regulations/bundle.zip", methods=["GET"])

@@ -14,6 +14,7 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.regulations.access import CURRENT_STATUSES
 from kentra.platform.regulations.models import RegulationKind, RegulationStatus, RegulationVersion
@@ -145,3 +146,11 @@ class CurrentRegulationQueryArgsSchema(Schema):
         ),
         metadata={"description": "only current regulations in this status"},
     )
+
+
+class CurrentRegulationPageArgsSchema(CurrentRegulationQueryArgsSchema, PageArgsSchema):
+    """The list's filters and a page of it (``cursor``, ``per_page``)."""
+
+
+class RegulationPageArgsSchema(PageArgsSchema):
+    """A page of the tenant's versions (``cursor``, ``per_page``)."""

@@ -37,11 +37,12 @@ from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.inputs import accepts_upload
+from kentra.platform.core.paging import Page
 from kentra.platform.regulations.access import (
-    access_current_regulations,
+    access_current_regulations_page,
     access_regions,
     access_version,
-    access_versions,
+    access_versions_page,
     centre_name,
     region_exists,
     version_number,
@@ -76,6 +77,7 @@ from kentra.platform.web.forms import (
     submit_form,
     validation_messages,
 )
+from kentra.platform.web.paging import page_or_first
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.routing import NOT_FOUND_DETAIL
 
@@ -144,11 +146,16 @@ def _size_filter(size: int) -> str:
 @blueprint.get("/municipalities/<municipality_code>/regulations")
 @requires(Permission.TENANT_REGULATIONS_READ)
 def list_page(municipality_code: MunicipalityCode) -> str:
-    """Every version, grouped by centre, newest first."""
+    """Every version, grouped by centre, newest first; a page at a time."""
+    page, paging_errors = page_or_first(
+        partial(access_versions_page, request_session(), signed_in_principal())
+    )
     return render_template(
         "regulations/list.html",
         code=municipality_code.value,
-        rows=access_versions(request_session(), signed_in_principal()),
+        rows=page.items,
+        page=page,
+        paging_errors=paging_errors,
         centres=open_centres(request_session()),
         kind_text=KIND_TEXT,
         status_text=STATUS_TEXT,
@@ -449,6 +456,8 @@ def ministry_page() -> ResponseReturnValue:
     values = {name: request.args.get(name, "") for name in FILTER_LABELS}
     state = FormState(values)
     regulations: list[Any] = []
+    page: Page[Any] | None = None
+    paging_errors: list[str] = []
     status_code = 200
     try:
         loaded = CurrentRegulationQueryArgsSchema().load(filled(values))
@@ -462,12 +471,16 @@ def ministry_page() -> ResponseReturnValue:
         status_code = 422
     else:
         status = loaded.get("status")
-        regulations = access_current_regulations(
-            request_session(),
-            signed_in_principal(),
-            region=region,
-            status=RegulationStatus(status) if status else None,
+        found, paging_errors = page_or_first(
+            partial(
+                access_current_regulations_page,
+                request_session(),
+                signed_in_principal(),
+                region=region,
+                status=RegulationStatus(status) if status else None,
+            )
         )
+        page, regulations = found, list(found.items)
     query = urlencode(filled(values))
     return (
         render_template(
@@ -483,6 +496,8 @@ def ministry_page() -> ResponseReturnValue:
                 for s in (RegulationStatus.SUBMITTED, RegulationStatus.ACKNOWLEDGED)
             ],
             regulations=regulations,
+            page=page,
+            paging_errors=paging_errors,
             kind_text=KIND_TEXT,
             status_text=STATUS_TEXT,
             bundle_url="/ministry/regulations/bundle.zip" + (f"?{query}" if query else ""),
