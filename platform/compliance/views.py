@@ -42,6 +42,8 @@ from kentra.platform.compliance.schemas import ComplianceOverviewQueryArgsSchema
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
 from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.reference.access import access_municipality_by_code
+from kentra.platform.units.access import access_open_centre
 from kentra.tenants.codes import MunicipalityCode
 
 blueprint = Blueprint("compliance_pages", __name__, template_folder="templates")
@@ -143,23 +145,30 @@ def item_page(code: str) -> tuple[Any, Any, str | None]:
 @blueprint.get("/municipalities/<municipality_code>/compliance")
 @requires(Permission.TENANT_COMPLIANCE_READ)
 def municipality_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
-    """The compliance of the municipality's centres, explained."""
+    """The compliance of the municipality's centres, explained. A centre whose summary the
+    worker has not written yet (just registered: ADR 0035) is said to be in computation, and
+    the page reloads itself until it is there."""
     session = request_session()
-    return render_template(
+    reader = signed_in_principal()
+    centres = access_municipality_compliance(session, reader, municipality_code.value)
+    computing = not centres and access_open_centre(session, reader) is not None
+    page = render_template(
         "compliance/municipality.html",
         code=municipality_code.value,
-        population=access_population(session, signed_in_principal(), municipality_code.value),
-        centres=access_municipality_compliance(
-            session, signed_in_principal(), municipality_code.value
-        ),
+        municipality=access_municipality_by_code(session, reader, municipality_code.value),
+        population=access_population(session, reader, municipality_code.value),
+        centres=centres,
+        computing=computing,
         policy=access_policy_in_force(session, current_reader()),
         item_page=item_page,
         advisory_pages=ADVISORY_PAGES,
         section_links=SECTION_LINKS,
         status_text=STATUS_TEXT,
     )
+    return page, 200, {"Refresh": str(COMPUTING_REFRESH_SECONDS)} if computing else {}
 
 
+COMPUTING_REFRESH_SECONDS = 3
 PER_PAGE = 50
 # The overview's sortable columns, in the table's order: (order key, heading).
 COLUMNS: tuple[tuple[str, Any], ...] = (
