@@ -23,14 +23,16 @@ def test_pages_forward_and_back_cover_the_list_once(engine: Engine) -> None:
     with Session(engine) as session:
         everything = [row.code for row in session.execute(QUERY)]
         first = page_of(session, QUERY, order="code", per_page=100)
-        assert first.previous_cursor is None and first.next_cursor is not None
+        assert first.previous_cursor is None
+        assert first.next_cursor is not None
         seen = [row.code for row in first.items]
         page = first
         while page.next_cursor:
             page = page_of(session, QUERY, cursor=page.next_cursor, order="code", per_page=100)
             seen += [row.code for row in page.items]
         assert seen == everything  # 332: pages of 100, 100, 100, 32
-        assert page.next_cursor is None and page.previous_cursor is not None
+        assert page.next_cursor is None
+        assert page.previous_cursor is not None
         back = page_of(session, QUERY, cursor=page.previous_cursor, order="code", per_page=100)
         assert [row.code for row in back.items] == everything[200:300]
 

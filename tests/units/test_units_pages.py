@@ -282,7 +282,7 @@ def test_annex_and_mobile_unit_forms(browser: Browser, engine: Engine) -> None:
 
     page = text(browser.get(f"/{centre_id}/mobile-units/new"))
     assert '<select id="served_municipalities" name="served_municipalities" multiple' in page
-    assert 'data-searchable' in page  # a list to type in, where the component is installed
+    assert "data-searchable" in page  # a list to type in, where the component is installed
     groups = re.findall(r'<optgroup label="([^"]+)">', page)
     # The nearest first: the municipalities of Volos's own regional unit (Magnesia).
     assert "(του Δήμου σας)" in groups[0]
