@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.principal import Reader, SystemPrincipal
@@ -53,7 +53,7 @@ class Overview:
 
 # The overview's orders: the columns each sorts by, before the row's own key (unique, so that
 # keyset paging never repeats or skips a centre).
-OVERVIEW_ORDERS: dict[str, tuple[ColumnElement[Any], ...]] = {
+OVERVIEW_ORDERS: dict[str, tuple[InstrumentedAttribute[Any], ...]] = {
     "region": (Region.name_el, Municipality.name_el, CentreCompliance.centre_name),
     "municipality": (Municipality.name_el, CentreCompliance.centre_name),
     "centre": (CentreCompliance.centre_name, Municipality.name_el),

@@ -92,7 +92,7 @@ def bad_cursor() -> DomainError:
 
 def page_of(
     session: Session,
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     *,
     cursor: str | None = None,
     order: str = "",
