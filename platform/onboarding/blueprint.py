@@ -7,7 +7,6 @@ checked through any of the caller's roles.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
@@ -18,8 +17,9 @@ from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_principal, public, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
-from kentra.platform.onboarding.access import access_request_by_id, access_requests
+from kentra.platform.onboarding.access import access_request_by_id, access_requests_page
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
     approve_request,
@@ -78,15 +78,19 @@ def submit(data: dict[str, Any]) -> OnboardingRequest:
 @blueprint.route("/requests", methods=["GET"])
 @requires(Permission.PLATFORM_ONBOARDING_REVIEW)
 @blueprint.arguments(OnboardingRequestQueryArgsSchema, location="query")
-@blueprint.response(200, OnboardingRequestSchema(many=True))
-def list_requests(args: dict[str, Any]) -> Sequence[OnboardingRequest]:
-    """Onboarding requests, newest first, optionally filtered by status."""
+@blueprint.response(200, OnboardingRequestSchema(many=True), headers=LINK_HEADER)
+def list_requests(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    """Onboarding requests, newest first, optionally filtered by status; a page at a time
+    (``cursor``, ``per_page``; the pages around in ``Link``)."""
     status = args.get("status")
-    return access_requests(
+    page = access_requests_page(
         request_session(),
         signed_in_principal(),
         status=RequestStatus(status) if status is not None else None,
+        cursor=args.get("cursor"),
+        per_page=args["per_page"],
     )
+    return paged(page.items, page)
 
 
 @blueprint.route("/requests/<int:request_id>", methods=["GET"])

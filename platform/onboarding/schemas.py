@@ -14,6 +14,7 @@ from marshmallow import validate
 from kentra.auth.flask import current_reader
 from kentra.platform.api import Schema
 from kentra.platform.api.fields import INVALID_EMAIL, REQUIRED, Phone, Text, Vat
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.core.database import request_session
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
@@ -99,7 +100,7 @@ class OnboardingRequestSchema(Schema):
     decision_reason = ma.fields.String(allow_none=True)
 
 
-class OnboardingRequestQueryArgsSchema(Schema):
+class OnboardingRequestQueryArgsSchema(PageArgsSchema):
     status = ma.fields.String(
         validate=validate.OneOf([s.value for s in RequestStatus]),
         metadata={"description": "only requests in this status"},

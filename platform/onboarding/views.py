@@ -49,7 +49,7 @@ from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
-from kentra.platform.onboarding.access import access_request_by_id, access_requests
+from kentra.platform.onboarding.access import access_request_by_id, access_requests_page
 from kentra.platform.onboarding.blueprint import SUBMISSION_SCOPE
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
@@ -68,6 +68,7 @@ from kentra.platform.ratelimits.limits import public_submission_wait
 from kentra.platform.reference.access import search_municipalities
 from kentra.platform.reference.text import fold
 from kentra.platform.web import forms as web_forms
+from kentra.platform.web.paging import page_or_first
 
 blueprint = Blueprint("onboarding_pages", __name__, template_folder="templates")
 log = logging.getLogger(__name__)
@@ -236,11 +237,14 @@ IDENTITY_UNAVAILABLE = _l(
 def requests_page() -> str:
     """Every request: those waiting for a decision first, then the decided ones, newest first
     (the read is audited, by ids)."""
-    found = access_requests(request_session(), signed_in_principal())
-    ordered = sorted(found, key=lambda r: r.status != RequestStatus.SUBMITTED)
+    page, paging_errors = page_or_first(
+        partial(access_requests_page, request_session(), signed_in_principal(), waiting_first=True)
+    )
     return render_template(
         "onboarding/requests.html",
-        requests=ordered,
+        requests=page.items,
+        page=page,
+        paging_errors=paging_errors,
         status_text=STATUS_TEXT,
         body_type_text=BODY_TYPE_TEXT,
     )
