@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import PublicReader, Reader
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.policy.models import PolicyVersion
 from kentra.platform.policy.operations import policy_in_force
 from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME, RecomputeJob, recompute_job
@@ -24,9 +26,30 @@ def access_policy_in_force(
     return policy_in_force(session, on)
 
 
+def _versions() -> Select[Any]:
+    # valid_from is unique; the id makes the key unique whatever the constraints.
+    return select(PolicyVersion).order_by(PolicyVersion.valid_from.desc(), PolicyVersion.id.desc())
+
+
 def access_policy_versions(session: Session, reader: PublicReader) -> Sequence[PolicyVersion]:
     """Every version, newest ``valid_from`` first (the history; none is ever edited)."""
-    return session.scalars(select(PolicyVersion).order_by(PolicyVersion.valid_from.desc())).all()
+    return session.scalars(_versions()).all()
+
+
+# The history's order (newest valid_from first) as its cursors name it (ADR 0040).
+VERSIONS_ORDER = "newest"
+
+
+def access_policy_versions_page(
+    session: Session,
+    reader: PublicReader,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page[PolicyVersion]:
+    """A page of :func:`access_policy_versions` (keyset paging, ADR 0040)."""
+    page = page_of(session, _versions(), cursor=cursor, order=VERSIONS_ORDER, per_page=per_page)
+    return Page([row[0] for row in page.items], page.next_cursor, page.previous_cursor)
 
 
 def access_recompute_job_by_id(

@@ -10,11 +10,12 @@ from flask_smorest import abort
 from kentra.auth.flask import current_actor, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
 from kentra.platform.core.models import local_today as today
 from kentra.platform.policy.access import (
     access_policy_in_force,
-    access_policy_versions,
+    access_policy_versions_page,
     access_recompute_job_by_id,
 )
 from kentra.platform.policy.models import PolicyVersion
@@ -25,6 +26,7 @@ from kentra.platform.policy.recompute import RecomputeJob
 from kentra.platform.policy.schemas import (
     PolicyVersionCreatedSchema,
     PolicyVersionCreateSchema,
+    PolicyVersionPageArgsSchema,
     PolicyVersionSchema,
     RecomputeJobSchema,
 )
@@ -54,12 +56,15 @@ def dump_version(version: PolicyVersion, in_force: PolicyVersion | None) -> dict
 
 @blueprint.route("/versions", methods=["GET"])
 @requires(Permission.NATIONAL_POLICY_MANAGE)
-@blueprint.response(200, PolicyVersionSchema(many=True))
-def list_versions() -> list[dict[str, Any]]:
-    """Every version of the policy, newest first, the one in force marked."""
+@blueprint.arguments(PolicyVersionPageArgsSchema, location="query")
+@blueprint.response(200, PolicyVersionSchema(many=True), headers=LINK_HEADER)
+def list_versions(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    """Every version of the policy, newest first, the one in force marked; a page at a time
+    (``cursor``, ``per_page``; the pages around in ``Link``)."""
     session = request_session()
     in_force = access_policy_in_force(session, current_reader())
-    return [dump_version(v, in_force) for v in access_policy_versions(session, current_reader())]
+    page = access_policy_versions_page(session, current_reader(), **args)
+    return paged([dump_version(v, in_force) for v in page.items], page)
 
 
 @blueprint.route("/versions", methods=["POST"])

@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.policy.models import (
     PolicyVersion,
@@ -171,3 +172,7 @@ class RecomputeJobSchema(Schema):
 
 class PolicyVersionCreatedSchema(PolicyVersionSchema):
     recompute_job = ma.fields.Nested(RecomputeJobSchema)
+
+
+class PolicyVersionPageArgsSchema(PageArgsSchema):
+    """A page of the policy's history (``cursor``, ``per_page``)."""

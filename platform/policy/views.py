@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import marshmallow as ma
@@ -27,7 +28,7 @@ from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today as today
 from kentra.platform.policy.access import (
     access_policy_in_force,
-    access_policy_versions,
+    access_policy_versions_page,
     access_recompute_job_by_id,
 )
 from kentra.platform.policy.models import PolicyVersion, ServiceArea
@@ -41,6 +42,7 @@ from kentra.platform.web.forms import (
     page_message,
     refusal_state,
 )
+from kentra.platform.web.paging import page_or_first
 
 blueprint = Blueprint("policy_pages", __name__, template_folder="templates")
 
@@ -181,6 +183,9 @@ def schema_errors(error: ma.ValidationError, rows: Mapping[str, list[int]]) -> d
 def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
     session = request_session()
     in_force = access_policy_in_force(session, current_reader())
+    versions, paging_errors = page_or_first(
+        partial(access_policy_versions_page, session, current_reader())
+    )
     labels = dict(LABELS)
     band_rows = _rows(state.values, "bands", BAND_FIELDS)
     profile_rows = _rows(state.values, "profiles", PROFILE_FIELDS)
@@ -194,7 +199,9 @@ def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
             state=state,
             labels={k: str(v) for k, v in labels.items()},
             in_force=in_force,
-            versions=access_policy_versions(session, current_reader()),
+            versions=versions.items,
+            page=versions,
+            paging_errors=paging_errors,
             band_rows=band_rows,
             profile_rows=profile_rows,
             band_fields=BAND_FIELDS,
