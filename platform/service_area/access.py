@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session, aliased
 
 from kentra.auth.principal import Reader
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.policy.models import ServiceArea
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit
 from kentra.platform.reference.text import fold
@@ -44,6 +45,56 @@ class TenantServiceArea:
     exceptions: list[ExceptionView] = field(default_factory=list)
 
 
+def _exceptions(
+    municipality_code: str | None, exception_id: int | None
+) -> Select[ServiceAreaException, str, str, str]:
+    """The exceptions with their municipalities' and region's names, by municipality and
+    served name (the id last: unique)."""
+    home = aliased(Municipality)
+    served = aliased(Municipality)
+    served_unit = aliased(RegionalUnit)
+    # The names by names of their own, in a subquery: both are a municipality's name_el, and
+    # the keyset paginator reads a key's values from the row by the column's name.
+    names = (
+        select(
+            ServiceAreaException.id.label("id"),
+            home.name_el.label("home_name"),
+            served.name_el.label("served_name"),
+            Region.name_el.label("region_name"),
+        )
+        .join(home, home.code == ServiceAreaException.municipality_code)
+        .join(served, served.code == ServiceAreaException.served_municipality_code)
+        .join(served_unit, served_unit.code == served.regional_unit_code)
+        .join(Region, Region.code == served_unit.region_code)
+        .subquery()
+    )
+    query = (
+        select(ServiceAreaException, names.c.home_name, names.c.served_name, names.c.region_name)
+        .join(names, names.c.id == ServiceAreaException.id)
+        .order_by(names.c.home_name, names.c.served_name, ServiceAreaException.id)
+    )
+    if municipality_code is not None:
+        query = query.where(ServiceAreaException.municipality_code == municipality_code)
+    if exception_id is not None:
+        query = query.where(ServiceAreaException.id == exception_id)
+    return query
+
+
+def _view(row: Row[ServiceAreaException, str, str, str]) -> ExceptionView:
+    exception, home_name, served_name, region_name = row[0], row[1], row[2], row[3]
+    return ExceptionView(
+        id=exception.id,
+        municipality_code=exception.municipality_code,
+        municipality_name_el=home_name,
+        served_municipality_code=exception.served_municipality_code,
+        served_municipality_name_el=served_name,
+        served_region_name_el=region_name,
+        reason=exception.reason,
+        decided_by=exception.decided_by,
+        decided_at=exception.decided_at,
+    )
+
+
 def access_exceptions(
     session: Session,
     reader: Reader,
@@ -53,35 +104,30 @@ def access_exceptions(
 ) -> list[ExceptionView]:
     """Every exception (or ``municipality_code``'s, or one), by municipality and served name;
     one query."""
-    home = aliased(Municipality)
-    served = aliased(Municipality)
-    served_unit = aliased(RegionalUnit)
-    query = (
-        select(ServiceAreaException, home.name_el, served.name_el, Region.name_el)
-        .join(home, home.code == ServiceAreaException.municipality_code)
-        .join(served, served.code == ServiceAreaException.served_municipality_code)
-        .join(served_unit, served_unit.code == served.regional_unit_code)
-        .join(Region, Region.code == served_unit.region_code)
-        .order_by(home.name_el, served.name_el, ServiceAreaException.id)
+    return [_view(row) for row in session.execute(_exceptions(municipality_code, exception_id))]
+
+
+# The exceptions' order (municipality, served municipality) as their cursors name it.
+EXCEPTIONS_ORDER = "municipality-served"
+
+
+def access_exceptions_page(
+    session: Session,
+    reader: Reader,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    municipality_code: str | None = None,
+) -> Page[ExceptionView]:
+    """A page of :func:`access_exceptions` (keyset paging, ADR 0040)."""
+    page = page_of(
+        session,
+        _exceptions(municipality_code, None),
+        cursor=cursor,
+        order=EXCEPTIONS_ORDER,
+        per_page=per_page,
     )
-    if municipality_code is not None:
-        query = query.where(ServiceAreaException.municipality_code == municipality_code)
-    if exception_id is not None:
-        query = query.where(ServiceAreaException.id == exception_id)
-    return [
-        ExceptionView(
-            id=exception.id,
-            municipality_code=exception.municipality_code,
-            municipality_name_el=home_name,
-            served_municipality_code=exception.served_municipality_code,
-            served_municipality_name_el=served_name,
-            served_region_name_el=region_name,
-            reason=exception.reason,
-            decided_by=exception.decided_by,
-            decided_at=exception.decided_at,
-        )
-        for exception, home_name, served_name, region_name in session.execute(query)
-    ]
+    return Page([_view(row) for row in page.items], page.next_cursor, page.previous_cursor)
 
 
 def access_exception(session: Session, reader: Reader, exception_id: int) -> ExceptionView | None:

@@ -19,12 +19,13 @@ from flask_smorest import abort
 from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
 from kentra.platform.service_area.access import (
     ExceptionView,
     TenantServiceArea,
     access_exception,
-    access_exceptions,
+    access_exceptions_page,
     access_service_area,
 )
 from kentra.platform.service_area.operations import (
@@ -65,12 +66,12 @@ def get_service_area(municipality_code: MunicipalityCode) -> TenantServiceArea:
 @blueprint.route("/service-area/exceptions")
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
 @blueprint.arguments(ExceptionsQueryArgsSchema, location="query")
-@blueprint.response(200, ExceptionSchema(many=True))
-def list_exceptions(args: dict[str, Any]) -> list[ExceptionView]:
-    """Every exception (or one municipality's), by municipality and served municipality."""
-    return access_exceptions(
-        request_session(), signed_in_principal(), args.get("municipality_code")
-    )
+@blueprint.response(200, ExceptionSchema(many=True), headers=LINK_HEADER)
+def list_exceptions(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    """Every exception (or one municipality's), by municipality and served municipality; a
+    page at a time (``cursor``, ``per_page``; the pages around in ``Link``)."""
+    page = access_exceptions_page(request_session(), signed_in_principal(), **args)
+    return paged(page.items, page)
 
 
 @blueprint.route("/service-area/exceptions", methods=["POST"])

@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from kentra.platform.api import Schema
 from kentra.platform.api.fields import REQUIRED, Text
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.policy.schemas import SERVICE_AREA_DESCRIPTION, SERVICE_AREAS
 
 INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 4501."
@@ -48,7 +49,7 @@ class ExceptionSchema(Schema):
     decided_at = ma.fields.DateTime()
 
 
-class ExceptionsQueryArgsSchema(Schema):
+class ExceptionsQueryArgsSchema(PageArgsSchema):
     municipality_code = Text(
         validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE),
         metadata={"description": "only the exceptions of this municipality's mobile units"},

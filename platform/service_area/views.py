@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template
@@ -26,7 +27,7 @@ from kentra.platform.core.errors import DomainError
 from kentra.platform.policy.models import ServiceArea
 from kentra.platform.service_area.access import (
     access_exception,
-    access_exceptions,
+    access_exceptions_page,
     access_municipality_options,
 )
 from kentra.platform.service_area.operations import (
@@ -43,6 +44,7 @@ from kentra.platform.web.forms import (
     stale_form,
     submit_form,
 )
+from kentra.platform.web.paging import page_or_first
 
 blueprint = Blueprint("service_area_pages", __name__, template_folder="templates")
 
@@ -72,13 +74,18 @@ STALE_WITHDRAWAL = lazy_gettext(
 def render_page(state: FormState | None = None, status: int = 200) -> ResponseReturnValue:
     session = request_session()
     state = state or FormState()
+    exceptions, paging_errors = page_or_first(
+        partial(access_exceptions_page, session, signed_in_principal())
+    )
     return (
         render_template(
             "service_area/exceptions.html",
             state=state,
             labels={name: str(label) for name, label in LABELS.items()},
             area=AREA_NAMES[area_in_force(session)],
-            exceptions=access_exceptions(session, signed_in_principal()),
+            exceptions=exceptions.items,
+            page=exceptions,
+            paging_errors=paging_errors,
             municipalities=access_municipality_options(session, signed_in_principal()),
             has_errors=bool(state.errors or state.notice),
         ),
