@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext
-from sqlalchemy import select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision
 from kentra.platform.supervision.operations import (
@@ -62,6 +63,29 @@ def access_supervised(
     return [supervision_from_row(row) for row in session.execute(query)]
 
 
+# The lists' order (by code, unique) as their cursors name it (ADR 0040).
+CODE_ORDER = "code"
+
+
+def access_supervised_page(
+    session: Session,
+    reader: Reader,
+    supervisor: str | None,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page[Supervision]:
+    """A page of :func:`access_supervised` (keyset paging, ADR 0040); an empty page for no
+    supervisor (a cursor is still checked)."""
+    query = supervision_details_query().where(supervisor_code() == supervisor)
+    if not supervisor:
+        query = query.where(false())
+    page = page_of(session, query, cursor=cursor, order=CODE_ORDER, per_page=per_page)
+    return Page(
+        [supervision_from_row(row) for row in page.items], page.next_cursor, page.previous_cursor
+    )
+
+
 class MunicipalityRef(NamedTuple):
     code: str
     name_el: str
@@ -90,20 +114,40 @@ class UnknownSeat:
     decision: SeatDecision | None = None
 
 
+def _seat_units() -> Select[RegionalUnit, RegionalUnitSeatDecision]:
+    return (
+        select(RegionalUnit, RegionalUnitSeatDecision)
+        .outerjoin(
+            RegionalUnitSeatDecision,
+            RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
+        )
+        .where(RegionalUnit.seat_municipality_code.is_(None))
+        .order_by(RegionalUnit.code)
+    )
+
+
 def access_unknown_seats(session: Session, reader: Reader) -> list[UnknownSeat]:
     """Every regional unit with an unknown reference seat, by code, with its municipalities
     and the ministry's decision (two queries)."""
+    return _unknown_seats(session, list(session.execute(_seat_units())))
+
+
+def access_unknown_seats_page(
+    session: Session,
+    reader: Reader,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page[UnknownSeat]:
+    """A page of :func:`access_unknown_seats` (keyset paging, ADR 0040): the municipalities
+    are read for the page's units only."""
+    page = page_of(session, _seat_units(), cursor=cursor, order=CODE_ORDER, per_page=per_page)
+    return Page(_unknown_seats(session, page.items), page.next_cursor, page.previous_cursor)
+
+
+def _unknown_seats(session: Session, rows: Sequence[Any]) -> list[UnknownSeat]:
     units: Sequence[tuple[RegionalUnit, RegionalUnitSeatDecision | None]] = [
-        (row[0], row[1])
-        for row in session.execute(
-            select(RegionalUnit, RegionalUnitSeatDecision)
-            .outerjoin(
-                RegionalUnitSeatDecision,
-                RegionalUnitSeatDecision.regional_unit_code == RegionalUnit.code,
-            )
-            .where(RegionalUnit.seat_municipality_code.is_(None))
-            .order_by(RegionalUnit.code)
-        )
+        (row[0], row[1]) for row in rows
     ]
     members: dict[str, list[MunicipalityRef]] = {}
     for code, name, unit_code in session.execute(

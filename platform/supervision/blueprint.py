@@ -17,13 +17,14 @@ from kentra.auth.flask import current_actor, current_principal, requires, signed
 from kentra.auth.permissions import Permission
 from kentra.auth.roles import ROLE_REACH, Reach
 from kentra.platform.api import Blueprint
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
 from kentra.platform.supervision.access import (
     UnknownSeat,
-    access_supervised,
+    access_supervised_page,
     access_supervision,
     access_unknown_seat,
-    access_unknown_seats,
+    access_unknown_seats_page,
 )
 from kentra.platform.supervision.operations import (
     Supervision,
@@ -31,6 +32,7 @@ from kentra.platform.supervision.operations import (
 )
 from kentra.platform.supervision.schemas import (
     SeatDecisionInputSchema,
+    SupervisionPageArgsSchema,
     SupervisionSchema,
     UnknownSeatSchema,
 )
@@ -61,27 +63,36 @@ def get_supervision(municipality_code: MunicipalityCode) -> Supervision:
 
 @blueprint.route("/supervision/supervised")
 @requires(Permission.REGION_COMPLIANCE_READ)
-@blueprint.response(200, SupervisionSchema(many=True))
-def list_supervised() -> list[Supervision]:
+@blueprint.arguments(SupervisionPageArgsSchema, location="query")
+@blueprint.response(200, SupervisionSchema(many=True), headers=LINK_HEADER)
+def list_supervised(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """For a supervisor: the municipalities on the platform whose supervision its municipality
     holds (itself included when it has a Social Service). Empty for other roles, whose
-    overview is national or regional."""
+    overview is national or regional. A page at a time (``cursor``, ``per_page``; the pages
+    around in ``Link``), by code."""
     principal = current_principal()
     assert principal is not None  # @requires ran
     supervises = any(ROLE_REACH[role] is Reach.SUPERVISION for role in principal.roles)
-    return access_supervised(
-        request_session(), signed_in_principal(), principal.organization if supervises else None
+    page = access_supervised_page(
+        request_session(),
+        signed_in_principal(),
+        principal.organization if supervises else None,
+        **args,
     )
+    return paged(page.items, page)
 
 
 @blueprint.route("/supervision/seats")
 @requires(Permission.NATIONAL_SUPERVISION_MANAGE)
-@blueprint.response(200, UnknownSeatSchema(many=True))
-def list_unknown_seats() -> list[UnknownSeat]:
+@blueprint.arguments(SupervisionPageArgsSchema, location="query")
+@blueprint.response(200, UnknownSeatSchema(many=True), headers=LINK_HEADER)
+def list_unknown_seats(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """The regional units whose seat the reference data leaves unknown, with the ministry's
     decision if any (until then their municipalities without a Social Service have no
-    supervisor: "not determined")."""
-    return access_unknown_seats(request_session(), signed_in_principal())
+    supervisor: "not determined"). A page at a time, by code (``cursor``, ``per_page``; the
+    pages around in ``Link``)."""
+    page = access_unknown_seats_page(request_session(), signed_in_principal(), **args)
+    return paged(page.items, page)
 
 
 @blueprint.route("/supervision/seats/<regional_unit_code>", methods=["PUT"])

@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from kentra.platform.api import Schema
 from kentra.platform.api.fields import REQUIRED, Text
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.supervision.operations import Basis
 
@@ -77,3 +78,7 @@ class SeatDecisionInputSchema(Schema):
             description="the basis of the decision (e.g. the act that names the seat)"
         ),
     )
+
+
+class SupervisionPageArgsSchema(PageArgsSchema):
+    """A page of a supervision list (``cursor``, ``per_page``)."""
