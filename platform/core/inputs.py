@@ -133,11 +133,11 @@ class CleanText(validate.Validator):
         self.control = _MULTILINE_CONTROL if multiline else _SINGLE_LINE_CONTROL
 
     def __call__(self, value: Any) -> Any:
-        if isinstance(value, str):
-            if self.control.search(value):
-                raise ma.ValidationError(bilingual(CONTROL_CHARACTERS))
-            if _INVISIBLE_RE.search(value):
-                raise ma.ValidationError(bilingual(INVISIBLE_CHARACTERS))
+        # Only ever on a String field (harden_field), whose every kind deserializes to str.
+        if self.control.search(value):
+            raise ma.ValidationError(bilingual(CONTROL_CHARACTERS))
+        if _INVISIBLE_RE.search(value):
+            raise ma.ValidationError(bilingual(INVISIBLE_CHARACTERS))
         return value
 
 

@@ -84,8 +84,4 @@ def load_all_models() -> None:
     importlib.import_module("kentra.tenants.models")
     importlib.import_module("kentra.tasks.models")  # the fan-out record
     # The embedded issuer's users, organizations and groups (shared schema).
-    try:
-        importlib.import_module("kentra.auth.issuer.models")
-    except ModuleNotFoundError as exc:
-        if exc.name != "kentra.auth.issuer.models":
-            raise
+    importlib.import_module("kentra.auth.issuer.models")
