@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -15,11 +16,11 @@ import sqlalchemy as sa
 from flask import Flask
 from psycopg import sql
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import kentra.platform
-from kentra.platform.core import database, embedded, models
+from kentra.platform.core import config, database, embedded, models
 from kentra.platform.core.config import Settings
 
 
@@ -104,22 +105,24 @@ def test_a_request_has_one_session_and_a_second_is_refused(app: Flask) -> None:
             database.set_request_session(Session())
 
 
-def test_the_embedded_server_is_reused_and_creates_a_missing_database(settings: Settings) -> None:
-    data_dir = Path(settings.var_dir) / "pg"
-    maintenance = embedded.server_url(data_dir)
-    assert embedded.server_url(data_dir) is maintenance  # started once per process
+def test_without_a_database_url_the_embedded_server_is_used_and_the_database_made(
+    settings: Settings,
+) -> None:
+    # The embedded server of var/pg (the one `make run` uses), whatever this run's database is.
     name = f"kentra_test_scratch_{uuid.uuid4().hex[:12]}"
-    conninfo = maintenance.set(drivername="postgresql").render_as_string(hide_password=False)
+    embedded_settings = replace(settings, database_url=None, database_name=name)
+    maintenance = embedded.server_url(embedded_settings.var_dir / "pg")
+    assert embedded.server_url(embedded_settings.var_dir / "pg") is maintenance  # started once
     try:
-        url = embedded.ensure_database(maintenance, name)
+        url = config.database_url(embedded_settings)
         assert url == maintenance.set(database=name)
-        assert embedded.ensure_database(maintenance, name) == url  # there already: kept
+        assert config.database_url(embedded_settings) == url  # there already: kept
         with psycopg.connect(url.set(drivername="postgresql").render_as_string(False)) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == (name,)
     finally:
+        conninfo = maintenance.set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-    assert make_url(url).database == name
 
 
 def test_loading_the_models_looks_only_into_packages(
