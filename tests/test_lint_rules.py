@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from tests.conftest import ROOT
 
 PRODUCT_DIRS = ("platform", "tenants", "tasks", "auth")
-BOUNDARY_FILES = {"platform/core/database.py"}
+BOUNDARY_FILES = frozenset({"platform/core/database.py"})
 
 
 def product_files() -> Iterator[tuple[str, str]]:
@@ -36,43 +36,44 @@ def schema_binding_outside_tenants(files: Iterator[tuple[str, str]]) -> list[str
     ]
 
 
-def commits_outside_boundaries(files: Iterator[tuple[str, str]]) -> list[str]:
-    found = []
+def walked(
+    files: Iterator[tuple[str, str]], skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, ast.AST]]:
+    """Every node of every file's syntax tree, with the file's name (``skip``: files passed over)."""
     for name, source in files:
-        if name in BOUNDARY_FILES:
-            continue
-        for node in ast.walk(ast.parse(source)):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "commit"
-            ):
-                found.append(f"{name}:{node.lineno}")
-    return found
+        if name not in skip:
+            for node in ast.walk(ast.parse(source)):
+                yield name, node
+
+
+def commits_outside_boundaries(files: Iterator[tuple[str, str]]) -> list[str]:
+    return [
+        f"{name}:{node.lineno}"
+        for name, node in walked(files, skip=BOUNDARY_FILES)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
 
 
 def sql_built_from_strings(files: Iterator[tuple[str, str]]) -> list[str]:
-    found = []
-    for name, source in files:
-        for node in ast.walk(ast.parse(source)):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name | ast.Attribute)
-                and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "text"
-                and node.args
-                and not isinstance(node.args[0], ast.Constant)
-            ):
-                found.append(f"{name}:{node.lineno}")
-    return found
+    return [
+        f"{name}:{node.lineno}"
+        for name, node in walked(files)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name | ast.Attribute)
+        and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "text"
+        and node.args
+        and not isinstance(node.args[0], ast.Constant)
+    ]
 
 
 def backrefs(files: Iterator[tuple[str, str]]) -> list[str]:
-    found = []
-    for name, source in files:
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.keyword) and node.arg == "backref":
-                found.append(f"{name}:{node.value.lineno}")
-    return found
+    return [
+        f"{name}:{node.value.lineno}"
+        for name, node in walked(files)
+        if isinstance(node, ast.keyword) and node.arg == "backref"
+    ]
 
 
 # --- the rules hold for the product ------------------------------------------------------------

@@ -598,24 +598,16 @@ def test_organization_removal_failing_in_keycloak_is_reported(
     assert athens in keycloak_standin.state.organizations
 
 
-def test_group_lookup_failing_in_keycloak_is_reported(
-    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
-) -> None:
-    keycloak_standin.fail_next("GET", "/admin/realms/kentra/group-by-path/.+")
-
-    with pytest.raises(KeycloakAdminError) as raised:
-        admin.ensure_unit_group(UnitPath("4501", "kk-athinon"), "ΚΚ Αθηνών")
-
-    message = str(raised.value)
-    assert message.startswith("ensure unit group /m-4501/kk-athinon: Keycloak answered 500")
-    assert keycloak_standin.state.groups == {}  # not taken for "absent" and created
+@pytest.fixture
+def other(keycloak_standin: KeycloakStandIn) -> KeycloakIdentityAdmin:
+    """Someone else's admin client, racing ours."""
+    return KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
 
 
 def test_group_whose_parent_is_removed_meanwhile_is_not_created(
-    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, other: KeycloakIdentityAdmin
 ) -> None:
     """The centre's POST under a municipality group deleted meanwhile: 404, reported."""
-    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
     original = admin._group_by_path
 
     def racing_lookup(path: str) -> dict[str, object] | None:
@@ -637,11 +629,10 @@ def test_group_whose_parent_is_removed_meanwhile_is_not_created(
 
 
 def test_group_removed_right_after_the_conflict_fails_clearly(
-    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, other: KeycloakIdentityAdmin
 ) -> None:
     """Someone creates the group between our lookup and POST (409), someone removes it
     before we look it up again: there is nothing to return."""
-    other = KeycloakIdentityAdmin(keycloak_standin.url, keycloak_standin.client_secret)
     original = admin._group_by_path
     unit = UnitPath("4501", "kk-athinon")
     lookups = 0
@@ -668,17 +659,24 @@ def test_group_removed_right_after_the_conflict_fails_clearly(
     assert len(conflicts) == 2  # the other's 201 and ours, answered 409
 
 
-def test_group_creation_failing_in_keycloak_is_reported(
-    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        pytest.param("GET", "/admin/realms/kentra/group-by-path/.+", id="lookup"),
+        pytest.param("POST", "/admin/realms/kentra/groups", id="creation"),
+    ],
+)
+def test_group_lookup_or_creation_failing_in_keycloak_is_reported(
+    keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin, method: str, path: str
 ) -> None:
-    keycloak_standin.fail_next("POST", "/admin/realms/kentra/groups")
+    keycloak_standin.fail_next(method, path)
 
     with pytest.raises(KeycloakAdminError) as raised:
         admin.ensure_unit_group(UnitPath("4501", "kk-athinon"), "ΚΚ Αθηνών")
 
     message = str(raised.value)
     assert message.startswith("ensure unit group /m-4501/kk-athinon: Keycloak answered 500")
-    assert keycloak_standin.state.groups == {}
+    assert keycloak_standin.state.groups == {}  # a failed lookup is not taken for "absent"
 
 
 def test_user_refused_by_the_user_profile_is_reported(

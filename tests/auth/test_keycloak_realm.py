@@ -128,24 +128,34 @@ def test_clients_use_the_kentra_scope_and_scopes_exist() -> None:
         assert set(client["defaultClientScopes"]) | set(client["optionalClientScopes"]) <= scopes
 
 
-def test_api_client_runs_no_flow() -> None:
-    api = keycloak_realm.client(API_CLIENT)
-    assert api["publicClient"] is False
-    for flow in (
-        "standardFlowEnabled",
-        "implicitFlowEnabled",
-        "directAccessGrantsEnabled",
-        "serviceAccountsEnabled",
-    ):
-        assert api[flow] is False, flow
+# Each client's switches, in this order: public, code flow, password grant, implicit flow,
+# service account.
+SWITCHES = (
+    "publicClient",
+    "standardFlowEnabled",
+    "directAccessGrantsEnabled",
+    "implicitFlowEnabled",
+    "serviceAccountsEnabled",
+)
 
 
-def test_web_client_is_confidential_with_pkce_s256() -> None:
+@pytest.mark.parametrize(
+    ("client_id", "expected"),
+    [
+        pytest.param(WEB_CLIENT, (False, True, False, False, False), id="web-confidential-code"),
+        pytest.param(CLI_CLIENT, (True, False, True, False, False), id="cli-public-password"),
+        pytest.param(PROVISIONING_CLIENT, (False, False, False, False, True), id="provisioning"),
+        pytest.param(API_CLIENT, (False, False, False, False, False), id="api-runs-no-flow"),
+    ],
+)
+def test_each_client_runs_only_its_flows(client_id: str, expected: tuple[bool, ...]) -> None:
+    client = keycloak_realm.client(client_id)
+    for switch, value in zip(SWITCHES, expected, strict=True):
+        assert client[switch] is value, switch  # the very boolean, not merely equal
+
+
+def test_web_client_uses_pkce_s256_and_fixed_redirects() -> None:
     web = keycloak_realm.client(WEB_CLIENT)
-    assert web["publicClient"] is False
-    assert web["standardFlowEnabled"] is True
-    assert web["directAccessGrantsEnabled"] is False
-    assert web["implicitFlowEnabled"] is False
     assert web["attributes"]["pkce.code.challenge.method"] == "S256"
     assert "http://127.0.0.1:5000/auth/callback" in web["redirectUris"]
     assert all("*" not in uri for uri in web["redirectUris"])
@@ -170,21 +180,12 @@ def test_only_the_development_copy_takes_the_web_login_tests_url(realm: dict[str
     }
 
 
-def test_cli_client_is_public_with_direct_access_grants_for_development() -> None:
+def test_cli_client_says_it_is_not_for_production() -> None:
     cli = keycloak_realm.client(CLI_CLIENT)
-    assert cli["publicClient"] is True
-    assert cli["directAccessGrantsEnabled"] is True
-    assert cli["standardFlowEnabled"] is False
     assert "production" in cli["description"]
 
 
-def test_provisioning_client_has_a_service_account_with_admin_roles() -> None:
-    provisioning = keycloak_realm.client(PROVISIONING_CLIENT)
-    assert provisioning["publicClient"] is False
-    assert provisioning["serviceAccountsEnabled"] is True
-    assert provisioning["standardFlowEnabled"] is False
-    assert provisioning["directAccessGrantsEnabled"] is False
-
+def test_provisioning_service_account_has_admin_roles() -> None:
     roles = keycloak_realm.service_account_roles(PROVISIONING_CLIENT)
     assert roles[API_CLIENT] == {Role.PLATFORM_OPERATOR.value}
     # Organizations need manage-realm; users and groups manage-users; the client lookup for

@@ -18,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -151,6 +152,18 @@ def _summary_rows(db: BenchDatabase) -> int:
         return int(conn.scalar(select(func.count()).select_from(CentreCompliance)) or 0)
 
 
+def timed_gets(client: FlaskClient, url: str, headers: dict[str, str], times: int) -> list[float]:
+    """``times`` GETs of ``url``, each read whole and timed in ms; every one must answer 200."""
+    timings = []
+    for _ in range(times):
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        response.get_data()
+        timings.append(elapsed_ms(started))
+        assert response.status_code == 200
+    return timings
+
+
 def overview(db: BenchDatabase, outcome: BenchOutcome, settings: Settings) -> None:
     tokens = TokenFactory(issuer=settings.issuer)
     app = create_app(settings, jwks=tokens.jwks)
@@ -162,20 +175,8 @@ def overview(db: BenchDatabase, outcome: BenchOutcome, settings: Settings) -> No
     centres = len(first.get_json()["centres"])
     for _ in range(WARMUP):
         client.get("/api/v1/compliance", headers=headers)
-    timings = []
-    for _ in range(REQUESTS):
-        started = time.perf_counter()
-        response = client.get("/api/v1/compliance", headers=headers)
-        response.get_data()
-        timings.append(elapsed_ms(started))
-        assert response.status_code == 200
-    page_timings = []
-    for _ in range(PAGE_REQUESTS):
-        started = time.perf_counter()
-        page = client.get("/compliance", headers=headers)
-        page.get_data()
-        page_timings.append(elapsed_ms(started))
-        assert page.status_code == 200
+    timings = timed_gets(client, "/api/v1/compliance", headers, REQUESTS)
+    page_timings = timed_gets(client, "/compliance", headers, PAGE_REQUESTS)
     outcome.notes.append(
         f"Overview: {WARMUP} warm-up requests, then {REQUESTS} GET /api/v1/compliance with a "
         f"ministry token through the Flask test client (in-process, token validated each "

@@ -82,22 +82,14 @@ def run(db: BenchDatabase, outcome: BenchOutcome) -> None:
     keyset_ratio = p50(samples["keyset_far"]) / p50(samples["keyset_first"])
     offset_ratio = p50(samples["offset_far"]) / p50(samples["offset_first"])
     outcome.add(
-        Figure(
-            "paging_keyset_first_p50_ms",
+        median_figure(
+            samples,
+            "keyset_first",
             f"Keyset page 1 of {ROWS:,} rows (page_of, {PER_PAGE} a page), p50",
-            p50(samples["keyset_first"]),
-            "ms",
-            note=f"p95 {p95(samples['keyset_first']):.2f} ms",
         )
     )
     outcome.add(
-        Figure(
-            "paging_keyset_far_p50_ms",
-            f"Keyset page {FAR_PAGE:,} (by its cursor), p50",
-            p50(samples["keyset_far"]),
-            "ms",
-            note=f"p95 {p95(samples['keyset_far']):.2f} ms",
-        )
+        median_figure(samples, "keyset_far", f"Keyset page {FAR_PAGE:,} (by its cursor), p50")
     )
     outcome.add(
         Figure(
@@ -108,22 +100,12 @@ def run(db: BenchDatabase, outcome: BenchOutcome) -> None:
             target=TARGET_RATIO,
         )
     )
+    outcome.add(median_figure(samples, "offset_first", "OFFSET baseline: page 1, p50"))
     outcome.add(
-        Figure(
-            "paging_offset_first_p50_ms",
-            "OFFSET baseline: page 1, p50",
-            p50(samples["offset_first"]),
-            "ms",
-            note=f"p95 {p95(samples['offset_first']):.2f} ms",
-        )
-    )
-    outcome.add(
-        Figure(
-            "paging_offset_far_p50_ms",
+        median_figure(
+            samples,
+            "offset_far",
             f"OFFSET baseline: page {FAR_PAGE:,} (OFFSET {(FAR_PAGE - 1) * PER_PAGE:,}), p50",
-            p50(samples["offset_far"]),
-            "ms",
-            note=f"p95 {p95(samples['offset_far']):.2f} ms",
         )
     )
     outcome.add(
@@ -143,6 +125,17 @@ def run(db: BenchDatabase, outcome: BenchOutcome) -> None:
     )
     with db.engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+
+
+def median_figure(samples: dict[str, list[float]], key: str, label: str) -> Figure:
+    """The p50 of one read's samples, in ms, its p95 in the note."""
+    return Figure(
+        f"paging_{key}_p50_ms",
+        label,
+        p50(samples[key]),
+        "ms",
+        note=f"p95 {p95(samples[key]):.2f} ms",
+    )
 
 
 def fill(db: BenchDatabase, outcome: BenchOutcome) -> None:

@@ -18,8 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from kentra.auth.claims import organization_alias
-from kentra.auth.identity import UserSpec
 from kentra.auth.issuer.models import (
     IdentityOrganization,
     IdentityOrganizationMember,
@@ -44,7 +42,12 @@ from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
 from kentra.tenants.provisioning import change_status
 from tests.conftest import registry_codes, tenant_schemas
-from tests.helpers import SMALL_MUNICIPALITY_TEXT, count_rows
+from tests.helpers import (
+    SMALL_MUNICIPALITY_TEXT,
+    count_rows,
+    invitations_fail,
+    remove_onboarding,
+)
 from tests.tokens import TokenFactory
 
 URL = "/api/v1/onboarding/requests"
@@ -74,16 +77,7 @@ def clean(
     platform audit: scratch_tenants drops them)."""
     scratch_tenants(*CODES, provision=False)
     yield
-    with engine.begin() as conn:
-        conn.execute(
-            delete(OnboardingRequest).where(OnboardingRequest.municipality_code.in_(CODES))
-        )
-        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(emails)))
-        conn.execute(
-            delete(IdentityOrganization).where(
-                IdentityOrganization.alias.in_([organization_alias(c) for c in CODES])
-            )
-        )
+    remove_onboarding(engine, CODES, emails)
 
 
 def payload(emails: list[str], **overrides: Any) -> dict[str, Any]:
@@ -539,20 +533,7 @@ def test_an_approval_that_fails_halfway_leaves_the_request_open_and_a_retry_comp
     created = submit(client, emails, municipality_code="1103").get_json()
     headers, _ = reviewer(tokens)
     real = onboarding_blueprint.identity_admin
-
-    class InvitationFails:
-        """The identity provider creates organizations but fails on users."""
-
-        def __init__(self, *args: Any) -> None:
-            self.inner = real(*args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
-
-        def ensure_user(self, user: UserSpec) -> str:
-            raise ConnectionError("identity provider unavailable")
-
-    monkeypatch.setattr(onboarding_blueprint, "identity_admin", InvitationFails)
+    monkeypatch.setattr(onboarding_blueprint, "identity_admin", invitations_fail(real))
     failed = client.post(f"{URL}/{created['id']}/approve", headers=headers, json={})
     assert failed.status_code == 500
     assert failed.mimetype == "application/problem+json"

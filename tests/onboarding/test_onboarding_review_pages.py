@@ -12,7 +12,6 @@ import html
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -20,9 +19,6 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from kentra.auth.claims import organization_alias
-from kentra.auth.identity import UserSpec
-from kentra.auth.issuer.models import IdentityOrganization, IdentityUser
 from kentra.auth.roles import Role
 from kentra.platform.audit.models import PlatformAuditEvent
 from kentra.platform.core.models import utcnow
@@ -31,6 +27,7 @@ from kentra.platform.onboarding.models import BodyType, OnboardingRequest, Reque
 from kentra.platform.supervision.operations import supervisor_of
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import Tenant
+from tests.helpers import invitations_fail, remove_onboarding
 from tests.tokens import TokenFactory
 
 KALYMNOS, PAROS = "6101", "6801"
@@ -50,16 +47,8 @@ def clean(
 ) -> Iterator[None]:
     scratch_tenants(*CODES, provision=False)  # dropped afterwards if approval created them
     yield
+    remove_onboarding(engine, CODES, emails)
     with engine.begin() as conn:
-        conn.execute(
-            delete(OnboardingRequest).where(OnboardingRequest.municipality_code.in_(CODES))
-        )
-        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(emails)))
-        conn.execute(
-            delete(IdentityOrganization).where(
-                IdentityOrganization.alias.in_([organization_alias(c) for c in CODES])
-            )
-        )
         conn.execute(
             delete(PlatformAuditEvent).where(
                 PlatformAuditEvent.action == "onboarding.read",
@@ -304,20 +293,7 @@ def test_an_identity_failure_keeps_the_request_waiting_and_a_retry_completes(
     url = f"{LIST}/{request_id}"
     auth = reviewer(tokens)
     real = review_views.identity_admin
-
-    class InvitationFails:
-        """Organizations work; inviting the admin does not."""
-
-        def __init__(self, *args: Any) -> None:
-            self._real = real(*args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._real, name)
-
-        def ensure_user(self, _user: UserSpec) -> str:
-            raise ConnectionError("identity provider unavailable")
-
-    monkeypatch.setattr(review_views, "identity_admin", InvitationFails)
+    monkeypatch.setattr(review_views, "identity_admin", invitations_fail(real))
     token = csrf_token(client, url, auth)
     failed = client.post(url, headers=auth, data={"decision": "approve", "csrf_token": token})
     assert failed.status_code == 502

@@ -295,23 +295,6 @@ def test_a_declared_pdf_content_type_is_not_trusted(
     assert accepted.status_code == 201
 
 
-@pytest.fixture
-def small_upload_limit(app: Flask, monkeypatch: pytest.MonkeyPatch) -> int:
-    """The app's upload limit lowered to 4 KiB for one test (the setting is read per request)."""
-    kentra = app.extensions["kentra"]
-    limit = 4096
-    monkeypatch.setitem(
-        app.extensions,
-        "kentra",
-        type(kentra)(
-            settings=Settings(**{**kentra.settings.__dict__, "max_upload_bytes": limit}),
-            engine=kentra.engine,
-            broker_url=kentra.broker_url,
-        ),
-    )
-    return limit
-
-
 def test_an_oversized_file_is_a_413_and_nothing_is_saved(
     client: FlaskClient, engine: Engine, actors: Actors, centre: Centre, small_upload_limit: int
 ) -> None:

@@ -27,7 +27,6 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from kentra.auth.roles import Role
 from kentra.platform.compliance.models import CentreCompliance
-from kentra.platform.core.config import Settings
 from kentra.platform.regulations.models import RegulationSubmission, RegulationVersion
 from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import ensure_unit
@@ -276,22 +275,6 @@ def test_a_missing_csrf_token_saves_nothing(
     assert "Η φόρμα έληξε" in page(refused)
     assert "κείμενο</textarea>" in page(refused)
     assert versions_of(engine, centre_id) == []
-
-
-@pytest.fixture
-def small_upload_limit(app: Flask, monkeypatch: pytest.MonkeyPatch) -> int:
-    kentra = app.extensions["kentra"]
-    limit = 4096
-    monkeypatch.setitem(
-        app.extensions,
-        "kentra",
-        type(kentra)(
-            settings=Settings(**{**kentra.settings.__dict__, "max_upload_bytes": limit}),
-            engine=kentra.engine,
-            broker_url=kentra.broker_url,
-        ),
-    )
-    return limit
 
 
 def test_an_oversized_upload_shows_a_message_and_saves_nothing(

@@ -61,6 +61,8 @@ FTE_MESSAGE = (
     "με έως δύο δεκαδικά, π.χ. 0,5."
 )
 
+pytestmark = pytest.mark.usefixtures("staff_cleaned")
+
 
 # --- fixtures and helpers ---------------------------------------------------------------------
 
@@ -89,22 +91,6 @@ def units(engine: Engine, tenant: MunicipalityCode) -> dict[str, int]:
         assert closed is not None
         closed.closed_on = date(2023, 6, 30)
     return ids
-
-
-@pytest.fixture
-def emails() -> list[str]:
-    """E-mails used by a test (they become usernames when invited)."""
-    return []
-
-
-@pytest.fixture(autouse=True)
-def clean(engine: Engine, tenant: MunicipalityCode, emails: list[str]) -> Iterator[None]:
-    yield
-    with tenant_session(engine, tenant) as session:
-        session.execute(delete(StaffMember))
-        session.execute(delete(AuditEvent))
-    with engine.begin() as conn:
-        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(emails)))
 
 
 def admin(tokens: TokenFactory, code: str = CODE, **kwargs: Any) -> dict[str, str]:

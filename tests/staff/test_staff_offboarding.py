@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.identity import UserSpec
@@ -25,6 +25,7 @@ from kentra.platform.units.models import UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode
+from tests.helpers import removed_afterwards
 
 CODE = "3801"
 
@@ -37,10 +38,8 @@ def tenant(scratch_tenants: Callable[..., list[MunicipalityCode]]) -> Municipali
 
 @pytest.fixture
 def usernames(engine: Engine) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    with engine.begin() as conn:
-        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(made)))
+    with removed_afterwards(engine, IdentityUser.username) as made:
+        yield made
 
 
 def invited_member(

@@ -41,6 +41,8 @@ ROSTER = f"/municipalities/{CODE}/staff"
 NEW = f"{ROSTER}/new"
 OTHER = "7101"
 
+pytestmark = pytest.mark.usefixtures("staff_cleaned")
+
 
 @pytest.fixture(scope="module")
 def tenant(engine: Engine) -> Iterator[MunicipalityCode]:
@@ -70,21 +72,6 @@ def units(engine: Engine, tenant: MunicipalityCode) -> dict[str, int]:
             name="Παράρτημα Ρομά",
         )
         return {"centre": centre.id, "annex": annex.id}
-
-
-@pytest.fixture
-def emails() -> list[str]:
-    return []
-
-
-@pytest.fixture(autouse=True)
-def clean(engine: Engine, tenant: MunicipalityCode, emails: list[str]) -> Iterator[None]:
-    yield
-    with tenant_session(engine, tenant) as session:
-        session.execute(delete(StaffMember))
-        session.execute(delete(AuditEvent))
-    with engine.begin() as conn:
-        conn.execute(delete(IdentityUser).where(IdentityUser.username.in_(emails)))
 
 
 @pytest.fixture

@@ -425,6 +425,17 @@ def csrf_token(client: FlaskClient, auth: dict[str, str]) -> str:
     return html.unescape(found.group(1))
 
 
+def post_seat(client: FlaskClient, auth: dict[str, str], seat: str, note: str) -> TestResponse:
+    """The page's form for regional unit 63, sent with its CSRF token."""
+    data = {
+        "regional_unit_code": "63",
+        "seat_municipality_code": seat,
+        "note": note,
+        "csrf_token": csrf_token(client, auth),
+    }
+    return client.post(PAGE, headers=auth, data=data)
+
+
 def test_the_page_lists_the_unknown_seats_and_sets_one(
     client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
@@ -434,13 +445,7 @@ def test_the_page_lists_the_unknown_seats_and_sets_one(
     assert page.count("Δεν έχει οριστεί") >= 3  # three units, none decided
     assert '<label for="seat_municipality_code-63">' in page
     assert '<option value="6301">Δήμος Κέας (6301)</option>' in page
-    data = {
-        "regional_unit_code": "63",
-        "seat_municipality_code": KYTHNOS,
-        "note": "Απόφαση Α.Π. 7",
-        "csrf_token": csrf_token(client, auth),
-    }
-    response = client.post(PAGE, headers=auth, data=data)
+    response = post_seat(client, auth, KYTHNOS, "Απόφαση Α.Π. 7")
     assert response.status_code == 303
     assert response.headers["Location"] == f"{PAGE}#unit-63"
     after = text(client.get(PAGE, headers=auth))
@@ -492,13 +497,7 @@ def test_the_page_shows_a_seat_outside_the_unit_next_to_its_field(
     client: FlaskClient, tokens: TokenFactory
 ) -> None:
     auth = ministry(tokens)
-    data = {
-        "regional_unit_code": "63",
-        "seat_municipality_code": SEAT,
-        "note": "Α.Π. 1",
-        "csrf_token": csrf_token(client, auth),
-    }
-    response = client.post(PAGE, headers=auth, data=data)
+    response = post_seat(client, auth, SEAT, "Α.Π. 1")
     assert response.status_code == 422
     assert "Ο Δήμος δεν ανήκει σε αυτή την Περιφερειακή Ενότητα." in text(response)
     assert "The municipality" not in text(response)

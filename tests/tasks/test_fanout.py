@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from kentra.auth.roles import Role
@@ -25,6 +25,7 @@ from kentra.platform.web.i18n import LANGUAGE_COOKIE
 from kentra.tasks.fanout import MAX_RETRIES, run_here, start_fanout
 from kentra.tasks.models import FanoutRun, FanoutTenant, RunStatus, TenantState
 from kentra.tenants.codes import MunicipalityCode
+from tests.helpers import removed_afterwards
 from tests.tokens import TokenFactory
 from tests.worker_support import delivered, wait_for_run
 
@@ -35,10 +36,8 @@ BROKEN_NAME = "Δήμος Ηρωικής Νήσου Κάσου"
 @pytest.fixture
 def runs(engine: Engine) -> Iterator[list[int]]:
     """Ids of the runs a test starts; removed afterwards (with their tenants' rows)."""
-    made: list[int] = []
-    yield made
-    with engine.begin() as conn:
-        conn.execute(delete(FanoutRun).where(FanoutRun.id.in_(made)))
+    with removed_afterwards(engine, FanoutRun.id) as made:
+        yield made
 
 
 @pytest.fixture

@@ -93,14 +93,8 @@ def test_versions_are_read_in_one_go(
     assert versions == {"4501": load_stream("tenant").head, "0401": None}
 
 
-def test_one_broken_tenant_does_not_stop_the_others_and_a_rerun_completes(
-    engine: Engine, scratch_tenants: Scratch, next_revision: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ok_1, ok_2, broken = scratch_tenants("0501", "0502", "0503")
-    with engine.begin() as conn:  # the broken tenant lost the table the migration alters
-        conn.execute(text("ALTER TABLE m_0503.settings RENAME TO settings_moved"))
-
-    # The CLI with the new revision shipped: patch the stream loader the runner uses.
+def ship_revision(monkeypatch: pytest.MonkeyPatch, next_revision: Path) -> None:
+    """The CLI as if ``next_revision`` were shipped: the runner's stream loader adds it."""
     real_load = migrate.load_stream
     monkeypatch.setattr(
         migrate,
@@ -109,6 +103,16 @@ def test_one_broken_tenant_does_not_stop_the_others_and_a_rerun_completes(
             real_load(name, [*extra, next_revision]) if name == "tenant" else real_load(name, extra)
         ),
     )
+
+
+def test_one_broken_tenant_does_not_stop_the_others_and_a_rerun_completes(
+    engine: Engine, scratch_tenants: Scratch, next_revision: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok_1, ok_2, broken = scratch_tenants("0501", "0502", "0503")
+    with engine.begin() as conn:  # the broken tenant lost the table the migration alters
+        conn.execute(text("ALTER TABLE m_0503.settings RENAME TO settings_moved"))
+
+    ship_revision(monkeypatch, next_revision)
     codes = ["--tenant", "0501", "--tenant", "0502", "--tenant", "0503"]
     first = CliRunner().invoke(main, ["db", "upgrade", "--jobs", "2", "--json", *codes])
     assert first.exit_code == 1
@@ -178,14 +182,7 @@ def test_drift_is_detected_and_leaves_nothing_behind(engine: Engine, next_revisi
 def test_db_check_cli_fails_on_drift(
     engine: Engine, next_revision: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_load = migrate.load_stream
-    monkeypatch.setattr(
-        migrate,
-        "load_stream",
-        lambda name, extra=(): (
-            real_load(name, [*extra, next_revision]) if name == "tenant" else real_load(name, extra)
-        ),
-    )
+    ship_revision(monkeypatch, next_revision)
     result = CliRunner().invoke(main, ["db", "check"])
     assert result.exit_code == 1
     assert "kentra db revision" in result.stderr

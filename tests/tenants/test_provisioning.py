@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from kentra.platform.app.cli import main
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
@@ -27,6 +27,7 @@ from kentra.tenants.provisioning import (
 )
 from kentra.tenants.streams import default_stream
 from tests.conftest import drop_tenant, registry_codes, tenant_schemas
+from tests.helpers import failing_step
 
 Scratch = Callable[..., list[MunicipalityCode]]
 
@@ -100,16 +101,16 @@ def test_concurrent_creates_of_one_tenant_queue_on_the_advisory_lock(
     assert sorted(results) == [False, False, True]
 
 
-def _boom(_conn: Connection, _code: MunicipalityCode, _actor: str) -> None:
-    raise RuntimeError("injected failure after the schema step")
-
-
 def test_a_failure_midway_leaves_nothing_behind_and_a_rerun_succeeds(
     engine: Engine, scratch_tenants: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scratch_tenants("0102", provision=False)
     schemas_before = tenant_schemas(engine)
-    steps = [provisioning._step_schema, _boom, provisioning._step_defaults]
+    steps = [
+        provisioning._step_schema,
+        failing_step("injected failure after the schema step"),
+        provisioning._step_defaults,
+    ]
     monkeypatch.setattr(provisioning, "PROVISIONING_STEPS", steps)
 
     with pytest.raises(RuntimeError, match="injected failure"):

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import (
     Column,
-    Connection,
     Engine,
     Integer,
     MetaData,
@@ -23,6 +22,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from kentra.auth.issuer.admin import EmbeddedIdentityAdmin
@@ -46,6 +47,7 @@ from kentra.tenants.models import Tenant, TenantStatus
 from kentra.tenants.provisioning import create_tenant
 from kentra.tenants.streams import load_stream
 from tests.conftest import tenant_schemas
+from tests.helpers import failing_step
 
 Scratch = Callable[..., list[MunicipalityCode]]
 
@@ -85,26 +87,28 @@ def test_cli_revision_writes_an_empty_revision() -> None:
             os.unlink(os.path.join(load_stream("tenant").script.versions, name))
 
 
-def test_a_tenant_table_outside_the_placeholder_schema_is_refused(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("table", "schema", "dialect", "refusal"),
+    [
+        pytest.param("stray", "public", None, "placeholder schema", id="outside-the-placeholder"),
+        pytest.param(
+            "m_0000_copy",
+            "tenant",
+            postgresql.dialect(),  # type: ignore[no-untyped-call]
+            "other than as the schema",
+            id="stand-in-name-in-a-table",
+        ),
+    ],
+)
+def test_a_tenant_table_the_ddl_cannot_place_is_refused(
+    monkeypatch: pytest.MonkeyPatch, table: str, schema: str, dialect: Dialect | None, refusal: str
 ) -> None:
-    stray = MetaData()
-    Table("stray", stray, Column("id", Integer, primary_key=True), schema="public")
-    monkeypatch.setattr(ddl, "tenant_metadata", lambda: stray)
-    with pytest.raises(ValueError, match="placeholder schema"):
-        ddl._compiled.__wrapped__(None, "head")  # type: ignore[attr-defined]
-
-
-def test_the_stand_in_schema_name_may_not_appear_in_a_table(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clash = MetaData()
-    Table("m_0000_copy", clash, Column("id", Integer, primary_key=True), schema="tenant")
-    monkeypatch.setattr(ddl, "tenant_metadata", lambda: clash)
-    from sqlalchemy.dialects import postgresql
-
-    with pytest.raises(ValueError, match="other than as the schema"):
-        ddl._compiled.__wrapped__(postgresql.dialect(), "head")  # type: ignore[attr-defined,no-untyped-call]
+    """A table outside the placeholder schema; the stand-in schema's name inside a table's."""
+    metadata = MetaData()
+    Table(table, metadata, Column("id", Integer, primary_key=True), schema=schema)
+    monkeypatch.setattr(ddl, "tenant_metadata", lambda: metadata)
+    with pytest.raises(ValueError, match=refusal):
+        ddl._compiled.__wrapped__(dialect, "head")  # type: ignore[attr-defined]
 
 
 def test_versions_of_schemas_without_a_version_table(engine: Engine) -> None:
@@ -120,17 +124,15 @@ def test_a_schema_another_run_already_migrated_is_skipped_under_the_lock(
     assert result.from_revision == result.to_revision == load_stream("tenant").head
 
 
-def _fail_after_schema(_conn: Connection, _code: MunicipalityCode, _actor: str) -> None:
-    raise RuntimeError("the database step failed")
-
-
 def test_a_failed_database_step_removes_the_identity_organization(
     engine: Engine, scratch_tenants: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scratch_tenants("1003", provision=False)
     identity = EmbeddedIdentityAdmin(engine)
     monkeypatch.setattr(
-        provisioning, "PROVISIONING_STEPS", [provisioning._step_schema, _fail_after_schema]
+        provisioning,
+        "PROVISIONING_STEPS",
+        [provisioning._step_schema, failing_step("the database step failed")],
     )
 
     def organizations() -> list[str]:

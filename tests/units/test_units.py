@@ -36,7 +36,7 @@ from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
 from kentra.platform.units.operations import segment_base, transliterate
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from tests.helpers import SMALL_MUNICIPALITY_TEXT, remove_organizations
+from tests.helpers import SMALL_MUNICIPALITY_TEXT, UnitGroupsFail, remove_organizations
 from tests.tokens import TokenFactory
 
 BIG, EDGE, SMALL = "2201", "2202", "2302"
@@ -389,14 +389,8 @@ def test_an_identity_failure_is_a_502_and_saves_nothing(
     tenants: list[MunicipalityCode],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    class Failing:
-        def __init__(self, *_args: Any) -> None:
-            pass
 
-        def ensure_unit_group(self, _unit: UnitPath, _name: str) -> str:
-            raise ConnectionError("identity provider unavailable")
-
-    monkeypatch.setattr(units_blueprint, "identity_admin", Failing)
+    monkeypatch.setattr(units_blueprint, "identity_admin", UnitGroupsFail)
     response = client.post(url(BIG, "/centre"), headers=admin(tokens), json=centre_body())
     assert "δεν αποθηκεύτηκε τίποτα" in problem(response, 502)["detail"]
     assert units_of(engine, BIG) == []
@@ -404,7 +398,7 @@ def test_an_identity_failure_is_a_502_and_saves_nothing(
     monkeypatch.undo()
     centre = make_centre(client, tokens)
     before = units_of(engine, BIG)
-    monkeypatch.setattr(units_blueprint, "identity_admin", Failing)
+    monkeypatch.setattr(units_blueprint, "identity_admin", UnitGroupsFail)
     for tail, body in (("/annexes", annex_body()), ("/mobile-units", mobile_body())):
         failed = client.post(url(BIG, f"/{centre['id']}{tail}"), headers=admin(tokens), json=body)
         problem(failed, 502)
@@ -433,15 +427,8 @@ def test_a_renamed_unit_renames_its_identity_group(
             json={"name": name},
         )
 
-    class Failing:
-        def __init__(self, *_args: Any) -> None:
-            pass
-
-        def ensure_unit_group(self, _unit: UnitPath, _name: str) -> str:
-            raise ConnectionError("identity provider unavailable")
-
     with monkeypatch.context() as patched:
-        patched.setattr(units_blueprint, "identity_admin", Failing)
+        patched.setattr(units_blueprint, "identity_admin", UnitGroupsFail)
         problem(rename("Κέντρο Κοινότητας Βόλου — Νέα Ιωνία"), 502)
     assert group_name() == centre["name"]
     assert rename("Κέντρο Κοινότητας Βόλου — Νέα Ιωνία").status_code == 200

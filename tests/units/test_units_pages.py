@@ -21,13 +21,13 @@ from werkzeug.test import TestResponse
 
 from kentra.auth.claims import organization_alias
 from kentra.auth.issuer.models import IdentityOrganization
-from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Role
 from kentra.platform.compliance.models import CentreCompliance
 from kentra.platform.units import views as unit_views
 from kentra.platform.units.models import Unit, UnitServedMunicipality
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from tests.helpers import UnitGroupsFail
 from tests.tokens import TokenFactory
 
 BIG, EDGE, SMALL = "2401", "2402", "2403"
@@ -241,14 +241,8 @@ def test_a_missing_csrf_token_is_a_400_and_saves_nothing(browser: Browser, engin
 def test_an_identity_failure_is_a_502_with_the_values_kept(
     browser: Browser, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Failing:
-        def __init__(self, *_args: Any) -> None:
-            pass
 
-        def ensure_unit_group(self, _unit: UnitPath, _name: str) -> str:
-            raise ConnectionError("identity provider unavailable")
-
-    monkeypatch.setattr(unit_views, "identity_admin", Failing)
+    monkeypatch.setattr(unit_views, "identity_admin", UnitGroupsFail)
     response = browser.post("/new-centre", centre_form())
     assert response.status_code == 502
     page = text(response)
