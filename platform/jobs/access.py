@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.reference.models import Municipality
 from kentra.tasks.models import FanoutRun, FanoutTenant, TenantState
 
@@ -24,15 +25,29 @@ class TenantProblem:
     error_type: str | None
 
 
+def _runs() -> Select[FanoutRun]:
+    return select(FanoutRun).order_by(FanoutRun.requested_at.desc(), FanoutRun.id.desc())
+
+
 def access_recent_runs(session: Session, reader: Reader, limit: int = RECENT) -> list[FanoutRun]:
     """The latest runs, newest first."""
-    return list(
-        session.scalars(
-            select(FanoutRun)
-            .order_by(FanoutRun.requested_at.desc(), FanoutRun.id.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_runs().limit(limit)))
+
+
+# The runs' order (newest requested first) as their cursors name it (ADR 0040).
+RUNS_ORDER = "newest"
+
+
+def access_runs_page(
+    session: Session,
+    reader: Reader,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page[FanoutRun]:
+    """A page of the runs, newest first (keyset paging, ADR 0040)."""
+    page = page_of(session, _runs(), cursor=cursor, order=RUNS_ORDER, per_page=per_page)
+    return Page([row[0] for row in page.items], page.next_cursor, page.previous_cursor)
 
 
 def access_run(session: Session, reader: Reader, run_id: int) -> FanoutRun | None:

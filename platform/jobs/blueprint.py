@@ -10,9 +10,10 @@ from flask_smorest import abort
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.core.database import request_session
-from kentra.platform.jobs.access import access_recent_runs, access_run, access_run_problems
-from kentra.platform.jobs.schemas import RunDetailSchema, RunListSchema
+from kentra.platform.jobs.access import access_run, access_run_problems, access_runs_page
+from kentra.platform.jobs.schemas import RunDetailSchema, RunListSchema, RunPageArgsSchema
 
 blueprint = Blueprint(
     "jobs",
@@ -40,10 +41,13 @@ NOT_FOUND = "Δεν υπάρχει τέτοια εργασία. There is no such
 
 @blueprint.route("", methods=["GET"])
 @requires(Permission.NATIONAL_JOBS_READ)
-@blueprint.response(200, RunListSchema)
-def list_runs() -> dict[str, Any]:
-    """The latest runs, newest first: task, who started it, counts, times, duration."""
-    return {"runs": access_recent_runs(request_session(), signed_in_principal())}
+@blueprint.arguments(RunPageArgsSchema, location="query")
+@blueprint.response(200, RunListSchema, headers=LINK_HEADER)
+def list_runs(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    """The runs, newest first: task, who started it, counts, times, duration; a page at a
+    time (``cursor``, ``per_page``; the pages around in ``Link``)."""
+    page = access_runs_page(request_session(), signed_in_principal(), **args)
+    return paged({"runs": page.items}, page)
 
 
 @blueprint.route("/<int:run_id>", methods=["GET"])

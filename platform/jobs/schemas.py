@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from kentra.platform.api import Schema
+from kentra.platform.api.paging import PageArgsSchema
 from kentra.tasks.models import RunStatus, TenantState
 
 
@@ -33,7 +34,14 @@ class RunSchema(Schema):
 
 
 class RunListSchema(Schema):
-    runs = ma.fields.List(ma.fields.Nested(RunSchema))
+    runs = ma.fields.List(
+        ma.fields.Nested(RunSchema),
+        metadata={"description": "a page of the runs, newest first (the pages around: Link)"},
+    )
+
+
+class RunPageArgsSchema(PageArgsSchema):
+    """A page of the runs (``cursor``, ``per_page``)."""
 
 
 class TenantProblemSchema(Schema):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, render_template
@@ -18,9 +19,10 @@ from flask_babel import lazy_gettext
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
-from kentra.platform.jobs.access import access_recent_runs, access_run, access_run_problems
+from kentra.platform.jobs.access import access_run, access_run_problems, access_runs_page
 from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.platform.staff.tasks import TENANT_TASK_NAME as OFFBOARDING_TASK_NAME
+from kentra.platform.web.paging import page_or_first
 from kentra.tasks.models import FanoutRun, RunStatus, TenantState
 
 blueprint = Blueprint("jobs_pages", __name__, template_folder="templates")
@@ -82,9 +84,15 @@ def _headers(runs: list[FanoutRun]) -> dict[str, str]:
 @blueprint.get(PAGE)
 @requires(Permission.NATIONAL_JOBS_READ)
 def runs_page() -> ResponseReturnValue:
-    """The recent runs with their progress."""
-    runs = access_recent_runs(request_session(), signed_in_principal())
-    return render_template("jobs/list.html", runs=runs, **_helpers()), 200, _headers(runs)
+    """The runs with their progress, newest first, a page at a time."""
+    found, paging_errors = page_or_first(
+        partial(access_runs_page, request_session(), signed_in_principal())
+    )
+    runs = found.items
+    page = render_template(
+        "jobs/list.html", runs=runs, runs_page=found, paging_errors=paging_errors, **_helpers()
+    )
+    return page, 200, _headers(runs)
 
 
 @blueprint.get(f"{PAGE}/<int:run_id>")
