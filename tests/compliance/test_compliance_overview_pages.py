@@ -63,6 +63,12 @@ def table(engine: Engine) -> Iterator[list[str]]:
         )
 
 
+@pytest.fixture
+def ministry(tokens: TokenFactory) -> dict[str, str]:
+    """A ministry officer's headers: the whole country's table."""
+    return tokens.headers(Role.MINISTRY_OFFICER)
+
+
 def centres_of(html: str) -> list[str]:
     return re.findall(rf"{CENTRE_PREFIX}(\d{{3}})", html)
 
@@ -73,9 +79,8 @@ def next_link(html: str) -> str | None:
 
 
 def test_the_table_pages_through_every_centre_once(
-    client: FlaskClient, tokens: TokenFactory, table: list[str]
+    client: FlaskClient, ministry: dict[str, str], table: list[str]
 ) -> None:
-    ministry = tokens.headers(Role.MINISTRY_OFFICER)
     seen: list[str] = []
     url: str | None = "/compliance?order=centre"
     pages = 0
@@ -94,9 +99,8 @@ def test_the_table_pages_through_every_centre_once(
 
 
 def test_a_column_sorts_both_ways_and_says_so(
-    client: FlaskClient, tokens: TokenFactory, table: list[str]
+    client: FlaskClient, ministry: dict[str, str], table: list[str]
 ) -> None:
-    ministry = tokens.headers(Role.MINISTRY_OFFICER)
     html = client.get("/compliance?order=centre&dir=desc", headers=ministry).get_data(as_text=True)
     shown = centres_of(html)
     assert shown == sorted(shown, reverse=True)
@@ -107,9 +111,8 @@ def test_a_column_sorts_both_ways_and_says_so(
 
 
 def test_the_csv_holds_the_whole_selection_in_the_pages_order(
-    client: FlaskClient, tokens: TokenFactory, table: list[str]
+    client: FlaskClient, ministry: dict[str, str], table: list[str]
 ) -> None:
-    ministry = tokens.headers(Role.MINISTRY_OFFICER)
     response = client.get("/compliance.csv?status=compliant&order=centre", headers=ministry)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -130,18 +133,16 @@ def test_the_csv_holds_the_whole_selection_in_the_pages_order(
     ["not-a-cursor!", "Y2VudHJlOmFzYwo-PmlfMQ"],  # garbage; a cursor of another order
 )
 def test_a_bad_cursor_is_a_422_that_says_to_start_again(
-    client: FlaskClient, tokens: TokenFactory, table: list[str], cursor: str
+    client: FlaskClient, ministry: dict[str, str], table: list[str], cursor: str
 ) -> None:
-    ministry = tokens.headers(Role.MINISTRY_OFFICER)
     response = client.get(f"/compliance?order=region&cursor={cursor}", headers=ministry)
     assert response.status_code == 422
     assert "ξεκινήστε από την πρώτη σελίδα" in response.get_data(as_text=True)
 
 
 def test_a_cursor_of_another_order_is_refused(
-    client: FlaskClient, tokens: TokenFactory, table: list[str]
+    client: FlaskClient, ministry: dict[str, str], table: list[str]
 ) -> None:
-    ministry = tokens.headers(Role.MINISTRY_OFFICER)
     first = client.get("/compliance?order=staff", headers=ministry).get_data(as_text=True)
     following = next_link(first)
     assert following is not None

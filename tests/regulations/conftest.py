@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from kentra.auth.roles import Role
 from kentra.platform.core.config import Settings
+from tests.tokens import TokenFactory
 
 
 @pytest.fixture
@@ -23,3 +25,9 @@ def small_upload_limit(app: Flask, monkeypatch: pytest.MonkeyPatch) -> int:
         ),
     )
     return limit
+
+
+@pytest.fixture
+def ministry(tokens: TokenFactory) -> dict[str, str]:
+    """A ministry officer's headers (the pages' module has its own signed-in client)."""
+    return tokens.headers(Role.MINISTRY_OFFICER)

@@ -723,9 +723,8 @@ def key(centre: Centre) -> tuple[str, int]:
 
 
 def test_the_ministry_lists_the_current_regulation_of_every_centre(
-    client: FlaskClient, tokens: TokenFactory, national: dict[str, Any]
+    client: FlaskClient, ministry: dict[str, str], national: dict[str, Any]
 ) -> None:
-    ministry = tokens.headers(Role.MINISTRY_OFFICER)
     response = client.get("/api/v1/regulations", headers=ministry)
     assert response.status_code == 200
     found = ours(response.get_json(), national)
@@ -746,9 +745,8 @@ def test_the_ministry_lists_the_current_regulation_of_every_centre(
 
 
 def test_the_ministry_filters_by_region(
-    client: FlaskClient, tokens: TokenFactory, national: dict[str, Any]
+    client: FlaskClient, ministry: dict[str, str], national: dict[str, Any]
 ) -> None:
-    ministry = tokens.headers(Role.MINISTRY_OFFICER)
     attica = client.get("/api/v1/regulations?region=EL30", headers=ministry)
     assert attica.status_code == 200
     assert {r["region_code"] for r in attica.get_json()} <= {"EL30"}

@@ -97,6 +97,14 @@ def admin(tokens: TokenFactory, code: str = CODE, **kwargs: Any) -> dict[str, st
     return tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=code, **kwargs)
 
 
+@pytest.fixture
+def member(
+    client: FlaskClient, tokens: TokenFactory, units: dict[str, int], emails: list[str]
+) -> dict[str, Any]:
+    """A member as the default payload makes it, created through the API."""
+    return created(client, tokens, units, emails)
+
+
 def centre_head(tokens: TokenFactory) -> dict[str, str]:
     return tokens.headers(Role.CENTRE_HEAD, municipality=CODE, groups=[f"/m-{CODE}/kk-patras"])
 
@@ -410,10 +418,8 @@ def test_a_member_is_read_with_its_etag_and_the_read_is_audited(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
+    member: dict[str, Any],
 ) -> None:
-    member = created(client, tokens, units, emails)
     subject = f"reader-{uuid.uuid4().hex[:8]}"
     response = client.get(f"{URL}/{member['id']}", headers=centre_head_as(tokens, subject))
     assert response.status_code == 200
@@ -435,9 +441,8 @@ def test_a_change_needs_the_etag_in_if_match(
     engine: Engine,
     tokens: TokenFactory,
     units: dict[str, int],
-    emails: list[str],
+    member: dict[str, Any],
 ) -> None:
-    member = created(client, tokens, units, emails)
     url = f"{URL}/{member['id']}"
     change = {"fte": "1", "profile_code": "social_scientist"}
     missing = client.patch(url, headers=admin(tokens), json=change)
@@ -624,10 +629,8 @@ def test_inviting_creates_the_user_with_role_unit_and_profession_once(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
+    member: dict[str, Any],
 ) -> None:
-    member = created(client, tokens, units, emails)
     url = f"{URL}/{member['id']}/invite"
     response = client.post(url, headers=admin(tokens))
     assert response.status_code == 200, response.get_json()
@@ -768,7 +771,7 @@ def test_a_failure_of_the_identity_provider_is_a_502_and_records_nothing(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    member = created(client, tokens, units, emails)
+    member = created(client, tokens, units, emails)  # in the test: its logs are checked too
     monkeypatch.setattr(staff_blueprint, "identity_admin", lambda *_a: FailingIdentity())
     response = client.post(f"{URL}/{member['id']}/invite", headers=admin(tokens))
     assert response.status_code == 502
@@ -912,8 +915,8 @@ def test_changing_the_e_mail_of_an_invited_member_disables_the_old_user(
     units: dict[str, int],
     emails: list[str],
     monkeypatch: pytest.MonkeyPatch,
+    member: dict[str, Any],
 ) -> None:
-    member = created(client, tokens, units, emails)
     url = f"{URL}/{member['id']}"
     invited = client.post(f"{url}/invite", headers=admin(tokens))
     assert invited.status_code == 200
@@ -987,11 +990,9 @@ def test_roles_without_the_staff_permissions_are_refused(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
     role: Role,
+    member: dict[str, Any],
 ) -> None:
-    member = created(client, tokens, units, emails)
     headers = tokens.headers(role, municipality=CODE, groups=[f"/m-{CODE}/kk-patras/parartima-1"])
     for method, url, body, _write in calls(member["id"]):
         response = client.open(
@@ -1007,10 +1008,8 @@ def test_a_centre_head_reads_the_roster_but_does_not_change_it(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
+    member: dict[str, Any],
 ) -> None:
-    member = created(client, tokens, units, emails)
     for method, url, body, write in calls(member["id"]):
         response = client.open(
             url, method=method, headers={**centre_head(tokens), "If-Match": '"1"'}, json=body
@@ -1045,10 +1044,8 @@ def test_another_municipality_is_a_404_for_every_endpoint(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
+    member: dict[str, Any],
 ) -> None:
-    member = created(client, tokens, units, emails)
     # The other municipality's admin, on this municipality's URLs.
     for method, url, body, _write in calls(member["id"]):
         response = client.open(
