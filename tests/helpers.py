@@ -12,7 +12,14 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from kentra.auth.claims import organization_alias
 from kentra.auth.identity import UserSpec
-from kentra.auth.issuer.models import IdentityOrganization, IdentityUser
+from kentra.auth.issuer.models import (
+    IdentityGroup,
+    IdentityGroupMember,
+    IdentityOrganization,
+    IdentityOrganizationMember,
+    IdentityUser,
+    IdentityUserRole,
+)
 from kentra.auth.principal import UnitPath
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.onboarding.models import OnboardingRequest
@@ -55,6 +62,43 @@ def removed_afterwards(engine: Engine, column: InstrumentedAttribute[Any]) -> It
         if made:
             with engine.begin() as conn:
                 conn.execute(delete(column.class_).where(column.in_(made)))
+
+
+def identity_account(engine: Engine, username: str) -> dict[str, Any] | None:
+    """Everything an account holds at the embedded issuer (None: no such account): its
+    fields, roles, organizations' aliases and groups' paths."""
+    with engine.connect() as conn:
+        user = conn.execute(
+            select(
+                IdentityUser.id,
+                IdentityUser.enabled,
+                IdentityUser.email,
+                IdentityUser.first_name,
+                IdentityUser.last_name,
+                IdentityUser.profession,
+                IdentityUser.region,
+            ).where(IdentityUser.username == username.lower())
+        ).one_or_none()
+        if user is None:
+            return None
+        roles = select(IdentityUserRole.role).where(IdentityUserRole.user_id == user.id)
+        organizations = (
+            select(IdentityOrganization.alias)
+            .join(IdentityOrganizationMember)
+            .where(IdentityOrganizationMember.user_id == user.id)
+        )
+        groups = (
+            select(IdentityGroup.path)
+            .join(IdentityGroupMember)
+            .where(IdentityGroupMember.user_id == user.id)
+        )
+        return {
+            **user._asdict(),
+            "id": str(user.id),
+            "roles": set(conn.scalars(roles)),
+            "organizations": set(conn.scalars(organizations)),
+            "groups": set(conn.scalars(groups)),
+        }
 
 
 def remove_organizations(engine: Engine, *codes: str) -> None:

@@ -77,6 +77,7 @@ from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
 from kentra.platform.core.database import make_engine
 from kentra.platform.core.models import utcnow
+from tests.helpers import identity_account
 from tests.tokens import TokenFactory
 
 BASE = EMBEDDED_ISSUER_PATH
@@ -1491,16 +1492,9 @@ def test_ensure_user_sets_and_changes_the_password(
 
 
 def _profile(engine: Engine, username: str) -> tuple[Any, ...]:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                IdentityUser.email,
-                IdentityUser.first_name,
-                IdentityUser.last_name,
-                IdentityUser.profession,
-            ).where(IdentityUser.username == username)
-        ).one()
-    return tuple(row)
+    account = identity_account(engine, username)
+    assert account is not None
+    return tuple(account[f] for f in ("email", "first_name", "last_name", "profession"))
 
 
 @pytest.mark.parametrize(

@@ -32,9 +32,7 @@ from kentra.auth.issuer.models import (
     IdentityGroup,
     IdentityGroupMember,
     IdentityOrganization,
-    IdentityOrganizationMember,
     IdentityUser,
-    IdentityUserRole,
 )
 from kentra.auth.keycloak_admin import KeycloakIdentityAdmin
 from kentra.auth.principal import UnitPath
@@ -52,6 +50,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant, registry_codes
+from tests.helpers import identity_account
 from tests.keycloak_standin import (
     KeycloakStandIn,
     keycloak_standin_fixture,  # noqa: F401 - registers the keycloak_standin fixture
@@ -125,43 +124,10 @@ def account(
 
 
 def held(engine: Engine, username: str) -> dict[str, Any]:
-    """Everything an account holds at the embedded issuer."""
-    with engine.connect() as conn:
-        user = conn.execute(
-            select(
-                IdentityUser.id,
-                IdentityUser.enabled,
-                IdentityUser.email,
-                IdentityUser.profession,
-                IdentityUser.region,
-            ).where(IdentityUser.username == username.lower())
-        ).one()
-        return {
-            "id": str(user.id),
-            "enabled": user.enabled,
-            "email": user.email,
-            "profession": user.profession,
-            "region": user.region,
-            "roles": set(
-                conn.scalars(
-                    select(IdentityUserRole.role).where(IdentityUserRole.user_id == user.id)
-                )
-            ),
-            "organizations": set(
-                conn.scalars(
-                    select(IdentityOrganization.alias)
-                    .join(IdentityOrganizationMember)
-                    .where(IdentityOrganizationMember.user_id == user.id)
-                )
-            ),
-            "groups": set(
-                conn.scalars(
-                    select(IdentityGroup.path)
-                    .join(IdentityGroupMember)
-                    .where(IdentityGroupMember.user_id == user.id)
-                )
-            ),
-        }
+    """Everything an account holds at the embedded issuer (it must exist)."""
+    account = identity_account(engine, username)
+    assert account is not None, username
+    return account
 
 
 def admin(tokens: TokenFactory, code: str = INVITING) -> dict[str, str]:

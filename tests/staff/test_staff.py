@@ -24,12 +24,7 @@ from werkzeug.test import TestResponse
 
 from kentra.auth.identity import UserSpec
 from kentra.auth.issuer.models import (
-    IdentityGroup,
-    IdentityGroupMember,
-    IdentityOrganization,
-    IdentityOrganizationMember,
     IdentityUser,
-    IdentityUserRole,
 )
 from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.models import AuditEvent
@@ -50,7 +45,7 @@ from kentra.platform.units.models import Unit, UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from tests.helpers import module_tenant
+from tests.helpers import identity_account, module_tenant
 from tests.tokens import TokenFactory
 
 CODE = "3701"
@@ -568,51 +563,6 @@ def test_every_read_of_the_roster_is_audited_by_ids_and_count(
 # --- invitations ------------------------------------------------------------------------------
 
 
-def identity_of(engine: Engine, username: str) -> dict[str, Any] | None:
-    """The embedded issuer's user: roles, organizations, groups and profession."""
-    with engine.connect() as conn:
-        user = conn.execute(
-            select(
-                IdentityUser.id,
-                IdentityUser.email,
-                IdentityUser.profession,
-                IdentityUser.first_name,
-                IdentityUser.last_name,
-            ).where(IdentityUser.username == username)
-        ).one_or_none()
-        if user is None:
-            return None
-        roles = set(
-            conn.scalars(select(IdentityUserRole.role).where(IdentityUserRole.user_id == user.id))
-        )
-        organizations = set(
-            conn.scalars(
-                select(IdentityOrganization.alias)
-                .join(
-                    IdentityOrganizationMember,
-                    IdentityOrganizationMember.organization_id == IdentityOrganization.id,
-                )
-                .where(IdentityOrganizationMember.user_id == user.id)
-            )
-        )
-        groups = set(
-            conn.scalars(
-                select(IdentityGroup.path)
-                .join(IdentityGroupMember, IdentityGroupMember.group_id == IdentityGroup.id)
-                .where(IdentityGroupMember.user_id == user.id)
-            )
-        )
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "profession": user.profession,
-        "names": (user.first_name, user.last_name),
-        "roles": roles,
-        "organizations": organizations,
-        "groups": groups,
-    }
-
-
 def users_named(engine: Engine, username: str) -> int:
     with engine.connect() as conn:
         return (
@@ -637,7 +587,7 @@ def test_inviting_creates_the_user_with_role_unit_and_profession_once(
     invited = response.get_json()
     assert invited["invited_at"] is not None
     assert response.headers["ETag"] == f'"{invited["version"]}"'
-    user = identity_of(engine, member["email"])
+    user = identity_account(engine, member["email"])
     assert user is not None
     assert invited["identity_user_id"] == user["id"]
     assert user["email"] == member["email"]
@@ -645,13 +595,14 @@ def test_inviting_creates_the_user_with_role_unit_and_profession_once(
     assert user["organizations"] == {f"m-{CODE}"}
     assert user["groups"] == {f"/m-{CODE}/kk-patras/parartima-1"}
     assert user["profession"] == Profession.PSYCHOLOGIST
-    assert user["names"] == ("Μαρία", "Κωνσταντίνου")  # split from the roster's full name
+    # Split from the roster's full name.
+    assert (user["first_name"], user["last_name"]) == ("Μαρία", "Κωνσταντίνου")
     # Again: the same user, nothing duplicated; the invitation is recorded again.
     again = client.post(url, headers=admin(tokens))
     assert again.status_code == 200
     assert again.get_json()["identity_user_id"] == user["id"]
     assert users_named(engine, member["email"]) == 1
-    assert identity_of(engine, member["email"]) == user
+    assert identity_account(engine, member["email"]) == user
     invitations = [e for e in events(engine) if e[0] == "staff.invited"]
     assert invitations == [
         (
@@ -680,7 +631,7 @@ def test_a_head_is_invited_as_centre_head_of_the_centre(
         profile_code="social_worker",
     )
     assert client.post(f"{URL}/{member['id']}/invite", headers=admin(tokens)).status_code == 200
-    user = identity_of(engine, member["email"])
+    user = identity_account(engine, member["email"])
     assert user is not None
     assert user["roles"] == {Role.CENTRE_HEAD}
     assert user["groups"] == {f"/m-{CODE}/kk-patras"}
@@ -805,7 +756,7 @@ def test_moving_an_invited_head_to_an_annex_removes_centre_head_and_the_old_grou
     url = f"{URL}/{member['id']}"
     invited = client.post(f"{url}/invite", headers=admin(tokens))
     assert invited.status_code == 200
-    head = identity_of(engine, member["email"])
+    head = identity_account(engine, member["email"])
     assert head is not None
     assert (head["roles"], head["groups"]) == ({Role.CENTRE_HEAD}, {f"/m-{CODE}/kk-patras"})
     move = {"unit_id": units["annex"], "is_head": False}
@@ -818,14 +769,14 @@ def test_moving_an_invited_head_to_an_annex_removes_centre_head_and_the_old_grou
     assert refused.status_code == 502
     assert "η αλλαγή δεν αποθηκεύτηκε" in refused.get_json()["detail"]
     assert client.get(url, headers=admin(tokens)).get_json() == invited.get_json()
-    assert identity_of(engine, member["email"]) == head
+    assert identity_account(engine, member["email"]) == head
 
     moved = client.patch(
         url, headers={**admin(tokens), "If-Match": invited.headers["ETag"]}, json=move
     )
     assert moved.status_code == 200, moved.get_json()
     assert moved.get_json()["identity_user_id"] == head["id"]
-    user = identity_of(engine, member["email"])
+    user = identity_account(engine, member["email"])
     assert user is not None
     assert user["id"] == head["id"]
     assert user["roles"] == {Role.STAFF}
@@ -843,7 +794,7 @@ def test_moving_an_invited_head_to_an_annex_removes_centre_head_and_the_old_grou
         json={"unit_id": units["centre 2"], "is_head": True},
     )
     assert promoted.status_code == 200, promoted.get_json()
-    user = identity_of(engine, member["email"])
+    user = identity_account(engine, member["email"])
     assert user is not None
     assert (user["roles"], user["groups"]) == ({Role.CENTRE_HEAD}, {f"/m-{CODE}/kk-riou"})
 
@@ -920,7 +871,7 @@ def test_changing_the_e_mail_of_an_invited_member_disables_the_old_user(
     url = f"{URL}/{member['id']}"
     invited = client.post(f"{url}/invite", headers=admin(tokens))
     assert invited.status_code == 200
-    old = identity_of(engine, member["email"])
+    old = identity_account(engine, member["email"])
     assert old is not None
     new_email = f"renamed-{uuid.uuid4().hex[:8]}@example.gr"
     emails.append(new_email)
@@ -955,7 +906,7 @@ def test_changing_the_e_mail_of_an_invited_member_disables_the_old_user(
     ]
     again = client.post(f"{url}/invite", headers=admin(tokens))
     assert again.status_code == 200
-    user = identity_of(engine, new_email)
+    user = identity_account(engine, new_email)
     assert user is not None
     assert again.get_json()["identity_user_id"] == user["id"] != old["id"]
     assert enabled(engine, new_email) is True
