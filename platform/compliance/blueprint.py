@@ -9,18 +9,19 @@ from typing import Any
 from kentra.auth.flask import current_principal, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
+from kentra.platform.api.paging import LINK_HEADER, paged
 from kentra.platform.compliance.access import (
-    Overview,
     access_municipality_compliance,
     access_overview,
     access_population,
 )
 from kentra.platform.compliance.schemas import (
-    ComplianceOverviewQueryArgsSchema,
+    ComplianceOverviewPageArgsSchema,
     ComplianceOverviewSchema,
     MunicipalityComplianceSchema,
 )
 from kentra.platform.core.database import request_session
+from kentra.platform.core.paging import Page
 from kentra.tenants.codes import MunicipalityCode
 
 blueprint = Blueprint(
@@ -45,16 +46,27 @@ def get_municipality_compliance(municipality_code: MunicipalityCode) -> dict[str
 
 @blueprint.route("/compliance")
 @requires(Permission.REGION_COMPLIANCE_READ)
-@blueprint.arguments(ComplianceOverviewQueryArgsSchema, location="query")
-@blueprint.response(200, ComplianceOverviewSchema)
-def get_overview(args: dict[str, Any]) -> Overview:
+@blueprint.arguments(ComplianceOverviewPageArgsSchema, location="query")
+@blueprint.response(200, ComplianceOverviewSchema, headers=LINK_HEADER)
+def get_overview(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """Centres across municipalities within the caller's reach, with counts by status.
 
     The ministry sees the country; a regional officer their region; a supervisor the
     municipalities their organization supervises. ``region`` and ``status`` narrow that, never
-    widen it: another region than one's own gives an empty list, not a refusal."""
+    widen it: another region than one's own gives an empty list, not a refusal.
+
+    The centres a page at a time in ``order`` (``cursor``, ``per_page``; the pages around in
+    ``Link``); the counts cover every page."""
     principal = current_principal()
     assert principal is not None  # @requires ran
-    return access_overview(
-        request_session(), principal, region=args.get("region"), status=args.get("status")
+    overview = access_overview(
+        request_session(),
+        principal,
+        region=args.get("region"),
+        status=args.get("status"),
+        order=args["order"],
+        descending=args["descending"],
+        per_page=args["per_page"],
+        cursor=args.get("cursor"),
     )
+    return paged(overview, Page(overview.centres, overview.next_cursor, overview.previous_cursor))

@@ -8,6 +8,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.paging import PageArgsSchema
+from kentra.platform.compliance.access import OVERVIEW_ORDERS
 from kentra.platform.compliance.models import ComplianceStatus
 from kentra.platform.compliance.operations import ADVISORY_ITEMS, ITEMS
 
@@ -75,3 +77,20 @@ class ComplianceOverviewSchema(Schema):
 class ComplianceOverviewQueryArgsSchema(Schema):
     region = ma.fields.String(validate=REGION_CODE)
     status = ma.fields.Enum(ComplianceStatus, by_value=True)
+
+
+OVERVIEW_ORDER_NAMES = list(OVERVIEW_ORDERS)
+
+
+class ComplianceOverviewPageArgsSchema(ComplianceOverviewQueryArgsSchema, PageArgsSchema):
+    """The overview's filters, its order and a page of its centres (``cursor``,
+    ``per_page``; a cursor is bound to its order and direction)."""
+
+    order = ma.fields.String(
+        load_default="region",
+        validate=validate.OneOf(OVERVIEW_ORDER_NAMES),
+        metadata={"description": "the centres' order: " + ", ".join(OVERVIEW_ORDER_NAMES)},
+    )
+    descending = ma.fields.Boolean(
+        load_default=False, metadata={"description": "true: the order reversed"}
+    )

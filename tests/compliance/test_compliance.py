@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -49,6 +50,7 @@ from kentra.tasks.events import Event, publish
 from kentra.tenants.binding import TenantSession, tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant
+from tests.api.test_paging import links, walk
 from tests.factories import (
     Factory,
     RegulationVersionFactory,
@@ -489,6 +491,8 @@ def country(engine: Engine, tenants: Callable[..., list[MunicipalityCode]]) -> d
 
 
 def overview(client: FlaskClient, headers: dict[str, str], query: str = "") -> Any:
+    """The overview's first page of 200 centres (every centre here)."""
+    query = f"{query}&per_page=200" if query else "?per_page=200"
     response = client.get(f"/api/v1/compliance{query}", headers=headers)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
@@ -522,6 +526,26 @@ def test_the_ministry_sees_the_country_and_filters_it(
     assert client.get("/api/v1/compliance?region=Attica", headers=ministry).status_code == 422
     assert client.get("/api/v1/compliance?status=good", headers=ministry).status_code == 422
     assert client.get("/api/v1/compliance?page=2", headers=ministry).status_code == 422
+
+
+def test_the_overview_pages_hold_each_centre_once_in_its_order(
+    client: FlaskClient, tokens: TokenFactory, country: dict[str, int]
+) -> None:
+    ministry = tokens.headers(Role.MINISTRY_OFFICER)
+    whole = overview(client, ministry, "?order=municipality&descending=true")
+    pages = walk(
+        client, "/api/v1/compliance?order=municipality&descending=true&per_page=1", ministry
+    )
+    assert len(pages) == len(whole["centres"]) >= 4
+    assert [c for page in pages for c in page.get_json()["centres"]] == whole["centres"]
+    assert all(page.get_json()["counts"] == whole["counts"] for page in pages)  # every page
+    assert "order=municipality" in links(pages[0])["next"]
+    back = client.get(links(pages[2])["prev"], headers=ministry)
+    assert back.get_json() == pages[1].get_json()
+    cursor = parse_qs(urlsplit(links(pages[0])["next"]).query)["cursor"][0]
+    for query in ("cursor=Zm9vCmJhcg", f"order=region&cursor={cursor}"):  # mangled, other order
+        refused = client.get(f"/api/v1/compliance?{query}", headers=ministry)
+        assert (refused.status_code, refused.get_json()["code"]) == (422, "core.bad_cursor")
 
 
 def test_a_regional_officer_sees_only_their_region_even_when_asking_for_another(
