@@ -173,6 +173,12 @@ class StaffMemberFactory(Factory):
     fte = Decimal("1.00")
     is_head = False
 
+    class Params:
+        # A half-time contract that ended in 2020: inviting such a member is refused.
+        ended = factory.Trait(
+            start_date=date(2020, 1, 1), end_date=date(2020, 12, 31), fte=Decimal("0.50")
+        )
+
 
 class RegulationVersionFactory(Factory):
     """A submitted initial regulation of a centre (made unless ``centre_id`` is given)."""

@@ -6,15 +6,13 @@ never reaches the identity provider.
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 from sqlalchemy import Engine, delete
 
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.staff.models import StaffMember
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
+from tests.factories import StaffMemberFactory
 
 STAFF_ID = 999_000_401
 UNITS = {"4501": "own centre", "7101": "other tenant's centre"}
@@ -23,18 +21,13 @@ UNITS = {"4501": "own centre", "7101": "other tenant's centre"}
 def prepare(engine: Engine, unit_ids: dict[str, int]) -> dict[str, str]:
     for code, unit_key in UNITS.items():
         with tenant_session(engine, parse_municipality_code(code)) as session:
-            session.add(
-                StaffMember(
-                    id=STAFF_ID,
-                    unit_id=unit_ids[unit_key],
-                    full_name="Δείγμα Πίνακα",
-                    email="matrix-staff@example.invalid",
-                    profile_code="psychologist",
-                    start_date=date(2020, 1, 1),
-                    end_date=date(2020, 12, 31),
-                    fte=Decimal("0.50"),
-                    is_head=False,
-                )
+            StaffMemberFactory(
+                session=session,
+                id=STAFF_ID,
+                unit_id=unit_ids[unit_key],
+                full_name="Δείγμα Πίνακα",
+                email="matrix-staff@example.invalid",
+                ended=True,
             )
     return {"staff_id": str(STAFF_ID)}
 

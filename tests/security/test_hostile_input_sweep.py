@@ -21,8 +21,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -41,6 +39,7 @@ from kentra.platform.units.models import AnnexReason, Unit, UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
+from tests.factories import StaffMemberFactory
 from tests.onboarding_samples import add_rejected_request, remove_request
 from tests.test_authorization import token_kwargs, unit_scoped
 from tests.tokens import TokenFactory
@@ -112,17 +111,13 @@ def objects(engine: Engine) -> Iterator[Objects]:
         )
         annex.annex_reason = AnnexReason(next(iter(AnnexReason)).value)
         annex.street_address, annex.postal_code = "Οδός Σάρωσης 1", "10431"
-        added = StaffMember(
+        added = StaffMemberFactory(
+            session=session,
             unit_id=annex.id,
             full_name="Μέλος Σάρωσης",
             email="hostile-sweep@example.invalid",
-            profile_code="psychologist",
-            start_date=date(2020, 1, 1),
-            end_date=date(2020, 12, 31),
-            fte=Decimal("0.50"),
+            ended=True,
         )
-        session.add(added)
-        session.flush()
         found = Objects(annex_id=annex.id, member_id=added.id)
     add_rejected_request(engine, DECIDED_REQUEST_ID, "2502", "hostile-sweep")
     yield found

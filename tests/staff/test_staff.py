@@ -45,6 +45,7 @@ from kentra.platform.units.models import Unit, UnitKind
 from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from tests.factories import StaffMemberFactory
 from tests.helpers import identity_account, module_tenant
 from tests.tokens import TokenFactory
 
@@ -1023,16 +1024,13 @@ def test_a_member_of_another_municipality_is_not_found_here(
         centre = ensure_unit(
             session, centre="kk-staff-test", unit=None, kind=UnitKind.CENTRE, name="staff test"
         )
-        other = StaffMember(
+        other = StaffMemberFactory(
+            session=session,
             unit_id=centre.id,
             full_name="Άλλος Δήμος",
             email="other-municipality@example.gr",
-            profile_code="psychologist",
             start_date=date(2024, 1, 1),
-            fte=Decimal(1),
         )
-        session.add(other)
-        session.flush()
         other_id = other.id
     try:
         for method, url, body, write in calls(other_id)[2:]:
