@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kentra.auth.claims import organization_alias
-from kentra.auth.identity import UserSpec
 from kentra.auth.issuer.models import (
     IdentityGroup,
     IdentityGroupMember,
@@ -20,7 +19,6 @@ from kentra.auth.issuer.models import (
     IdentityUser,
     IdentityUserRole,
 )
-from kentra.auth.principal import UnitPath
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.onboarding.models import OnboardingRequest
 from kentra.tenants.binding import tenant_session
@@ -131,32 +129,6 @@ def module_tenant(engine: Engine, code: str) -> Iterator[MunicipalityCode]:
     finally:
         drop_tenant(engine, parsed)
         remove_organizations(engine, code)
-
-
-class UnitGroupsFail:
-    """An identity admin (patched in as ``identity_admin``) whose unit groups cannot be made."""
-
-    def __init__(self, *_args: Any) -> None:
-        pass
-
-    def ensure_unit_group(self, _unit: UnitPath, _name: str) -> str:
-        raise ConnectionError("identity provider unavailable")
-
-
-def invitations_fail(real: type[Any]) -> type[Any]:
-    """An identity admin class like ``real`` (organizations work) whose invitations fail."""
-
-    class InvitationsFail:
-        def __init__(self, *args: Any) -> None:
-            self.inner = real(*args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
-
-        def ensure_user(self, _user: UserSpec) -> str:
-            raise ConnectionError("identity provider unavailable")
-
-    return InvitationsFail
 
 
 def failing_step(message: str) -> Callable[[Connection, MunicipalityCode, str], None]:

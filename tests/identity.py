@@ -10,12 +10,14 @@ where the test checks what the provider kept). :func:`provider` answers either i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kentra.auth.identity import IdentityAdmin, UserSpec
 from kentra.auth.principal import UnitPath
+from kentra.auth.roles import Profession, Role
 
 
 @dataclass
@@ -76,3 +78,26 @@ class FailingIdentityAdmin:
 def provider(admin: IdentityAdmin) -> Callable[..., IdentityAdmin]:
     """A stand-in for ``kentra.auth.adapters.identity_admin`` answering ``admin``."""
     return lambda *_args: admin
+
+
+def failing_provider(
+    real: Callable[..., IdentityAdmin], *failing: str
+) -> Callable[..., IdentityAdmin]:
+    """A stand-in for ``identity_admin`` whose admins are ``real``'s except that the methods
+    named in ``failing`` raise (organizations made, the invitation failing, say)."""
+    return lambda *args: FailingIdentityAdmin(*failing, inner=real(*args))
+
+
+def staff_spec(**changes: Any) -> UserSpec:
+    """A social worker of an annex of Athens' centre; ``changes`` replace fields."""
+    spec = UserSpec(
+        username="m.papadopoulou",
+        email="m.papadopoulou@example.gr",
+        role=Role.STAFF,
+        municipality_code="4501",
+        unit=UnitPath("4501", "kk-athinon", "parartima-1"),
+        profession=Profession.SOCIAL_WORKER,
+        first_name="Μαρία",
+        last_name="Παπαδοπούλου",
+    )
+    return dataclasses.replace(spec, **changes)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import requests
 from sqlalchemy import Engine
@@ -20,6 +18,7 @@ from kentra.auth.keycloak_admin import (
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import ConfigError, Settings
+from tests.identity import staff_spec
 from tests.keycloak.dev_realm import DEV_REALM
 from tests.keycloak_standin import (
     KeycloakStandIn,
@@ -39,19 +38,12 @@ def athens(admin: KeycloakIdentityAdmin) -> str:
     return admin.ensure_organization("4501", "Δήμος Αθηναίων")
 
 
-def staff_spec(**changes: object) -> UserSpec:
-    """A staff member of an annex of Athens' centre; ``changes`` replace fields."""
-    spec = UserSpec(
-        username="m.papadopoulou",
-        email="m.papadopoulou@example.gr",
-        role=Role.STAFF,
-        municipality_code="4501",
-        unit=UnitPath("4501", "kk-athinon", "parartima-1"),
-        profession=Profession.SOCIAL_WORKER,
-        first_name="Μαρία",
-        last_name="Παπαδοπούλου",
+def regional_spec(region: str) -> UserSpec:
+    """A regional officer of ``region``, named after it."""
+    name = f"regional.{region.lower()}"
+    return UserSpec(
+        username=name, email=f"{name}@example.gr", role=Role.REGIONAL_OFFICER, region=region
     )
-    return dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
 
 
 def test_implements_the_identity_admin_protocol(admin: KeycloakIdentityAdmin) -> None:
@@ -265,12 +257,7 @@ def test_user_with_role_organization_unit_and_attributes(
 def test_regional_officer_gets_the_region_attribute_and_no_organization(
     keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
 ) -> None:
-    spec = UserSpec(
-        username="regional.el30",
-        email="regional.el30@example.gr",
-        role=Role.REGIONAL_OFFICER,
-        region="EL30",
-    )
+    spec = regional_spec("EL30")
     user_id = admin.ensure_user(spec)
 
     assert keycloak_standin.state.users[user_id]["attributes"] == {"region": ["EL30"]}
@@ -682,18 +669,13 @@ def test_group_lookup_or_creation_failing_in_keycloak_is_reported(
 def test_user_refused_by_the_user_profile_is_reported(
     keycloak_standin: KeycloakStandIn, admin: KeycloakIdentityAdmin
 ) -> None:
-    spec = UserSpec(
-        username="regional.xx",
-        email="regional.xx@example.gr",
-        role=Role.REGIONAL_OFFICER,
-        region="XX30",  # not a Greek NUTS 2 code: the profile's pattern refuses it
-    )
+    spec = regional_spec("XX30")  # not a Greek NUTS 2 code: the profile's pattern refuses it
 
     with pytest.raises(KeycloakAdminError) as raised:
         admin.ensure_user(spec)
 
     message = str(raised.value)
-    assert message.startswith("ensure user regional.xx: Keycloak answered 400")
+    assert message.startswith("ensure user regional.xx30: Keycloak answered 400")
     assert "A Greek NUTS 2 code, e.g. EL30" in message  # the profile's own error message
     assert keycloak_standin.state.users == {}
 

@@ -19,6 +19,7 @@ from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.auth.tokens import JwksCache, TokenValidator
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
+from tests.identity import staff_spec
 
 # Written by Keycloak itself, with no protocol mapper.
 KEYCLOAK_BUILT_IN = {"iss", "exp", "iat", "nbf", "jti", "typ", "azp", "sid", "scope"}
@@ -53,13 +54,9 @@ def make_users(engine: Engine) -> list[str]:
     admin = EmbeddedIdentityAdmin(engine)
     suffix = uuid.uuid4().hex[:8]
     specs = [
-        UserSpec(
+        staff_spec(
             username=f"contract-staff-{suffix}",
             email=f"staff-{suffix}@example.gr",
-            role=Role.STAFF,
-            municipality_code="4501",
-            unit=UnitPath("4501", "kk-athinon", "parartima-1"),
-            profession=Profession.SOCIAL_WORKER,
             first_name="Ελένη",
             last_name="Παππά",
             password=PASSWORD,

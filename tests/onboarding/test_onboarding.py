@@ -32,7 +32,7 @@ from kentra.platform.core.models import utcnow
 from kentra.platform.municipalities.models import TenantSetting
 from kentra.platform.onboarding import blueprint as onboarding_blueprint
 from kentra.platform.onboarding import operations as onboarding_operations
-from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
+from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import (
     reject_request,
     submit_request,
@@ -42,12 +42,13 @@ from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
 from kentra.tenants.provisioning import change_status
 from tests.conftest import registry_codes, tenant_schemas
+from tests.factories import OnboardingRequestFactory
 from tests.helpers import (
     SMALL_MUNICIPALITY_TEXT,
     count_rows,
-    invitations_fail,
     remove_onboarding,
 )
+from tests.identity import failing_provider
 from tests.tokens import TokenFactory
 
 URL = "/api/v1/onboarding/requests"
@@ -271,17 +272,12 @@ def test_a_municipality_already_on_the_platform_is_a_409(
 
 
 def test_a_submission_race_is_settled_by_the_partial_unique_index(engine: Engine) -> None:
-    def row(status: RequestStatus) -> OnboardingRequest:
+    def add(session: Session, status: RequestStatus) -> None:
         decided = status != RequestStatus.SUBMITTED
-        return OnboardingRequest(
+        OnboardingRequestFactory(
+            session=session,
             municipality_code="1102",
-            body_type=BodyType.MUNICIPALITY,
-            body_legal_name="Δήμος Δίου - Ολύμπου",
-            body_vat=VALID_VAT,
-            contact_name="Α. Β.",
             contact_email="race@example.gr",
-            contact_phone="+302351012345",
-            has_social_service=True,
             status=status,
             decision_reason="Διπλή αίτηση." if decided else None,
             decided_by="test" if decided else None,
@@ -289,14 +285,14 @@ def test_a_submission_race_is_settled_by_the_partial_unique_index(engine: Engine
         )
 
     with Session(engine) as session, session.begin():
-        session.add(row(RequestStatus.REJECTED))
-        session.add(row(RequestStatus.SUBMITTED))  # a decided request does not count
+        add(session, RequestStatus.REJECTED)
+        add(session, RequestStatus.SUBMITTED)  # a decided request does not count
     with (
         pytest.raises(IntegrityError, match="uq_onboarding_requests_one_submitted"),
         Session(engine) as session,
         session.begin(),
     ):
-        session.add(row(RequestStatus.SUBMITTED))
+        add(session, RequestStatus.SUBMITTED)
 
 
 # --- who may review ---------------------------------------------------------------------------
@@ -533,7 +529,9 @@ def test_an_approval_that_fails_halfway_leaves_the_request_open_and_a_retry_comp
     created = submit(client, emails, municipality_code="1103").get_json()
     headers, _ = reviewer(tokens)
     real = onboarding_blueprint.identity_admin
-    monkeypatch.setattr(onboarding_blueprint, "identity_admin", invitations_fail(real))
+    monkeypatch.setattr(
+        onboarding_blueprint, "identity_admin", failing_provider(real, "ensure_user")
+    )
     failed = client.post(f"{URL}/{created['id']}/approve", headers=headers, json={})
     assert failed.status_code == 500
     assert failed.mimetype == "application/problem+json"
@@ -589,19 +587,13 @@ def test_approval_refuses_a_municipality_no_longer_eligible(
 ) -> None:
     # Submitted under an earlier policy (written directly: today's policy refuses it).
     with Session(engine) as session, session.begin():
-        request = OnboardingRequest(
+        request_id = OnboardingRequestFactory(
+            session=session,
             municipality_code=TOO_SMALL,
-            body_type=BodyType.MUNICIPALITY,
             body_legal_name="Δήμος Γαύδου",
-            body_vat=VALID_VAT,
-            contact_name="Α. Β.",
             contact_email="gavdos@example.gr",
-            contact_phone="+302821012345",
             has_social_service=False,
-        )
-        session.add(request)
-        session.flush()
-        request_id = request.id
+        ).id
     headers, _ = reviewer(tokens)
     try:
         response = client.post(f"{URL}/{request_id}/approve", headers=headers, json={})

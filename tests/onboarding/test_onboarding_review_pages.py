@@ -27,7 +27,8 @@ from kentra.platform.onboarding.models import BodyType, OnboardingRequest, Reque
 from kentra.platform.supervision.operations import supervisor_of
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import Tenant
-from tests.helpers import invitations_fail, remove_onboarding
+from tests.helpers import remove_onboarding
+from tests.identity import failing_provider
 from tests.tokens import TokenFactory
 
 KALYMNOS, PAROS = "6101", "6801"
@@ -293,7 +294,7 @@ def test_an_identity_failure_keeps_the_request_waiting_and_a_retry_completes(
     url = f"{LIST}/{request_id}"
     auth = reviewer(tokens)
     real = review_views.identity_admin
-    monkeypatch.setattr(review_views, "identity_admin", invitations_fail(real))
+    monkeypatch.setattr(review_views, "identity_admin", failing_provider(real, "ensure_user"))
     token = csrf_token(client, url, auth)
     failed = client.post(url, headers=auth, data={"decision": "approve", "csrf_token": token})
     assert failed.status_code == 502

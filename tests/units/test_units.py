@@ -36,7 +36,8 @@ from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
 from kentra.platform.units.operations import segment_base, transliterate
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from tests.helpers import SMALL_MUNICIPALITY_TEXT, UnitGroupsFail, remove_organizations
+from tests.helpers import SMALL_MUNICIPALITY_TEXT, remove_organizations
+from tests.identity import FailingIdentityAdmin, provider
 from tests.tokens import TokenFactory
 
 BIG, EDGE, SMALL = "2201", "2202", "2302"
@@ -390,7 +391,9 @@ def test_an_identity_failure_is_a_502_and_saves_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
 
-    monkeypatch.setattr(units_blueprint, "identity_admin", UnitGroupsFail)
+    monkeypatch.setattr(
+        units_blueprint, "identity_admin", provider(FailingIdentityAdmin("ensure_unit_group"))
+    )
     response = client.post(url(BIG, "/centre"), headers=admin(tokens), json=centre_body())
     assert "δεν αποθηκεύτηκε τίποτα" in problem(response, 502)["detail"]
     assert units_of(engine, BIG) == []
@@ -398,7 +401,9 @@ def test_an_identity_failure_is_a_502_and_saves_nothing(
     monkeypatch.undo()
     centre = make_centre(client, tokens)
     before = units_of(engine, BIG)
-    monkeypatch.setattr(units_blueprint, "identity_admin", UnitGroupsFail)
+    monkeypatch.setattr(
+        units_blueprint, "identity_admin", provider(FailingIdentityAdmin("ensure_unit_group"))
+    )
     for tail, body in (("/annexes", annex_body()), ("/mobile-units", mobile_body())):
         failed = client.post(url(BIG, f"/{centre['id']}{tail}"), headers=admin(tokens), json=body)
         problem(failed, 502)
@@ -428,7 +433,9 @@ def test_a_renamed_unit_renames_its_identity_group(
         )
 
     with monkeypatch.context() as patched:
-        patched.setattr(units_blueprint, "identity_admin", UnitGroupsFail)
+        patched.setattr(
+            units_blueprint, "identity_admin", provider(FailingIdentityAdmin("ensure_unit_group"))
+        )
         problem(rename("Κέντρο Κοινότητας Βόλου — Νέα Ιωνία"), 502)
     assert group_name() == centre["name"]
     assert rename("Κέντρο Κοινότητας Βόλου — Νέα Ιωνία").status_code == 200

@@ -27,7 +27,7 @@ from kentra.platform.units import views as unit_views
 from kentra.platform.units.models import Unit, UnitServedMunicipality
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from tests.helpers import UnitGroupsFail
+from tests.identity import FailingIdentityAdmin, provider
 from tests.tokens import TokenFactory
 
 BIG, EDGE, SMALL = "2401", "2402", "2403"
@@ -242,7 +242,9 @@ def test_an_identity_failure_is_a_502_with_the_values_kept(
     browser: Browser, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    monkeypatch.setattr(unit_views, "identity_admin", UnitGroupsFail)
+    monkeypatch.setattr(
+        unit_views, "identity_admin", provider(FailingIdentityAdmin("ensure_unit_group"))
+    )
     response = browser.post("/new-centre", centre_form())
     assert response.status_code == 502
     page = text(response)
