@@ -149,6 +149,21 @@ def _section(page: Page, name: str) -> None:
     _follow(page, navigation.get_by_role("link", name=name, exact=True))
 
 
+def _new_unit_form(page: Page, audit: AxeAudit, link: str, label: str) -> None:
+    """From the units section, the form behind ``link`` (its heading the link's name)."""
+    _section(page, "Κέντρο και μονάδες")
+    _follow(page, page.get_by_role("link", name=link))
+    _heading(page, link)
+    audit.check(page, label)
+
+
+def _saved(page: Page, audit: AxeAudit, heading: str, status: str, label: str) -> None:
+    """After a save: the saved object's page, with ``status`` said."""
+    _heading(page, heading)
+    expect(page.get_by_role("status")).to_contain_text(status)
+    audit.check(page, label)
+
+
 def _reload_until_visible(page: Page, what: Locator, seconds: float = 20) -> None:
     """Reload ``page`` until ``what`` shows: for what the worker writes after a commit."""
     deadline = time.monotonic() + seconds
@@ -311,29 +326,19 @@ def test_a_municipality_goes_from_signup_to_an_acknowledged_regulation(
             box.check()
         admin.get_by_role("button", name="Καταχώριση του Κέντρου").click()
         admin.wait_for_url(re.compile(rf"/municipalities/{CENTRE_CODE}/units/\d+$"))
-        _heading(admin, CENTRE_NAME)
-        expect(admin.get_by_role("status")).to_contain_text("Το Κέντρο Κοινότητας καταχωρίστηκε")
-        audit.check(admin, "centre")
+        _saved(admin, audit, CENTRE_NAME, "Το Κέντρο Κοινότητας καταχωρίστηκε", "centre")
 
         # 5. An annex of the centre.
-        _section(admin, "Κέντρο και μονάδες")
-        _follow(admin, admin.get_by_role("link", name="Νέο Παράρτημα"))
-        _heading(admin, "Νέο Παράρτημα")
-        audit.check(admin, "new annex form")
+        _new_unit_form(admin, audit, "Νέο Παράρτημα", "new annex form")
         admin.get_by_label("Ονομασία").fill(ANNEX_NAME)
         admin.get_by_role("radio", name="Ρομά", exact=True).check()
         admin.get_by_label("Διεύθυνση (οδός και αριθμός)").fill("Οδός Ανωγείων 10, Τύλισος")
         admin.get_by_label("Ταχυδρομικός κώδικας").fill("71500")
         admin.get_by_role("button", name="Προσθήκη").click()
-        _heading(admin, ANNEX_NAME)
-        expect(admin.get_by_role("status")).to_contain_text("Το Παράρτημα προστέθηκε")
-        audit.check(admin, "annex")
+        _saved(admin, audit, ANNEX_NAME, "Το Παράρτημα προστέθηκε", "annex")
 
         # 6. A mobile unit serving a small municipality without a centre.
-        _section(admin, "Κέντρο και μονάδες")
-        _follow(admin, admin.get_by_role("link", name="Νέα Κινητή Μονάδα"))
-        _heading(admin, "Νέα Κινητή Μονάδα")
-        audit.check(admin, "new mobile unit form")
+        _new_unit_form(admin, audit, "Νέα Κινητή Μονάδα", "new mobile unit form")
         admin.get_by_label("Ονομασία").fill(MOBILE_NAME)
         # The served municipalities: a list to type in (Tom Select, from the platform).
         served = admin.get_by_role("combobox", name="Δήμοι που εξυπηρετεί")
@@ -342,9 +347,7 @@ def test_a_municipality_goes_from_signup_to_an_acknowledged_regulation(
         expect(admin.locator("#served_municipalities")).to_have_values([SMALL_CODE])
         audit.check(admin, "new mobile unit form, a municipality chosen")
         admin.get_by_role("button", name="Προσθήκη").click()
-        _heading(admin, MOBILE_NAME)
-        expect(admin.get_by_role("status")).to_contain_text("Η Κινητή Μονάδα προστέθηκε")
-        audit.check(admin, "mobile unit")
+        _saved(admin, audit, MOBILE_NAME, "Η Κινητή Μονάδα προστέθηκε", "mobile unit")
         _section(admin, "Κέντρο και μονάδες")
         expect(admin.get_by_role("row", name=re.compile(ANNEX_NAME))).to_contain_text("Ρομά")
         expect(admin.get_by_role("row", name=re.compile(MOBILE_NAME))).to_contain_text(

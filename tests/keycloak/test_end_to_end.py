@@ -43,6 +43,19 @@ from tests.keycloak.test_admin import PASSWORD, account, organization
 
 API = "/api/v1"
 VALID_VAT = "090000045"
+# The municipality's units, as its admin registers them.
+CENTRE = {
+    "name": "Κέντρο Κοινότητας Δοκιμής",
+    "street_address": "Οδός Δοκιμής 1",
+    "postal_code": "10431",
+    "opening_date": "2024-03-01",
+}
+ANNEX = {
+    "name": "Παράρτημα Ρομά Δοκιμής",
+    "annex_reason": "roma",
+    "street_address": "Οδός Δοκιμής 3",
+    "postal_code": "10432",
+}
 
 
 @pytest.fixture(scope="module")
@@ -246,32 +259,20 @@ def register_units(
     client: FlaskClient, kc: KeycloakAdmin, code: str, admin: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The municipality's centre and an annex, registered by its admin: each gets its group."""
-    centre = client.post(
-        f"{API}/municipalities/{code}/units/centre",
-        headers=admin,
-        json={
-            "name": "Κέντρο Κοινότητας Δοκιμής",
-            "street_address": "Οδός Δοκιμής 1",
-            "postal_code": "10431",
-            "opening_date": "2024-03-01",
-        },
-    )
-    assert centre.status_code == 201, centre.get_json()
-    annex = client.post(
-        f"{API}/municipalities/{code}/units/{centre.get_json()['id']}/annexes",
-        headers=admin,
-        json={
-            "name": "Παράρτημα Ρομά Δοκιμής",
-            "annex_reason": "roma",
-            "street_address": "Οδός Δοκιμής 3",
-            "postal_code": "10432",
-        },
-    )
-    assert annex.status_code == 201, annex.get_json()
-    for unit in (centre.get_json(), annex.get_json()):
+    units = f"{API}/municipalities/{code}/units"
+
+    def added(url: str, body: dict[str, str]) -> dict[str, Any]:
+        response = client.post(url, headers=admin, json=body)
+        assert response.status_code == 201, response.get_json()
+        unit: dict[str, Any] = response.get_json()
+        return unit
+
+    centre = added(f"{units}/centre", CENTRE)
+    annex = added(f"{units}/{centre['id']}/annexes", ANNEX)
+    for unit in (centre, annex):
         group = kc.get_group_by_path(unit["path"])
         assert group["attributes"]["kentra_name"] == [unit["name"]]
-    return centre.get_json(), annex.get_json()
+    return centre, annex
 
 
 def test_staff_invited_moved_and_ended_in_keycloak(

@@ -8,10 +8,11 @@ creates is removed after it.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,8 @@ from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
 from tests.tokens import TokenFactory
 
+# Builds the new-member form's fields (``form`` with the test's units and e-mails).
+Form = Callable[..., dict[str, str]]
 CODE = "3702"
 ROSTER = f"/municipalities/{CODE}/staff"
 NEW = f"{ROSTER}/new"
@@ -79,6 +82,12 @@ def admin(tokens: TokenFactory) -> dict[str, str]:
     return tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=CODE)
 
 
+@pytest.fixture
+def staff_id(engine: Engine, units: dict[str, int], emails: list[str]) -> int:
+    """A member of the roster (written directly), for the tests of its own page."""
+    return add_member(engine, units, emails)
+
+
 def page(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
@@ -105,12 +114,29 @@ def form(units: dict[str, int], emails: list[str], **overrides: str) -> dict[str
     return data
 
 
+@pytest.fixture
+def new_member(engine: Engine, units: dict[str, int], emails: list[str]) -> Callable[..., int]:
+    """``add_member`` for this test's units, its e-mails kept for the clean-up."""
+    return functools.partial(add_member, engine, units, emails)
+
+
+@pytest.fixture
+def new_form(units: dict[str, int], emails: list[str]) -> Form:
+    """``form`` for this test's units, its e-mails kept for the clean-up."""
+    return functools.partial(form, units, emails)
+
+
 def post(
-    client: FlaskClient, headers: dict[str, str], data: dict[str, str], url: str = NEW
+    client: FlaskClient,
+    headers: dict[str, str],
+    data: dict[str, str],
+    url: str = NEW,
+    *,
+    form_at: str = NEW,
 ) -> TestResponse:
-    return client.post(
-        url, headers=headers, data={**data, "csrf_token": csrf_token(client, headers)}
-    )
+    """``data`` posted to ``url`` with the CSRF token of the form at ``form_at``."""
+    token = csrf_token(client, headers, form_at)
+    return client.post(url, headers=headers, data={**data, "csrf_token": token})
 
 
 def members(engine: Engine) -> list[StaffMember]:
@@ -153,13 +179,10 @@ def test_the_roster_shows_units_profiles_dates_fte_head_and_invitations(
     engine: Engine,
     admin: dict[str, str],
     units: dict[str, int],
-    emails: list[str],
+    new_member: Callable[..., int],
 ) -> None:
-    add_member(engine, units, emails)
-    add_member(
-        engine,
-        units,
-        emails,
+    new_member()
+    new_member(
         unit_id=units["centre"],
         full_name="Σοφία Νικολάου",
         profile_code="social_worker",
@@ -204,13 +227,8 @@ def test_the_roster_shows_units_profiles_dates_fte_head_and_invitations(
 
 
 def test_a_centre_head_reads_the_roster_without_the_add_link(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, tokens: TokenFactory, staff_id: int
 ) -> None:
-    staff_id = add_member(engine, units, emails)
     head = tokens.headers(Role.CENTRE_HEAD, municipality=CODE, groups=[f"/m-{CODE}/kk-aigiou"])
     text = page(client.get(ROSTER, headers=head))
     assert "Ελένη Δημητρίου" in text
@@ -225,47 +243,35 @@ def test_a_centre_head_reads_the_roster_without_the_add_link(
     assert client.get(NEW, headers=head).status_code == 403
 
 
+def every_page(staff_id: int) -> list[tuple[str, str]]:
+    """Each (method, URL) of the roster's pages, a member's included."""
+    member = f"{ROSTER}/{staff_id}"
+    return [
+        ("GET", ROSTER),
+        ("GET", NEW),
+        ("POST", NEW),
+        ("GET", member),
+        ("POST", member),
+        ("POST", f"{member}/invite"),
+    ]
+
+
 @pytest.mark.parametrize(
     "role", [Role.STAFF, Role.SUPERVISOR_OPERATIONAL, Role.MINISTRY_OFFICER, Role.PLATFORM_OPERATOR]
 )
 def test_roles_without_the_staff_permissions_are_refused(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
-    role: Role,
+    client: FlaskClient, tokens: TokenFactory, role: Role, staff_id: int
 ) -> None:
-    staff_id = add_member(engine, units, emails)
     headers = tokens.headers(role, municipality=CODE, groups=[f"/m-{CODE}/kk-aigiou/parartima-1"])
-    for method, url in (
-        ("GET", ROSTER),
-        ("GET", NEW),
-        ("POST", NEW),
-        ("GET", f"{ROSTER}/{staff_id}"),
-        ("POST", f"{ROSTER}/{staff_id}"),
-        ("POST", f"{ROSTER}/{staff_id}/invite"),
-    ):
+    for method, url in every_page(staff_id):
         assert client.open(url, method=method, headers=headers).status_code == 403, (method, url)
 
 
 def test_another_municipality_is_a_404_on_every_page(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, tokens: TokenFactory, staff_id: int
 ) -> None:
-    staff_id = add_member(engine, units, emails)
     other_admin = tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=OTHER)
-    for method, url in (
-        ("GET", ROSTER),
-        ("GET", NEW),
-        ("POST", NEW),
-        ("GET", f"{ROSTER}/{staff_id}"),
-        ("POST", f"{ROSTER}/{staff_id}"),
-        ("POST", f"{ROSTER}/{staff_id}/invite"),
-    ):
+    for method, url in every_page(staff_id):
         assert client.open(url, method=method, headers=other_admin).status_code == 404, (
             method,
             url,
@@ -309,13 +315,9 @@ def test_the_form_labels_every_field_and_hints_the_social_worker_head(
 
 
 def test_a_valid_member_is_added_and_the_page_says_so(
-    client: FlaskClient,
-    engine: Engine,
-    admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, engine: Engine, admin: dict[str, str], new_form: Form
 ) -> None:
-    response = post(client, admin, form(units, emails))
+    response = post(client, admin, new_form())
     assert response.status_code == 303
     [member] = members(engine)
     assert response.headers["Location"] == f"{ROSTER}/{member.id}"
@@ -334,11 +336,9 @@ def test_invalid_fields_are_a_422_with_a_summary_every_value_kept_and_nothing_sa
     engine: Engine,
     admin: dict[str, str],
     units: dict[str, int],
-    emails: list[str],
+    new_form: Form,
 ) -> None:
-    data = form(
-        units,
-        emails,
+    data = new_form(
         email="not-an-address",
         fte="1,5",
         start_date="2024-03-01",
@@ -380,13 +380,9 @@ def test_empty_fields_are_required(
 
 
 def test_the_head_of_an_annex_is_refused_in_greek_only(
-    client: FlaskClient,
-    engine: Engine,
-    admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, engine: Engine, admin: dict[str, str], new_form: Form
 ) -> None:
-    response = post(client, admin, form(units, emails, is_head="true"))
+    response = post(client, admin, new_form(is_head="true"))
     assert response.status_code == 422
     box = summary(page(response))
     assert "Υπεύθυνος/η του Κέντρου: Υπεύθυνος μπορεί να είναι μόνο μέλος" in box
@@ -399,12 +395,11 @@ def test_a_second_head_is_a_409_with_a_notice_and_the_values_kept(
     engine: Engine,
     admin: dict[str, str],
     units: dict[str, int],
-    emails: list[str],
+    new_form: Form,
+    new_member: Callable[..., int],
 ) -> None:
-    add_member(engine, units, emails, unit_id=units["centre"], is_head=True)
-    data = form(
-        units, emails, unit_id=str(units["centre"]), is_head="true", profile_code="social_worker"
-    )
+    new_member(unit_id=units["centre"], is_head=True)
+    data = new_form(unit_id=str(units["centre"]), is_head="true", profile_code="social_worker")
     response = post(client, admin, data)
     assert response.status_code == 409
     text = page(response)
@@ -415,13 +410,9 @@ def test_a_second_head_is_a_409_with_a_notice_and_the_values_kept(
 
 
 def test_a_missing_csrf_token_is_a_400_and_saves_nothing(
-    client: FlaskClient,
-    engine: Engine,
-    admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, engine: Engine, admin: dict[str, str], new_form: Form
 ) -> None:
-    data = form(units, emails)
+    data = new_form()
     response = client.post(NEW, headers=admin, data=data)
     assert response.status_code == 400
     text = page(response)
@@ -434,19 +425,12 @@ def test_a_missing_csrf_token_is_a_400_and_saves_nothing(
 
 
 def test_an_edit_is_saved_on_its_version_and_a_stale_one_is_a_409_keeping_the_values(
-    client: FlaskClient,
-    engine: Engine,
-    admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, engine: Engine, admin: dict[str, str], staff_id: int, new_form: Form
 ) -> None:
-    staff_id = add_member(engine, units, emails)
     url = f"{ROSTER}/{staff_id}"
-    data = form(units, emails, end_date="2024-12-31", fte="1", version="1")
+    data = new_form(end_date="2024-12-31", fte="1", version="1")
     data["email"] = members(engine)[0].email
-    response = client.post(
-        url, headers=admin, data={**data, "csrf_token": csrf_token(client, admin, url)}
-    )
+    response = post(client, admin, data, url, form_at=url)
     assert response.status_code == 303, page(response)
     assert response.headers["Location"] == url
     [member] = members(engine)
@@ -454,9 +438,7 @@ def test_an_edit_is_saved_on_its_version_and_a_stale_one_is_a_409_keeping_the_va
     assert "Οι αλλαγές αποθηκεύτηκαν." in page(client.get(url, headers=admin))
     # The same form again, made on version 1: refused, the typed values shown, nothing changed.
     stale = {**data, "full_name": "Άλλο Όνομα", "fte": "0,25"}
-    response = client.post(
-        url, headers=admin, data={**stale, "csrf_token": csrf_token(client, admin, url)}
-    )
+    response = post(client, admin, stale, url, form_at=url)
     assert response.status_code == 409
     text = page(response)
     assert "Κάποιος άλλος άλλαξε τα στοιχεία του μέλους" in summary(text)
@@ -468,18 +450,11 @@ def test_an_edit_is_saved_on_its_version_and_a_stale_one_is_a_409_keeping_the_va
 
 
 def test_an_invalid_edit_is_a_422_and_changes_nothing(
-    client: FlaskClient,
-    engine: Engine,
-    admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, engine: Engine, admin: dict[str, str], staff_id: int, new_form: Form
 ) -> None:
-    staff_id = add_member(engine, units, emails)
     url = f"{ROSTER}/{staff_id}"
-    data = form(units, emails, profile_code="astronaut", fte="0", version="1")
-    response = client.post(
-        url, headers=admin, data={**data, "csrf_token": csrf_token(client, admin, url)}
-    )
+    data = new_form(profile_code="astronaut", fte="0", version="1")
+    response = post(client, admin, data, url, form_at=url)
     assert response.status_code == 422
     assert 'value="astronaut"' not in page(response)  # not an option; the field says why
     [member] = members(engine)
@@ -491,13 +466,8 @@ def test_an_invalid_edit_is_a_422_and_changes_nothing(
 
 
 def test_inviting_from_the_page_creates_the_user_and_says_so(
-    client: FlaskClient,
-    engine: Engine,
-    admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, engine: Engine, admin: dict[str, str], staff_id: int
 ) -> None:
-    staff_id = add_member(engine, units, emails)
     url = f"{ROSTER}/{staff_id}"
     token = csrf_token(client, admin, url)
     response = client.post(f"{url}/invite", headers=admin, data={"csrf_token": token})
@@ -530,22 +500,14 @@ def test_inviting_from_the_page_creates_the_user_and_says_so(
 
 
 def test_an_ended_member_has_no_invitation_button_and_is_refused(
-    client: FlaskClient,
-    engine: Engine,
-    admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
+    client: FlaskClient, engine: Engine, admin: dict[str, str], new_member: Callable[..., int]
 ) -> None:
-    staff_id = add_member(
-        engine, units, emails, start_date=date(2020, 1, 1), end_date=date(2020, 6, 30)
-    )
+    staff_id = new_member(start_date=date(2020, 1, 1), end_date=date(2020, 6, 30))
     url = f"{ROSTER}/{staff_id}"
     text = page(client.get(url, headers=admin))
     assert "Αποστολή πρόσκλησης" not in text
     assert "Η σύμβαση του μέλους έχει λήξει· δεν μπορεί να προσκληθεί." in text
-    response = client.post(
-        f"{url}/invite", headers=admin, data={"csrf_token": csrf_token(client, admin, url)}
-    )
+    response = post(client, admin, {}, f"{url}/invite", form_at=url)
     assert response.status_code == 409
     assert members(engine)[0].invited_at is None
 
@@ -559,16 +521,12 @@ def test_a_failure_of_the_identity_provider_is_shown_and_records_nothing(
     client: FlaskClient,
     engine: Engine,
     admin: dict[str, str],
-    units: dict[str, int],
-    emails: list[str],
     monkeypatch: pytest.MonkeyPatch,
+    staff_id: int,
 ) -> None:
-    staff_id = add_member(engine, units, emails)
     url = f"{ROSTER}/{staff_id}"
     monkeypatch.setattr(staff_views, "identity_admin", lambda *_a: FailingIdentity())
-    response = client.post(
-        f"{url}/invite", headers=admin, data={"csrf_token": csrf_token(client, admin, url)}
-    )
+    response = post(client, admin, {}, f"{url}/invite", form_at=url)
     assert response.status_code == 502
     assert "Η υπηρεσία ταυτοποίησης δεν απάντησε" in page(response)
     [member] = members(engine)

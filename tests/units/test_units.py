@@ -69,7 +69,7 @@ def clean(engine: Engine) -> Iterator[None]:
         )
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def tenants(scratch_tenants: Callable[..., list[MunicipalityCode]]) -> list[MunicipalityCode]:
     return scratch_tenants(*CODES)
 
@@ -86,43 +86,58 @@ def admin(tokens: TokenFactory, code: str = BIG, role: Role = ADMIN) -> dict[str
     return tokens.headers(role, municipality=code)
 
 
+# The bodies a municipality admin sends, valid as they stand; a test overrides fields.
+CENTRE: dict[str, Any] = {
+    "name": "Κέντρο Κοινότητας Δήμου Λαρισαίων",
+    "street_address": "Παπαναστασίου 12",
+    "postal_code": "41222",
+    "opening_date": "2024-03-01",
+    "focus_groups": ["poverty", "roma"],
+    "body_type": "municipality",
+    "body_legal_name": "Δήμος Λαρισαίων",
+    "body_vat": VALID_VAT,
+    "premises_distinct_space": True,
+    "premises_accessible": True,
+}
+ANNEX: dict[str, Any] = {
+    "name": "Παράρτημα Ρομά Νέας Σμύρνης",
+    "annex_reason": "roma",
+    "street_address": "Ηρώων 3",
+    "postal_code": "41336",
+}
+MOBILE: dict[str, Any] = {"name": "Κινητή Μονάδα Θεσσαλίας", "served_municipalities": ["2303"]}
+
+
 def centre_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "Κέντρο Κοινότητας Δήμου Λαρισαίων",
-        "street_address": "Παπαναστασίου 12",
-        "postal_code": "41222",
-        "opening_date": "2024-03-01",
-        "focus_groups": ["poverty", "roma"],
-        "body_type": "municipality",
-        "body_legal_name": "Δήμος Λαρισαίων",
-        "body_vat": VALID_VAT,
-        "premises_distinct_space": True,
-        "premises_accessible": True,
-    }
-    body.update(overrides)
-    return body
+    return {**CENTRE, **overrides}
 
 
 def annex_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "Παράρτημα Ρομά Νέας Σμύρνης",
-        "annex_reason": "roma",
-        "street_address": "Ηρώων 3",
-        "postal_code": "41336",
-    }
-    body.update(overrides)
-    return body
+    return {**ANNEX, **overrides}
 
 
 def mobile_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": "Κινητή Μονάδα Θεσσαλίας", "served_municipalities": ["2303"]}
-    body.update(overrides)
-    return body
+    return {**MOBILE, **overrides}
 
 
 def make_centre(client: FlaskClient, tokens: TokenFactory, code: str = BIG, **kw: Any) -> Any:
     response = client.post(
         url(code, "/centre"), headers=admin(tokens, code), json=centre_body(**kw)
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def centre(client: FlaskClient, tokens: TokenFactory) -> Any:
+    """The big municipality's centre, registered as ``centre_body()`` has it."""
+    return make_centre(client, tokens)
+
+
+def make_annex(client: FlaskClient, tokens: TokenFactory, centre: dict[str, Any]) -> Any:
+    """The default annex of ``centre`` (of the big municipality), registered."""
+    response = client.post(
+        url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -205,7 +220,7 @@ def test_own_centre_by_the_policy_in_force(engine: Engine, code: str, allowed: b
 
 
 def test_a_centre_is_registered_with_its_group_and_audited(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     created = make_centre(client, tokens)
     assert created["kind"] == "centre"
@@ -228,7 +243,7 @@ def test_a_centre_is_registered_with_its_group_and_audited(
 
 
 def test_the_audit_names_ids_only(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     created = make_centre(client, tokens)
     with tenant_session(engine, parse_municipality_code(BIG)) as session:
@@ -239,7 +254,7 @@ def test_the_audit_names_ids_only(
 
 
 def test_the_body_defaults_to_the_approved_onboarding_request(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -272,7 +287,7 @@ def test_the_body_defaults_to_the_approved_onboarding_request(
 
 
 def test_without_onboarding_the_body_is_required(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     body = centre_body()
     del body["body_vat"]
@@ -303,13 +318,7 @@ def test_without_onboarding_the_body_is_required(
     ],
 )
 def test_bad_centre_input_is_a_422_and_saves_nothing(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    tenants: list[MunicipalityCode],
-    field: str,
-    value: Any,
-    message: str,
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, field: str, value: Any, message: str
 ) -> None:
     response = client.post(
         url(BIG, "/centre"), headers=admin(tokens), json=centre_body(**{field: value})
@@ -321,13 +330,13 @@ def test_bad_centre_input_is_a_422_and_saves_nothing(
 
 
 def test_a_postal_code_with_a_space_is_kept_as_five_digits(
-    client: FlaskClient, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, tokens: TokenFactory
 ) -> None:
     assert make_centre(client, tokens, postal_code="412 22")["postal_code"] == "41222"
 
 
 def test_unknown_fields_are_refused(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     response = client.post(url(BIG, "/centre"), headers=admin(tokens), json=centre_body(staff=3))
     assert problem(response, 422)["errors"]["json"]["staff"]
@@ -335,7 +344,7 @@ def test_unknown_fields_are_refused(
 
 
 def test_a_municipality_under_the_threshold_cannot_register_a_centre(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     response = client.post(
         url(SMALL, "/centre"), headers=admin(tokens, SMALL), json=centre_body(postal_code="43065")
@@ -348,14 +357,14 @@ def test_a_municipality_under_the_threshold_cannot_register_a_centre(
 
 
 def test_a_municipality_just_above_the_threshold_registers_its_centre(
-    client: FlaskClient, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, tokens: TokenFactory
 ) -> None:
     created = make_centre(client, tokens, EDGE, name="Κέντρο Κοινότητας Αγιάς")
     assert created["path"] == "/m-2202/kk-agias"
 
 
 def test_one_open_centre_per_municipality(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     make_centre(client, tokens)
     before = units_of(engine, BIG)
@@ -365,7 +374,7 @@ def test_one_open_centre_per_municipality(
 
 
 def test_after_closing_its_centre_a_municipality_registers_a_new_one_with_a_new_segment(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     first = make_centre(client, tokens)
     closed = client.post(
@@ -384,13 +393,8 @@ def test_after_closing_its_centre_a_municipality_registers_a_new_one_with_a_new_
 
 
 def test_an_identity_failure_is_a_502_and_saves_nothing(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    tenants: list[MunicipalityCode],
-    monkeypatch: pytest.MonkeyPatch,
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-
     monkeypatch.setattr(
         units_blueprint, "identity_admin", provider(FailingIdentityAdmin("ensure_unit_group"))
     )
@@ -414,10 +418,9 @@ def test_a_renamed_unit_renames_its_identity_group(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
-    tenants: list[MunicipalityCode],
     monkeypatch: pytest.MonkeyPatch,
+    centre: dict[str, Any],
 ) -> None:
-    centre = make_centre(client, tokens)
     path = centre["path"]
 
     def group_name() -> str | None:
@@ -449,9 +452,8 @@ def test_a_renamed_unit_renames_its_identity_group(
 
 
 def test_an_annex_belongs_to_the_open_centre(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, centre: dict[str, Any]
 ) -> None:
-    centre = make_centre(client, tokens)
     response = client.post(
         url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
     )
@@ -482,12 +484,11 @@ def test_bad_annex_input_is_a_422_and_saves_nothing(
     client: FlaskClient,
     engine: Engine,
     tokens: TokenFactory,
-    tenants: list[MunicipalityCode],
     field: str,
     value: Any,
     message: str,
+    centre: dict[str, Any],
 ) -> None:
-    centre = make_centre(client, tokens)
     before = units_of(engine, BIG)
     response = client.post(
         url(BIG, f"/{centre['id']}/annexes"),
@@ -499,12 +500,9 @@ def test_bad_annex_input_is_a_422_and_saves_nothing(
 
 
 def test_a_unit_needs_an_open_reference_centre(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, centre: dict[str, Any]
 ) -> None:
-    centre = make_centre(client, tokens)
-    annex = client.post(
-        url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
-    ).get_json()
+    annex = make_annex(client, tokens, centre)
     before = units_of(engine, BIG)
     # An annex is no reference centre.
     for tail, body in (("/annexes", annex_body()), ("/mobile-units", mobile_body())):
@@ -527,9 +525,7 @@ def test_a_unit_needs_an_open_reference_centre(
     assert units_of(engine, BIG) == before
 
 
-def test_units_of_an_unknown_centre_are_a_404(
-    client: FlaskClient, tokens: TokenFactory, tenants: list[MunicipalityCode]
-) -> None:
+def test_units_of_an_unknown_centre_are_a_404(client: FlaskClient, tokens: TokenFactory) -> None:
     for tail, body in (("/annexes", annex_body()), ("/mobile-units", mobile_body())):
         response = client.post(url(BIG, f"/999999{tail}"), headers=admin(tokens), json=body)
         problem(response, 404)
@@ -539,9 +535,8 @@ def test_units_of_an_unknown_centre_are_a_404(
 
 
 def test_a_mobile_unit_serves_municipalities_without_a_centre(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, centre: dict[str, Any]
 ) -> None:
-    centre = make_centre(client, tokens)
     response = client.post(
         url(BIG, f"/{centre['id']}/mobile-units"),
         headers=admin(tokens),
@@ -559,11 +554,7 @@ def test_a_mobile_unit_serves_municipalities_without_a_centre(
 
 
 def test_the_list_is_each_unit_as_its_own_answer_in_three_statements_and_no_transaction(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    tenants: list[MunicipalityCode],
-    monkeypatch: pytest.MonkeyPatch,
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The list writes its documents itself (ADR 0028): they must be what ``UnitSchema`` dumps
     for each unit's own answer, dates, enums, served municipalities and reference centre
@@ -571,9 +562,7 @@ def test_the_list_is_each_unit_as_its_own_answer_in_three_statements_and_no_tran
     for the served municipalities, whatever the count, each a transaction of its own: no
     ``BEGIN``, no ``COMMIT`` (ADR 0032)."""
     centre = make_centre(client, tokens)
-    annex = client.post(
-        url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
-    ).get_json()
+    annex = make_annex(client, tokens, centre)
     for served in (["2303", "2503"], ["2303"]):
         client.post(
             url(BIG, f"/{centre['id']}/mobile-units"),
@@ -630,12 +619,7 @@ def test_the_list_is_each_unit_as_its_own_answer_in_three_statements_and_no_tran
     ],
 )
 def test_a_mobile_unit_may_not_serve_a_municipality_with_a_centre(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    tenants: list[MunicipalityCode],
-    served: list[str],
-    message: str,
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, served: list[str], message: str
 ) -> None:
     add_compliance_row(engine, OTHER_CENTRE)
     centre = make_centre(client, tokens)
@@ -653,9 +637,8 @@ def test_a_mobile_unit_may_not_serve_a_municipality_with_a_centre(
 
 
 def test_an_edit_needs_the_current_etag(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, centre: dict[str, Any]
 ) -> None:
-    centre = make_centre(client, tokens)
     target = url(BIG, f"/{centre['id']}")
     missing = client.patch(target, headers=admin(tokens), json={"name": "Νέο όνομα"})
     assert problem(missing, 428)
@@ -684,13 +667,11 @@ def test_an_edit_needs_the_current_etag(
 
 
 def test_an_edit_validates_like_creation_and_by_kind(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory
 ) -> None:
     add_compliance_row(engine, OTHER_CENTRE)
     centre = make_centre(client, tokens)
-    annex = client.post(
-        url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
-    ).get_json()
+    annex = make_annex(client, tokens, centre)
     mobile = client.post(
         url(BIG, f"/{centre['id']}/mobile-units"), headers=admin(tokens), json=mobile_body()
     ).get_json()
@@ -725,12 +706,9 @@ def test_an_edit_validates_like_creation_and_by_kind(
 
 
 def test_closing_keeps_the_unit_and_a_centre_closes_after_its_units(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, centre: dict[str, Any]
 ) -> None:
-    centre = make_centre(client, tokens)
-    annex = client.post(
-        url(BIG, f"/{centre['id']}/annexes"), headers=admin(tokens), json=annex_body()
-    ).get_json()
+    annex = make_annex(client, tokens, centre)
 
     def close(unit: dict[str, Any], day: str = "2025-06-30", **headers: str) -> TestResponse:
         return client.post(
@@ -770,9 +748,7 @@ def test_closing_keeps_the_unit_and_a_centre_closes_after_its_units(
     assert audit_actions(engine, BIG)[-2:] == ["unit.closed", "unit.closed"]
 
 
-def test_a_closing_date_is_required(
-    client: FlaskClient, tokens: TokenFactory, tenants: list[MunicipalityCode]
-) -> None:
+def test_a_closing_date_is_required(client: FlaskClient, tokens: TokenFactory) -> None:
     centre = make_centre(client, tokens)
     response = client.post(
         url(BIG, f"/{centre['id']}/close"),
@@ -801,13 +777,8 @@ def test_only_the_municipality_admin_writes_units() -> None:
 
 @pytest.mark.parametrize("role", READERS_NOT_WRITERS)
 def test_writes_without_the_permission_are_a_403_and_change_nothing(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    tenants: list[MunicipalityCode],
-    role: Role,
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, role: Role, centre: dict[str, Any]
 ) -> None:
-    centre = make_centre(client, tokens)
     before = units_of(engine, BIG)
     for method, target, body in write_requests(centre["id"], centre["version"]):
         response = client.open(
@@ -824,9 +795,8 @@ def test_writes_without_the_permission_are_a_403_and_change_nothing(
 
 
 def test_another_municipalitys_admin_gets_a_404_everywhere(
-    client: FlaskClient, engine: Engine, tokens: TokenFactory, tenants: list[MunicipalityCode]
+    client: FlaskClient, engine: Engine, tokens: TokenFactory, centre: dict[str, Any]
 ) -> None:
-    centre = make_centre(client, tokens)
     before = units_of(engine, BIG)
     stranger = {**admin(tokens, EDGE), "If-Match": f'"{centre["version"]}"'}
     reads = [("GET", url(BIG), {}), ("GET", url(BIG, f"/{centre['id']}"), {})]
