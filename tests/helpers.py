@@ -106,6 +106,15 @@ def remove_organizations(engine: Engine, *codes: str) -> None:
         conn.execute(delete(IdentityOrganization).where(IdentityOrganization.alias.in_(aliases)))
 
 
+def request_status(engine: Engine, request_id: int) -> str:
+    """The committed status of onboarding request ``request_id`` ("None": no such request)."""
+    with engine.connect() as conn:
+        found = conn.scalar(
+            select(OnboardingRequest.status).where(OnboardingRequest.id == request_id)
+        )
+    return str(found)
+
+
 def remove_onboarding(engine: Engine, codes: tuple[str, ...], usernames: list[str]) -> None:
     """What onboarding requests for ``codes`` left: the requests, the users they invited
     (``usernames``), the identity organizations."""

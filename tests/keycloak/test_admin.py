@@ -37,6 +37,14 @@ def organization(kc: KeycloakAdmin, alias: str) -> list[dict[str, Any]]:
     return [o for o in kc.get_organizations() if o.get("alias") == alias]
 
 
+@pytest.fixture
+def code(scratch: Scratch, identity: KeycloakIdentityAdmin) -> str:
+    """A scratch municipality, its organization made at Keycloak."""
+    made = scratch.code()
+    identity.ensure_organization(made, "Δήμος Δοκιμής")
+    return made
+
+
 def account(kc: KeycloakAdmin, username: str) -> dict[str, Any]:
     """Everything an account holds that the adapter writes or the account rule reads."""
     user_id = kc.get_user_id(username)
@@ -94,10 +102,8 @@ def test_municipalities_sharing_a_name_get_two_organizations(
 
 
 def test_unit_groups_create_twice_rename_twice(
-    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin
+    identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, code: str
 ) -> None:
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     annex = unit(code, "kk-dokimis", "parartima-1")
     first = identity.ensure_unit_group(annex, "Παράρτημα 1")
     assert identity.ensure_unit_group(annex, "Παράρτημα 1") == first
@@ -119,10 +125,12 @@ def test_unit_groups_create_twice_rename_twice(
 
 
 def test_invited_user_with_role_unit_and_profession_twice(
-    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, mailbox: Mailbox
+    scratch: Scratch,
+    identity: KeycloakIdentityAdmin,
+    kc: KeycloakAdmin,
+    mailbox: Mailbox,
+    code: str,
 ) -> None:
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     spec = scratch.spec(
         "invited",
         Role.STAFF,
@@ -146,11 +154,9 @@ def test_invited_user_with_role_unit_and_profession_twice(
 
 
 def test_invitation_without_a_mail_server_fails_clearly(
-    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin
+    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, code: str
 ) -> None:
     assert not kc.get_realm(REALM).get("smtpServer")  # the development realm has none
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     spec = scratch.spec("no-smtp", Role.MUNICIPALITY_ADMIN, municipality_code=code)
     with pytest.raises(KeycloakAdminError, match="answered 500"):
         identity.ensure_user(spec)
@@ -166,9 +172,8 @@ def test_user_with_a_password_twice_signs_in(
     kc: KeycloakAdmin,
     token_endpoint: TokenEndpoint,
     keycloak_validator: TokenValidator,
+    code: str,
 ) -> None:
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     spec = scratch.spec("head", Role.CENTRE_HEAD, unit=unit(code), password=PASSWORD)
     assert identity.ensure_user(spec) == identity.ensure_user(spec)
     assert account(kc, spec.username)["credentials"] == {"password"}
@@ -182,10 +187,8 @@ def test_user_with_a_password_twice_signs_in(
 
 
 def test_a_password_shorter_than_the_policy_is_refused(
-    scratch: Scratch, identity: KeycloakIdentityAdmin
+    scratch: Scratch, identity: KeycloakIdentityAdmin, code: str
 ) -> None:
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     spec = scratch.spec("short", Role.STAFF, unit=unit(code), password="too-short")
     with pytest.raises(KeycloakAdminError, match="invalidPasswordMinLengthMessage"):
         identity.ensure_user(spec)
@@ -204,10 +207,8 @@ def test_regional_officer_has_the_region_and_no_organization(
 
 
 def test_exclusive_twice_leaves_exactly_the_specs_role_and_unit(
-    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin
+    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, code: str
 ) -> None:
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     head = scratch.spec("moved", Role.CENTRE_HEAD, unit=unit(code), password=PASSWORD)
     identity.ensure_user(head)
     staff = UserSpec(
@@ -238,11 +239,10 @@ def test_moving_a_user_between_unit_groups_twice_each_way(
     kc: KeycloakAdmin,
     token_endpoint: TokenEndpoint,
     keycloak_validator: TokenValidator,
+    code: str,
 ) -> None:
     """The group move of a staff member changing unit: ``exclusive`` leaves the old group for
     the new one, and the next token names only the new unit."""
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     first, second = unit(code, annex="parartima-1"), unit(code, annex="kinito-1")
     spec = scratch.spec(
         "mover", Role.STAFF, unit=first, profession=Profession.MEDIATOR, password=PASSWORD
@@ -263,13 +263,11 @@ def test_moving_a_user_between_unit_groups_twice_each_way(
 
 
 def test_names_given_where_missing_kept_where_present(
-    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin
+    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, code: str
 ) -> None:
     """What the stand-in and the embedded issuer do, checked on Keycloak: a user created
     without names (blank ones are none) gets the spec's on a repeat; names it has are kept;
     ``exclusive`` removes a profession the spec has not, additive keeps it."""
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     named = scratch.spec("names", Role.STAFF, unit=unit(code), profession=Profession.MEDIATOR)
     bare = UserSpec(**{**named.__dict__, "first_name": "", "last_name": " ", "password": PASSWORD})
     user_id = identity.ensure_user(bare)
@@ -316,9 +314,8 @@ def test_disable_twice_and_no_token_after(
     identity: KeycloakIdentityAdmin,
     kc: KeycloakAdmin,
     token_endpoint: TokenEndpoint,
+    code: str,
 ) -> None:
-    code = scratch.code()
-    identity.ensure_organization(code, "Δήμος Δοκιμής")
     spec = scratch.spec(
         "leaver", Role.STAFF, unit=unit(code), profession=Profession.MEDIATOR, password=PASSWORD
     )
@@ -345,6 +342,12 @@ def two_municipalities(scratch: Scratch, identity: KeycloakIdentityAdmin) -> tup
     identity.ensure_organization(ours, "Δήμος Δοκιμής")
     identity.ensure_organization(theirs, "Δήμος Άλλος")
     return ours, theirs
+
+
+@pytest.fixture
+def ours(two_municipalities: tuple[str, str]) -> str:
+    """The municipality whose admin acts, of the two."""
+    return two_municipalities[0]
 
 
 def refused_and_untouched(
@@ -394,9 +397,8 @@ def test_an_account_of_a_national_or_regional_role_is_refused(
     scratch: Scratch,
     identity: KeycloakIdentityAdmin,
     kc: KeycloakAdmin,
-    two_municipalities: tuple[str, str],
+    ours: str,
 ) -> None:
-    ours, _theirs = two_municipalities
     existing = scratch.spec("national", role, password=PASSWORD, **fields)
     identity.ensure_user(existing)
     takeover = UserSpec(
@@ -406,12 +408,8 @@ def test_an_account_of_a_national_or_regional_role_is_refused(
 
 
 def test_an_account_with_a_realm_management_role_is_refused(
-    scratch: Scratch,
-    identity: KeycloakIdentityAdmin,
-    kc: KeycloakAdmin,
-    two_municipalities: tuple[str, str],
+    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, ours: str
 ) -> None:
-    ours, _theirs = two_municipalities
     existing = scratch.spec("realm-admin", Role.STAFF, unit=unit(ours), password=PASSWORD)
     user_id = identity.ensure_user(existing)
     realm_management = kc.get_client_id("realm-management")
@@ -422,12 +420,8 @@ def test_an_account_with_a_realm_management_role_is_refused(
 
 
 def test_an_email_of_another_account_is_refused(
-    scratch: Scratch,
-    identity: KeycloakIdentityAdmin,
-    kc: KeycloakAdmin,
-    two_municipalities: tuple[str, str],
+    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, ours: str
 ) -> None:
-    ours, _theirs = two_municipalities
     existing = scratch.spec("owner", Role.STAFF, unit=unit(ours), password=PASSWORD)
     identity.ensure_user(existing)
     other = scratch.spec("same-mail", Role.STAFF, unit=unit(ours))
@@ -442,12 +436,8 @@ def test_an_email_of_another_account_is_refused(
 
 
 def test_an_account_the_municipality_manages_is_changed(
-    scratch: Scratch,
-    identity: KeycloakIdentityAdmin,
-    kc: KeycloakAdmin,
-    two_municipalities: tuple[str, str],
+    scratch: Scratch, identity: KeycloakIdentityAdmin, kc: KeycloakAdmin, ours: str
 ) -> None:
-    ours, _theirs = two_municipalities
     existing = scratch.spec("ours", Role.STAFF, unit=unit(ours), password=PASSWORD)
     identity.ensure_user(existing)
     promoted = UserSpec(

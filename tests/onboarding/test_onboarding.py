@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -47,6 +47,7 @@ from tests.helpers import (
     SMALL_MUNICIPALITY_TEXT,
     count_rows,
     remove_onboarding,
+    request_status,
 )
 from tests.identity import failing_provider
 from tests.tokens import TokenFactory
@@ -328,11 +329,7 @@ def test_review_is_refused_to_everyone_else(
         response = client.open(url, method=method, headers=headers, json=body)
         assert response.status_code == (401 if role is None else 403), (method, url)
         assert response.mimetype == "application/problem+json"
-    with engine.connect() as conn:
-        status = conn.scalar(
-            select(OnboardingRequest.status).where(OnboardingRequest.id == request_id)
-        )
-    assert status == "submitted"
+    assert request_status(engine, request_id) == "submitted"
     assert "1101" not in registry_codes(engine)
 
 
@@ -545,15 +542,7 @@ def test_an_approval_that_fails_halfway_leaves_the_request_open_and_a_retry_comp
     retried = client.post(f"{URL}/{created['id']}/approve", headers=headers, json={})
     assert retried.status_code == 200
     assert retried.get_json()["status"] == "approved"
-    with engine.connect() as conn:
-        assert (
-            conn.scalar(
-                select(func.count())
-                .select_from(IdentityUser)
-                .where(IdentityUser.username == created["contact_email"])
-            )
-            == 1
-        )
+    assert count_rows(engine, IdentityUser, IdentityUser.username == created["contact_email"]) == 1
     actions = [action for action, _, _ in platform_events(engine, "1103")]
     assert actions.count("tenant.provisioned") == 1
     assert actions.count("onboarding.approved") == 1
@@ -573,13 +562,7 @@ def test_approval_refuses_a_tenant_archived_since_the_request(
     response = client.post(f"{URL}/{created['id']}/approve", headers=headers, json={})
     assert response.status_code == 409
     assert response.get_json()["code"] == "onboarding.tenant_not_active"
-    with engine.connect() as conn:
-        assert (
-            conn.scalar(
-                select(OnboardingRequest.status).where(OnboardingRequest.id == created["id"])
-            )
-            == "submitted"
-        )
+    assert request_status(engine, created["id"]) == "submitted"
 
 
 def test_approval_refuses_a_municipality_no_longer_eligible(

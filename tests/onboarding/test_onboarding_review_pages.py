@@ -27,7 +27,7 @@ from kentra.platform.onboarding.models import BodyType, OnboardingRequest, Reque
 from kentra.platform.supervision.operations import supervisor_of
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import Tenant
-from tests.helpers import remove_onboarding
+from tests.helpers import remove_onboarding, request_status
 from tests.identity import failing_provider
 from tests.tokens import TokenFactory
 
@@ -106,14 +106,6 @@ def csrf_token(client: FlaskClient, url: str, auth: dict[str, str]) -> str:
     return html.unescape(found.group(1))
 
 
-def status_of(engine: Engine, request_id: int) -> str:
-    with engine.connect() as conn:
-        found = conn.scalar(
-            select(OnboardingRequest.status).where(OnboardingRequest.id == request_id)
-        )
-        return str(found)
-
-
 def reads(engine: Engine, request_id: int) -> int:
     with engine.connect() as conn:
         rows = conn.scalars(
@@ -169,7 +161,7 @@ def test_approval_activates_the_tenant_with_its_social_service(
     )
     assert response.status_code == 303
     assert response.headers["Location"] == url
-    assert status_of(engine, request_id) == "approved"
+    assert request_status(engine, request_id) == "approved"
     with engine.connect() as conn:
         tenant = conn.execute(
             select(Tenant.status, Tenant.has_social_service).where(Tenant.code == KALYMNOS)
@@ -229,7 +221,7 @@ def test_a_rejection_needs_a_reason(
     )
     assert short.status_code == 422
     assert ">Όχ</textarea>" in text(short)  # what was typed stays
-    assert status_of(engine, request_id) == "submitted"
+    assert request_status(engine, request_id) == "submitted"
 
     done = client.post(
         url,
@@ -237,7 +229,7 @@ def test_a_rejection_needs_a_reason(
         data={"decision": "reject", "reason": "Ελλιπής φάκελος.", "csrf_token": token},
     )
     assert done.status_code == 303
-    assert status_of(engine, request_id) == "rejected"
+    assert request_status(engine, request_id) == "rejected"
     after = text(client.get(url, headers=auth))
     assert "Η αίτηση απορρίφθηκε." in after
     assert "Ελλιπής φάκελος." in after
@@ -263,7 +255,7 @@ def test_a_missing_csrf_token_or_decision_changes_nothing(
         f"{LIST}/999999999", headers=auth, data={"decision": "approve", "csrf_token": token}
     )
     assert missing.status_code == 404
-    assert status_of(engine, request_id) == "submitted"
+    assert request_status(engine, request_id) == "submitted"
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r not in REVIEWERS])
@@ -299,8 +291,8 @@ def test_an_identity_failure_keeps_the_request_waiting_and_a_retry_completes(
     failed = client.post(url, headers=auth, data={"decision": "approve", "csrf_token": token})
     assert failed.status_code == 502
     assert "Ο πάροχος ταυτότητας δεν ολοκλήρωσε την πρόσκληση" in text(failed)
-    assert status_of(engine, request_id) == "submitted"
+    assert request_status(engine, request_id) == "submitted"
     monkeypatch.setattr(review_views, "identity_admin", real)
     retried = client.post(url, headers=auth, data={"decision": "approve", "csrf_token": token})
     assert retried.status_code == 303
-    assert status_of(engine, request_id) == "approved"
+    assert request_status(engine, request_id) == "approved"
