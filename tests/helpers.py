@@ -3,10 +3,13 @@ clean-up of what a test committed, a tenant kept for a whole module."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -147,3 +150,12 @@ def failing_step(message: str) -> Callable[[Connection, MunicipalityCode, str], 
         raise RuntimeError(message)
 
     return step
+
+
+def csrf_token_of(client: FlaskClient, url: str, headers: dict[str, str] | None = None) -> str:
+    """The CSRF token of the form on the page ``url``, read as a browser reads it (the session
+    cookie the page sets stays in ``client``)."""
+    page = client.get(url, headers=headers or {}).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None, f"no CSRF token on {url}"
+    return html.unescape(found.group(1))

@@ -21,6 +21,7 @@ from werkzeug.test import TestResponse
 
 from kentra.platform.audit.models import PlatformAuditEvent
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
+from tests.helpers import csrf_token_of
 
 URL = "/onboarding"
 SENT = "/onboarding/sent"
@@ -59,9 +60,7 @@ def page(response: TestResponse) -> str:
 
 def csrf_token(client: FlaskClient) -> str:
     """The token of the form, as a browser gets it (the session cookie stays in the client)."""
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page(client.get(URL)))
-    assert found is not None
-    return html.unescape(found.group(1))
+    return csrf_token_of(client, URL)
 
 
 def form(**overrides: Any) -> dict[str, str]:

@@ -8,8 +8,6 @@ Every request, tenant, identity object and audit row a test creates is removed a
 
 from __future__ import annotations
 
-import html
-import re
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -27,7 +25,7 @@ from kentra.platform.onboarding.models import BodyType, OnboardingRequest, Reque
 from kentra.platform.supervision.operations import supervisor_of
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import Tenant
-from tests.helpers import remove_onboarding, request_status
+from tests.helpers import csrf_token_of, remove_onboarding, request_status
 from tests.identity import failing_provider
 from tests.tokens import TokenFactory
 
@@ -101,9 +99,7 @@ def text(response: TestResponse) -> str:
 
 
 def csrf_token(client: FlaskClient, url: str, auth: dict[str, str]) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', text(client.get(url, headers=auth)))
-    assert found is not None
-    return html.unescape(found.group(1))
+    return csrf_token_of(client, url, auth)
 
 
 def reads(engine: Engine, request_id: int) -> int:

@@ -29,6 +29,7 @@ from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
 from tests.compliance import test_compliance as helpers
 from tests.compliance.test_compliance import compliant_centre, stored, text
+from tests.helpers import csrf_token_of
 from tests.tokens import TokenFactory
 from tests.worker_support import wait_for_run
 
@@ -292,12 +293,7 @@ def test_an_unknown_job_is_a_404(client: FlaskClient, tokens: TokenFactory) -> N
 
 
 def csrf(client: FlaskClient, headers: dict[str, str]) -> str:
-    found = re.search(
-        r'name="csrf_token" value="([^"]+)"',
-        client.get("/ministry/policy", headers=headers).get_data(as_text=True),
-    )
-    assert found is not None
-    return found.group(1)
+    return csrf_token_of(client, "/ministry/policy", headers)
 
 
 def form(**overrides: str) -> dict[str, str]:

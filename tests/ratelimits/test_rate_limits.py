@@ -7,8 +7,6 @@ tests/security/test_password_guessing.py)."""
 from __future__ import annotations
 
 import dataclasses
-import html
-import re
 import uuid
 from typing import Any
 
@@ -26,7 +24,7 @@ from kentra.platform.ratelimits import storage as ratelimit_storage
 from kentra.platform.ratelimits.limits import Clock, rate_limits
 from kentra.platform.ratelimits.models import RateLimitHit
 from kentra.platform.ratelimits.storage import DatabaseStorage
-from tests.helpers import count_rows
+from tests.helpers import count_rows, csrf_token_of
 from tests.tokens import TokenFactory
 
 # 4501 is on the platform already: a well-formed request for it is refused (409) after the
@@ -82,11 +80,9 @@ def test_one_address_is_limited_on_the_api_and_the_page_alike(
     assert other.status_code == 409
 
     # The signup page shares the count: refused, with every typed value kept.
-    form_page = client.get("/onboarding").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form_page)
-    assert token is not None
+    token = csrf_token_of(client, "/onboarding")
     typed = {k: str(v).lower() if isinstance(v, bool) else v for k, v in body().items()}
-    page = client.post("/onboarding", data={**typed, "csrf_token": html.unescape(token[1])})
+    page = client.post("/onboarding", data={**typed, "csrf_token": token})
     assert page.status_code == 429
     assert page.headers["Retry-After"]
     text = page.get_data(as_text=True)

@@ -9,7 +9,6 @@ its rows of the shared schema.
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import time
@@ -34,6 +33,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
+from tests.helpers import csrf_token_of
 from tests.pdfs import plain_pdf
 from tests.tokens import TokenFactory
 
@@ -95,15 +95,20 @@ def page(response: TestResponse) -> str:
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page(client.get(url)))
-    assert found is not None
-    return html.unescape(found.group(1))
+    return csrf_token_of(client, url)
 
 
 def hidden_version(client: FlaskClient, url: str) -> str:
     found = re.search(r'name="version" value="([0-9]+)"', page(client.get(url)))
     assert found is not None
     return found.group(1)
+
+
+def decide(client: FlaskClient, url: str, action: str) -> TestResponse:
+    """The form of ``action`` on the version page ``url`` sent as a browser does: its CSRF
+    token and the version shown."""
+    data = {"csrf_token": csrf_token(client, url), "version": hidden_version(client, url)}
+    return client.post(f"{url}/{action}", data=data)
 
 
 def post_upload(
@@ -187,22 +192,10 @@ def test_the_flow_through_the_pages(
     centre_head = head(app, tokens, slug)
     approve_form = page(centre_head.get(detail_url))
     assert "Έγκριση της έκδοσης" in approve_form
-    approved = centre_head.post(
-        f"{detail_url}/approve",
-        data={
-            "csrf_token": csrf_token(centre_head, detail_url),
-            "version": hidden_version(centre_head, detail_url),
-        },
-    )
+    approved = decide(centre_head, detail_url, "approve")
     assert approved.status_code == 303
     assert approved.headers["Location"] == detail_url
-    submitted = municipality.post(
-        f"{detail_url}/submit",
-        data={
-            "csrf_token": csrf_token(municipality, detail_url),
-            "version": hidden_version(municipality, detail_url),
-        },
-    )
+    submitted = decide(municipality, detail_url, "submit")
     assert submitted.status_code == 303
     assert "Η έκδοση υποβλήθηκε στο Υπουργείο." in page(municipality.get(detail_url))
 
@@ -213,13 +206,7 @@ def test_the_flow_through_the_pages(
     decision = page(officer.get(detail_url))
     assert "Παραλαβή" in decision
     assert "Επιστροφή με σχόλια" in decision
-    done = officer.post(
-        f"{detail_url}/acknowledge",
-        data={
-            "csrf_token": csrf_token(officer, detail_url),
-            "version": hidden_version(officer, detail_url),
-        },
-    )
+    done = decide(officer, detail_url, "acknowledge")
     assert done.status_code == 303
     assert "Παραλήφθηκε από το Υπουργείο" in page(municipality.get(detail_url))
     [version] = versions_of(engine, centre_id)
@@ -420,13 +407,7 @@ def test_a_draft_is_numbered_named_and_withdrawable(
     assert "Μαρία Δημητρίου" in shown  # the uploader by name, not by token subject
     assert "Απόσυρση του σχεδίου" in shown
 
-    withdrawn = municipality.post(
-        f"{first}/withdraw",
-        data={
-            "csrf_token": csrf_token(municipality, first),
-            "version": hidden_version(municipality, first),
-        },
-    )
+    withdrawn = decide(municipality, first, "withdraw")
     assert withdrawn.status_code == 303
     shown = page(municipality.get(first))
     assert "Το σχέδιο αποσύρθηκε" in shown
@@ -448,19 +429,7 @@ def test_a_draft_is_numbered_named_and_withdrawable(
 
     # Only a draft is withdrawn: once approved, a 409 with the reason, nothing changed.
     centre_head = head(app, tokens, slug)
-    centre_head.post(
-        f"{second}/approve",
-        data={
-            "csrf_token": csrf_token(centre_head, second),
-            "version": hidden_version(centre_head, second),
-        },
-    )
-    refused = municipality.post(
-        f"{second}/withdraw",
-        data={
-            "csrf_token": csrf_token(municipality, second),
-            "version": hidden_version(municipality, second),
-        },
-    )
+    decide(centre_head, second, "approve")
+    refused = decide(municipality, second, "withdraw")
     assert refused.status_code == 409
     assert "αποσύρεται μόνο όταν είναι «σχέδιο»" in page(refused)

@@ -14,7 +14,6 @@ Municipalities used here and nowhere else: 5102 (the inviting one, with a centre
 from __future__ import annotations
 
 import html
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -50,7 +49,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant, registry_codes
-from tests.helpers import identity_account
+from tests.helpers import csrf_token_of, identity_account
 from tests.keycloak_standin import (
     KeycloakStandIn,
     keycloak_standin_fixture,  # noqa: F401 - registers the keycloak_standin fixture
@@ -254,13 +253,9 @@ def test_the_invitation_button_refuses_the_same_way(
     )
     member = add_member(client, tokens, municipalities, email)
     url = f"/municipalities/{INVITING}/staff/{member['id']}"
-    form = client.get(url, headers=admin(tokens)).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token is not None
+    token = csrf_token_of(client, url, admin(tokens))
 
-    response = client.post(
-        f"{url}/invite", headers=admin(tokens), data={"csrf_token": html.unescape(token[1])}
-    )
+    response = client.post(f"{url}/invite", headers=admin(tokens), data={"csrf_token": token})
 
     assert response.status_code == 409
     text = html.unescape(response.get_data(as_text=True))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import io
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,6 +31,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
+from tests.helpers import csrf_token_of
 from tests.pdfs import HOSTILE, linked_pdf, plain_pdf
 from tests.tokens import TokenFactory
 
@@ -102,11 +102,8 @@ def signed_in(app: Flask, tokens: TokenFactory) -> FlaskClient:
 
 
 def page_upload(browser: FlaskClient, centre_id: int, content: bytes) -> TestResponse:
-    form = browser.get(PAGE).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token is not None
     fields = {
-        "csrf_token": html.unescape(token.group(1)),
+        "csrf_token": csrf_token_of(browser, PAGE),
         "centre_id": str(centre_id),
         "effective_date": "2025-03-01",
         "change_summary": "αλλαγή",

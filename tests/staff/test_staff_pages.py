@@ -35,6 +35,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
+from tests.helpers import csrf_token_of
 from tests.tokens import TokenFactory
 
 # Builds the new-member form's fields (``form`` with the test's units and e-mails).
@@ -93,9 +94,7 @@ def page(response: TestResponse) -> str:
 
 
 def csrf_token(client: FlaskClient, headers: dict[str, str], url: str = NEW) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page(client.get(url, headers=headers)))
-    assert found is not None
-    return html.unescape(found.group(1))
+    return csrf_token_of(client, url, headers)
 
 
 def form(units: dict[str, int], emails: list[str], **overrides: str) -> dict[str, str]:

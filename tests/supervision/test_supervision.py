@@ -10,8 +10,6 @@ each test.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,6 +41,7 @@ from kentra.platform.supervision.operations import (
 )
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.models import Tenant
+from tests.helpers import csrf_token_of
 from tests.tokens import TokenFactory
 
 SEAT, NO_SERVICE, OWN_SERVICE = "6901", "6902", "6903"  # regional unit 69, seat 6901
@@ -420,9 +419,7 @@ def text(response: TestResponse) -> str:
 
 
 def csrf_token(client: FlaskClient, auth: dict[str, str]) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', text(client.get(PAGE, headers=auth)))
-    assert found is not None
-    return html.unescape(found.group(1))
+    return csrf_token_of(client, PAGE, auth)
 
 
 def post_seat(client: FlaskClient, auth: dict[str, str], seat: str, note: str) -> TestResponse:

@@ -9,7 +9,6 @@ municipalities, read only.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,6 +26,7 @@ from kentra.platform.units import views as unit_views
 from kentra.platform.units.models import Unit, UnitServedMunicipality
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from tests.helpers import csrf_token_of
 from tests.identity import FailingIdentityAdmin, provider
 from tests.tokens import TokenFactory
 
@@ -67,9 +67,7 @@ class Browser:
         return self.client.get(self.url(tail), headers=self.headers)
 
     def token(self, tail: str) -> str:
-        found = re.search(r'name="csrf_token" value="([^"]+)"', text(self.get(tail)))
-        assert found is not None
-        return html.unescape(found.group(1))
+        return csrf_token_of(self.client, self.url(tail), self.headers)
 
     def post(
         self, tail: str, data: dict[str, Any], *, token_from: str | None = None
