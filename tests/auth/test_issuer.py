@@ -386,15 +386,20 @@ def test_password_grant_only_for_the_cli_client(
     assert_error(web.post(TOKEN, data=form), "invalid_client", 401)
 
 
-def test_password_grant_refused_in_production(
-    issuer_settings: Settings, engine: Engine, make_user: Callable[..., User]
-) -> None:
-    production = dataclasses.replace(
+@pytest.fixture
+def production(issuer_settings: Settings) -> Settings:
+    """The issuer's settings as production has them: its own client secrets."""
+    return dataclasses.replace(
         issuer_settings,
         env="production",
         oidc_web_client_secret="web-secret",
         keycloak_admin_client_secret="provisioning-secret",
     )
+
+
+def test_password_grant_refused_in_production(
+    production: Settings, engine: Engine, make_user: Callable[..., User]
+) -> None:
     app = Flask(__name__)
     _install(app, production, engine)  # init_embedded_issuer itself refuses production
     client = app.test_client()
@@ -792,14 +797,8 @@ def test_clients_get_only_the_flows_they_are_registered_for(
 
 
 def test_password_grant_refused_in_production_whatever_the_registry(
-    issuer_settings: Settings, engine: Engine, make_user: Callable[..., User]
+    production: Settings, engine: Engine, make_user: Callable[..., User]
 ) -> None:
-    production = dataclasses.replace(
-        issuer_settings,
-        env="production",
-        oidc_web_client_secret="web-secret",
-        keycloak_admin_client_secret="provisioning-secret",
-    )
     cli = Client(client_id=CLI_CLIENT, secret=None, grant_types=frozenset({PASSWORD_GRANT}))
     client = issuer_with_clients(production, engine, cli)
     response = password_grant(client, make_user())
@@ -1286,13 +1285,8 @@ def test_identity_admin_is_idempotent(
     assert by_path[f"/m-{scratch_code}/kk-dokimis"].name == "Κέντρο Δοκιμής"
 
     user = make_user(Role.STAFF, unit=annex, profession=Profession.MEDIATOR)
-    spec = UserSpec(
-        username=user.username,
-        email=f"{user.username}@example.invalid",
-        role=Role.STAFF,
-        unit=annex,
-        profession=Profession.MEDIATOR,
-        password=PASSWORD,
+    spec = spec_of(
+        user, role=Role.STAFF, unit=annex, profession=Profession.MEDIATOR, password=PASSWORD
     )
     assert admin.ensure_user(spec) == user.id
     assert admin.ensure_user(spec) == user.id
@@ -1409,13 +1403,7 @@ def test_ensure_user_exclusive_keeps_exactly_the_specs_role_organization_and_uni
     centre = UnitPath(scratch_code, "kk-dokimis")
     annex = UnitPath(scratch_code, "kk-dokimis", "parartima-1")
     head = make_user(Role.CENTRE_HEAD, unit=centre)
-    spec = UserSpec(
-        username=head.username,
-        email=f"{head.username}@example.invalid",
-        role=Role.STAFF,
-        unit=annex,
-        profession=Profession.PSYCHOLOGIST,
-    )
+    spec = spec_of(head, role=Role.STAFF, unit=annex, profession=Profession.PSYCHOLOGIST)
     # Additive (the default): the centre head's role and group stay.
     assert admin.ensure_user(spec) == head.id
     assert _access(engine, head.id) == (
@@ -1475,12 +1463,7 @@ def test_ensure_user_sets_and_changes_the_password(
 ) -> None:
     invited = make_user(Role.STAFF, password=None)
     admin = EmbeddedIdentityAdmin(engine)
-    spec = UserSpec(
-        username=invited.username,
-        email=f"{invited.username}@example.invalid",
-        role=Role.STAFF,
-        password=PASSWORD,
-    )
+    spec = spec_of(invited, role=Role.STAFF, password=PASSWORD)
     assert admin.ensure_user(spec) == invited.id
     assert password_grant(web, dataclasses.replace(invited, password=PASSWORD)).status_code == 200
     changed = "another long test password"
@@ -1489,6 +1472,11 @@ def test_ensure_user_sets_and_changes_the_password(
         password_grant(web, dataclasses.replace(invited, password=PASSWORD)), "invalid_grant"
     )
     assert password_grant(web, dataclasses.replace(invited, password=changed)).status_code == 200
+
+
+def spec_of(user: User, **fields: Any) -> UserSpec:
+    """The spec of ``user``'s account (e-mail made of the username), ``fields`` added."""
+    return UserSpec(username=user.username, email=f"{user.username}@example.invalid", **fields)
 
 
 def _profile(engine: Engine, username: str) -> tuple[Any, ...]:
@@ -1582,12 +1570,7 @@ def test_exclusive_takes_away_a_profession_the_spec_has_not(
     annex = UnitPath(scratch_code, "kk-dokimis", "parartima-1")
     made = make_user(Role.STAFF, unit=annex, profession=Profession.PSYCHOLOGIST)
     admin = EmbeddedIdentityAdmin(engine)
-    spec = UserSpec(
-        username=made.username,
-        email=f"{made.username}@example.invalid",
-        role=Role.STAFF,
-        unit=annex,
-    )
+    spec = spec_of(made, role=Role.STAFF, unit=annex)
     admin.ensure_user(spec)
     assert _profile(engine, made.username)[3] == Profession.PSYCHOLOGIST
     admin.ensure_user(spec, exclusive=True)
