@@ -392,6 +392,14 @@ class FanoutRunFactory(Factory):
     details = factory.LazyFunction(dict)
     batch_size = 50
 
+    class Params:
+        # A run over one batch, started and finished now (its counts given by the caller).
+        finished = factory.Trait(
+            batch_size=1,
+            started_at=factory.LazyFunction(utcnow),
+            finished_at=factory.LazyFunction(utcnow),
+        )
+
 
 class FanoutTenantFactory(Factory):
     class Meta:

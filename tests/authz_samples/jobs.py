@@ -6,30 +6,25 @@ from __future__ import annotations
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from kentra.platform.core.models import utcnow
 from kentra.tasks.models import FanoutRun, FanoutTenant, RunStatus, TenantState
+from tests.factories import FanoutRunFactory
 
 RUN_ID = 999_000_701
 
 
 def prepare(engine: Engine, _unit_ids: dict[str, int]) -> dict[str, str]:
     with Session(engine) as session, session.begin():
-        session.merge(
-            FanoutRun(
-                id=RUN_ID,
-                task_name="kentra.compliance.recompute_tenant",
-                actor="authorization-matrix",
-                status=RunStatus.FAILED,
-                details={},
-                batch_size=1,
-                total=1,
-                done=0,
-                failed=1,
-                retried=2,
-                started_at=utcnow(),
-                finished_at=utcnow(),
-            )
+        run = FanoutRunFactory.build(
+            id=RUN_ID,
+            task_name="kentra.compliance.recompute_tenant",
+            actor="authorization-matrix",
+            status=RunStatus.FAILED,
+            finished=True,
+            total=1,
+            failed=1,
+            retried=2,
         )
+        session.merge(run)
         session.flush()
         session.merge(
             FanoutTenant(

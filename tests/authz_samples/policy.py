@@ -6,31 +6,23 @@ from __future__ import annotations
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from kentra.platform.core.models import utcnow
 from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.tasks.models import FanoutRun, RunStatus
+from tests.factories import FanoutRunFactory
 
 JOB_ID = 999_000_301
 
 
 def prepare(engine: Engine, _unit_ids: dict[str, int]) -> dict[str, str]:
     with Session(engine) as session, session.begin():
-        session.merge(
-            FanoutRun(
-                id=JOB_ID,
-                task_name=RECOMPUTE_TASK_NAME,
-                actor="authorization-matrix",
-                status=RunStatus.DONE,
-                details={},
-                batch_size=1,
-                total=0,
-                done=0,
-                failed=0,
-                retried=0,
-                started_at=utcnow(),
-                finished_at=utcnow(),
-            )
+        run = FanoutRunFactory.build(
+            id=JOB_ID,
+            task_name=RECOMPUTE_TASK_NAME,
+            actor="authorization-matrix",
+            status=RunStatus.DONE,
+            finished=True,
         )
+        session.merge(run)
     return {"job_id": str(JOB_ID)}
 
 
