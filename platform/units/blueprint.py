@@ -149,9 +149,7 @@ def _unit_or_404(unit_id: int) -> Unit:
 
 @blueprint.route("/<municipality_code>/units")
 @requires(Permission.TENANT_UNITS_READ)
-# A schema instance, not the class: webargs would build the class anew on every request of
-# the API's most frequent read (B5).
-@blueprint.arguments(UnitListArgsSchema(), location="query")
+@blueprint.arguments(UnitListArgsSchema, location="query")
 @blueprint.response(200, UnitSchema(many=True), headers=LINK_HEADER)
 def list_units(args: dict[str, Any], municipality_code: MunicipalityCode) -> Response:
     """The municipality's centres, annexes and mobile units, closed ones included: each
