@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import DropSchema
 
@@ -128,12 +129,31 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def drop_tenant(engine: Engine, code: MunicipalityCode) -> None:
-    """Remove a tenant completely (tests only: the product archives, it never deletes)."""
-    with engine.begin() as conn:
-        conn.execute(DropSchema(code.schema_name, cascade=True, if_exists=True))
-        conn.execute(delete(Tenant).where(Tenant.code == code.value))
-        conn.execute(delete(PlatformAuditEvent).where(PlatformAuditEvent.tenant_code == code.value))
+DEADLOCK_DETECTED = "40P01"
+
+
+def drop_tenant(engine: Engine, code: MunicipalityCode, attempts: int = 5) -> None:
+    """Remove a tenant completely (tests only: the product archives, it never deletes).
+
+    The session's Celery worker may still be running a task a test sent for this tenant (a
+    compliance recomputation after a unit change); its locks and the DROP's can cross, and
+    PostgreSQL then aborts the DROP as a deadlock. The task has finished by then, so the drop
+    is tried again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                conn.execute(DropSchema(code.schema_name, cascade=True, if_exists=True))
+                conn.execute(delete(Tenant).where(Tenant.code == code.value))
+                conn.execute(
+                    delete(PlatformAuditEvent).where(PlatformAuditEvent.tenant_code == code.value)
+                )
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK_DETECTED or attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+        else:
+            return
 
 
 @pytest.fixture
