@@ -221,9 +221,9 @@ def _count(session: Session, run_id: int, **increments: int) -> None:
     )
 
 
-def record_done(session: Session, run_id: int, code: str) -> None:
-    """The tenant's work succeeded: counted in the work's own transaction (``session``). A
-    redelivered message of a tenant already finished counts nothing."""
+def _record_attempt(session: Session, run_id: int, code: str, **values: Any) -> bool:
+    """Count an attempt of the run's tenant and set ``values`` on it, unless the tenant is
+    already finished (a redelivered message): then nothing, and False."""
     updated = session.execute(
         update(FanoutTenant)
         .where(
@@ -231,13 +231,15 @@ def record_done(session: Session, run_id: int, code: str) -> None:
             FanoutTenant.municipality_code == code,
             FanoutTenant.state.not_in(FINISHED),
         )
-        .values(
-            state=TenantState.DONE,
-            attempts=FanoutTenant.attempts + 1,
-            finished_at=func.now(),
-        )
+        .values(attempts=FanoutTenant.attempts + 1, **values)
     )
-    if getattr(updated, "rowcount", 0):
+    return bool(getattr(updated, "rowcount", 0))
+
+
+def record_done(session: Session, run_id: int, code: str) -> None:
+    """The tenant's work succeeded: counted in the work's own transaction (``session``). A
+    redelivered message of a tenant already finished counts nothing."""
+    if _record_attempt(session, run_id, code, state=TenantState.DONE, finished_at=func.now()):
         _count(session, run_id, done=1)
 
 
@@ -245,21 +247,14 @@ def record_failure(engine: Engine, run_id: int, code: str, error_type: str, *, f
     """An attempt failed (its work rolled back): retrying, or failed for good; in a
     transaction of its own."""
     with Session(engine) as session, session.begin():
-        updated = session.execute(
-            update(FanoutTenant)
-            .where(
-                FanoutTenant.run_id == run_id,
-                FanoutTenant.municipality_code == code,
-                FanoutTenant.state.not_in(FINISHED),
-            )
-            .values(
-                state=TenantState.FAILED if final else TenantState.RETRYING,
-                attempts=FanoutTenant.attempts + 1,
-                error_type=error_type[:200],
-                finished_at=func.now() if final else None,
-            )
-        )
-        if getattr(updated, "rowcount", 0):
+        if _record_attempt(
+            session,
+            run_id,
+            code,
+            state=TenantState.FAILED if final else TenantState.RETRYING,
+            error_type=error_type[:200],
+            finished_at=func.now() if final else None,
+        ):
             _count(session, run_id, **({"failed": 1} if final else {"retried": 1}))
     log.warning(
         "a fan-out tenant failed" if final else "a fan-out tenant is retried",

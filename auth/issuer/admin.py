@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.security import check_password_hash
 
 from kentra.auth.claims import ORGANIZATION_PREFIX, organization_alias
@@ -298,24 +299,8 @@ def _update_existing_user(
 
 def _ensure_organization(conn: Connection, alias: str, name: str | None) -> uuid.UUID:
     """Create the organization if missing; ``name`` (when given) replaces the current name."""
-    statement = insert(IdentityOrganization).values(
-        id=uuid.uuid4(), alias=alias, name=name or alias
-    )
-    upsert = (
-        statement.on_conflict_do_update(
-            index_elements=[IdentityOrganization.alias], set_={"name": name}
-        )
-        if name is not None
-        else statement.on_conflict_do_nothing(index_elements=[IdentityOrganization.alias])
-    )
-    organization_id: uuid.UUID | None = conn.execute(
-        upsert.returning(IdentityOrganization.id)
-    ).scalar_one_or_none()
-    if organization_id is None:
-        organization_id = conn.execute(
-            select(IdentityOrganization.id).where(IdentityOrganization.alias == alias)
-        ).scalar_one()
-    return organization_id
+    values = {"alias": alias, "name": name or alias}
+    return _ensure_row(conn, IdentityOrganization, IdentityOrganization.alias, values, name)
 
 
 def _ensure_group(
@@ -325,26 +310,36 @@ def _ensure_group(
     organization_id: uuid.UUID,
     parent_id: uuid.UUID | None,
 ) -> uuid.UUID:
-    statement = insert(IdentityGroup).values(
-        id=uuid.uuid4(),
-        path=path,
-        name=name or path.rsplit("/", 1)[-1],
-        organization_id=organization_id,
-        parent_id=parent_id,
-    )
+    values = {
+        "path": path,
+        "name": name or path.rsplit("/", 1)[-1],
+        "organization_id": organization_id,
+        "parent_id": parent_id,
+    }
+    return _ensure_row(conn, IdentityGroup, IdentityGroup.path, values, name)
+
+
+def _ensure_row(
+    conn: Connection,
+    model: type[IdentityOrganization | IdentityGroup],
+    key: InstrumentedAttribute[str],
+    values: Mapping[str, object],
+    name: str | None,
+) -> uuid.UUID:
+    """The id of the organization or group whose unique ``key`` is ``values[key]``: inserted
+    with ``values`` if missing, its name replaced by ``name`` when given. ``ON CONFLICT`` keeps
+    it safe under concurrency; a row that conflicts without a new name returns nothing, so
+    it is read."""
+    statement = insert(model).values(id=uuid.uuid4(), **values)
     upsert = (
-        statement.on_conflict_do_update(index_elements=[IdentityGroup.path], set_={"name": name})
+        statement.on_conflict_do_update(index_elements=[key], set_={"name": name})
         if name is not None
-        else statement.on_conflict_do_nothing(index_elements=[IdentityGroup.path])
+        else statement.on_conflict_do_nothing(index_elements=[key])
     )
-    group_id: uuid.UUID | None = conn.execute(
-        upsert.returning(IdentityGroup.id)
-    ).scalar_one_or_none()
-    if group_id is None:
-        group_id = conn.execute(
-            select(IdentityGroup.id).where(IdentityGroup.path == path)
-        ).scalar_one()
-    return group_id
+    row_id: uuid.UUID | None = conn.execute(upsert.returning(model.id)).scalar_one_or_none()
+    if row_id is None:
+        row_id = conn.execute(select(model.id).where(key == values[key.key])).scalar_one()
+    return row_id
 
 
 def _ensure_unit_group(conn: Connection, unit: UnitPath, name: str | None) -> uuid.UUID:

@@ -12,23 +12,22 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Annotated, Any
 
-from sqlalchemy import (
-    CHAR,
-    BigInteger,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Identity,
-    Integer,
-    String,
-    Text,
-    Uuid,
-)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CHAR, Boolean, DateTime, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
 from kentra.auth.roles import Profession, Role
-from kentra.platform.core.models import SharedBase, string_enum, utcnow
+from kentra.platform.core.models import CreatedAt, IdentityKey, SharedBase, string_enum
+
+# Keycloak's ids: random UUIDs, made by the application.
+UuidKey = Annotated[uuid.UUID, mapped_column(Uuid, primary_key=True, default=uuid.uuid4)]
+
+
+def _belongs_to(target: str, **options: Any) -> MappedColumn[Any]:
+    """A reference to the row this one belongs to (``shared.<table>.id``): deleted with it.
+    ``options`` as for ``mapped_column`` (``primary_key``, ``index``…)."""
+    return mapped_column(ForeignKey(f"shared.{target}.id", ondelete="CASCADE"), **options)
 
 
 class GrantKind(enum.StrEnum):
@@ -41,10 +40,10 @@ class IdentityOrganization(SharedBase):
 
     __tablename__ = "identity_organizations"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[UuidKey]
     alias: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class IdentityGroup(SharedBase):
@@ -52,16 +51,12 @@ class IdentityGroup(SharedBase):
 
     __tablename__ = "identity_groups"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[UuidKey]
     path: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_organizations.id", ondelete="CASCADE"), index=True
-    )
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("shared.identity_groups.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    organization_id: Mapped[uuid.UUID] = _belongs_to("identity_organizations", index=True)
+    parent_id: Mapped[uuid.UUID | None] = _belongs_to("identity_groups", index=True)
+    created_at: Mapped[CreatedAt]
 
 
 class IdentityUser(SharedBase):
@@ -69,7 +64,7 @@ class IdentityUser(SharedBase):
 
     __tablename__ = "identity_users"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[UuidKey]
     # Lower case, like Keycloak's usernames.
     username: Mapped[str] = mapped_column(String(255), unique=True)
     email: Mapped[str | None] = mapped_column(String(255))
@@ -81,7 +76,7 @@ class IdentityUser(SharedBase):
     profession: Mapped[Profession | None] = mapped_column(
         string_enum(Profession, "identity_profession", 32)
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class IdentityUserRole(SharedBase):
@@ -89,32 +84,22 @@ class IdentityUserRole(SharedBase):
 
     __tablename__ = "identity_user_roles"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[uuid.UUID] = _belongs_to("identity_users", primary_key=True)
     role: Mapped[Role] = mapped_column(string_enum(Role, "identity_role", 32), primary_key=True)
 
 
 class IdentityOrganizationMember(SharedBase):
     __tablename__ = "identity_organization_members"
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_organizations.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    organization_id: Mapped[uuid.UUID] = _belongs_to("identity_organizations", primary_key=True)
+    user_id: Mapped[uuid.UUID] = _belongs_to("identity_users", primary_key=True, index=True)
 
 
 class IdentityGroupMember(SharedBase):
     __tablename__ = "identity_group_members"
 
-    group_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_groups.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    group_id: Mapped[uuid.UUID] = _belongs_to("identity_groups", primary_key=True)
+    user_id: Mapped[uuid.UUID] = _belongs_to("identity_users", primary_key=True, index=True)
 
 
 class IdentityLoginSession(SharedBase):
@@ -122,11 +107,9 @@ class IdentityLoginSession(SharedBase):
 
     __tablename__ = "identity_login_sessions"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    id: Mapped[UuidKey]
+    user_id: Mapped[uuid.UUID] = _belongs_to("identity_users", index=True)
+    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -137,21 +120,17 @@ class IdentityGrant(SharedBase):
 
     __tablename__ = "identity_grants"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     token_hash: Mapped[str] = mapped_column(CHAR(64), unique=True)
     kind: Mapped[GrantKind] = mapped_column(string_enum(GrantKind, "identity_grant_kind", 24))
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("shared.identity_users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = _belongs_to("identity_users", index=True)
     client_id: Mapped[str] = mapped_column(String(64))
-    session_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("shared.identity_login_sessions.id", ondelete="CASCADE"), index=True
-    )
+    session_id: Mapped[uuid.UUID | None] = _belongs_to("identity_login_sessions", index=True)
     scope: Mapped[str] = mapped_column(Text, default="")
     redirect_uri: Mapped[str | None] = mapped_column(Text)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     nonce: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

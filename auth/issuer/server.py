@@ -387,6 +387,24 @@ def _csrf_ok(browser: BrowserState) -> bool:
     )
 
 
+def _browser_request() -> tuple[EmbeddedIssuer, BrowserState, MultiDict[str, str]]:
+    """What the endpoints a browser is sent to (authorization, logout) start from: the issuer,
+    the browser's login state, and the parameters, in the query (GET) or the form (POST)."""
+    issuer = embedded_issuer()
+    values = request.args if request.method == "GET" else request.form
+    return issuer, _read_browser(issuer), values
+
+
+def _browser_page(
+    issuer: EmbeddedIssuer, browser: BrowserState, body: str, status: int = 200
+) -> Response:
+    """A page of the login or logout flow; a new browser state goes with it as a cookie."""
+    response = _html(body, status)
+    if browser.fresh:
+        _write_browser(issuer, response, browser)
+    return response
+
+
 # --- discovery and keys ----------------------------------------------------------------------
 
 
@@ -540,18 +558,13 @@ def _login_form(
         invalid=invalid,
         development=issuer.development,
     )
-    response = _html(body, status)
-    if browser.fresh:
-        _write_browser(issuer, response, browser)
-    return response
+    return _browser_page(issuer, browser, body, status)
 
 
 @blueprint.route(OIDC_PATH + "/auth", methods=["GET", "POST"])
 @public
 def authorize() -> Response:
-    issuer = embedded_issuer()
-    browser = _read_browser(issuer)
-    values = request.args if request.method == "GET" else request.form
+    issuer, browser, values = _browser_request()
     try:
         authorization = _parse_authorization_request(issuer, values)
     except _PageError as exc:
@@ -978,9 +991,7 @@ def logout() -> Response:
     one the user confirms on a page (a form with a CSRF token), like Keycloak. A
     ``post_logout_redirect_uri`` must be registered for the client (named by ``client_id`` or
     by the hint); ``state`` is passed back."""
-    issuer = embedded_issuer()
-    browser = _read_browser(issuer)
-    values = request.args if request.method == "GET" else request.form
+    issuer, browser, values = _browser_request()
     try:
         logout_request = _parse_logout(issuer, values)
     except _LogoutRefused as exc:
@@ -998,17 +1009,13 @@ def _logout_confirmation(
         "state": logout_request.state,
         "client_id": logout_request.client_id,
     }
-    response = _html(
-        pages.logout_page(
-            action=url_for(f"{BLUEPRINT_NAME}.logout"),
-            fields={name: value for name, value in fields.items() if value is not None},
-            csrf_token=browser.csrf_token,
-            development=issuer.development,
-        )
+    body = pages.logout_page(
+        action=url_for(f"{BLUEPRINT_NAME}.logout"),
+        fields={name: value for name, value in fields.items() if value is not None},
+        csrf_token=browser.csrf_token,
+        development=issuer.development,
     )
-    if browser.fresh:
-        _write_browser(issuer, response, browser)
-    return response
+    return _browser_page(issuer, browser, body)
 
 
 def _end_login(

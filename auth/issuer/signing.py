@@ -48,6 +48,31 @@ def _profile_claims(account: Account, scopes: frozenset[str]) -> dict[str, Any]:
     return claims
 
 
+def _token_claims(
+    issuer: str,
+    account: Account,
+    client_id: str,
+    now: int,
+    *,
+    aud: str | list[str],
+    typ: str,
+    **time_claim: int,
+) -> dict[str, Any]:
+    """The claims both tokens open with, in Keycloak's order; ``time_claim`` is the one after
+    ``iat`` where they differ (``nbf`` in an access token, ``auth_time`` in an ID token)."""
+    return {
+        "exp": now + ACCESS_TOKEN_LIFETIME,
+        "iat": now,
+        **time_claim,
+        "jti": str(uuid.uuid4()),
+        "iss": issuer,
+        "aud": aud,
+        "sub": str(account.id),
+        "typ": typ,
+        "azp": client_id,
+    }
+
+
 def access_token_claims(
     *,
     issuer: str,
@@ -58,17 +83,9 @@ def access_token_claims(
     now: int,
 ) -> dict[str, Any]:
     """The claims of an access token, in the order Keycloak writes them."""
-    claims: dict[str, Any] = {
-        "exp": now + ACCESS_TOKEN_LIFETIME,
-        "iat": now,
-        "nbf": now,
-        "jti": str(uuid.uuid4()),
-        "iss": issuer,
-        "aud": [API_CLIENT],
-        "sub": str(account.id),
-        "typ": ACCESS_TOKEN_TYPE,
-        "azp": client_id,
-    }
+    claims = _token_claims(
+        issuer, account, client_id, now, aud=[API_CLIENT], typ=ACCESS_TOKEN_TYPE, nbf=now
+    )
     if session_id is not None:
         claims["sid"] = str(session_id)
     # Keycloak's basic scope adds the authentication time; the embedded issuer reports the
@@ -101,17 +118,9 @@ def id_token_claims(
     access_token: str,
     now: int,
 ) -> dict[str, Any]:
-    claims: dict[str, Any] = {
-        "exp": now + ACCESS_TOKEN_LIFETIME,
-        "iat": now,
-        "auth_time": auth_time,
-        "jti": str(uuid.uuid4()),
-        "iss": issuer,
-        "aud": client_id,
-        "sub": str(account.id),
-        "typ": ID_TOKEN_TYPE,
-        "azp": client_id,
-    }
+    claims = _token_claims(
+        issuer, account, client_id, now, aud=client_id, typ=ID_TOKEN_TYPE, auth_time=auth_time
+    )
     if nonce:
         claims["nonce"] = nonce
     if session_id is not None:

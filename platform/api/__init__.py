@@ -16,7 +16,7 @@ import re
 from datetime import date
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import flask
 import flask_smorest
@@ -291,6 +291,17 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
         on every request (measured on the units list, the API's most frequent read: B5)."""
         return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
+    def paged_list(self, arguments: Any, schema: Any) -> Any:
+        """A paged list's query and answer (ADR 0040), said once for every list: its
+        ``arguments`` (a :class:`~kentra.platform.api.paging.PageArgsSchema`) in the query
+        string, ``schema`` as the 200's body, and the pages around it in a ``Link`` header. The
+        view answers :func:`~kentra.platform.api.paging.paged` (or sets the header itself)."""
+        from kentra.platform.api.paging import LINK_HEADER  # noqa: PLC0415 - paging imports this module
+
+        query = self.arguments(arguments, location="query")
+        answer = self.response(200, schema, headers=LINK_HEADER)
+        return lambda view: query(answer(view))
+
 
 class SchemaOpts(ma.SchemaOpts):
     """``class Meta: model = …``: the table the schema's fields are stored in, whose column
@@ -325,6 +336,18 @@ class Schema(ma.Schema):
     @ma.pre_load
     def _normalise_text(self, data: Any, **_kwargs: Any) -> Any:
         return inputs.normalised(data)
+
+
+Found = TypeVar("Found")
+
+
+def found_or_404(found: Found | None, message: str) -> Found:
+    """What an access function found, or the 404 problem saying ``message`` when it found
+    nothing: there is no such thing, or it is not the caller's (one answer for both)."""
+    if found is None:
+        flask_smorest.abort(404, message=message)
+    assert found is not None  # abort() raises
+    return found
 
 
 def _iso_date(value: Any) -> str:

@@ -52,17 +52,19 @@ def installed() -> bool:
     )
 
 
+def asset_url(package: str, file_name: str) -> str:
+    """The URL of one file :func:`asset` serves."""
+    return flask.url_for(f"{blueprint.name}.asset", package=package, file_name=file_name)
+
+
 def swagger_ui_page(title: str, spec_url: str) -> Response:
     return docs_page(
         "api/swagger_ui.html",
         title=title,
         spec_url=spec_url,
-        swagger_ui_url=flask.url_for(
-            f"{blueprint.name}.asset", package="swagger-ui", file_name="swagger-ui.css"
-        ).removesuffix("swagger-ui.css"),
-        init_script=flask.url_for(
-            f"{blueprint.name}.asset", package="kentra", file_name=SWAGGER_UI_INIT
-        ),
+        # The package's folder: the template names its files.
+        swagger_ui_url=asset_url("swagger-ui", "swagger-ui.css").removesuffix("swagger-ui.css"),
+        init_script=asset_url("kentra", SWAGGER_UI_INIT),
         redoc_page=flask.url_for("api-docs.openapi_redoc"),
     )
 
@@ -72,9 +74,7 @@ def redoc_page(title: str, spec_url: str) -> Response:
         "api/redoc.html",
         title=title,
         spec_url=spec_url,
-        redoc_url=flask.url_for(
-            f"{blueprint.name}.asset", package="redoc", file_name="redoc.standalone.js"
-        ),
+        redoc_url=asset_url("redoc", "redoc.standalone.js"),
         swagger_page=flask.url_for("api-docs.openapi_swagger_ui"),
     )
 

@@ -1,6 +1,7 @@
 """Marshmallow fields and messages the modules' schemas share (moved from onboarding's schemas,
-ADR 0043, so that no module imports another's schemas for them): trimmed text, the Greek VAT
-number, a telephone number, and the Greek messages of a required field and a bad e-mail."""
+ADR 0043, so that no module imports another's schemas for them): trimmed text, a text's length,
+a municipality's code, the Greek VAT number, a telephone number, and the Greek messages of a
+required field and a bad e-mail."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import marshmallow as ma
 import phonenumbers
+from marshmallow import validate
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.gr import vat
 
@@ -19,6 +21,14 @@ TEXT = {**REQUIRED, "invalid": "Το πεδίο πρέπει να είναι κ�
 INVALID_VAT = "Ο ΑΦΜ δεν είναι έγκυρος."
 INVALID_PHONE = "Ο αριθμός τηλεφώνου δεν είναι έγκυρος."
 INVALID_EMAIL = "Η διεύθυνση ηλεκτρονικού ταχυδρομείου δεν είναι έγκυρη."
+INVALID_MUNICIPALITY_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 4501."
+
+
+def length(low: int, high: int) -> validate.Length:
+    """A text of ``low`` to ``high`` characters, with the Greek message the forms show."""
+    return validate.Length(
+        min=low, max=high, error=f"Το κείμενο πρέπει να έχει από {low} έως {high} χαρακτήρες."
+    )
 
 
 class Text(ma.fields.String):
@@ -30,6 +40,17 @@ class Text(ma.fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return str(super()._deserialize(value, attr, data, **kwargs)).strip()
+
+
+class MunicipalityCode(Text):
+    """A municipality's 4-digit ELSTAT code, as typed: its shape only (whether the municipality
+    exists is the schema's or the operation's to check). The pattern is in the API document
+    through the validator."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_MUNICIPALITY_CODE), **kwargs
+        )
 
 
 def _documented(kwargs: dict[str, Any], **rules: Any) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from kentra.auth.roles import ROLE_REACH, Reach
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
 from kentra.platform.compliance.operations import ADVISORY_PREMISES
 from kentra.platform.core.paging import page_of
-from kentra.platform.reference.models import Municipality, Region, RegionalUnit
-from kentra.platform.supervision.operations import supervised_municipality_codes
-from kentra.platform.units.models import Unit
+from kentra.platform.reference.api import Municipality, Region, RegionalUnit
+from kentra.platform.supervision.api import supervised_municipality_codes
+from kentra.platform.units.api import Unit
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from kentra.auth.flask import current_principal, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api.paging import paged
 from kentra.platform.compliance.access import (
     access_municipality_compliance,
     access_overview,
@@ -46,8 +46,7 @@ def get_municipality_compliance(municipality_code: MunicipalityCode) -> dict[str
 
 @blueprint.route("/compliance")
 @requires(Permission.REGION_COMPLIANCE_READ)
-@blueprint.arguments(ComplianceOverviewPageArgsSchema, location="query")
-@blueprint.response(200, ComplianceOverviewSchema, headers=LINK_HEADER)
+@blueprint.paged_list(ComplianceOverviewPageArgsSchema, ComplianceOverviewSchema)
 def get_overview(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """Centres across municipalities within the caller's reach, with counts by status.
 

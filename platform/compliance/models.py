@@ -10,15 +10,14 @@ tenant schema. It holds no personal data: counts, a status and the codes of the 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CHAR, BigInteger, DateTime, ForeignKey, Integer, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import SharedBase, string_enum, utcnow
-from kentra.platform.reference.models import Municipality
+from kentra.platform.core.models import CreatedAt, SharedBase, string_enum
+from kentra.platform.reference.api import municipality_ref
 
 
 class ComplianceStatus(enum.StrEnum):
@@ -29,9 +28,7 @@ class ComplianceStatus(enum.StrEnum):
 class CentreCompliance(SharedBase):
     __tablename__ = "centre_compliance"
 
-    municipality_code: Mapped[str] = mapped_column(
-        CHAR(4), ForeignKey(Municipality.code), primary_key=True
-    )
+    municipality_code: Mapped[str] = municipality_ref(primary_key=True)
     centre_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     centre_name: Mapped[str] = mapped_column(Text)
     status: Mapped[ComplianceStatus] = mapped_column(
@@ -42,4 +39,4 @@ class CentreCompliance(SharedBase):
     staff_count: Mapped[int] = mapped_column(Integer)
     required_staff: Mapped[int] = mapped_column(Integer)
     policy_version_id: Mapped[int] = mapped_column(ForeignKey("shared.policy_versions.id"))
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    computed_at: Mapped[CreatedAt]

@@ -30,12 +30,11 @@ from sqlalchemy.orm import Session
 
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
 from kentra.platform.core.models import local_today, utcnow
-from kentra.platform.policy.models import PolicyVersion
-from kentra.platform.policy.operations import policy_in_force, staffing_requirement
-from kentra.platform.reference.models import Municipality
-from kentra.platform.regulations.models import RegulationStatus, RegulationVersion
-from kentra.platform.staff.models import StaffMember
-from kentra.platform.units.models import Unit, UnitKind
+from kentra.platform.policy.api import PolicyVersion, policy_in_force, staffing_requirement
+from kentra.platform.reference.api import Municipality
+from kentra.platform.regulations.api import RegulationStatus, RegulationVersion
+from kentra.platform.staff.api import StaffMember
+from kentra.platform.units.api import PREMISES_ITEMS, Unit, UnitKind
 
 
 @dataclass(frozen=True)
@@ -56,16 +55,12 @@ REGULATION_MISSING = "operating_regulation_missing"
 
 # The premises checklist (units.models.PREMISES_ITEMS): which items are mandatory (ADR 0012).
 # domain.md §7 states every item as a requirement except "if possible in municipality-owned
-# vacant premises"; accessibility is in bold. Advisory items are shown, never unmet.
-MANDATORY_PREMISES: tuple[str, ...] = (
-    "premises_distinct_space",
-    "premises_near_social_services",
-    "premises_near_social_structures",
-    "premises_reception_waiting_processing",
-    "premises_toilets_public_and_staff",
-    "premises_accessible",
-)
+# vacant premises"; accessibility is in bold. Advisory items are shown, never unmet; every other
+# item of the checklist is mandatory, in the checklist's order.
 ADVISORY_PREMISES: tuple[str, ...] = ("premises_municipality_owned",)
+MANDATORY_PREMISES: tuple[str, ...] = tuple(
+    item for item in PREMISES_ITEMS if item not in ADVISORY_PREMISES
+)
 
 # Every unmet item, in the order a result lists them.
 ITEMS: dict[str, Item] = {

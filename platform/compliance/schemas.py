@@ -9,6 +9,7 @@ from marshmallow import validate
 
 from kentra.platform.api import Schema
 from kentra.platform.api.paging import PageArgsSchema
+from kentra.platform.api.schemas import MunicipalityRegionFields
 from kentra.platform.compliance.access import OVERVIEW_ORDERS
 from kentra.platform.compliance.models import ComplianceStatus
 from kentra.platform.compliance.operations import ADVISORY_ITEMS, ITEMS
@@ -56,11 +57,9 @@ class MunicipalityComplianceSchema(Schema):
     centres = ma.fields.List(ma.fields.Nested(MunicipalityCentreComplianceSchema))
 
 
-class OverviewCentreSchema(CentreComplianceSchema):
-    municipality_code = ma.fields.String()
-    municipality_name = ma.fields.String()
-    region_code = ma.fields.String()
-    region_name = ma.fields.String()
+class OverviewCentreSchema(MunicipalityRegionFields, CentreComplianceSchema):
+    """A centre's result in the ministry's overview: the centre's fields, then its
+    municipality's and region's (the later base's fields come first)."""
 
 
 class ComplianceCountsSchema(Schema):

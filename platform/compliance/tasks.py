@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from kentra.platform.compliance.operations import recompute_tenant
 from kentra.platform.core.database import get_engine
-from kentra.platform.policy.recompute import (
+from kentra.platform.policy.api import (
     RECOMPUTE_TASK_NAME,
     create_recompute_job,
     recompute_job,
 )
-from kentra.platform.regulations.events import RegulationChanged
-from kentra.platform.staff.events import StaffChanged
-from kentra.platform.units.events import UnitChanged
+from kentra.platform.regulations.api import RegulationChanged
+from kentra.platform.staff.api import StaffChanged
+from kentra.platform.units.api import UnitChanged
 from kentra.tasks.base import TenantTask
 from kentra.tasks.celery_app import celery
 from kentra.tasks.events import subscribe

@@ -41,9 +41,9 @@ from kentra.platform.compliance.operations import (
 from kentra.platform.compliance.schemas import ComplianceOverviewQueryArgsSchema
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
-from kentra.platform.policy.access import access_policy_in_force
-from kentra.platform.reference.access import access_municipality_by_code
-from kentra.platform.units.access import access_open_centre
+from kentra.platform.policy.api import access_policy_in_force
+from kentra.platform.reference.api import access_municipality_by_code
+from kentra.platform.units.api import access_open_centre
 from kentra.tenants.codes import MunicipalityCode
 
 blueprint = Blueprint("compliance_pages", __name__, template_folder="templates")

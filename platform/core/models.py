@@ -11,10 +11,11 @@ import enum
 import importlib
 import pkgutil
 from datetime import UTC, date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Enum, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import BigInteger, DateTime, Enum, Identity, Integer, MetaData, text
+from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 SHARED_SCHEMA = "shared"
 TENANT_SCHEMA = "tenant"  # placeholder, never a real schema
@@ -64,6 +65,20 @@ def utcnow() -> datetime:
 def local_today() -> date:
     """Today's date in Greece."""
     return datetime.now(PLATFORM_TIMEZONE).date()
+
+
+# Columns many tables declare alike, said once: a model writes ``id: Mapped[IdentityKey]``, and
+# adds what it needs on top (``occurred_at: Mapped[CreatedAt] = mapped_column(index=True)``).
+# Annotated types: each column stays where the table declares it (a mixin's columns would move
+# to the end), so the tables and their migrations are unchanged.
+
+# A surrogate key: a bigint identity.
+IdentityKey = Annotated[int, mapped_column(BigInteger, Identity(), primary_key=True)]
+# When the row was written (created, uploaded, computed…), set by the application in UTC.
+CreatedAt = Annotated[datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
+# The optimistic concurrency counter behind the API's ETag / If-Match; the model names it in
+# ``__mapper_args__ = {"version_id_col": version}``.
+RowVersion = Annotated[int, mapped_column(Integer, server_default=text("1"))]
 
 
 def load_all_models() -> None:

@@ -30,13 +30,15 @@ from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.auth.roles import Role
 from kentra.platform.core.database import request_session
-from kentra.platform.municipalities.access import access_profile
-from kentra.platform.reference.access import access_municipality_by_code
-from kentra.platform.reference.models import Municipality
-from kentra.platform.supervision.access import BASIS_TEXT, access_supervision
-from kentra.platform.units.access import access_open_centre, access_units_of_centre
-from kentra.platform.units.models import UnitKind
-from kentra.platform.units.operations import own_centre_refusal
+from kentra.platform.municipalities.api import access_profile
+from kentra.platform.reference.api import Municipality, access_municipality_by_code
+from kentra.platform.supervision.api import BASIS_TEXT, access_supervision
+from kentra.platform.units.api import (
+    UnitKind,
+    access_open_centre,
+    access_units_of_centre,
+    own_centre_refusal,
+)
 from kentra.platform.web.links import may_open
 from kentra.platform.web.navigation import primary_navigation
 from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code

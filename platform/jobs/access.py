@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
-from kentra.platform.reference.models import Municipality
+from kentra.platform.reference.api import Municipality
 from kentra.tasks.models import FanoutRun, FanoutTenant, TenantState
 
 RECENT = 50

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import abort
-
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.api import Blueprint
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api import Blueprint, found_or_404
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.jobs.access import access_run, access_run_problems, access_runs_page
 from kentra.platform.jobs.schemas import RunDetailSchema, RunListSchema, RunPageArgsSchema
@@ -41,8 +39,7 @@ NOT_FOUND = "Δεν υπάρχει τέτοια εργασία. There is no such
 
 @blueprint.route("", methods=["GET"])
 @requires(Permission.NATIONAL_JOBS_READ)
-@blueprint.arguments(RunPageArgsSchema, location="query")
-@blueprint.response(200, RunListSchema, headers=LINK_HEADER)
+@blueprint.paged_list(RunPageArgsSchema, RunListSchema)
 def list_runs(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """The runs, newest first: task, who started it, counts, times, duration; a page at a
     time (``cursor``, ``per_page``; the pages around in ``Link``)."""
@@ -56,9 +53,6 @@ def list_runs(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
 def get_run(run_id: int) -> Any:
     """One run, with the municipalities that failed (the error's type, never its text)."""
     session = request_session()
-    run = access_run(session, signed_in_principal(), run_id)
-    if run is None:
-        abort(404, message=NOT_FOUND)
-    assert run is not None  # abort() raises
+    run = found_or_404(access_run(session, signed_in_principal(), run_id), NOT_FOUND)
     values = {name: getattr(run, name) for name in RUN_FIELDS}
     return {**values, "problems": access_run_problems(session, signed_in_principal(), run_id)}

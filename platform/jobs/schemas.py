@@ -8,10 +8,11 @@ import marshmallow as ma
 
 from kentra.platform.api import Schema
 from kentra.platform.api.paging import PageArgsSchema
+from kentra.platform.api.schemas import FanOutProgressFields, MunicipalityFields
 from kentra.tasks.models import RunStatus, TenantState
 
 
-class RunSchema(Schema):
+class RunSchema(FanOutProgressFields):
     id = ma.fields.Integer()
     task_name = ma.fields.String()
     actor = ma.fields.String(metadata={"description": "a subject, or schedule / cli"})
@@ -19,13 +20,7 @@ class RunSchema(Schema):
     details = ma.fields.Dict(
         keys=ma.fields.String(), metadata={"description": "ids of what caused the run"}
     )
-    total = ma.fields.Integer()
-    done = ma.fields.Integer()
-    failed = ma.fields.Integer()
     retried = ma.fields.Integer(metadata={"description": "failed attempts sent again"})
-    requested_at = ma.fields.DateTime()
-    started_at = ma.fields.DateTime(allow_none=True)
-    finished_at = ma.fields.DateTime(allow_none=True)
     duration_seconds = ma.fields.Method("_duration", allow_none=True)
 
     def _duration(self, run: Any) -> float | None:
@@ -44,9 +39,7 @@ class RunPageArgsSchema(PageArgsSchema):
     """A page of the runs (``cursor``, ``per_page``)."""
 
 
-class TenantProblemSchema(Schema):
-    municipality_code = ma.fields.String()
-    municipality_name = ma.fields.String()
+class TenantProblemSchema(MunicipalityFields):
     state = ma.fields.Enum(TenantState, by_value=True)
     attempts = ma.fields.Integer()
     error_type = ma.fields.String(

@@ -20,8 +20,8 @@ from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.jobs.access import access_run, access_run_problems, access_runs_page
-from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
-from kentra.platform.staff.tasks import TENANT_TASK_NAME as OFFBOARDING_TASK_NAME
+from kentra.platform.policy.api import RECOMPUTE_TASK_NAME
+from kentra.platform.staff.api import OFFBOARDING_TASK_NAME
 from kentra.platform.web.paging import page_or_first
 from kentra.tasks.models import FanoutRun, RunStatus, TenantState
 

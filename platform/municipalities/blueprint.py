@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import abort
-
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.api import Blueprint
+from kentra.platform.api import Blueprint, found_or_404
 from kentra.platform.core.database import request_session
 from kentra.platform.municipalities.access import access_profile
 from kentra.platform.municipalities.schemas import MunicipalityProfileSchema
@@ -29,10 +27,9 @@ blueprint = Blueprint(
 @blueprint.response(200, MunicipalityProfileSchema)
 def get_profile(municipality_code: MunicipalityCode) -> dict[str, Any]:
     """The municipality's public profile, read from its own schema."""
-    profile = access_profile(request_session(), signed_in_principal())
-    if profile is None:
-        abort(404, message=NOT_FOUND_DETAIL)
-    assert profile is not None  # abort() raises
+    profile = found_or_404(
+        access_profile(request_session(), signed_in_principal()), NOT_FOUND_DETAIL
+    )
     return {
         "code": profile.municipality_code,
         "name_el": profile.display_name_el,

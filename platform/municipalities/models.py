@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CHAR, DateTime, ForeignKey, String, Text
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import TenantBase, utcnow
-from kentra.platform.reference.models import Municipality
+from kentra.platform.core.models import CreatedAt, TenantBase, utcnow
+from kentra.platform.reference.api import municipality_ref
 
 
 class TenantProfile(TenantBase):
@@ -18,15 +18,10 @@ class TenantProfile(TenantBase):
 
     __tablename__ = "profile"
 
-    municipality_code: Mapped[str] = mapped_column(
-        # A Column object, not a string: the shared table lives in another MetaData.
-        CHAR(4),
-        ForeignKey(Municipality.code),
-        primary_key=True,
-    )
+    municipality_code: Mapped[str] = municipality_ref(primary_key=True)
     display_name_el: Mapped[str] = mapped_column(Text)
     display_name_latin: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class TenantSetting(TenantBase):

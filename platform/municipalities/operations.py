@@ -6,10 +6,10 @@ from sqlalchemy import func, insert, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from kentra.platform.audit.operations import tenant_event
+from kentra.platform.audit.api import tenant_event
 from kentra.platform.core.models import utcnow
 from kentra.platform.municipalities.models import DEFAULT_SETTINGS, TenantProfile, TenantSetting
-from kentra.platform.reference.models import Municipality
+from kentra.platform.reference.api import Municipality
 
 
 def seed_tenant_defaults(session: Session, municipality_code: str, *, actor: str) -> None:

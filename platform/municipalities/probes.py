@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import text
 
 from kentra.auth.principal import SystemPrincipal
-from kentra.platform.audit.access import access_audit_event_count
-from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.audit.api import access_audit_event_count, record_tenant_event
 from kentra.platform.municipalities.access import access_profile
 from kentra.tasks.base import TenantTask
 from kentra.tasks.celery_app import celery

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from kentra.auth.principal import Reader
-from kentra.platform.audit.operations import record_platform_event
+from kentra.platform.audit.api import record_platform_event
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
 

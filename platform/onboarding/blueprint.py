@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import abort
 from werkzeug.exceptions import TooManyRequests
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_principal, public, requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.api import Blueprint
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api import Blueprint, found_or_404
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.onboarding.access import access_request_by_id, access_requests_page
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
@@ -77,8 +76,7 @@ def submit(data: dict[str, Any]) -> OnboardingRequest:
 
 @blueprint.route("/requests", methods=["GET"])
 @requires(Permission.PLATFORM_ONBOARDING_REVIEW)
-@blueprint.arguments(OnboardingRequestQueryArgsSchema, location="query")
-@blueprint.response(200, OnboardingRequestSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(OnboardingRequestQueryArgsSchema, OnboardingRequestSchema(many=True))
 def list_requests(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """Onboarding requests, newest first, optionally filtered by status; a page at a time
     (``cursor``, ``per_page``; the pages around in ``Link``)."""
@@ -98,11 +96,9 @@ def list_requests(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
 @blueprint.response(200, OnboardingRequestSchema)
 def get_request(request_id: int) -> OnboardingRequest:
     """One onboarding request."""
-    request = access_request_by_id(request_session(), signed_in_principal(), request_id)
-    if request is None:
-        abort(404, message=NOT_FOUND)
-    assert request is not None  # abort() raises
-    return request
+    return found_or_404(
+        access_request_by_id(request_session(), signed_in_principal(), request_id), NOT_FOUND
+    )
 
 
 @blueprint.route("/requests/<int:request_id>/approve", methods=["POST"])

@@ -13,23 +13,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import (
-    CHAR,
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    DateTime,
-    ForeignKey,
-    Identity,
-    Index,
-    String,
-    Text,
-    text,
-)
+from sqlalchemy import CHAR, Boolean, CheckConstraint, DateTime, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kentra.platform.core.models import SharedBase, string_enum, utcnow
-from kentra.platform.reference.models import Municipality
+from kentra.platform.core.models import CreatedAt, IdentityKey, SharedBase, string_enum
+from kentra.platform.reference.api import Municipality, municipality_ref
 
 
 class BodyType(enum.StrEnum):
@@ -71,13 +59,8 @@ class OnboardingRequest(SharedBase):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    municipality_code: Mapped[str] = mapped_column(
-        # A Column object, as in the tenant profile: the reference table's own column.
-        CHAR(4),
-        ForeignKey(Municipality.code),
-        index=True,
-    )
+    id: Mapped[IdentityKey]
+    municipality_code: Mapped[str] = municipality_ref(index=True)
     body_type: Mapped[BodyType] = mapped_column(string_enum(BodyType, "onboarding_body_type", 32))
     body_legal_name: Mapped[str] = mapped_column(String(300))
     body_vat: Mapped[str] = mapped_column(CHAR(9))  # ΑΦΜ, 9 digits (validated, compacted)
@@ -91,6 +74,6 @@ class OnboardingRequest(SharedBase):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(Text)  # the decider's token subject
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[CreatedAt]
 
     municipality: Mapped[Municipality] = relationship(lazy="joined")

@@ -39,23 +39,22 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec, split_full_name
 from kentra.auth.roles import Role
-from kentra.platform.audit.operations import (
+from kentra.platform.audit.api import (
     record_platform_event,
     record_platform_event_at_once,
     record_tenant_event,
 )
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
-from kentra.platform.municipalities.models import TenantSetting
+from kentra.platform.municipalities.api import TenantSetting
 from kentra.platform.onboarding.models import (
     ONE_SUBMITTED_PER_MUNICIPALITY,
     BodyType,
     OnboardingRequest,
     RequestStatus,
 )
-from kentra.platform.policy.models import PolicyVersion
-from kentra.platform.policy.operations import policy_in_force, staffing_requirement
-from kentra.platform.reference.models import Municipality
+from kentra.platform.policy.api import PolicyVersion, policy_in_force, staffing_requirement
+from kentra.platform.reference.api import Municipality
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus

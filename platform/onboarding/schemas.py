@@ -13,21 +13,21 @@ from marshmallow import validate
 
 from kentra.auth.flask import current_reader
 from kentra.platform.api import Schema
-from kentra.platform.api.fields import INVALID_EMAIL, REQUIRED, Phone, Text, Vat
+from kentra.platform.api.fields import (
+    INVALID_EMAIL,
+    REQUIRED,
+    MunicipalityCode,
+    Phone,
+    Text,
+    Vat,
+    length,
+)
 from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.core.database import request_session
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
 from kentra.platform.onboarding.operations import UNKNOWN_MUNICIPALITY
-from kentra.platform.reference.access import access_municipality_by_code
-
-INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 4501."
-
-
-def _length(low: int, high: int) -> validate.Length:
-    return validate.Length(
-        min=low, max=high, error=f"Το κείμενο πρέπει να έχει από {low} έως {high} χαρακτήρες."
-    )
+from kentra.platform.reference.api import access_municipality_by_code
 
 
 class OnboardingRequestCreateSchema(Schema):
@@ -36,9 +36,8 @@ class OnboardingRequestCreateSchema(Schema):
     class Meta(Schema.Meta):
         model = OnboardingRequest
 
-    municipality_code = Text(
+    municipality_code = MunicipalityCode(
         required=True,
-        validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE),
         metadata={"description": "4-digit ELSTAT code, from /api/v1/reference/municipalities"},
     )
     body_type = Text(
@@ -54,15 +53,15 @@ class OnboardingRequestCreateSchema(Schema):
             "enum": [b.value for b in BodyType],
         },
     )
-    body_legal_name = Text(required=True, validate=[_length(2, 300), inputs.NAME])
+    body_legal_name = Text(required=True, validate=[length(2, 300), inputs.NAME])
     body_vat = Vat(
         required=True,
         metadata={"description": "ΑΦΜ of the body: 9 digits; an EL prefix and spaces are fine"},
     )
-    contact_name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
+    contact_name = Text(required=True, validate=[length(2, 200), inputs.NAME])
     contact_email = ma.fields.Email(
         required=True,
-        validate=_length(3, 254),
+        validate=length(3, 254),
         error_messages={**REQUIRED, "invalid": INVALID_EMAIL},
     )
     contact_phone = Phone(
@@ -110,10 +109,10 @@ class OnboardingRequestQueryArgsSchema(PageArgsSchema):
 class OnboardingDecisionSchema(Schema):
     """An approval: the reason is optional."""
 
-    reason = Text(validate=_length(3, 1000), metadata=inputs.multiline())
+    reason = Text(validate=length(3, 1000), metadata=inputs.multiline())
 
 
 class OnboardingRejectionSchema(OnboardingDecisionSchema):
     """A rejection: the reason is required (it is what the municipality is told)."""
 
-    reason = Text(required=True, validate=_length(3, 1000), metadata=inputs.multiline())
+    reason = Text(required=True, validate=length(3, 1000), metadata=inputs.multiline())

@@ -62,11 +62,9 @@ from kentra.platform.onboarding.schemas import (
     OnboardingRejectionSchema,
     OnboardingRequestCreateSchema,
 )
-from kentra.platform.policy.access import access_policy_in_force
-from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.policy.api import access_policy_in_force, staffing_requirement
 from kentra.platform.ratelimits.limits import public_submission_wait
-from kentra.platform.reference.access import search_municipalities
-from kentra.platform.reference.text import fold
+from kentra.platform.reference.api import fold, search_municipalities
 from kentra.platform.web import forms as web_forms
 from kentra.platform.web.paging import page_or_first
 
@@ -149,19 +147,16 @@ def municipality_groups() -> tuple[list[tuple[str, list[MunicipalityOption]]], s
 
 def render_form(state: web_forms.FormState, status: int = 200) -> ResponseReturnValue:
     groups, threshold = municipality_groups()
-    return (
-        render_template(
-            FORM_TEMPLATE,
-            state=state,
-            labels=LABELS,
-            anchors=ANCHORS,
-            groups=groups,
-            threshold=threshold,
-            body_types=BODY_TYPES,
-            yes_no=YES_NO,
-            has_errors=bool(state.errors or state.notice),
-        ),
+    return web_forms.form_page(
+        FORM_TEMPLATE,
+        state,
         status,
+        labels=LABELS,
+        anchors=ANCHORS,
+        groups=groups,
+        threshold=threshold,
+        body_types=BODY_TYPES,
+        yes_no=YES_NO,
     )
 
 
@@ -256,18 +251,14 @@ def render_request(
     found = access_request_by_id(request_session(), signed_in_principal(), request_id)
     if found is None:
         abort(404, "There is no onboarding request with this id.")
-    state = state or web_forms.FormState()
-    return (
-        render_template(
-            "onboarding/request.html",
-            item=found,
-            state=state,
-            labels=DECISION_LABELS,
-            status_text=STATUS_TEXT,
-            body_type_text=BODY_TYPE_TEXT,
-            has_errors=bool(state.errors or state.notice),
-        ),
+    return web_forms.form_page(
+        "onboarding/request.html",
+        state or web_forms.FormState(),
         status,
+        item=found,
+        labels=DECISION_LABELS,
+        status_text=STATUS_TEXT,
+        body_type_text=BODY_TYPE_TEXT,
     )
 
 

@@ -10,7 +10,7 @@ from flask_smorest import abort
 from kentra.auth.flask import current_actor, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.core.models import local_today as today
 from kentra.platform.policy.access import (
@@ -56,8 +56,7 @@ def dump_version(version: PolicyVersion, in_force: PolicyVersion | None) -> dict
 
 @blueprint.route("/versions", methods=["GET"])
 @requires(Permission.NATIONAL_POLICY_MANAGE)
-@blueprint.arguments(PolicyVersionPageArgsSchema, location="query")
-@blueprint.response(200, PolicyVersionSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(PolicyVersionPageArgsSchema, PolicyVersionSchema(many=True))
 def list_versions(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """Every version of the policy, newest first, the one in force marked; a page at a time
     (``cursor``, ``per_page``; the pages around in ``Link``)."""

@@ -8,16 +8,13 @@ says how far a mobile unit may serve from its centre (``mobile_unit_area``, ADR 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
-    Identity,
     Integer,
     String,
     Text,
@@ -25,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kentra.platform.core.models import SharedBase, string_enum, utcnow
+from kentra.platform.core.models import CreatedAt, IdentityKey, SharedBase, string_enum
 
 
 class ServiceArea(enum.StrEnum):
@@ -40,7 +37,7 @@ class ServiceArea(enum.StrEnum):
 class PolicyVersion(SharedBase):
     __tablename__ = "policy_versions"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     valid_from: Mapped[date] = mapped_column(Date, unique=True)
     note: Mapped[str] = mapped_column(Text)
     # The profile the mandatory Head of Centre must have (the social worker).
@@ -51,7 +48,7 @@ class PolicyVersion(SharedBase):
         server_default=ServiceArea.REGION.value,
     )
     created_by: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
     bands: Mapped[list[StaffingBand]] = relationship(
         order_by="StaffingBand.min_population", lazy="selectin", cascade="all, delete-orphan"
@@ -74,7 +71,7 @@ class StaffingBand(SharedBase):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     policy_version_id: Mapped[int] = mapped_column(
         ForeignKey("shared.policy_versions.id"), index=True
     )
@@ -87,7 +84,7 @@ class ProfessionalProfile(SharedBase):
     __tablename__ = "professional_profiles"
     __table_args__ = (UniqueConstraint("policy_version_id", "code"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     policy_version_id: Mapped[int] = mapped_column(
         ForeignKey("shared.policy_versions.id"), index=True
     )

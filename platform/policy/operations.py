@@ -96,24 +96,18 @@ def ensure_initial_policy(session: Session, *, actor: str = "system") -> PolicyV
     """Seed the programme's policy if no version exists yet; returns it when created."""
     if session.scalar(select(PolicyVersion.id).limit(1)) is not None:
         return None
-    check_bands(INITIAL_BANDS)
-    version = PolicyVersion(
+    # Stored as the ministry's new versions are (and checked alike), as of the day it took
+    # effect: the history starts with it, so it is not retroactive.
+    return create_policy_version(
+        session,
         valid_from=INITIAL_VALID_FROM,
         note="Programme text (Community Centres presentation, §6)",
         head_profile_code="social_worker",
-        created_by=actor,
-        bands=[
-            StaffingBand(min_population=lo, max_population=hi, minimum_staff=n)
-            for lo, hi, n in INITIAL_BANDS
-        ],
-        profiles=[
-            ProfessionalProfile(code=code, name_el=el, name_en=en, mandatory=mandatory)
-            for code, el, en, mandatory in INITIAL_PROFILES
-        ],
+        bands=INITIAL_BANDS,
+        profiles=INITIAL_PROFILES,
+        actor=actor,
+        today=INITIAL_VALID_FROM,
     )
-    session.add(version)
-    session.flush()
-    return version
 
 
 def staffing_requirement(policy: PolicyVersion, population: int) -> StaffingRequirement:
@@ -240,7 +234,7 @@ def publish_policy_version(
     """Record a new version (``data`` as loaded by ``PolicyVersionCreateSchema``), queue the
     recompute of every centre and send its task once the transaction commits; audited by id.
     A version that does not state the mobile units' area keeps the one it follows."""
-    from kentra.platform.audit.operations import record_platform_event  # noqa: PLC0415
+    from kentra.platform.audit.api import record_platform_event  # noqa: PLC0415
     from kentra.platform.policy.recompute import create_recompute_job  # noqa: PLC0415
 
     area = data.get("mobile_unit_area")

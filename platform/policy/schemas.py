@@ -9,6 +9,7 @@ from marshmallow import validate
 
 from kentra.platform.api import Schema
 from kentra.platform.api.paging import PageArgsSchema
+from kentra.platform.api.schemas import FanOutProgressFields
 from kentra.platform.core import inputs
 from kentra.platform.policy.models import (
     PolicyVersion,
@@ -157,16 +158,10 @@ class PolicyVersionSchema(Schema):
     profiles = ma.fields.List(ma.fields.Nested(ProfessionalProfileOutSchema))
 
 
-class RecomputeJobSchema(Schema):
+class RecomputeJobSchema(FanOutProgressFields):
     id = ma.fields.Integer()
     policy_version_id = ma.fields.Integer(allow_none=True)
     status = ma.fields.Enum(JobStatus, by_value=True)
-    total = ma.fields.Integer()
-    done = ma.fields.Integer()
-    failed = ma.fields.Integer()
-    requested_at = ma.fields.DateTime()
-    started_at = ma.fields.DateTime(allow_none=True)
-    finished_at = ma.fields.DateTime(allow_none=True)
     error = ma.fields.String(allow_none=True)
 
 

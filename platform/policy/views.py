@@ -37,6 +37,7 @@ from kentra.platform.policy.recompute import JobStatus
 from kentra.platform.policy.schemas import PolicyVersionCreateSchema
 from kentra.platform.web.forms import (
     FormState,
+    form_page,
     greek_part,
     on_stale_form,
     page_message,
@@ -193,24 +194,21 @@ def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
         labels.update({f"bands-{i}-{n}": _row_label("bands", i, n) for n in BAND_FIELDS})
     for i in range(profile_rows):
         labels.update({f"profiles-{i}-{n}": _row_label("profiles", i, n) for n in PROFILE_FIELDS})
-    return (
-        render_template(
-            "policy/policy.html",
-            state=state,
-            labels={k: str(v) for k, v in labels.items()},
-            in_force=in_force,
-            versions=versions.items,
-            page=versions,
-            paging_errors=paging_errors,
-            band_rows=band_rows,
-            profile_rows=profile_rows,
-            band_fields=BAND_FIELDS,
-            profile_fields=PROFILE_FIELDS,
-            field_labels=FIELD_LABELS,
-            area_options=[(value, str(text)) for value, text in AREA_OPTIONS.items()],
-            has_errors=bool(state.errors or state.notice),
-        ),
+    return form_page(
+        "policy/policy.html",
+        state,
         status,
+        labels={k: str(v) for k, v in labels.items()},
+        in_force=in_force,
+        versions=versions.items,
+        page=versions,
+        paging_errors=paging_errors,
+        band_rows=band_rows,
+        profile_rows=profile_rows,
+        band_fields=BAND_FIELDS,
+        profile_fields=PROFILE_FIELDS,
+        field_labels=FIELD_LABELS,
+        area_options=[(value, str(text)) for value, text in AREA_OPTIONS.items()],
     )
 
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, Text
+from sqlalchemy import DateTime, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import SharedBase
+from kentra.platform.core.models import IdentityKey, SharedBase
 
 
 class RateLimitHit(SharedBase):
     __tablename__ = "rate_limit_hits"
     __table_args__ = (Index(None, "key", "hit_at"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     key: Mapped[str] = mapped_column(Text)
     hit_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

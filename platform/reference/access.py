@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.principal import PublicReader
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
-from kentra.platform.policy.access import access_policy_in_force
-from kentra.platform.policy.operations import staffing_requirement
+from kentra.platform.policy.api import access_policy_in_force, staffing_requirement
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.reference.text import fold
 

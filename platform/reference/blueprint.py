@@ -8,7 +8,7 @@ from flask_smorest import abort
 
 from kentra.auth.flask import current_reader, public
 from kentra.platform.api import Blueprint
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.reference.access import (
     access_municipality_by_code,
@@ -28,8 +28,7 @@ blueprint = Blueprint(
 
 @blueprint.route("/municipalities")
 @public
-@blueprint.arguments(MunicipalityQueryArgsSchema, location="query")
-@blueprint.response(200, MunicipalitySchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(MunicipalityQueryArgsSchema, MunicipalitySchema(many=True))
 def list_municipalities(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """List municipalities by code, filtered by region, regional unit or name; a page at a
     time (``cursor``, ``per_page``; the pages around in ``Link``)."""

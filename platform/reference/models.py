@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CHAR, Boolean, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CHAR, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column, relationship
 
-from kentra.platform.core.models import SharedBase, utcnow
+from kentra.platform.core.models import CreatedAt, SharedBase
 
 
 class Region(SharedBase):
@@ -66,4 +66,15 @@ class ReferenceDataset(SharedBase):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     sha256: Mapped[str] = mapped_column(CHAR(64))
     rows: Mapped[int] = mapped_column(Integer)
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    loaded_at: Mapped[CreatedAt]
+
+
+def municipality_ref(**options: Any) -> MappedColumn[str]:
+    """A column naming a municipality by its code, in a shared or a tenant table; ``options``
+    as for ``mapped_column`` (``primary_key``, ``index``…).
+
+    A function, not an ``Annotated`` type: its foreign key names the Column object, not a
+    string, since a tenant table lives in another MetaData than the reference table, and
+    SQLAlchemy would copy an annotated column's foreign key as a string.
+    """
+    return mapped_column(CHAR(4), ForeignKey(Municipality.code), **options)

@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session, undefer
 
 from kentra.auth.principal import Reader
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
-from kentra.platform.reference.models import Municipality, Region, RegionalUnit
+from kentra.platform.reference.api import Municipality, Region, RegionalUnit
 from kentra.platform.regulations.models import (
     RegulationStatus,
     RegulationSubmission,
     RegulationVersion,
 )
-from kentra.platform.units.models import Unit
+from kentra.platform.units.api import Unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from flask import Response, current_app, jsonify, request, send_file
 from flask_smorest import abort
+from werkzeug.datastructures import FileStorage
 
-from kentra.auth.flask import current_principal, requires, signed_in_principal
+from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.auth.principal import Principal
 from kentra.platform.api import Blueprint
 from kentra.platform.api.etags import (
     ETAG_HEADER,
@@ -36,7 +38,7 @@ from kentra.platform.api.etags import (
     require_if_match,
     with_etag,
 )
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.core.inputs import accepts_upload
 from kentra.platform.core.models import local_today
@@ -79,12 +81,6 @@ FILE_REQUIRED = "Επιλέξτε το αρχείο PDF του κανονισμ�
 BUNDLE_MEMORY = 32 * 1024 * 1024
 
 
-def _principal() -> Principal:
-    principal = current_principal()
-    assert principal is not None  # @requires ran
-    return principal
-
-
 def dump(version: RegulationVersion, name: str) -> dict[str, Any]:
     return {
         **{
@@ -117,8 +113,7 @@ def _answer(version: RegulationVersion, status: int = 200) -> Response:
 
 @blueprint.route("/municipalities/<municipality_code>/regulations", methods=["GET"])
 @requires(Permission.TENANT_REGULATIONS_READ)
-@blueprint.arguments(RegulationPageArgsSchema, location="query")
-@blueprint.response(200, RegulationSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(RegulationPageArgsSchema, RegulationSchema(many=True))
 def list_versions(
     args: dict[str, Any], municipality_code: MunicipalityCode
 ) -> tuple[Any, int, dict[str, str]]:
@@ -140,22 +135,41 @@ def upload(form: dict[str, Any], municipality_code: MunicipalityCode) -> Respons
     content, whatever its declared type: it must parse as a PDF, open without a password and
     hold no JavaScript, launch or submit actions, embedded files, XFA or multimedia): 422;
     above the limit: 413."""
-    file = request.files.get("file")
-    if file is None or not file.filename:
+    file = chosen_file()
+    if file is None:
         abort(422, message=FILE_REQUIRED, errors={"files": {"file": [FILE_REQUIRED]}})
     assert file is not None
-    settings = current_app.extensions["kentra"].settings
-    version = upload_regulation(
+    return _answer(upload_from_request(municipality_code, form, file), 201)
+
+
+def max_upload_bytes() -> int:
+    limit: int = current_app.extensions["kentra"].settings.max_upload_bytes
+    return limit
+
+
+def chosen_file() -> FileStorage | None:
+    """The request's ``file``, if one was chosen (a form without one sends an empty name)."""
+    file = request.files.get("file")
+    return file if file is not None and file.filename else None
+
+
+def upload_from_request(
+    municipality_code: MunicipalityCode, form: Mapping[str, Any], file: FileStorage
+) -> RegulationVersion:
+    """Record the draft (``form`` as ``RegulationUploadSchema`` loads it), by the signed-in
+    user: the API's upload and the pages' form both end here. One byte past the limit is read,
+    so that a larger file is refused as too large."""
+    limit = max_upload_bytes()
+    return upload_regulation(
         request_session(),
-        principal=_principal(),
+        principal=signed_in_principal(),
         municipality_code=municipality_code.value,
         centre_id=form["centre_id"],
         effective_date=form["effective_date"],
         change_summary=form.get("change_summary"),
-        upload=UploadedFile(file.filename or "", file.read(settings.max_upload_bytes + 1)),
-        max_bytes=settings.max_upload_bytes,
+        upload=UploadedFile(file.filename or "", file.read(limit + 1)),
+        max_bytes=limit,
     )
-    return _answer(version, 201)
 
 
 @blueprint.route("/municipalities/<municipality_code>/regulations/<int:regulation_id>")
@@ -192,100 +206,125 @@ def pdf_response(regulation_id: int) -> Response:
     return response
 
 
+@dataclass(frozen=True)
+class RegulationAction:
+    """A state change of a version, declared once for the API's routes below and the pages'
+    buttons (views.py): its URL segment, the permission its route requires, the state its
+    operation accepts (any other is a 409; the pages offer the button only then) and the
+    operation, which both call alike with the request's principal (:meth:`run`)."""
+
+    name: str
+    permission: Permission
+    needed: RegulationStatus
+    operation: Callable[..., RegulationVersion]
+    takes_comment: bool = False  # the ministry's comment, required when returning
+
+    def run(
+        self,
+        version: RegulationVersion,
+        municipality_code: MunicipalityCode,
+        comment: str | None = None,
+    ) -> RegulationVersion:
+        """The change, by the signed-in user, in the request's transaction."""
+        extra = {"comment": comment} if self.takes_comment else {}
+        return self.operation(
+            request_session(),
+            version,
+            principal=signed_in_principal(),
+            municipality_code=municipality_code.value,
+            **extra,
+        )
+
+
+APPROVE = RegulationAction(
+    "approve", Permission.TENANT_REGULATIONS_APPROVE, RegulationStatus.DRAFT, approve_regulation
+)
+WITHDRAW = RegulationAction(
+    "withdraw", Permission.TENANT_REGULATIONS_WRITE, RegulationStatus.DRAFT, withdraw_regulation
+)
+SUBMIT = RegulationAction(
+    "submit", Permission.TENANT_REGULATIONS_WRITE, RegulationStatus.APPROVED, submit_regulation
+)
+ACKNOWLEDGE = RegulationAction(
+    "acknowledge",
+    Permission.NATIONAL_REGULATIONS_MANAGE,
+    RegulationStatus.SUBMITTED,
+    partial(decide_regulation, acknowledge=True),
+)
+RETURN = RegulationAction(
+    "return",
+    Permission.NATIONAL_REGULATIONS_MANAGE,
+    RegulationStatus.SUBMITTED,
+    partial(decide_regulation, acknowledge=False),
+    takes_comment=True,
+)
+ACTIONS = (APPROVE, WITHDRAW, SUBMIT, ACKNOWLEDGE, RETURN)
+
+
 def _act(
-    regulation_id: int, operation: Callable[[RegulationVersion], RegulationVersion]
+    action: RegulationAction,
+    municipality_code: MunicipalityCode,
+    regulation_id: int,
+    comment: str | None = None,
 ) -> Response:
     version = _found(regulation_id, for_update=True)
     require_if_match(version.version)
-    return _answer(operation(version))
+    return _answer(action.run(version, municipality_code, comment))
 
 
 @blueprint.route(
     "/municipalities/<municipality_code>/regulations/<int:regulation_id>/approve",
     methods=["POST"],
 )
-@requires(Permission.TENANT_REGULATIONS_APPROVE)
+@requires(APPROVE.permission)
 @documents_if_match(blueprint)
 @blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def approve(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """The head of the version's centre approves a draft (another centre's head: 403)."""
-    return _act(
-        regulation_id,
-        lambda version: approve_regulation(
-            request_session(),
-            version,
-            principal=_principal(),
-            municipality_code=municipality_code.value,
-        ),
-    )
+    return _act(APPROVE, municipality_code, regulation_id)
 
 
 @blueprint.route(
     "/municipalities/<municipality_code>/regulations/<int:regulation_id>/withdraw",
     methods=["POST"],
 )
-@requires(Permission.TENANT_REGULATIONS_WRITE)
+@requires(WITHDRAW.permission)
 @documents_if_match(blueprint)
 @blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def withdraw(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """Withdraw a draft before it is approved (another state: 409); it stays listed."""
-    return _act(
-        regulation_id,
-        lambda version: withdraw_regulation(
-            request_session(),
-            version,
-            principal=_principal(),
-            municipality_code=municipality_code.value,
-        ),
-    )
+    return _act(WITHDRAW, municipality_code, regulation_id)
 
 
 @blueprint.route(
     "/municipalities/<municipality_code>/regulations/<int:regulation_id>/submit",
     methods=["POST"],
 )
-@requires(Permission.TENANT_REGULATIONS_WRITE)
+@requires(SUBMIT.permission)
 @documents_if_match(blueprint)
 @blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def submit(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """Submit an approved version to the ministry (a draft or a submitted one: 409)."""
-    return _act(
-        regulation_id,
-        lambda version: submit_regulation(
-            request_session(),
-            version,
-            principal=_principal(),
-            municipality_code=municipality_code.value,
-        ),
-    )
+    return _act(SUBMIT, municipality_code, regulation_id)
 
 
 @blueprint.route(
     "/municipalities/<municipality_code>/regulations/<int:regulation_id>/acknowledge",
     methods=["POST"],
 )
-@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+@requires(ACKNOWLEDGE.permission)
 @documents_if_match(blueprint)
 @blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
 def acknowledge(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
     """The ministry acknowledges a submitted version."""
-    return _act(
-        regulation_id,
-        lambda version: decide_regulation(
-            request_session(),
-            version,
-            actor=_principal().subject,
-            municipality_code=municipality_code.value,
-            acknowledge=True,
-        ),
-    )
+    return _act(ACKNOWLEDGE, municipality_code, regulation_id)
 
 
 @blueprint.route(
     "/municipalities/<municipality_code>/regulations/<int:regulation_id>/return",
     methods=["POST"],
 )
-@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
+@requires(RETURN.permission)
 @documents_if_match(blueprint)
 @blueprint.arguments(RegulationReturnSchema)
 @blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
@@ -294,17 +333,7 @@ def return_(
 ) -> Response:
     """The ministry returns a submitted version with comments (required); it stays returned
     and the municipality uploads a new draft."""
-    return _act(
-        regulation_id,
-        lambda version: decide_regulation(
-            request_session(),
-            version,
-            actor=_principal().subject,
-            municipality_code=municipality_code.value,
-            acknowledge=False,
-            comment=data["comment"],
-        ),
-    )
+    return _act(RETURN, municipality_code, regulation_id, data["comment"])
 
 
 def _filters(args: dict[str, Any]) -> tuple[str | None, RegulationStatus | None]:
@@ -317,8 +346,7 @@ def _filters(args: dict[str, Any]) -> tuple[str | None, RegulationStatus | None]
 
 @blueprint.route("/regulations", methods=["GET"])
 @requires(Permission.NATIONAL_REGULATIONS_MANAGE)
-@blueprint.arguments(CurrentRegulationPageArgsSchema, location="query")
-@blueprint.response(200, CurrentRegulationSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(CurrentRegulationPageArgsSchema, CurrentRegulationSchema(many=True))
 def current_regulations(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """The current regulation of every centre of every municipality: per centre, the submitted
     or acknowledged version with the latest effective date. Optionally one region's

@@ -12,23 +12,19 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (
-    CHAR,
-    BigInteger,
-    Date,
-    DateTime,
-    ForeignKey,
-    Identity,
-    Integer,
-    LargeBinary,
-    Text,
-    text,
-)
+from sqlalchemy import CHAR, BigInteger, Date, DateTime, ForeignKey, Integer, LargeBinary, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from kentra.platform.core.models import SharedBase, TenantBase, string_enum, utcnow
-from kentra.platform.reference.models import Municipality
-from kentra.platform.units.models import Unit
+from kentra.platform.core.models import (
+    CreatedAt,
+    IdentityKey,
+    RowVersion,
+    SharedBase,
+    TenantBase,
+    string_enum,
+)
+from kentra.platform.reference.api import municipality_ref
+from kentra.platform.units.api import Unit
 
 
 class RegulationKind(enum.StrEnum):
@@ -48,7 +44,7 @@ class RegulationStatus(enum.StrEnum):
 class RegulationVersion(TenantBase):
     __tablename__ = "regulation_versions"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     centre_id: Mapped[int] = mapped_column(ForeignKey(Unit.id), index=True)
     kind: Mapped[RegulationKind] = mapped_column(string_enum(RegulationKind, "regulation_kind"))
     effective_date: Mapped[date] = mapped_column(Date)
@@ -65,7 +61,7 @@ class RegulationVersion(TenantBase):
     # Who uploaded it, as people know them (the token's name, else its username), kept with
     # the version: the subject alone names no one on a page.
     uploaded_by_name: Mapped[str | None] = mapped_column(Text)
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    uploaded_at: Mapped[CreatedAt]
     approved_by: Mapped[str | None] = mapped_column(Text)
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_by: Mapped[str | None] = mapped_column(Text)
@@ -75,7 +71,7 @@ class RegulationVersion(TenantBase):
     ministry_comment: Mapped[str | None] = mapped_column(Text)
     withdrawn_by: Mapped[str | None] = mapped_column(Text)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    version: Mapped[RowVersion] = mapped_column()
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -85,9 +81,7 @@ class RegulationSubmission(SharedBase):
 
     __tablename__ = "regulation_submissions"
 
-    municipality_code: Mapped[str] = mapped_column(
-        CHAR(4), ForeignKey(Municipality.code), primary_key=True
-    )
+    municipality_code: Mapped[str] = municipality_ref(primary_key=True)
     regulation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     centre_id: Mapped[int] = mapped_column(BigInteger)
     centre_name: Mapped[str] = mapped_column(Text)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Role
-from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.audit.api import record_tenant_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.regulations.events import RegulationChanged
@@ -39,7 +39,7 @@ from kentra.platform.regulations.models import (
     RegulationVersion,
 )
 from kentra.platform.regulations.pdf import active_content, not_a_pdf
-from kentra.platform.units.models import Unit, UnitKind
+from kentra.platform.units.api import Unit, UnitKind
 from kentra.tasks.events import publish
 
 PDF_MAGIC = b"%PDF-"
@@ -50,6 +50,19 @@ SUMMARY_MAX = 2000
 COMMENT_MIN, COMMENT_MAX = 3, 2000
 FILENAME_MAX = 200
 _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f\"\\/]")
+# What the ministry's row (RegulationSubmission) repeats of the version when it is submitted;
+# decide_regulation keeps its status, decision and comment in step afterwards.
+SUBMITTED_FIELDS = (
+    "centre_id",
+    "kind",
+    "effective_date",
+    "change_summary",
+    "status",
+    "filename",
+    "size_bytes",
+    "sha256",
+    "submitted_at",
+)
 
 # Refusals (DomainError): Greek, translated when shown.
 NOT_AN_OPEN_CENTRE = _l("Δεν υπάρχει ανοιχτό Κέντρο του Δήμου με αυτόν τον κωδικό.")
@@ -177,8 +190,7 @@ def upload_regulation(
         raise DomainError(
             "regulations.not_an_open_centre", 422, NOT_AN_OPEN_CENTRE, field="centre_id"
         )
-    if not covers_centre(principal, municipality_code, centre):
-        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
+    _refuse_other_centre(covers_centre(principal, municipality_code, centre))
     earlier = session.scalar(
         select(func.count())
         .select_from(RegulationVersion)
@@ -209,10 +221,7 @@ def upload_regulation(
         uploaded_at=utcnow(),
     )
     session.add(version)
-    session.flush()
-    publish(session, RegulationChanged(version.id))
-    _audit(session, version, principal.subject, "regulation.uploaded")
-    return version
+    return _changed(session, version, principal.subject, "regulation.uploaded")
 
 
 def display_name(principal: Principal) -> str:
@@ -226,21 +235,47 @@ def withdraw_regulation(
 ) -> RegulationVersion:
     """Take a draft back before it is approved: it stays listed, as withdrawn, and the centre's
     next upload is again its initial version if no other version was ever kept."""
-    centre = session.get(Unit, version.centre_id)
-    assert centre is not None  # a foreign key
-    if not covers_centre(principal, municipality_code, centre):
-        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
+    _version_centre(session, version, principal, municipality_code)
     _require(version, RegulationStatus.DRAFT, WITHDRAWING)
     version.status = RegulationStatus.WITHDRAWN
     version.withdrawn_by = principal.subject
     version.withdrawn_at = utcnow()
+    return _changed(session, version, principal.subject, "regulation.withdrawn")
+
+
+def _refuse_other_centre(acts_for_it: bool) -> None:
+    if not acts_for_it:
+        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
+
+
+def _version_centre(
+    session: Session,
+    version: RegulationVersion,
+    principal: Principal,
+    municipality_code: str,
+    *,
+    head_only: bool = False,
+) -> Unit:
+    """The version's centre, once the principal is known to act for it (403 otherwise): a
+    municipality admin or the centre's head (:func:`covers_centre`); with ``head_only``, as
+    for approving, the centre's head alone."""
+    centre = session.get(Unit, version.centre_id)
+    assert centre is not None  # a foreign key
+    _refuse_other_centre(
+        principal.reaches_unit(centre_path(municipality_code, centre))
+        if head_only
+        else covers_centre(principal, municipality_code, centre)
+    )
+    return centre
+
+
+def _changed(
+    session: Session, version: RegulationVersion, actor: str, action: str
+) -> RegulationVersion:
+    """What every change of a version ends with: flushed, announced (RegulationChanged) and
+    audited in the tenant's log, by ids only."""
     session.flush()
     publish(session, RegulationChanged(version.id))
-    _audit(session, version, principal.subject, "regulation.withdrawn")
-    return version
-
-
-def _audit(session: Session, version: RegulationVersion, actor: str, action: str) -> None:
     record_tenant_event(
         session,
         actor=actor,
@@ -249,6 +284,7 @@ def _audit(session: Session, version: RegulationVersion, actor: str, action: str
         object_id=str(version.id),
         details={"centre_id": version.centre_id, "status": str(version.status)},
     )
+    return version
 
 
 def _require(version: RegulationVersion, needed: RegulationStatus, action: LazyString) -> None:
@@ -267,28 +303,19 @@ def approve_regulation(
     session: Session, version: RegulationVersion, *, principal: Principal, municipality_code: str
 ) -> RegulationVersion:
     """The head of the version's centre approves a draft."""
-    centre = session.get(Unit, version.centre_id)
-    assert centre is not None  # a foreign key
-    if not principal.reaches_unit(centre_path(municipality_code, centre)):
-        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
+    _version_centre(session, version, principal, municipality_code, head_only=True)
     _require(version, RegulationStatus.DRAFT, APPROVING)
     version.status = RegulationStatus.APPROVED
     version.approved_by = principal.subject
     version.approved_at = utcnow()
-    session.flush()
-    publish(session, RegulationChanged(version.id))
-    _audit(session, version, principal.subject, "regulation.approved")
-    return version
+    return _changed(session, version, principal.subject, "regulation.approved")
 
 
 def submit_regulation(
     session: Session, version: RegulationVersion, *, principal: Principal, municipality_code: str
 ) -> RegulationVersion:
     """Send an approved version to the ministry: the ministry's row is inserted with it."""
-    centre = session.get(Unit, version.centre_id)
-    assert centre is not None
-    if not covers_centre(principal, municipality_code, centre):
-        raise DomainError("regulations.not_your_centre", 403, NOT_YOUR_CENTRE, field="centre_id")
+    centre = _version_centre(session, version, principal, municipality_code)
     if version.status in (
         RegulationStatus.SUBMITTED,
         RegulationStatus.ACKNOWLEDGED,
@@ -296,37 +323,25 @@ def submit_regulation(
     ):
         raise DomainError("regulations.already_submitted", 409, ALREADY_SUBMITTED)
     _require(version, RegulationStatus.APPROVED, SUBMITTING)
-    now = utcnow()
     version.status = RegulationStatus.SUBMITTED
     version.submitted_by = principal.subject
-    version.submitted_at = now
+    version.submitted_at = utcnow()
     session.add(
         RegulationSubmission(
             municipality_code=municipality_code,
             regulation_id=version.id,
-            centre_id=centre.id,
             centre_name=centre.name,
-            kind=version.kind,
-            effective_date=version.effective_date,
-            change_summary=version.change_summary,
-            status=RegulationStatus.SUBMITTED,
-            filename=version.filename,
-            size_bytes=version.size_bytes,
-            sha256=version.sha256,
-            submitted_at=now,
+            **{name: getattr(version, name) for name in SUBMITTED_FIELDS},
         )
     )
-    session.flush()
-    publish(session, RegulationChanged(version.id))
-    _audit(session, version, principal.subject, "regulation.submitted")
-    return version
+    return _changed(session, version, principal.subject, "regulation.submitted")
 
 
 def decide_regulation(
     session: Session,
     version: RegulationVersion,
     *,
-    actor: str,
+    principal: Principal,
     municipality_code: str,
     acknowledge: bool,
     comment: str | None = None,
@@ -346,7 +361,7 @@ def decide_regulation(
     status = RegulationStatus.ACKNOWLEDGED if acknowledge else RegulationStatus.RETURNED
     now = utcnow()
     version.status = status
-    version.decided_by = actor
+    version.decided_by = principal.subject
     version.decided_at = now
     version.ministry_comment = text or None
     submission = session.get(
@@ -356,7 +371,4 @@ def decide_regulation(
     submission.status = status
     submission.decided_at = now
     submission.ministry_comment = text or None
-    session.flush()
-    publish(session, RegulationChanged(version.id))
-    _audit(session, version, actor, f"regulation.{status}")
-    return version
+    return _changed(session, version, principal.subject, f"regulation.{status}")

@@ -7,39 +7,22 @@ check_pdf` (its bytes, not its declared type). Messages are Greek: municipal sta
 
 from __future__ import annotations
 
-from typing import Any
-
 import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from kentra.platform.api import Schema
+from kentra.platform.api.fields import REQUIRED, Text
 from kentra.platform.api.paging import PageArgsSchema
+from kentra.platform.api.schemas import MunicipalityRegionFields
 from kentra.platform.core import inputs
 from kentra.platform.regulations.access import CURRENT_STATUSES
 from kentra.platform.regulations.models import RegulationKind, RegulationStatus, RegulationVersion
 from kentra.platform.regulations.operations import COMMENT_MAX, COMMENT_MIN, SUMMARY_MAX
 
-REQUIRED = {
-    "required": "Το πεδίο είναι υποχρεωτικό.",
-    "null": "Το πεδίο δεν μπορεί να είναι κενό.",
-}
 INVALID_DATE = "Η ημερομηνία δεν είναι έγκυρη (ΕΕΕΕ-ΜΜ-ΗΗ, π.χ. 2025-01-31)."
 INVALID_CENTRE = "Επιλέξτε ένα Κέντρο του Δήμου."
 INVALID_REGION = "Ο κωδικός Περιφέρειας είναι NUTS 2, π.χ. EL30."
-
-
-class Text(ma.fields.String):
-    """A string with surrounding whitespace removed."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "error_messages", {**REQUIRED, "invalid": "Το πεδίο πρέπει να είναι κείμενο."}
-        )
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
 
 
 class RegulationUploadSchema(Schema):
@@ -88,20 +71,29 @@ class RegulationReturnSchema(Schema):
     )
 
 
-class RegulationSchema(Schema):
-    id = ma.fields.Integer()
+class VersionFields(Schema):
+    """What a version shows in the tenant's list and in the ministry's list of current
+    regulations alike: its centre, kind, effective date, summary and status, its PDF, and the
+    ministry's decision on it."""
+
     centre_id = ma.fields.Integer()
     centre_name = ma.fields.String()
     kind = ma.fields.String(metadata={"enum": [k.value for k in RegulationKind]})
     effective_date = ma.fields.Date()
     change_summary = ma.fields.String()
     status = ma.fields.String(metadata={"enum": [s.value for s in RegulationStatus]})
-    uploaded_by_name = ma.fields.String(
-        allow_none=True, metadata={"description": "who uploaded it, by name"}
-    )
     filename = ma.fields.String()
     size_bytes = ma.fields.Integer()
     sha256 = ma.fields.String()
+    decided_at = ma.fields.DateTime(allow_none=True)
+    ministry_comment = ma.fields.String(allow_none=True)
+
+
+class RegulationSchema(VersionFields):
+    id = ma.fields.Integer()
+    uploaded_by_name = ma.fields.String(
+        allow_none=True, metadata={"description": "who uploaded it, by name"}
+    )
     uploaded_by = ma.fields.String(metadata={"description": "token subject of the uploader"})
     uploaded_at = ma.fields.DateTime()
     approved_by = ma.fields.String(allow_none=True)
@@ -109,29 +101,16 @@ class RegulationSchema(Schema):
     submitted_by = ma.fields.String(allow_none=True)
     submitted_at = ma.fields.DateTime(allow_none=True)
     decided_by = ma.fields.String(allow_none=True)
-    decided_at = ma.fields.DateTime(allow_none=True)
-    ministry_comment = ma.fields.String(allow_none=True)
     version = ma.fields.Integer(metadata={"description": "the ETag's value"})
 
 
-class CurrentRegulationSchema(Schema):
-    municipality_code = ma.fields.String()
-    municipality_name = ma.fields.String()
-    region_code = ma.fields.String()
-    region_name = ma.fields.String()
-    regulation_id = ma.fields.Integer()
-    centre_id = ma.fields.Integer()
-    centre_name = ma.fields.String()
-    kind = ma.fields.String(metadata={"enum": [k.value for k in RegulationKind]})
-    effective_date = ma.fields.Date()
-    change_summary = ma.fields.String()
+class CurrentRegulationSchema(VersionFields, MunicipalityRegionFields):
+    """A municipality's current regulation: its municipality and region, then the version's
+    fields (its status one of the current ones, in the same place)."""
+
     status = ma.fields.String(metadata={"enum": [s.value for s in CURRENT_STATUSES]})
-    filename = ma.fields.String()
-    size_bytes = ma.fields.Integer()
-    sha256 = ma.fields.String()
+    regulation_id = ma.fields.Integer()
     submitted_at = ma.fields.DateTime()
-    decided_at = ma.fields.DateTime(allow_none=True)
-    ministry_comment = ma.fields.String(allow_none=True)
 
 
 class CurrentRegulationQueryArgsSchema(Schema):

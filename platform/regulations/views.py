@@ -20,16 +20,15 @@ bundle.zip`` (the same selection as one zip).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import LazyString, lazy_gettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
@@ -47,21 +46,26 @@ from kentra.platform.regulations.access import (
     region_exists,
     version_number,
 )
-from kentra.platform.regulations.blueprint import bundle_response, pdf_response
+from kentra.platform.regulations.blueprint import (
+    ACKNOWLEDGE,
+    ACTIONS,
+    APPROVE,
+    RETURN,
+    SUBMIT,
+    WITHDRAW,
+    RegulationAction,
+    bundle_response,
+    chosen_file,
+    max_upload_bytes,
+    pdf_response,
+    upload_from_request,
+)
 from kentra.platform.regulations.models import (
     RegulationKind,
     RegulationStatus,
     RegulationVersion,
 )
-from kentra.platform.regulations.operations import (
-    UploadedFile,
-    approve_regulation,
-    decide_regulation,
-    open_centres,
-    submit_regulation,
-    upload_regulation,
-    withdraw_regulation,
-)
+from kentra.platform.regulations.operations import open_centres
 from kentra.platform.regulations.schemas import (
     CurrentRegulationQueryArgsSchema,
     RegulationReturnSchema,
@@ -108,6 +112,14 @@ CHOOSE_FILE_AGAIN = lazy_gettext(
     "Για λόγους ασφαλείας ο browser δεν κρατά το αρχείο που επιλέξατε: επιλέξτε το ξανά "
     "πριν πατήσετε «Ανάρτηση». Τα υπόλοιπα στοιχεία διατηρήθηκαν."
 )
+# What the page says once each action (blueprint.ACTIONS) is done.
+ACTION_DONE = {
+    APPROVE: lazy_gettext("Η έκδοση εγκρίθηκε. Μπορεί πλέον να υποβληθεί στο Υπουργείο."),
+    WITHDRAW: lazy_gettext("Το σχέδιο αποσύρθηκε· παραμένει στον κατάλογο των εκδόσεων."),
+    SUBMIT: lazy_gettext("Η έκδοση υποβλήθηκε στο Υπουργείο."),
+    ACKNOWLEDGE: lazy_gettext("Η παραλαβή της έκδοσης καταχωρίστηκε."),
+    RETURN: lazy_gettext("Η έκδοση επεστράφη στον Δήμο με τα σχόλιά σας."),
+}
 STALE_FORM = lazy_gettext(
     "Η φόρμα έληξε ή δεν στάλθηκε από αυτή τη σελίδα, οπότε δεν έγινε καμία αλλαγή. "
     "Ελέγξτε τα στοιχεία και δοκιμάστε ξανά."
@@ -116,11 +128,6 @@ STALE_VERSION = lazy_gettext(
     "Η έκδοση άλλαξε από τότε που ανοίξατε τη σελίδα, οπότε δεν έγινε καμία αλλαγή. "
     "Δείτε την τρέχουσα κατάστασή της παρακάτω και δοκιμάστε ξανά αν χρειάζεται."
 )
-
-
-def _max_bytes() -> int:
-    limit: int = current_app.extensions["kentra"].settings.max_upload_bytes
-    return limit
 
 
 def size_text(size: int) -> str:
@@ -173,7 +180,7 @@ def render_upload(
             state=state,
             labels=LABELS,
             centres=[(str(c.id), c.name) for c in centres],
-            max_size=size_text(_max_bytes()),
+            max_size=size_text(max_upload_bytes()),
             has_errors=bool(state.errors or state.notice),
         ),
         status,
@@ -211,23 +218,14 @@ def upload_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
         loaded = RegulationUploadSchema().load(filled(values))
     except ma.ValidationError as error:
         errors = validation_messages(error)
-    file = request.files.get("file")
-    if file is None or not file.filename:
+    file = chosen_file()
+    if file is None:
         errors["file"] = [_("Επιλέξτε το αρχείο PDF του κανονισμού.")]
     if errors:
         return render_upload(municipality_code, FormState(values, errors, again), 422)
     assert file is not None
     try:
-        version = upload_regulation(
-            request_session(),
-            principal=signed_in_principal(),
-            municipality_code=municipality_code.value,
-            centre_id=loaded["centre_id"],
-            effective_date=loaded["effective_date"],
-            change_summary=loaded.get("change_summary"),
-            upload=UploadedFile(file.filename or "", file.read(_max_bytes() + 1)),
-            max_bytes=_max_bytes(),
-        )
+        version = upload_from_request(municipality_code, loaded, file)
     except DomainError as refusal:  # next to its field, the file's reminder kept as notice
         state = FormState(values, refusal.field_messages(), again)
         return render_upload(municipality_code, state, refusal.status)
@@ -244,7 +242,7 @@ def too_large_page(_error: Exception) -> ResponseReturnValue:
         render_template(
             "regulations/too_large.html",
             back=back,
-            max_size=size_text(_max_bytes()),
+            max_size=size_text(max_upload_bytes()),
             has_errors=True,
         ),
         413,
@@ -284,14 +282,11 @@ def render_details(
             notice=notice,
             state=state,
             labels=RETURN_LABELS,
-            may_approve=version.status == RegulationStatus.DRAFT
-            and Permission.TENANT_REGULATIONS_APPROVE in permissions,
-            may_submit=version.status == RegulationStatus.APPROVED
-            and Permission.TENANT_REGULATIONS_WRITE in permissions,
-            may_withdraw=version.status == RegulationStatus.DRAFT
-            and Permission.TENANT_REGULATIONS_WRITE in permissions,
-            may_decide=version.status == RegulationStatus.SUBMITTED
-            and Permission.NATIONAL_REGULATIONS_MANAGE in permissions,
+            offered={
+                action.name
+                for action in ACTIONS
+                if version.status == action.needed and action.permission in permissions
+            },
             has_errors=bool(notice or state.errors),
         ),
         status,
@@ -330,17 +325,14 @@ def _stale_action(municipality_code: MunicipalityCode, regulation_id: int) -> Re
 
 
 def _act(
-    code: MunicipalityCode,
-    regulation_id: int,
-    operation: Callable[[RegulationVersion], RegulationVersion],
-    done: str,
-    load: Callable[[], Any] = lambda: None,
+    action: RegulationAction, done: str, code: MunicipalityCode, regulation_id: int
 ) -> ResponseReturnValue:
     """Run a state change from a button's form, on the version shown."""
     version = _version_or_404(regulation_id, for_update=True)
+    comment = request.form.get("comment", "")
 
     def run(_data: Any) -> str:
-        operation(version)
+        action.run(version, code, comment)
         return f"{_base(code)}/{regulation_id}"
 
     return submit_form(
@@ -348,102 +340,34 @@ def _act(
         _details_again(code, regulation_id),
         changed_since=stale_form_version(request.form.get("version"), version.version),
         changed_notice=STALE_VERSION,
-        load=load,
+        # The comment is checked as the API's body is, next to its field.
+        load=lambda: (
+            RegulationReturnSchema().load(filled({"comment": comment}))
+            if action.takes_comment
+            else None
+        ),
         run=run,
         saved=done,
     )
 
 
-@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/approve")
-@on_stale_form(_stale_action)
-@requires(Permission.TENANT_REGULATIONS_APPROVE)
-def approve_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
-    return _act(
-        municipality_code,
-        regulation_id,
-        lambda version: approve_regulation(
-            request_session(),
-            version,
-            principal=signed_in_principal(),
-            municipality_code=municipality_code.value,
-        ),
-        _("Η έκδοση εγκρίθηκε. Μπορεί πλέον να υποβληθεί στο Υπουργείο."),
-    )
+def _action_page(action: RegulationAction, done: LazyString) -> None:
+    """The POST route of one action's button: its permission is the endpoint's own, checked
+    before the view, and a refused CSRF token shows the details again."""
+
+    def page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
+        return _act(action, str(done), municipality_code, regulation_id)
+
+    name = f"{action.name}_page"
+    page.__name__ = page.__qualname__ = name
+    blueprint.post(
+        f"/municipalities/<municipality_code>/regulations/<int:regulation_id>/{action.name}",
+        endpoint=name,
+    )(on_stale_form(_stale_action)(requires(action.permission)(page)))
 
 
-@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/withdraw")
-@on_stale_form(_stale_action)
-@requires(Permission.TENANT_REGULATIONS_WRITE)
-def withdraw_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
-    return _act(
-        municipality_code,
-        regulation_id,
-        lambda version: withdraw_regulation(
-            request_session(),
-            version,
-            principal=signed_in_principal(),
-            municipality_code=municipality_code.value,
-        ),
-        _("Το σχέδιο αποσύρθηκε· παραμένει στον κατάλογο των εκδόσεων."),
-    )
-
-
-@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/submit")
-@on_stale_form(_stale_action)
-@requires(Permission.TENANT_REGULATIONS_WRITE)
-def submit_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
-    return _act(
-        municipality_code,
-        regulation_id,
-        lambda version: submit_regulation(
-            request_session(),
-            version,
-            principal=signed_in_principal(),
-            municipality_code=municipality_code.value,
-        ),
-        _("Η έκδοση υποβλήθηκε στο Υπουργείο."),
-    )
-
-
-@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/acknowledge")
-@on_stale_form(_stale_action)
-@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
-def acknowledge_page(
-    municipality_code: MunicipalityCode, regulation_id: int
-) -> ResponseReturnValue:
-    return _act(
-        municipality_code,
-        regulation_id,
-        lambda version: decide_regulation(
-            request_session(),
-            version,
-            actor=signed_in_principal().subject,
-            municipality_code=municipality_code.value,
-            acknowledge=True,
-        ),
-        _("Η παραλαβή της έκδοσης καταχωρίστηκε."),
-    )
-
-
-@blueprint.post("/municipalities/<municipality_code>/regulations/<int:regulation_id>/return")
-@on_stale_form(_stale_action)
-@requires(Permission.NATIONAL_REGULATIONS_MANAGE)
-def return_page(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
-    comment = request.form.get("comment", "")
-    return _act(
-        municipality_code,
-        regulation_id,
-        lambda version: decide_regulation(
-            request_session(),
-            version,
-            actor=signed_in_principal().subject,
-            municipality_code=municipality_code.value,
-            acknowledge=False,
-            comment=comment,
-        ),
-        _("Η έκδοση επεστράφη στον Δήμο με τα σχόλιά σας."),
-        load=lambda: RegulationReturnSchema().load(filled({"comment": comment})),
-    )
+for _action in ACTIONS:
+    _action_page(_action, ACTION_DONE[_action])
 
 
 # --- the ministry's pages -----------------------------------------------------------------

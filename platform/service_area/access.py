@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session, aliased
 
 from kentra.auth.principal import Reader
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
-from kentra.platform.policy.models import ServiceArea
-from kentra.platform.reference.models import Municipality, Region, RegionalUnit
-from kentra.platform.reference.text import fold
+from kentra.platform.policy.api import ServiceArea
+from kentra.platform.reference.api import Municipality, Region, RegionalUnit, fold
 from kentra.platform.service_area.models import ServiceAreaException
 from kentra.platform.service_area.operations import area_in_force
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import abort
 
 from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.api import Blueprint
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api import Blueprint, found_or_404
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.service_area.access import (
     ExceptionView,
@@ -56,17 +55,14 @@ def get_service_area(municipality_code: MunicipalityCode) -> TenantServiceArea:
     """Where the municipality's mobile units may serve: the area the policy in force draws
     around its centre (its regional unit, its region, or the country) and the municipalities
     beyond it the ministry allows."""
+    # None only for a municipality routing does not admit (not a tenant): the same 404.
     found = access_service_area(request_session(), signed_in_principal(), municipality_code.value)
-    if found is None:  # pragma: no cover - routing admits tenants only
-        abort(404, message=NOT_FOUND_DETAIL)
-    assert found is not None
-    return found
+    return found_or_404(found, NOT_FOUND_DETAIL)
 
 
 @blueprint.route("/service-area/exceptions")
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
-@blueprint.arguments(ExceptionsQueryArgsSchema, location="query")
-@blueprint.response(200, ExceptionSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(ExceptionsQueryArgsSchema, ExceptionSchema(many=True))
 def list_exceptions(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """Every exception (or one municipality's), by municipality and served municipality; a
     page at a time (``cursor``, ``per_page``; the pages around in ``Link``)."""
@@ -84,13 +80,7 @@ def post_exception(data: dict[str, Any]) -> tuple[ExceptionView, int]:
     beyond the area, for ``reason`` (audited). An unknown municipality, the municipality
     itself or a missing reason: 422."""
     session = request_session()
-    exception, created = record_exception(
-        session,
-        data["municipality_code"],
-        data["served_municipality_code"],
-        reason=data["reason"],
-        actor=current_actor(),
-    )
+    exception, created = record_exception(session, data, actor=current_actor())
     found = access_exception(session, signed_in_principal(), exception.id)
     assert found is not None  # just recorded
     return found, 201 if created else 200

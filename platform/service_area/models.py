@@ -8,22 +8,11 @@ region). An exception lets the mobile units of ``municipality_code``'s centre se
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import (
-    CHAR,
-    BigInteger,
-    CheckConstraint,
-    DateTime,
-    ForeignKey,
-    Identity,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import SharedBase, utcnow
-from kentra.platform.reference.models import Municipality
+from kentra.platform.core.models import CreatedAt, IdentityKey, SharedBase
+from kentra.platform.reference.api import municipality_ref
 
 
 class ServiceAreaException(SharedBase):
@@ -35,12 +24,10 @@ class ServiceAreaException(SharedBase):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     # The municipality whose centre's mobile units may serve beyond the area.
-    municipality_code: Mapped[str] = mapped_column(CHAR(4), ForeignKey(Municipality.code))
-    served_municipality_code: Mapped[str] = mapped_column(
-        CHAR(4), ForeignKey(Municipality.code), index=True
-    )
+    municipality_code: Mapped[str] = municipality_ref()
+    served_municipality_code: Mapped[str] = municipality_ref(index=True)
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(Text)
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[CreatedAt]

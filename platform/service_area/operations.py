@@ -10,7 +10,8 @@ is drawn around the tenant's municipality.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -18,12 +19,11 @@ from sqlalchemy import Boolean, Row, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from kentra.platform.audit.operations import record_platform_event
+from kentra.platform.audit.api import record_platform_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
-from kentra.platform.policy.models import ServiceArea
-from kentra.platform.policy.operations import policy_in_force
-from kentra.platform.reference.models import Municipality
+from kentra.platform.policy.api import ServiceArea, policy_in_force
+from kentra.platform.reference.api import Municipality
 from kentra.platform.service_area.models import ServiceAreaException
 
 EXCEPTION_RECORDED = "service_area.exception_recorded"
@@ -97,19 +97,16 @@ def outside_area_message(session: Session, municipality: Municipality) -> LazySt
 
 
 def record_exception(
-    session: Session,
-    municipality_code: str,
-    served_municipality_code: str,
-    *,
-    reason: str,
-    actor: str,
+    session: Session, data: Mapping[str, Any], *, actor: str
 ) -> tuple[ServiceAreaException, bool]:
     """Allow ``municipality_code``'s mobile units to serve ``served_municipality_code`` (or
-    correct the reason of that exception); audited by codes and id. Returns the exception and
-    whether it is new.
+    correct the reason of that exception), ``data`` validated by ``ExceptionInputSchema``;
+    audited by codes and id. Returns the exception and whether it is new.
 
     Refused (422, naming the field): an unknown municipality, the same municipality twice, an
     empty reason."""
+    municipality_code = data["municipality_code"]
+    served_municipality_code = data["served_municipality_code"]
     for field, code in (
         ("municipality_code", municipality_code),
         ("served_municipality_code", served_municipality_code),
@@ -125,7 +122,7 @@ def record_exception(
             SAME_MUNICIPALITY,
             field="served_municipality_code",
         )
-    text = reason.strip()
+    text = data["reason"].strip()
     if not text:
         raise DomainError("service_area.reason_required", 422, REASON_REQUIRED, field="reason")
     values = {"reason": text, "decided_by": actor, "decided_at": utcnow()}

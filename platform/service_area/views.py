@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template
+from flask import Blueprint, abort, flash, redirect
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -24,7 +24,7 @@ from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
-from kentra.platform.policy.models import ServiceArea
+from kentra.platform.policy.api import ServiceArea
 from kentra.platform.service_area.access import (
     access_exception,
     access_exceptions_page,
@@ -39,6 +39,7 @@ from kentra.platform.service_area.schemas import ExceptionInputSchema
 from kentra.platform.web.forms import (
     FormState,
     filled,
+    form_page,
     form_values,
     on_stale_form,
     stale_form,
@@ -77,19 +78,16 @@ def render_page(state: FormState | None = None, status: int = 200) -> ResponseRe
     exceptions, paging_errors = page_or_first(
         partial(access_exceptions_page, session, signed_in_principal())
     )
-    return (
-        render_template(
-            "service_area/exceptions.html",
-            state=state,
-            labels={name: str(label) for name, label in LABELS.items()},
-            area=AREA_NAMES[area_in_force(session)],
-            exceptions=exceptions.items,
-            page=exceptions,
-            paging_errors=paging_errors,
-            municipalities=access_municipality_options(session, signed_in_principal()),
-            has_errors=bool(state.errors or state.notice),
-        ),
+    return form_page(
+        "service_area/exceptions.html",
+        state,
         status,
+        labels={name: str(label) for name, label in LABELS.items()},
+        area=AREA_NAMES[area_in_force(session)],
+        exceptions=exceptions.items,
+        page=exceptions,
+        paging_errors=paging_errors,
+        municipalities=access_municipality_options(session, signed_in_principal()),
     )
 
 
@@ -114,13 +112,7 @@ def record_exception_page() -> ResponseReturnValue:
     recorded: list[int] = []
 
     def record(loaded: dict[str, Any]) -> str:
-        exception, _created = record_exception(
-            session,
-            loaded["municipality_code"],
-            loaded["served_municipality_code"],
-            reason=loaded["reason"],
-            actor=current_actor(),
-        )
+        exception, _created = record_exception(session, loaded, actor=current_actor())
         recorded.append(exception.id)
         return f"{PAGE_URL}#exception-{exception.id}"
 

@@ -19,12 +19,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal, Reader, SystemPrincipal, UnitPath
-from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.audit.api import record_tenant_event
 from kentra.platform.core.models import local_today
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.staff.operations import OBJECT_TYPE
-from kentra.platform.units.models import Unit
+from kentra.platform.units.api import Unit
 
 READ_ACTION = "staff.read"
 

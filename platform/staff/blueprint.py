@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import abort
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.api import Blueprint
+from kentra.platform.api import Blueprint, found_or_404
 from kentra.platform.api.etags import ETAG_HEADER, documents_if_match, etag, require_if_match
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
@@ -69,17 +68,15 @@ def _answer(member: StaffMember, status: int = 200) -> Answer:
 
 
 def _for_change(staff_id: int) -> StaffMember:
-    member = access_staff_member_for_change(request_session(), signed_in_principal(), staff_id)
-    if member is None:
-        abort(404, message=NOT_FOUND)
-    assert member is not None  # abort() raises
-    return member
+    return found_or_404(
+        access_staff_member_for_change(request_session(), signed_in_principal(), staff_id),
+        NOT_FOUND,
+    )
 
 
 @blueprint.route("/<municipality_code>/staff", methods=["GET"])
 @requires(Permission.TENANT_STAFF_READ)
-@blueprint.arguments(StaffQueryArgsSchema, location="query")
-@blueprint.response(200, StaffMemberSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(StaffQueryArgsSchema, StaffMemberSchema(many=True))
 def list_staff(
     args: dict[str, Any], municipality_code: MunicipalityCode
 ) -> tuple[Any, int, dict[str, str]]:
@@ -116,10 +113,7 @@ def get_staff(municipality_code: MunicipalityCode, staff_id: int) -> Answer:
         staff_id,
         municipality_code=municipality_code.value,
     )
-    if member is None:
-        abort(404, message=NOT_FOUND)
-    assert member is not None  # abort() raises
-    return _answer(member)
+    return _answer(found_or_404(member, NOT_FOUND))
 
 
 @blueprint.route("/<municipality_code>/staff/<int:staff_id>", methods=["PATCH"])

@@ -12,15 +12,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
-    Identity,
     Index,
-    Integer,
     Numeric,
     String,
     Text,
@@ -29,8 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import TenantBase, utcnow
-from kentra.platform.units.models import Unit
+from kentra.platform.core.models import CreatedAt, IdentityKey, RowVersion, TenantBase
+from kentra.platform.units.api import Unit
 
 
 class StaffMember(TenantBase):
@@ -47,7 +44,7 @@ class StaffMember(TenantBase):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     unit_id: Mapped[int] = mapped_column(ForeignKey(Unit.id), index=True)
     full_name: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(Text)
@@ -62,8 +59,8 @@ class StaffMember(TenantBase):
     # When the identity user was disabled because the contract ended (at the edit, or by the
     # daily task for end dates set in advance).
     account_disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[CreatedAt]
+    version: Mapped[RowVersion] = mapped_column()
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 

@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec, split_full_name
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
-from kentra.platform.audit.operations import record_platform_event_at_once, record_tenant_event
+from kentra.platform.audit.api import record_platform_event_at_once, record_tenant_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today, utcnow
-from kentra.platform.policy.operations import policy_in_force
+from kentra.platform.policy.api import policy_in_force
 from kentra.platform.staff.events import StaffChanged
 from kentra.platform.staff.models import StaffMember
-from kentra.platform.units.models import Unit, UnitKind
+from kentra.platform.units.api import Unit, UnitKind
 from kentra.tasks.events import publish
 from kentra.tenants.binding import TenantSession
 
@@ -162,6 +162,23 @@ def _flush(session: Session) -> None:
         raise DomainError("staff.second_head", 409, SECOND_HEAD, field="is_head") from exc
 
 
+def _changed(
+    session: Session, member: StaffMember, action: str, *, actor: str, details: dict[str, Any]
+) -> None:
+    """What every roster write ends with: ``StaffChanged`` for its listeners (sent after the
+    commit) and the tenant audit's entry, by the member's id (ids and codes in ``details``, no
+    names or addresses)."""
+    publish(session, StaffChanged(member.id))
+    record_tenant_event(
+        session,
+        actor=actor,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=str(member.id),
+        details=details,
+    )
+
+
 def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str) -> StaffMember:
     """Add a member to the roster (validated by ``StaffMemberCreateSchema``)."""
     state = {"end_date": None, "is_head": False, **data}
@@ -178,13 +195,11 @@ def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str
     )
     session.add(member)
     _flush(session)
-    publish(session, StaffChanged(member.id))
-    record_tenant_event(
+    _changed(
         session,
+        member,
+        "staff.created",
         actor=actor,
-        action="staff.created",
-        object_type=OBJECT_TYPE,
-        object_id=str(member.id),
         details={"unit_id": member.unit_id, "is_head": member.is_head},
     )
     return member
@@ -212,7 +227,7 @@ def update_staff_member(
     * the contract ends today or earlier: the user is disabled (no new logins). A future end
       date leaves the user as it is until then.
     """
-    current = {name: getattr(member, name) for name in _EDITABLE}
+    current = {name: getattr(member, name) for name in EDITABLE_FIELDS}
     changed = {name for name, value in changes.items() if current.get(name) != value}
     if not changed:
         return member
@@ -222,7 +237,6 @@ def update_staff_member(
     for name in sorted(changed):
         setattr(member, name, state[name])
     _flush(session)
-    publish(session, StaffChanged(member.id))
     details: dict[str, Any] = {"fields": sorted(changed), "unit_id": member.unit_id}
     if identity is not None and member.identity_user_id and "email" in changed:
         # Ids only: the old user's id says which account was disabled.
@@ -275,13 +289,8 @@ def update_staff_member(
     if ended:
         details["account_disabled"] = disabled
     session.flush()
-    record_tenant_event(
-        session,
-        actor=actor,
-        action="staff.ended" if ended else "staff.updated",
-        object_type=OBJECT_TYPE,
-        object_id=str(member.id),
-        details=details,
+    _changed(
+        session, member, "staff.ended" if ended else "staff.updated", actor=actor, details=details
     )
     return member
 
@@ -408,7 +417,9 @@ def _user_spec(member: StaffMember, unit: Unit, municipality_code: str) -> UserS
     )
 
 
-_EDITABLE = (
+# The fields of a member a change may set, in the roster form's order: the schemas' FIELDS and
+# the page's form read them from here (one list).
+EDITABLE_FIELDS = (
     "full_name",
     "email",
     "unit_id",
@@ -465,13 +476,11 @@ def invite_staff_member(
     member.identity_user_id = user_id
     member.invited_at = utcnow()
     session.flush()
-    publish(session, StaffChanged(member.id))
-    record_tenant_event(
+    _changed(
         session,
+        member,
+        "staff.invited",
         actor=actor,
-        action="staff.invited",
-        object_type=OBJECT_TYPE,
-        object_id=str(member.id),
         details={"identity_user_id": user_id, "role": role.value, "again": again},
     )
     return member
@@ -482,6 +491,10 @@ def _profession(profile_code: str) -> Profession | None:
         return Profession(profile_code)
     except ValueError:
         return None
+
+
+# The tenant task that runs disable_ended_accounts (staff/tasks.py); the jobs page names it.
+OFFBOARDING_TASK_NAME = "kentra.staff.disable_ended_accounts_of_tenant"
 
 
 def disable_ended_accounts(
@@ -514,13 +527,11 @@ def disable_ended_accounts(
             continue
         member.account_disabled_at = utcnow()
         session.flush()
-        publish(session, StaffChanged(member.id))
-        record_tenant_event(
+        _changed(
             session,
+            member,
+            "staff.account_disabled",
             actor=actor,
-            action="staff.account_disabled",
-            object_type=OBJECT_TYPE,
-            object_id=str(member.id),
             details={"unit_id": member.unit_id},
         )
         disabled += 1

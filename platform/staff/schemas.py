@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import validate
 
 from kentra.platform.api import Schema
-from kentra.platform.api.fields import INVALID_EMAIL, REQUIRED, Text
+from kentra.platform.api.fields import INVALID_EMAIL, REQUIRED, Text, length
 from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.staff.models import StaffMember
+from kentra.platform.staff.operations import EDITABLE_FIELDS
 
 INVALID_DATE = "Η ημερομηνία δεν είναι έγκυρη (ΕΕΕΕ-ΜΜ-ΗΗ)."
 INVALID_FTE = (
@@ -31,22 +31,8 @@ INVALID_BOOLEAN = "Η τιμή πρέπει να είναι true ή false."
 END_BEFORE_START = "Η ημερομηνία λήξης δεν μπορεί να είναι πριν από την ημερομηνία έναρξης."
 NO_CHANGE = "Δεν δόθηκε καμία αλλαγή."
 HUNDREDTH = Decimal("0.01")
-FIELDS = (
-    "full_name",
-    "email",
-    "unit_id",
-    "profile_code",
-    "start_date",
-    "end_date",
-    "fte",
-    "is_head",
-)
-
-
-def _length(low: int, high: int) -> validate.Length:
-    return validate.Length(
-        min=low, max=high, error=f"Το κείμενο πρέπει να έχει από {low} έως {high} χαρακτήρες."
-    )
+# The form's fields: those a change may set (the operations' list).
+FIELDS = EDITABLE_FIELDS
 
 
 class Fte(ma.fields.Decimal):
@@ -89,10 +75,10 @@ class StaffMemberCreateSchema(Schema):
     class Meta(Schema.Meta):
         model = StaffMember
 
-    full_name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
+    full_name = Text(required=True, validate=[length(2, 200), inputs.NAME])
     email = ma.fields.Email(
         required=True,
-        validate=_length(3, 254),
+        validate=length(3, 254),
         error_messages={**REQUIRED, "invalid": INVALID_EMAIL},
         metadata={"description": "becomes the username when the member is invited"},
     )
@@ -104,7 +90,7 @@ class StaffMemberCreateSchema(Schema):
     )
     profile_code = Text(
         required=True,
-        validate=_length(1, 64),
+        validate=length(1, 64),
         metadata={"description": "a professional profile of the staffing policy in force"},
     )
     start_date = _date(required=True)
@@ -124,12 +110,12 @@ class StaffMemberCreateSchema(Schema):
 class StaffMemberUpdateSchema(StaffMemberCreateSchema):
     """A change: any of the fields, at least one. Ending a contract is setting ``end_date``."""
 
-    full_name = Text(validate=[_length(2, 200), inputs.NAME])
+    full_name = Text(validate=[length(2, 200), inputs.NAME])
     email = ma.fields.Email(
-        validate=_length(3, 254), error_messages={**REQUIRED, "invalid": INVALID_EMAIL}
+        validate=length(3, 254), error_messages={**REQUIRED, "invalid": INVALID_EMAIL}
     )
     unit_id = ma.fields.Integer(strict=True, error_messages={**REQUIRED, "invalid": INVALID_UNIT})
-    profile_code = Text(validate=_length(1, 64))
+    profile_code = Text(validate=length(1, 64))
     start_date = _date()
     fte = Fte()
     is_head = ma.fields.Boolean(error_messages={**REQUIRED, "invalid": INVALID_BOOLEAN})

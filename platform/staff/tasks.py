@@ -16,13 +16,13 @@ from kentra.auth.adapters import identity_admin
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import get_engine
 from kentra.platform.core.models import local_today
-from kentra.platform.staff.operations import disable_ended_accounts
+from kentra.platform.staff.operations import OFFBOARDING_TASK_NAME, disable_ended_accounts
 from kentra.tasks.base import TenantTask
 from kentra.tasks.celery_app import celery
 from kentra.tasks.fanout import run_here, start_fanout
 
 DAILY_TASK_NAME = "kentra.staff.disable_ended_accounts"
-TENANT_TASK_NAME = "kentra.staff.disable_ended_accounts_of_tenant"
+TENANT_TASK_NAME = OFFBOARDING_TASK_NAME
 
 
 @celery.task(base=TenantTask, bind=True, name=TENANT_TASK_NAME)

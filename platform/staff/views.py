@@ -47,7 +47,7 @@ from kentra.platform.staff.operations import (
     update_staff_member,
 )
 from kentra.platform.staff.schemas import FIELDS, StaffMemberCreateSchema
-from kentra.platform.units.models import Unit, UnitKind
+from kentra.platform.units.api import Unit, UnitKind
 from kentra.platform.web.forms import (
     FormState,
     filled,

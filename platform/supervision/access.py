@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
-from kentra.platform.reference.models import Municipality, RegionalUnit
+from kentra.platform.reference.api import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision
 from kentra.platform.supervision.operations import (
     Basis,

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import abort
-
 from kentra.auth.flask import current_actor, current_principal, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.auth.roles import ROLE_REACH, Reach
-from kentra.platform.api import Blueprint
-from kentra.platform.api.paging import LINK_HEADER, paged
+from kentra.platform.api import Blueprint, found_or_404
+from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.supervision.access import (
     UnknownSeat,
@@ -54,17 +52,14 @@ def get_supervision(municipality_code: MunicipalityCode) -> Supervision:
     """Who supervises the municipality: its own directorates (it has a Social Service), else
     the seat municipality of its regional unit (reference data, else the ministry's decision);
     "not determined" when it has not stated a Social Service or the seat is still unknown."""
+    # None only for a municipality routing does not admit (not an active tenant): the same 404.
     found = access_supervision(request_session(), signed_in_principal(), municipality_code.value)
-    if found is None:  # pragma: no cover - routing admits active tenants only
-        abort(404, message=NOT_FOUND_DETAIL)
-    assert found is not None
-    return found
+    return found_or_404(found, NOT_FOUND_DETAIL)
 
 
 @blueprint.route("/supervision/supervised")
 @requires(Permission.REGION_COMPLIANCE_READ)
-@blueprint.arguments(SupervisionPageArgsSchema, location="query")
-@blueprint.response(200, SupervisionSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(SupervisionPageArgsSchema, SupervisionSchema(many=True))
 def list_supervised(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """For a supervisor: the municipalities on the platform whose supervision its municipality
     holds (itself included when it has a Social Service). Empty for other roles, whose
@@ -84,8 +79,7 @@ def list_supervised(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
 
 @blueprint.route("/supervision/seats")
 @requires(Permission.NATIONAL_SUPERVISION_MANAGE)
-@blueprint.arguments(SupervisionPageArgsSchema, location="query")
-@blueprint.response(200, UnknownSeatSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(SupervisionPageArgsSchema, UnknownSeatSchema(many=True))
 def list_unknown_seats(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """The regional units whose seat the reference data leaves unknown, with the ministry's
     decision if any (until then their municipalities without a Social Service have no

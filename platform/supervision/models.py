@@ -8,13 +8,11 @@ until then).
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import CHAR, DateTime, ForeignKey, Text
+from sqlalchemy import CHAR, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kentra.platform.core.models import SharedBase, utcnow
-from kentra.platform.reference.models import Municipality, RegionalUnit
+from kentra.platform.core.models import CreatedAt, SharedBase
+from kentra.platform.reference.api import RegionalUnit, municipality_ref
 
 
 class RegionalUnitSeatDecision(SharedBase):
@@ -23,7 +21,7 @@ class RegionalUnitSeatDecision(SharedBase):
     regional_unit_code: Mapped[str] = mapped_column(
         CHAR(2), ForeignKey(RegionalUnit.code), primary_key=True
     )
-    seat_municipality_code: Mapped[str] = mapped_column(CHAR(4), ForeignKey(Municipality.code))
+    seat_municipality_code: Mapped[str] = municipality_ref()
     note: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(Text)
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[CreatedAt]

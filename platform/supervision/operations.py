@@ -19,10 +19,10 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
-from kentra.platform.audit.operations import record_platform_event
+from kentra.platform.audit.api import record_platform_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
-from kentra.platform.reference.models import Municipality, RegionalUnit
+from kentra.platform.reference.api import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision
 from kentra.tenants.models import Tenant, TenantStatus
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import validate
 
 from kentra.platform.api import Schema
-from kentra.platform.api.fields import REQUIRED, Text
+from kentra.platform.api.fields import MunicipalityCode, Text, length
 from kentra.platform.api.paging import PageArgsSchema
+from kentra.platform.api.schemas import DecisionFields
 from kentra.platform.core import inputs
 from kentra.platform.supervision.operations import Basis
-
-INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 6301."
-NOTE_LENGTH = "Το κείμενο πρέπει να έχει από 3 έως 1000 χαρακτήρες."
 
 
 class SupervisionSchema(Schema):
@@ -38,12 +35,10 @@ class MunicipalityRefSchema(Schema):
     name_el = ma.fields.String()
 
 
-class SeatDecisionSchema(Schema):
+class SeatDecisionSchema(DecisionFields):
     seat_municipality_code = ma.fields.String()
     seat_name_el = ma.fields.String()
     note = ma.fields.String()
-    decided_by = ma.fields.String(metadata={"description": "the token subject of the decider"})
-    decided_at = ma.fields.DateTime()
 
 
 class UnknownSeatSchema(Schema):
@@ -65,15 +60,13 @@ class UnknownSeatSchema(Schema):
 class SeatDecisionInputSchema(Schema):
     """The ministry's decision on an unknown seat: a municipality of the unit and a note."""
 
-    seat_municipality_code = Text(
+    seat_municipality_code = MunicipalityCode(
         required=True,
-        validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE),
         metadata={"description": "4-digit ELSTAT code of a municipality of this regional unit"},
     )
     note = Text(
         required=True,
-        validate=validate.Length(min=3, max=1000, error=NOTE_LENGTH),
-        error_messages={**REQUIRED, "invalid": "Το πεδίο πρέπει να είναι κείμενο."},
+        validate=length(3, 1000),
         metadata=inputs.multiline(
             description="the basis of the decision (e.g. the act that names the seat)"
         ),

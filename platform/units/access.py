@@ -19,9 +19,8 @@ from kentra.platform.core.paging import (
     keyset_cursor,
     keyset_place,
 )
-from kentra.platform.reference.models import Municipality
-from kentra.platform.reference.text import fold
-from kentra.platform.service_area.operations import beyond_area
+from kentra.platform.reference.api import Municipality, fold
+from kentra.platform.service_area.api import beyond_area
 from kentra.platform.units.models import Unit, UnitKind, UnitServedMunicipality
 from kentra.platform.units.operations import municipalities_with_centre, open_centre
 from kentra.tenants.binding import read_rows

@@ -21,7 +21,7 @@ from kentra.auth.flask import current_actor, current_principal, requires, signed
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.auth.principal import UnitPath
-from kentra.platform.api import Blueprint, json_response
+from kentra.platform.api import Blueprint, found_or_404, json_response
 from kentra.platform.api.etags import (
     ETAG_HEADER,
     PRECONDITION_FAILED,
@@ -29,7 +29,7 @@ from kentra.platform.api.etags import (
     etag,
     require_if_match,
 )
-from kentra.platform.api.paging import LINK_HEADER, link_header
+from kentra.platform.api.paging import link_header
 from kentra.platform.core.database import request_session
 from kentra.platform.units.access import (
     access_centre_id,
@@ -134,6 +134,18 @@ def _add_to_centre(
     return _one(code, unit)
 
 
+def _change(
+    code: MunicipalityCode, unit: Unit, change: Callable[[], object]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Make ``change`` to ``unit`` (whose If-Match the view checked) and answer the unit: one
+    that another request changed between our read and our write is a 412 as well."""
+    try:
+        change()
+    except StaleDataError:
+        abort(412, message=PRECONDITION_FAILED)
+    return _one(code, unit)
+
+
 def _identity() -> IdentityAdmin:
     kentra = current_app.extensions["kentra"]
     return identity_admin(kentra.settings, kentra.engine)
@@ -141,16 +153,12 @@ def _identity() -> IdentityAdmin:
 
 def _unit_or_404(unit_id: int) -> Unit:
     unit = access_unit_by_id(request_session(), signed_in_principal(), unit_id)
-    if unit is None:
-        abort(404, message=UNIT_NOT_FOUND)
-    assert unit is not None  # abort() raises
-    return unit
+    return found_or_404(unit, UNIT_NOT_FOUND)
 
 
 @blueprint.route("/<municipality_code>/units")
 @requires(Permission.TENANT_UNITS_READ)
-@blueprint.arguments(UnitListArgsSchema, location="query")
-@blueprint.response(200, UnitSchema(many=True), headers=LINK_HEADER)
+@blueprint.paged_list(UnitListArgsSchema, UnitSchema(many=True))
 def list_units(args: dict[str, Any], municipality_code: MunicipalityCode) -> Response:
     """The municipality's centres, annexes and mobile units, closed ones included: each
     centre, then its annexes and mobile units by their path; a page at a time."""
@@ -239,18 +247,18 @@ def patch_unit(
     """Change fields of an open unit (If-Match required; a closed unit is a 409)."""
     unit = _unit_or_404(unit_id)
     require_if_match(unit.version)
-    try:
-        update_unit(
+    return _change(
+        municipality_code,
+        unit,
+        lambda: update_unit(
             request_session(),
             municipality_code.value,
             unit,
             data,
             actor=current_actor(),
             identity=_identity(),
-        )
-    except StaleDataError:  # changed between our read and our write
-        abort(412, message=PRECONDITION_FAILED)
-    return _one(municipality_code, unit)
+        ),
+    )
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/close", methods=["POST"])
@@ -265,11 +273,11 @@ def post_close(
     open annexes or mobile units, or a closed unit, is a 409."""
     unit = _unit_or_404(unit_id)
     require_if_match(unit.version)
-    try:
-        close_unit(request_session(), unit, data["closed_on"], actor=current_actor())
-    except StaleDataError:
-        abort(412, message=PRECONDITION_FAILED)
-    return _one(municipality_code, unit)
+    return _change(
+        municipality_code,
+        unit,
+        lambda: close_unit(request_session(), unit, data["closed_on"], actor=current_actor()),
+    )
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/workspace")
@@ -282,7 +290,4 @@ def get_unit_workspace(municipality_code: MunicipalityCode, unit_id: int) -> dic
     unit = access_unit_workspace_by_id(
         request_session(), principal, municipality_code.value, unit_id
     )
-    if unit is None:
-        abort(404, message=UNIT_NOT_FOUND)
-    assert unit is not None  # abort() raises
-    return dump_units(municipality_code, [unit])[0]
+    return dump_units(municipality_code, [found_or_404(unit, UNIT_NOT_FOUND)])[0]

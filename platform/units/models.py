@@ -14,18 +14,14 @@ concurrency counter behind the API's ETag / If-Match.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import (
     CHAR,
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
-    Identity,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -35,9 +31,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kentra.platform.core.models import TenantBase, string_enum, utcnow
-from kentra.platform.onboarding.models import BodyType
-from kentra.platform.reference.models import Municipality
+from kentra.platform.core.models import (
+    CreatedAt,
+    IdentityKey,
+    RowVersion,
+    TenantBase,
+    string_enum,
+)
+from kentra.platform.onboarding.api import BodyType
+from kentra.platform.reference.api import municipality_ref
 
 
 class UnitKind(enum.StrEnum):
@@ -89,12 +91,12 @@ class Unit(TenantBase):
         CheckConstraint("(kind = 'centre') = (unit IS NULL)", name="centre_has_no_unit_segment"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[IdentityKey]
     kind: Mapped[UnitKind] = mapped_column(string_enum(UnitKind, "unit_kind"))
     centre: Mapped[str] = mapped_column(String(63))
     unit: Mapped[str | None] = mapped_column(String(63))
     name: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[CreatedAt]
     closed_on: Mapped[date | None] = mapped_column(Date)
 
     street_address: Mapped[str | None] = mapped_column(Text)
@@ -120,7 +122,7 @@ class Unit(TenantBase):
     )
     premises_toilets_public_and_staff: Mapped[bool] = mapped_column(Boolean, server_default=false())
     premises_accessible: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    version: Mapped[RowVersion] = mapped_column()
 
     served_municipalities: Mapped[list[UnitServedMunicipality]] = relationship(
         lazy="selectin",
@@ -144,9 +146,4 @@ class UnitServedMunicipality(TenantBase):
     unit_id: Mapped[int] = mapped_column(
         ForeignKey("tenant.units.id", ondelete="CASCADE"), primary_key=True
     )
-    municipality_code: Mapped[str] = mapped_column(
-        # A Column object: the shared table lives in another MetaData.
-        CHAR(4),
-        ForeignKey(Municipality.code),
-        primary_key=True,
-    )
+    municipality_code: Mapped[str] = municipality_ref(primary_key=True)

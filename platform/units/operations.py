@@ -34,15 +34,19 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.principal import UnitPath
-from kentra.platform.audit.operations import record_tenant_event
+from kentra.platform.audit.api import record_tenant_event
 from kentra.platform.core.errors import DomainError
-from kentra.platform.municipalities.models import TenantProfile
-from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
-from kentra.platform.onboarding.operations import ineligibility_reason, own_centre_threshold
-from kentra.platform.policy.operations import policy_in_force, staffing_requirement
-from kentra.platform.reference.models import Municipality
-from kentra.platform.reference.text import fold
-from kentra.platform.service_area.operations import beyond_area, outside_area_message
+from kentra.platform.municipalities.api import TenantProfile
+from kentra.platform.onboarding.api import (
+    BodyType,
+    OnboardingRequest,
+    RequestStatus,
+    ineligibility_reason,
+    own_centre_threshold,
+)
+from kentra.platform.policy.api import policy_in_force, staffing_requirement
+from kentra.platform.reference.api import Municipality, fold
+from kentra.platform.service_area.api import beyond_area, outside_area_message
 from kentra.platform.units.events import UnitChanged
 from kentra.platform.units.models import (
     PREMISES_ITEMS,

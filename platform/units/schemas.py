@@ -12,10 +12,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from kentra.platform.api import Schema
-from kentra.platform.api.fields import REQUIRED, Text, Vat
+from kentra.platform.api.fields import REQUIRED, MunicipalityCode, Text, Vat, length
 from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
-from kentra.platform.onboarding.models import BodyType
+from kentra.platform.onboarding.api import BodyType
 from kentra.platform.units.models import PREMISES_ITEMS, AnnexReason, FocusGroup, Unit, UnitKind
 
 INVALID_POSTAL_CODE = (
@@ -24,15 +24,8 @@ INVALID_POSTAL_CODE = (
 )
 INVALID_DATE = "Η ημερομηνία δεν είναι έγκυρη (ΕΕΕΕ-ΜΜ-ΗΗ). The date is not valid (YYYY-MM-DD)."
 INVALID_BOOLEAN = "Η τιμή πρέπει να είναι true ή false. The value must be true or false."
-INVALID_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 2302."
 DATE_MESSAGES: dict[str, Any] = {**REQUIRED, "invalid": INVALID_DATE}
 REQUIRED_MESSAGES: dict[str, Any] = dict(REQUIRED)
-
-
-def _length(low: int, high: int) -> validate.Length:
-    return validate.Length(
-        min=low, max=high, error=f"Το κείμενο πρέπει να έχει από {low} έως {high} χαρακτήρες."
-    )
 
 
 def _one_of(values: list[str], what: str) -> validate.OneOf:
@@ -88,8 +81,8 @@ def _centre_fields(*, create: bool) -> dict[str, Any]:
     if create:
         focus_groups.load_default = list
     return {
-        "name": Text(required=create, validate=[_length(2, 200), inputs.NAME]),
-        "street_address": Text(required=create, validate=_length(3, 300)),
+        "name": Text(required=create, validate=[length(2, 200), inputs.NAME]),
+        "street_address": Text(required=create, validate=length(3, 300)),
         "postal_code": PostalCode(required=create),
         "opening_date": _date(required=create),
         "focus_groups": focus_groups,
@@ -100,7 +93,7 @@ def _centre_fields(*, create: bool) -> dict[str, Any]:
                 "enum": BODY_TYPES,
             },
         ),
-        "body_legal_name": Text(validate=[_length(2, 300), inputs.NAME]),
+        "body_legal_name": Text(validate=[length(2, 300), inputs.NAME]),
         "body_vat": Vat(metadata={"description": "ΑΦΜ, 9 digits (validated)"}),
         **_premises(create),
     }
@@ -122,13 +115,13 @@ CentreCreateSchema.__doc__ = "A centre: details, implementing body, premises che
 class AnnexCreateSchema(UnitInputSchema):
     """An annex of a centre (domain.md §9)."""
 
-    name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
+    name = Text(required=True, validate=[length(2, 200), inputs.NAME])
     annex_reason = Text(
         required=True,
         validate=_one_of(ANNEX_REASONS, "Ο λόγος του Παραρτήματος"),
         metadata={"enum": ANNEX_REASONS},
     )
-    street_address = Text(required=True, validate=_length(3, 300))
+    street_address = Text(required=True, validate=length(3, 300))
     postal_code = PostalCode(required=True)
     opening_date = _date()
 
@@ -136,9 +129,9 @@ class AnnexCreateSchema(UnitInputSchema):
 class MobileUnitCreateSchema(UnitInputSchema):
     """A mobile unit of a centre and the municipalities it serves (domain.md §9, rule 4)."""
 
-    name = Text(required=True, validate=[_length(2, 200), inputs.NAME])
+    name = Text(required=True, validate=[length(2, 200), inputs.NAME])
     served_municipalities = ma.fields.List(
-        Text(validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE)),
+        MunicipalityCode(),
         required=True,
         validate=validate.Length(min=1, error="Επιλέξτε τουλάχιστον έναν Δήμο."),
         error_messages=REQUIRED_MESSAGES,
@@ -155,7 +148,7 @@ UnitUpdateSchema = UnitInputSchema.from_dict(
             metadata={"enum": ANNEX_REASONS},
         ),
         "served_municipalities": ma.fields.List(
-            Text(validate=validate.Regexp(r"^[0-9]{4}$", error=INVALID_CODE)),
+            MunicipalityCode(),
             validate=validate.Length(min=1, error="Επιλέξτε τουλάχιστον έναν Δήμο."),
         ),
     },
@@ -173,34 +166,37 @@ class ServedMunicipalitySchema(Schema):
     name_el = ma.fields.String()
 
 
-class UnitSchema(Schema):
-    id = ma.fields.Integer()
-    kind = ma.fields.String(metadata={"enum": [k.value for k in UnitKind]})
-    name = ma.fields.String()
-    path = ma.fields.String(metadata={"description": "the identity group path of the unit"})
-    centre_id = ma.fields.Integer(
-        allow_none=True, metadata={"description": "the reference centre (annexes, mobile units)"}
-    )
-    closed_on = ma.fields.Date(allow_none=True)
-    opening_date = ma.fields.Date(allow_none=True)
-    street_address = ma.fields.String(allow_none=True)
-    postal_code = ma.fields.String(allow_none=True)
-    focus_groups = ma.fields.List(ma.fields.String())
-    body_type = ma.fields.String(allow_none=True)
-    body_legal_name = ma.fields.String(allow_none=True)
-    body_vat = ma.fields.String(allow_none=True)
-    annex_reason = ma.fields.String(allow_none=True)
-    premises_distinct_space = ma.fields.Boolean()
-    premises_near_social_services = ma.fields.Boolean()
-    premises_near_social_structures = ma.fields.Boolean()
-    premises_municipality_owned = ma.fields.Boolean()
-    premises_reception_waiting_processing = ma.fields.Boolean()
-    premises_toilets_public_and_staff = ma.fields.Boolean()
-    premises_accessible = ma.fields.Boolean(
-        metadata={"description": "every space accessible: mandatory for compliance"}
-    )
-    served_municipalities = ma.fields.List(ma.fields.Nested(ServedMunicipalitySchema))
-    version = ma.fields.Integer(metadata={"description": "also the ETag"})
+# A unit as answered; the premises checklist is one flag per item of PREMISES_ITEMS, in the
+# table's order (built from a dict, like the input schemas above, to keep the fields' order).
+UnitSchema = Schema.from_dict(
+    {
+        "id": ma.fields.Integer(),
+        "kind": ma.fields.String(metadata={"enum": [k.value for k in UnitKind]}),
+        "name": ma.fields.String(),
+        "path": ma.fields.String(metadata={"description": "the identity group path of the unit"}),
+        "centre_id": ma.fields.Integer(
+            allow_none=True,
+            metadata={"description": "the reference centre (annexes, mobile units)"},
+        ),
+        "closed_on": ma.fields.Date(allow_none=True),
+        "opening_date": ma.fields.Date(allow_none=True),
+        "street_address": ma.fields.String(allow_none=True),
+        "postal_code": ma.fields.String(allow_none=True),
+        "focus_groups": ma.fields.List(ma.fields.String()),
+        "body_type": ma.fields.String(allow_none=True),
+        "body_legal_name": ma.fields.String(allow_none=True),
+        "body_vat": ma.fields.String(allow_none=True),
+        "annex_reason": ma.fields.String(allow_none=True),
+        **{item: ma.fields.Boolean() for item in PREMISES_ITEMS},
+        # The item that counts for compliance (the others are advisory): described, in its place.
+        "premises_accessible": ma.fields.Boolean(
+            metadata={"description": "every space accessible: mandatory for compliance"}
+        ),
+        "served_municipalities": ma.fields.List(ma.fields.Nested(ServedMunicipalitySchema)),
+        "version": ma.fields.Integer(metadata={"description": "also the ETag"}),
+    },
+    name="UnitSchema",
+)
 
 
 class UnitListArgsSchema(PageArgsSchema):

@@ -36,7 +36,7 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
-from kentra.platform.reference.access import access_municipality_by_code
+from kentra.platform.reference.api import access_municipality_by_code
 from kentra.platform.units.access import (
     access_municipality_names,
     access_open_centre,
@@ -371,33 +371,36 @@ def _stale_new_centre(municipality_code: MunicipalityCode) -> ResponseReturnValu
     )
 
 
+def _saved(code: MunicipalityCode, operation: Callable[..., Unit], *args: Any) -> str:
+    """Run a write that keeps the identity provider's unit groups in step (registering the
+    centre, adding an annex or a mobile unit, an edit) as the API does: in the request's
+    session, by the signed-in user, with the identity provider; where the unit's page is."""
+    unit = operation(
+        request_session(), code.value, *args, actor=current_actor(), identity=_identity()
+    )
+    return _unit_url(code, unit.id)
+
+
 @blueprint.post("/municipalities/<municipality_code>/units/new-centre")
 @on_stale_form(_stale_new_centre)
 @requires(Permission.TENANT_UNITS_WRITE)
 def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Validate and register the centre, as the API does; or show the form again, explained."""
     typed = _typed(UnitKind.CENTRE)
-
-    def register(data: dict[str, Any]) -> str:
-        centre = register_centre(
-            request_session(),
-            municipality_code.value,
-            data,
-            actor=current_actor(),
-            identity=_identity(),
-        )
-        return _unit_url(municipality_code, centre.id)
-
     return submit_form(
         typed.values,
         lambda state, status: _render_new_centre(municipality_code, state, status, typed.lists),
         load=lambda: CentreCreateSchema().load(_data_of(UnitKind.CENTRE, typed)),
-        run=register,
+        run=lambda data: _saved(municipality_code, register_centre, data),
         saved=_("Το Κέντρο Κοινότητας καταχωρίστηκε."),
     )
 
 
 # --- annexes and mobile units -----------------------------------------------------------------
+
+
+# Where a centre's new annex and new mobile unit are added (below the centre's page).
+NEW_UNIT_SEGMENTS = {UnitKind.ANNEX: "annexes/new", UnitKind.MOBILE_UNIT: "mobile-units/new"}
 
 
 def _render_new_unit(
@@ -421,8 +424,7 @@ def _render_new_unit(
         unit=None,
         is_reference=centre.kind == UnitKind.CENTRE and centre.is_open,
         served_groups=_served_groups(code, chosen) if kind == UnitKind.MOBILE_UNIT else [],
-        action=f"{_unit_url(code, centre.id)}/"
-        + ("annexes/new" if kind == UnitKind.ANNEX else "mobile-units/new"),
+        action=f"{_unit_url(code, centre.id)}/{NEW_UNIT_SEGMENTS[kind]}",
     )
 
 
@@ -439,67 +441,48 @@ def _stale_new_unit(
     )
 
 
-def _create_unit_page(code: MunicipalityCode, unit_id: int, kind: UnitKind) -> ResponseReturnValue:
+def _create_unit_page(
+    municipality_code: MunicipalityCode, unit_id: int, kind: UnitKind
+) -> ResponseReturnValue:
+    """Add the annex or mobile unit, as the API does; or show the form again, explained."""
     centre = _unit_or_404(unit_id)
     typed = _typed(kind)
     add = add_annex if kind == UnitKind.ANNEX else add_mobile_unit
-
-    def create(data: dict[str, Any]) -> str:
-        unit = add(
-            request_session(),
-            code.value,
-            centre.id,
-            data,
-            actor=current_actor(),
-            identity=_identity(),
-        )
-        return _unit_url(code, unit.id)
-
     return submit_form(
         typed.values,
         lambda state, status: _render_new_unit(
-            code, centre, kind, state, status=status, lists=typed.lists
+            municipality_code, centre, kind, state, status=status, lists=typed.lists
         ),
         load=lambda: SCHEMAS[kind]().load(_data_of(kind, typed)),
-        run=create,
+        run=lambda data: _saved(municipality_code, add, centre.id, data),
         saved=_("Το Παράρτημα προστέθηκε.")
         if kind == UnitKind.ANNEX
         else _("Η Κινητή Μονάδα προστέθηκε."),
     )
 
 
-@blueprint.get("/municipalities/<municipality_code>/units/<int:unit_id>/annexes/new")
-@requires(Permission.TENANT_UNITS_WRITE)
-def new_annex_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
-    """The form of a new annex of the centre ``unit_id``."""
-    centre = _unit_or_404(unit_id)
-    return _render_new_unit(municipality_code, centre, UnitKind.ANNEX, FormState())
+def _add_new_unit_pages(kind: UnitKind) -> None:
+    """An annex's pages and a mobile unit's are the same pages for another kind: the form of a
+    new one of the centre ``unit_id`` (GET) and its POST, at the centre's ``…/annexes/new`` or
+    ``…/mobile-units/new`` (endpoints ``new_annex_page``, ``create_annex_page``, …)."""
+
+    @requires(Permission.TENANT_UNITS_WRITE)
+    def new_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+        centre = _unit_or_404(unit_id)
+        return _render_new_unit(municipality_code, centre, kind, FormState())
+
+    @on_stale_form(partial(_stale_new_unit, kind=kind))
+    @requires(Permission.TENANT_UNITS_WRITE)
+    def create_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
+        return _create_unit_page(municipality_code, unit_id, kind)
+
+    rule = f"/municipalities/<municipality_code>/units/<int:unit_id>/{NEW_UNIT_SEGMENTS[kind]}"
+    blueprint.add_url_rule(rule, f"new_{kind.value}_page", new_page, methods=["GET"])
+    blueprint.add_url_rule(rule, f"create_{kind.value}_page", create_page, methods=["POST"])
 
 
-@blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/annexes/new")
-@on_stale_form(partial(_stale_new_unit, kind=UnitKind.ANNEX))
-@requires(Permission.TENANT_UNITS_WRITE)
-def create_annex_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
-    """Add the annex, as the API does; or show the form again, explained."""
-    return _create_unit_page(municipality_code, unit_id, UnitKind.ANNEX)
-
-
-@blueprint.get("/municipalities/<municipality_code>/units/<int:unit_id>/mobile-units/new")
-@requires(Permission.TENANT_UNITS_WRITE)
-def new_mobile_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
-    """The form of a new mobile unit of the centre ``unit_id``."""
-    centre = _unit_or_404(unit_id)
-    return _render_new_unit(municipality_code, centre, UnitKind.MOBILE_UNIT, FormState())
-
-
-@blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/mobile-units/new")
-@on_stale_form(partial(_stale_new_unit, kind=UnitKind.MOBILE_UNIT))
-@requires(Permission.TENANT_UNITS_WRITE)
-def create_mobile_unit_page(
-    municipality_code: MunicipalityCode, unit_id: int
-) -> ResponseReturnValue:
-    """Add the mobile unit, as the API does; or show the form again, explained."""
-    return _create_unit_page(municipality_code, unit_id, UnitKind.MOBILE_UNIT)
+for _kind in NEW_UNIT_SEGMENTS:
+    _add_new_unit_pages(_kind)
 
 
 # --- one unit: details, edit, close ------------------------------------------------------------
@@ -609,25 +592,13 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
     """Save the edit form, made on the version it carries."""
     unit = _unit_or_404(unit_id)
     typed = _typed(unit.kind)
-
-    def update(changes: dict[str, Any]) -> str:
-        update_unit(
-            request_session(),
-            municipality_code.value,
-            unit,
-            changes,
-            actor=current_actor(),
-            identity=_identity(),
-        )
-        return _unit_url(municipality_code, unit.id)
-
     return submit_form(
         typed.values,
         _edit_form(municipality_code, unit_id, typed),
         changed_since=stale_form_version(request.form.get("version"), unit.version),
         changed_notice=CHANGED_BEFORE_SAVE,
         load=lambda: _changes_of(unit, typed),
-        run=update,
+        run=lambda changes: _saved(municipality_code, update_unit, unit, changes),
         saved=_("Οι αλλαγές αποθηκεύτηκαν."),
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Flask, current_app, flash, redirect, request
+from flask import Flask, current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -65,6 +65,16 @@ class FormState:
             for message in messages
         ]
         return found
+
+
+def form_page(
+    template: str, state: FormState, status: int = 200, **context: Any
+) -> tuple[str, int]:
+    """A page with a form, answered with ``status``: ``template`` given the form's ``state``
+    and ``has_errors`` when the form was refused (the layout's title then begins "Error" and
+    the focus moves to the error summary), with the page's own ``context``."""
+    has_errors = bool(state.errors or state.notice)
+    return render_template(template, state=state, has_errors=has_errors, **context), status
 
 
 def _leaves(messages: Any) -> list[str]:

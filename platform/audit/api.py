@@ -1,0 +1,19 @@
+"""The audit module's public interface: what other modules may import (ADR 0043)."""
+
+from __future__ import annotations
+
+from kentra.platform.audit.access import access_audit_event_count
+from kentra.platform.audit.operations import (
+    record_platform_event,
+    record_platform_event_at_once,
+    record_tenant_event,
+    tenant_event,
+)
+
+__all__ = [
+    "access_audit_event_count",
+    "record_platform_event",
+    "record_platform_event_at_once",
+    "record_tenant_event",
+    "tenant_event",
+]

@@ -1,0 +1,12 @@
+"""The municipalities module's public interface: what other modules may import (ADR 0043)."""
+
+from __future__ import annotations
+
+from kentra.platform.municipalities.access import access_profile
+from kentra.platform.municipalities.models import TenantProfile, TenantSetting
+
+__all__ = [
+    "TenantProfile",
+    "TenantSetting",
+    "access_profile",
+]

@@ -1,0 +1,26 @@
+"""The policy module's public interface: what other modules may import (ADR 0043)."""
+
+from __future__ import annotations
+
+from kentra.platform.policy.access import access_policy_in_force
+from kentra.platform.policy.models import PolicyVersion, ServiceArea
+from kentra.platform.policy.operations import policy_in_force, staffing_requirement
+from kentra.platform.policy.recompute import (
+    RECOMPUTE_TASK_NAME,
+    create_recompute_job,
+    recompute_job,
+)
+from kentra.platform.policy.schemas import SERVICE_AREA_DESCRIPTION, SERVICE_AREAS
+
+__all__ = [
+    "RECOMPUTE_TASK_NAME",
+    "SERVICE_AREAS",
+    "SERVICE_AREA_DESCRIPTION",
+    "PolicyVersion",
+    "ServiceArea",
+    "access_policy_in_force",
+    "create_recompute_job",
+    "policy_in_force",
+    "recompute_job",
+    "staffing_requirement",
+]

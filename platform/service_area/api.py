@@ -1,0 +1,10 @@
+"""The service_area module's public interface: what other modules may import (ADR 0043)."""
+
+from __future__ import annotations
+
+from kentra.platform.service_area.operations import beyond_area, outside_area_message
+
+__all__ = [
+    "beyond_area",
+    "outside_area_message",
+]

@@ -1,0 +1,18 @@
+"""The units module's public interface: what other modules may import (ADR 0043)."""
+
+from __future__ import annotations
+
+from kentra.platform.units.access import access_open_centre, access_units_of_centre
+from kentra.platform.units.events import UnitChanged
+from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
+from kentra.platform.units.operations import own_centre_refusal
+
+__all__ = [
+    "PREMISES_ITEMS",
+    "Unit",
+    "UnitChanged",
+    "UnitKind",
+    "access_open_centre",
+    "access_units_of_centre",
+    "own_centre_refusal",
+]
