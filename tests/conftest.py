@@ -32,7 +32,6 @@ from kentra.platform.core.database import (
     recreate_database,
     sibling_database_url,
 )
-from kentra.tasks import worker_command
 from kentra.tenants.binding import TenantSession
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.migrate import upgrade_all
@@ -42,6 +41,7 @@ from tests.database import savepoint_connection, savepoint_session, savepoint_te
 from tests.factories import bound_to
 from tests.identity import NullIdentityAdmin
 from tests.tokens import TokenFactory
+from tests.worker_support import running_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 # KENTRA_TEST_DATABASE lets several test runs share one server (each its own database).
@@ -189,41 +189,14 @@ def registry_codes(engine: Engine) -> set[str]:
 @pytest.fixture(scope="session")
 def worker(engine: Engine) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process (prefork, two children) on the test broker."""
-    log = ROOT / "var" / "test-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            worker_command(
-                "--pool",
-                "prefork",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"test-{os.getpid()}@%h",
-            ),
-            cwd=ROOT,
-            # INFO: the fixture waits for the worker's "ready." line.
-            env={**os.environ, "KENTRA_LOG_LEVEL": "INFO"},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while b"ready." not in log.read_bytes():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker did not start:\n" + log.read_text()[-4000:])
-            time.sleep(0.2)
+    with running_worker(
+        ("--pool", "prefork", "--concurrency", "2"),
+        hostname=f"test-{os.getpid()}@%h",
+        log=ROOT / "var" / "test-worker.log",
+        cwd=ROOT,
+        env=os.environ,
+    ) as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # --- sessions that never commit (ADR 0039; tests/database.py) -------------------------------

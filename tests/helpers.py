@@ -1,11 +1,12 @@
 """Helpers the committing tests share (ADR 0039): counts read on a connection of their own, the
-clean-up of what a test committed, a tenant kept for a whole module."""
+clean-up of what a test committed, a tenant kept for a whole module; and what the page tests
+check a page shows."""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,8 +62,26 @@ def removed_afterwards(engine: Engine, column: InstrumentedAttribute[Any]) -> It
         yield made
     finally:
         if made:
-            with engine.begin() as conn:
-                conn.execute(delete(column.class_).where(column.in_(made)))
+            remove_rows(engine, column, made)
+
+
+def remove_rows(engine: Engine, column: InstrumentedAttribute[Any], keys: Iterable[Any]) -> None:
+    """Delete the shared rows whose ``column`` is one of ``keys`` (a fixture's clean-up)."""
+    with engine.begin() as conn:
+        conn.execute(delete(column.class_).where(column.in_(list(keys))))
+
+
+def assert_contains_all(text: str, *fragments: str) -> None:
+    """Every one of ``fragments`` stands in ``text`` (a page, a part of one, a header): the
+    page tests list what a reader must find, and a failure names all that is missing at once."""
+    missing = [fragment for fragment in fragments if fragment not in text]
+    assert not missing, f"missing: {missing}"
+
+
+def assert_labelled(page: str, *field_ids: str) -> None:
+    """Each of the form fields ``field_ids`` has its ``<label for>`` on ``page`` (what a screen
+    reader announces for it)."""
+    assert_contains_all(page, *(f'<label for="{field_id}">' for field_id in field_ids))
 
 
 def identity_account(engine: Engine, username: str) -> dict[str, Any] | None:

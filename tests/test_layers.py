@@ -4,12 +4,18 @@ exists at all, whatever the contracts say."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import grimp
 
 from kentra.platform.compliance.models import CentreCompliance
 from kentra.platform.units.operations import CENTRE_COMPLIANCE
 
 ROOTS = ("kentra.platform", "kentra.tenants", "kentra.auth", "kentra.tasks")
+PROJECT = Path(__file__).resolve().parents[1]
+# The packages of platform/ that are not domain modules: the assembly and the kits.
+NOT_DOMAIN_MODULES = {"app", "api", "core", "ratelimits", "web"}
 
 
 def package_of(module: str) -> str:
@@ -75,3 +81,27 @@ def test_the_cycles_of_a_graph_are_its_strongly_connected_packages() -> None:
     edges = {"a": {"b"}, "b": {"a", "c"}, "c": set(), "d": {"a", "e"}, "e": {"d"}}
     assert cycles_of(edges) == [frozenset({"a", "b"}), frozenset({"d", "e"})]
     assert cycles_of({"a": {"b"}, "b": {"c"}}) == []
+
+
+def test_every_domain_module_has_a_public_interface_and_a_contract_guarding_the_rest() -> None:
+    """A new module gets its api.py and its `protected` contract (ADR 0043), or this fails."""
+    modules = {
+        path.parent.name
+        for path in (PROJECT / "platform").glob("*/__init__.py")
+        if path.parent.name not in NOT_DOMAIN_MODULES
+    }
+    contracts = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+    guarded = {
+        tuple(contract["protected_modules"]): contract["allowed_importers"]
+        for contract in contracts
+        if contract["type"] == "protected"
+    }
+    assert "units" in modules
+    for module in sorted(modules):
+        assert (PROJECT / "platform" / module / "api.py").is_file(), module
+        assert guarded.get((f"kentra.platform.{module}.*",)) == [
+            f"kentra.platform.{module}",
+            "kentra.platform.app",
+        ], module

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from kentra.auth.roles import Role
+from kentra.platform.core.paging import BAD_CURSOR
 from kentra.platform.units.models import UnitKind
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode
@@ -39,6 +40,42 @@ def walk(client: FlaskClient, url: str, headers: dict[str, str]) -> list[Any]:
         pages.append(response)
         url = links(response).get("next", "")
     return pages
+
+
+def whole_and_paged_ids(
+    client: FlaskClient, url: str, headers: dict[str, str], per_page: int
+) -> tuple[list[Any], list[Any]]:
+    """The rows' ids of ``url`` in one page of 200, and those of its pages of ``per_page``
+    followed by ``Link``: a paged list holds the same rows either way."""
+    whole = client.get(with_query(url, "per_page=200"), headers=headers)
+    assert whole.status_code == 200, whole.get_json()
+    pages = walk(client, with_query(url, f"per_page={per_page}"), headers)
+    paged = [row["id"] for page in pages for row in page.get_json()]
+    return [row["id"] for row in whole.get_json()], paged
+
+
+# A cursor that decodes but was never issued by any list.
+A_BAD_CURSOR = "cursor=Zm9vCmJhcg"
+
+
+def assert_a_bad_cursor_is_refused(
+    client: FlaskClient, headers: dict[str, str], *, api: str = "", page: str = ""
+) -> None:
+    """What every paged list promises for a cursor that does not fit (ADR 0040): the API list
+    ``api`` answers a 422 ``core.bad_cursor``; its ``page`` shows the first page with the
+    message. Either may be left out where a test covers only one of them."""
+    if api:
+        refused = client.get(with_query(api, A_BAD_CURSOR), headers=headers)
+        assert (refused.status_code, refused.get_json()["code"]) == (422, "core.bad_cursor")
+    if page:
+        shown = client.get(with_query(page, A_BAD_CURSOR), headers=headers)
+        assert shown.status_code == 200
+        assert str(BAD_CURSOR) in shown.get_data(as_text=True)
+
+
+def with_query(url: str, query: str) -> str:
+    """``url`` with ``query`` added to whatever query it has."""
+    return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ from kentra.auth.roles import Profession, Role
 from kentra.platform.core.config import EMBEDDED_ISSUER_PATH, Settings
 from kentra.platform.core.database import make_engine
 from kentra.platform.core.models import utcnow
-from tests.helpers import identity_account
+from tests.helpers import assert_contains_all, identity_account
 from tests.tokens import TokenFactory
 
 BASE = EMBEDDED_ISSUER_PATH
@@ -527,18 +527,19 @@ def test_login_page_is_greek_accessible_and_protected(
     response = web.get(AUTH, query_string=auth_params(issuer_settings, challenge))
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert '<html lang="el">' in page
-    assert "<h1>Σύνδεση</h1>" in page
-    assert '<label for="username">' in page
-    assert '<input id="username" name="username"' in page
-    assert '<label for="password">' in page
-    assert '<input id="password" name="password" type="password"' in page
+    assert_contains_all(
+        page,
+        '<html lang="el">',
+        "<h1>Σύνδεση</h1>",
+        '<label for="username">',
+        '<input id="username" name="username"',
+        '<label for="password">',
+        '<input id="password" name="password" type="password"',
+    )
     assert re.search(r'name="csrf_token" value="[^"]{20,}"', page)
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie
-    assert "SameSite=Lax" in cookie
-    assert f"Path={EMBEDDED_ISSUER_PATH}" in cookie
+    assert_contains_all(cookie, "HttpOnly", "SameSite=Lax", f"Path={EMBEDDED_ISSUER_PATH}")
     assert "Secure" not in cookie  # test environment over http
 
 
@@ -694,10 +695,13 @@ def test_wrong_credentials_show_the_form_again(
     assert response.status_code == 200
     assert "Location" not in response.headers
     text = response.get_data(as_text=True)
-    assert "Λάθος όνομα χρήστη ή κωδικός πρόσβασης." in text
-    assert 'role="alert"' in text
-    assert f'value="{user.username}"' in text
-    assert 'aria-invalid="true"' in text
+    assert_contains_all(
+        text,
+        "Λάθος όνομα χρήστη ή κωδικός πρόσβασης.",
+        'role="alert"',
+        f'value="{user.username}"',
+        'aria-invalid="true"',
+    )
     assert "wrong password" not in text
     # The same form (its CSRF token still valid) then logs in.
     assert submit_login(web, response, user.username, user.password).status_code == 302

@@ -11,8 +11,9 @@ centre (written through the ORM, so the session events fill ``shared.centre_comp
 from __future__ import annotations
 
 import os
-import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -31,7 +32,6 @@ from kentra.platform.policy.operations import INITIAL_PROFILES, create_policy_ve
 from kentra.platform.policy.recompute import create_recompute_job
 from kentra.platform.staff.models import StaffMember
 from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
-from kentra.tasks import worker_command
 from kentra.tasks.celery_app import create_celery
 from kentra.tasks.fanout import DISPATCH_TASK_NAME, run_here
 from kentra.tasks.models import FanoutRun, RunStatus
@@ -49,6 +49,7 @@ from tests.benchmarks.results import (
     p95,
 )
 from tests.tokens import TokenFactory
+from tests.worker_support import WorkerDidNotStart, running_worker
 
 MUNICIPALITIES = 332
 WARMUP = 5
@@ -225,32 +226,21 @@ def _new_job(db: BenchDatabase, days_ahead: int) -> tuple[int, int]:
         return version.id, job.id
 
 
-def _start_worker(db: BenchDatabase) -> subprocess.Popen[bytes]:
-    WORKER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with WORKER_LOG.open("wb") as log:
-        worker = subprocess.Popen(
-            worker_command(
-                "--pool",
-                "solo",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"bench-{os.getpid()}@%h",
-            ),
+@contextmanager
+def _worker(db: BenchDatabase) -> Iterator[None]:
+    """The Celery worker (solo pool) on the benchmark's database for the block."""
+    try:
+        with running_worker(
+            ("--pool", "solo"),
+            hostname=f"bench-{os.getpid()}@%h",
+            log=WORKER_LOG,
             cwd=PROJECT_ROOT,
-            env={**db.subprocess_env(), "KENTRA_LOG_LEVEL": "INFO"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-    while b"ready." not in WORKER_LOG.read_bytes():
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            raise BenchmarkFailure("the Celery worker did not start: see " + str(WORKER_LOG))
-        time.sleep(0.2)
-    return worker
+            env=db.subprocess_env(),
+            timeout=WORKER_START_TIMEOUT_S,
+        ):
+            yield
+    except WorkerDidNotStart as failed:
+        raise BenchmarkFailure(str(failed)) from failed
 
 
 def _wait_for(db: BenchDatabase, job_id: int) -> FanoutRun:
@@ -268,18 +258,11 @@ def _wait_for(db: BenchDatabase, job_id: int) -> FanoutRun:
 def recompute(db: BenchDatabase, outcome: BenchOutcome, settings: Settings) -> None:
     version_id, job_id = _new_job(db, 0)
     app = create_celery(settings)
-    worker = _start_worker(db)
-    try:
+    with _worker(db):
         started = time.perf_counter()
         app.send_task(DISPATCH_TASK_NAME, args=(job_id,))
         job = _wait_for(db, job_id)
         wall = elapsed_s(started)
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
     with Session(db.engine) as session:
         updated = session.scalar(
             select(func.count())

@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 
 from kentra.platform.audit.models import PlatformAuditEvent
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
-from tests.helpers import csrf_token_of
+from tests.helpers import assert_contains_all, assert_labelled, csrf_token_of
 
 URL = "/onboarding"
 SENT = "/onboarding/sent"
@@ -110,13 +110,15 @@ def test_the_form_is_greek_and_labels_every_field(client: FlaskClient) -> None:
     assert "Αίτηση ένταξης Δήμου" in text
     assert "Όλα τα πεδία είναι υποχρεωτικά." in text
     assert 'role="alert"' not in text
-    for name in ("municipality_code", "body_legal_name", "body_vat", "contact_name"):
-        assert f'<label for="{name}">' in text
-    assert '<label for="contact_email">' in text
-    assert 'type="email" id="contact_email"' in text
-    assert 'autocomplete="email"' in text
-    assert 'type="tel" id="contact_phone"' in text
-    assert 'autocomplete="tel"' in text
+    assert_labelled(text, "municipality_code", "body_legal_name", "body_vat", "contact_name")
+    assert_contains_all(
+        text,
+        '<label for="contact_email">',
+        'type="email" id="contact_email"',
+        'autocomplete="email"',
+        'type="tel" id="contact_phone"',
+        'autocomplete="tel"',
+    )
     # Radio buttons: grouped, each option labelled.
     assert text.count("<fieldset") == 2
     assert "<legend>Φορέας υλοποίησης" in text
@@ -132,8 +134,7 @@ def test_the_form_is_greek_and_labels_every_field(client: FlaskClient) -> None:
     # Every input but the token has a label.
     ids = re.findall(r'<(?:input|select)[^>]*\bid="([^"]+)"', text)
     assert len(ids) == 1 + 4 + 5 + 2  # the select, the radio buttons, the text inputs
-    for element_id in ids:
-        assert f'<label for="{element_id}">' in text
+    assert_labelled(text, *ids)
 
 
 def test_the_municipality_list_has_every_municipality_and_marks_the_small_ones(
@@ -234,10 +235,13 @@ def test_a_valid_request_is_saved_and_confirmed_then_a_second_one_is_a_409(
     confirmation = client.get(SENT)
     assert confirmation.status_code == 200
     text = page(confirmation)
-    assert '<html lang="el">' in text
-    assert "<h1>Το αίτημα καταχωρίστηκε</h1>" in text
-    assert "Υπουργείο ή ο διαχειριστής της πλατφόρμας" in text
-    assert "πρόσκληση με e-mail" in text
+    assert_contains_all(
+        text,
+        '<html lang="el">',
+        "<h1>Το αίτημα καταχωρίστηκε</h1>",
+        "Υπουργείο ή ο διαχειριστής της πλατφόρμας",
+        "πρόσκληση με e-mail",
+    )
 
     again = post(client, form(body_legal_name="Κοινωφελής Επιχείρηση Δήμου Βισαλτίας"))
     assert again.status_code == 409

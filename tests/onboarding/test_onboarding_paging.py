@@ -9,20 +9,24 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import SystemPrincipal
 from kentra.auth.roles import Role
-from kentra.platform.core.paging import BAD_CURSOR
 from kentra.platform.onboarding.access import access_requests, access_requests_page
 from kentra.platform.onboarding.models import OnboardingRequest, RequestStatus
-from tests.api.test_paging import links, walk
+from tests.api.test_paging import (
+    assert_a_bad_cursor_is_refused,
+    links,
+    walk,
+    whole_and_paged_ids,
+)
 from tests.factories import OnboardingRequestFactory
+from tests.helpers import remove_rows
 from tests.tokens import TokenFactory
 
 CODES = ("2206", "2207", "2304", "2305")
-BAD = "cursor=Zm9vCmJhcg"
 
 
 @pytest.fixture
@@ -40,10 +44,7 @@ def requests(engine: Engine) -> Iterator[list[int]]:
                 ids.append(made.id)
         session.flush()
     yield ids
-    with engine.begin() as conn:
-        conn.execute(
-            delete(OnboardingRequest).where(OnboardingRequest.municipality_code.in_(CODES))
-        )
+    remove_rows(engine, OnboardingRequest.municipality_code, CODES)
 
 
 def test_the_requests_pages_hold_each_once_newest_first(
@@ -51,16 +52,13 @@ def test_the_requests_pages_hold_each_once_newest_first(
 ) -> None:
     headers = tokens.headers(Role.MINISTRY_OFFICER)
     url = "/api/v1/onboarding/requests"
-    whole = [r["id"] for r in client.get(f"{url}?per_page=200", headers=headers).get_json()]
-    pages = walk(client, f"{url}?per_page=3", headers)
-    ids = [r["id"] for page in pages for r in page.get_json()]
+    whole, ids = whole_and_paged_ids(client, url, headers, per_page=3)
     assert ids == whole == sorted(whole, reverse=True)
     assert set(requests) <= set(ids)
     waiting = walk(client, f"{url}?status=submitted&per_page=1", headers)
     assert all("status=submitted" in links(p).get("next", "status=submitted") for p in waiting)
     assert {r["status"] for p in waiting for r in p.get_json()} == {"submitted"}
-    bad = client.get(f"{url}?{BAD}", headers=headers)
-    assert (bad.status_code, bad.get_json()["code"]) == (422, "core.bad_cursor")
+    assert_a_bad_cursor_is_refused(client, headers, api=url)
 
 
 def test_the_reviewers_pages_keep_those_waiting_first(
@@ -83,6 +81,6 @@ def test_the_reviewers_pages_keep_those_waiting_first(
                 break
             cursor = page.next_cursor
     assert paged == expected
-    shown = client.get(f"/onboarding/requests?{BAD}", headers=tokens.headers(Role.MINISTRY_OFFICER))
-    assert shown.status_code == 200
-    assert str(BAD_CURSOR) in shown.get_data(as_text=True)
+    assert_a_bad_cursor_is_refused(
+        client, tokens.headers(Role.MINISTRY_OFFICER), page="/onboarding/requests"
+    )

@@ -33,7 +33,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
-from tests.helpers import csrf_token_of
+from tests.helpers import assert_contains_all, assert_labelled, csrf_token_of
 from tests.pdfs import plain_pdf
 from tests.tokens import TokenFactory
 
@@ -159,12 +159,14 @@ def test_the_upload_form_is_greek_labelled_and_multipart(
     assert '<html lang="el">' in text
     assert text.count("<h1>") == 1
     assert 'enctype="multipart/form-data"' in text
-    for name in ("centre_id", "effective_date", "change_summary", "file"):
-        assert f'<label for="{name}">' in text
-    assert 'type="file" id="file" name="file" accept=".pdf,application/pdf"' in text
-    assert 'aria-describedby="file-hint"' in text
-    assert "Μόνο αρχείο PDF (κατάληξη .pdf), έως 10 MB." in text
-    assert 'type="date" id="effective_date"' in text
+    assert_labelled(text, "centre_id", "effective_date", "change_summary", "file")
+    assert_contains_all(
+        text,
+        'type="file" id="file" name="file" accept=".pdf,application/pdf"',
+        'aria-describedby="file-hint"',
+        "Μόνο αρχείο PDF (κατάληξη .pdf), έως 10 MB.",
+        'type="date" id="effective_date"',
+    )
     assert 'role="alert"' not in text
 
 
@@ -181,10 +183,13 @@ def test_the_flow_through_the_pages(
     detail_url = created.headers["Location"]
     assert re.fullmatch(rf"{BASE}/[0-9]+", detail_url)
     shown = page(municipality.get(detail_url))
-    assert "Η νέα έκδοση αναρτήθηκε ως σχέδιο." in shown
-    assert "Αρχικός κανονισμός" in shown
-    assert "Σχέδιο" in shown
-    assert f'href="{detail_url}/file"' in shown
+    assert_contains_all(
+        shown,
+        "Η νέα έκδοση αναρτήθηκε ως σχέδιο.",
+        "Αρχικός κανονισμός",
+        "Σχέδιο",
+        f'href="{detail_url}/file"',
+    )
     assert "Έγκριση της έκδοσης" not in shown  # the admin does not approve
     assert "Υποβολή στο Υπουργείο" not in shown  # a draft is not submitted
     assert municipality.get(f"{detail_url}/file").data.startswith(b"%PDF-")
@@ -233,11 +238,14 @@ def test_a_refused_upload_keeps_what_was_typed(
         in error_summary(text)
     )
     assert "The file is not a PDF" not in text
-    assert 'value="2025-03-15"' in text
-    assert "Νέο &lt;ωράριο&gt; &amp; χώροι</textarea>" in text
-    assert f'<option value="{centre_id}" selected>' in text
-    assert "επιλέξτε το ξανά" in text
-    assert 'aria-invalid="true"' in text
+    assert_contains_all(
+        text,
+        'value="2025-03-15"',
+        "Νέο &lt;ωράριο&gt; &amp; χώροι</textarea>",
+        f'<option value="{centre_id}" selected>',
+        "επιλέξτε το ξανά",
+        'aria-invalid="true"',
+    )
     assert versions_of(engine, centre_id) == []
     # An amendment without a summary: the message sits at the summary's field.
     assert post_upload(client, centre_id).status_code == 303
@@ -329,9 +337,7 @@ def test_returning_needs_comments_and_a_current_version(
     )
     assert returned.status_code == 303
     shown = page(admin(app, tokens).get(url))
-    assert "Επεστράφη με σχόλια" in shown
-    assert "Λείπει το ωράριο." in shown
-    assert "Αναρτήστε νέα έκδοση" in shown
+    assert_contains_all(shown, "Επεστράφη με σχόλια", "Λείπει το ωράριο.", "Αναρτήστε νέα έκδοση")
     again = officer.post(
         f"{url}/acknowledge", data={"csrf_token": token, "version": str(int(version) + 1)}
     )

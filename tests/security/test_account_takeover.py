@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -110,82 +111,94 @@ def address(usernames: list[str], label: str) -> str:
     return email
 
 
-def account(
-    engine: Engine, usernames: list[str], label: str, role: Role, **scope: Any
-) -> tuple[str, dict[str, Any]]:
-    """An existing account of the platform (made as the platform makes them); its address and
-    what it holds."""
-    email = address(usernames, label)
-    EmbeddedIdentityAdmin(engine).ensure_user(
-        UserSpec(username=email, email=email, role=role, **scope)
-    )
-    return email, held(engine, email)
+@dataclass
+class Roster:
+    """The inviting municipality's roster as its admin reaches it over the API, and the
+    accounts at the embedded issuer: what every attack here goes through (one fixture rather
+    than the same five threaded through each test and helper)."""
 
+    client: FlaskClient
+    engine: Engine
+    tokens: TokenFactory
+    units: dict[str, int]
+    usernames: list[str]
 
-def held(engine: Engine, username: str) -> dict[str, Any]:
-    """Everything an account holds at the embedded issuer (it must exist)."""
-    account = identity_account(engine, username)
-    assert account is not None, username
-    return account
+    def address(self, label: str) -> str:
+        """A new address (and username), removed after the test."""
+        return address(self.usernames, label)
 
-
-def admin(tokens: TokenFactory, code: str = INVITING) -> dict[str, str]:
-    return tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=code)
-
-
-def add_member(
-    client: FlaskClient,
-    tokens: TokenFactory,
-    units: dict[str, int],
-    email: str,
-    **overrides: Any,
-) -> dict[str, Any]:
-    body = {
-        "full_name": "Νίκος Αλεξίου",
-        "email": email,
-        "unit_id": units["annex"],
-        "profile_code": "psychologist",
-        "start_date": "2024-02-01",
-        "fte": "1",
-        **overrides,
-    }
-    response = client.post(STAFF_URL, headers=admin(tokens), json=body)
-    assert response.status_code == 201, response.get_json()
-    member: dict[str, Any] = response.get_json()
-    return member
-
-
-def invite(client: FlaskClient, tokens: TokenFactory, member: dict[str, Any]) -> TestResponse:
-    return client.post(f"{STAFF_URL}/{member['id']}/invite", headers=admin(tokens))
-
-
-def change(
-    client: FlaskClient, tokens: TokenFactory, member_id: int, **changes: Any
-) -> TestResponse:
-    current = client.get(f"{STAFF_URL}/{member_id}", headers=admin(tokens))
-    return client.patch(
-        f"{STAFF_URL}/{member_id}",
-        headers={**admin(tokens), "If-Match": current.headers["ETag"]},
-        json=changes,
-    )
-
-
-def roster_row(client: FlaskClient, tokens: TokenFactory, member_id: int) -> dict[str, Any]:
-    row: dict[str, Any] = client.get(f"{STAFF_URL}/{member_id}", headers=admin(tokens)).get_json()
-    return row
-
-
-def refusals(engine: Engine, code: str = INVITING) -> list[tuple[str, dict[str, Any]]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(PlatformAuditEvent.action, PlatformAuditEvent.details)
-            .where(
-                PlatformAuditEvent.tenant_code == code,
-                PlatformAuditEvent.action.like("%refused"),
-            )
-            .order_by(PlatformAuditEvent.id)
+    def account(self, label: str, role: Role, **scope: Any) -> tuple[str, dict[str, Any]]:
+        """An existing account of the platform (made as the platform makes them); its address
+        and what it holds."""
+        email = self.address(label)
+        EmbeddedIdentityAdmin(self.engine).ensure_user(
+            UserSpec(username=email, email=email, role=role, **scope)
         )
-        return [(r.action, r.details) for r in rows]
+        return email, self.held(email)
+
+    def held(self, username: str) -> dict[str, Any]:
+        """Everything an account holds at the embedded issuer (it must exist)."""
+        account = identity_account(self.engine, username)
+        assert account is not None, username
+        return account
+
+    def admin(self) -> dict[str, str]:
+        return self.tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=INVITING)
+
+    def add(self, email: str, **overrides: Any) -> dict[str, Any]:
+        """A new member of the annex (``overrides`` replace fields), as the API answers it."""
+        body = {
+            "full_name": "Νίκος Αλεξίου",
+            "email": email,
+            "unit_id": self.units["annex"],
+            "profile_code": "psychologist",
+            "start_date": "2024-02-01",
+            "fte": "1",
+            **overrides,
+        }
+        response = self.client.post(STAFF_URL, headers=self.admin(), json=body)
+        assert response.status_code == 201, response.get_json()
+        member: dict[str, Any] = response.get_json()
+        return member
+
+    def invite(self, member: dict[str, Any]) -> TestResponse:
+        return self.client.post(f"{STAFF_URL}/{member['id']}/invite", headers=self.admin())
+
+    def change(self, member_id: int, **changes: Any) -> TestResponse:
+        current = self.client.get(f"{STAFF_URL}/{member_id}", headers=self.admin())
+        return self.client.patch(
+            f"{STAFF_URL}/{member_id}",
+            headers={**self.admin(), "If-Match": current.headers["ETag"]},
+            json=changes,
+        )
+
+    def row(self, member_id: int) -> dict[str, Any]:
+        url = f"{STAFF_URL}/{member_id}"
+        row: dict[str, Any] = self.client.get(url, headers=self.admin()).get_json()
+        return row
+
+    def refusals(self, code: str = INVITING) -> list[tuple[str, dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(PlatformAuditEvent.action, PlatformAuditEvent.details)
+                .where(
+                    PlatformAuditEvent.tenant_code == code,
+                    PlatformAuditEvent.action.like("%refused"),
+                )
+                .order_by(PlatformAuditEvent.id)
+            )
+            return [(r.action, r.details) for r in rows]
+
+
+@pytest.fixture
+def roster(
+    client: FlaskClient,
+    engine: Engine,
+    tokens: TokenFactory,
+    municipalities: dict[str, int],
+    usernames: list[str],
+) -> Roster:
+    return Roster(client, engine, tokens, municipalities, usernames)
 
 
 def assert_refused_without_naming_anyone(response: TestResponse) -> None:
@@ -215,67 +228,53 @@ TARGETS: dict[str, tuple[Role, dict[str, Any]]] = {
 @pytest.mark.parametrize("typed_as", [str, str.upper], ids=["as stored", "in capitals"])
 @pytest.mark.parametrize("target", TARGETS, ids=list(TARGETS))
 def test_inviting_someone_elses_account_is_refused_and_changes_nothing(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
+    roster: Roster,
     caplog: pytest.LogCaptureFixture,
     target: str,
     typed_as: Callable[[str], str],
 ) -> None:
     role, scope = TARGETS[target]
-    email, before = account(engine, usernames, "target", role, **scope)
-    member = add_member(client, tokens, municipalities, typed_as(email))
+    email, before = roster.account("target", role, **scope)
+    member = roster.add(typed_as(email))
     caplog.set_level("INFO")
 
-    assert_refused_without_naming_anyone(invite(client, tokens, member))
+    assert_refused_without_naming_anyone(roster.invite(member))
 
-    assert held(engine, email) == before
-    row = roster_row(client, tokens, member["id"])
+    assert roster.held(email) == before
+    row = roster.row(member["id"])
     assert (row["identity_user_id"], row["invited_at"]) == (None, None)
-    assert refusals(engine) == [
+    assert roster.refusals() == [
         ("staff.account_refused", {"staff_id": member["id"], "reason": "foreign_account"})
     ]
     assert "identity.user_access_removed" not in caplog.text
     assert email not in caplog.text.lower()
 
 
-def test_the_invitation_button_refuses_the_same_way(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
-) -> None:
-    email, before = account(
-        engine, usernames, "target", Role.MUNICIPALITY_ADMIN, municipality_code=OTHER
-    )
-    member = add_member(client, tokens, municipalities, email)
+def test_the_invitation_button_refuses_the_same_way(roster: Roster) -> None:
+    email, before = roster.account("target", Role.MUNICIPALITY_ADMIN, municipality_code=OTHER)
+    member = roster.add(email)
     url = f"/municipalities/{INVITING}/staff/{member['id']}"
-    token = csrf_token_of(client, url, admin(tokens))
+    token = csrf_token_of(roster.client, url, roster.admin())
 
-    response = client.post(f"{url}/invite", headers=admin(tokens), data={"csrf_token": token})
+    response = roster.client.post(
+        f"{url}/invite", headers=roster.admin(), data={"csrf_token": token}
+    )
 
     assert response.status_code == 409
     text = html.unescape(response.get_data(as_text=True))
     assert str(FOREIGN_ACCOUNT) in text
     assert not any(name in text for name in OTHER_NAMES)
-    assert held(engine, email) == before
-    assert roster_row(client, tokens, member["id"])["identity_user_id"] is None
+    assert roster.held(email) == before
+    assert roster.row(member["id"])["identity_user_id"] is None
 
 
 def test_an_account_in_a_group_outside_the_platforms_units_is_not_the_municipalitys(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
+    roster: Roster,
 ) -> None:
     """An account of this very municipality that someone also put in a group of their own
     (groups carry roles at Keycloak) is not the roster's to re-scope."""
-    email, _ = account(engine, usernames, "grouped", Role.STAFF, unit=ANNEX)
-    with engine.begin() as conn:
+    email, _ = roster.account("grouped", Role.STAFF, unit=ANNEX)
+    with roster.engine.begin() as conn:
         organization = conn.scalar(
             select(IdentityOrganization.id).where(
                 IdentityOrganization.alias == organization_alias(INVITING)
@@ -292,29 +291,25 @@ def test_an_account_in_a_group_outside_the_platforms_units_is_not_the_municipali
         )
         conn.execute(
             IdentityGroupMember.__table__.insert().values(
-                group_id=group, user_id=uuid.UUID(held(engine, email)["id"])
+                group_id=group, user_id=uuid.UUID(roster.held(email)["id"])
             )
         )
-    before = held(engine, email)
-    member = add_member(client, tokens, municipalities, email, unit_id=municipalities["centre"])
+    before = roster.held(email)
+    member = roster.add(email, unit_id=roster.units["centre"])
     try:
-        assert_refused_without_naming_anyone(invite(client, tokens, member))
-        assert held(engine, email) == before
+        assert_refused_without_naming_anyone(roster.invite(member))
+        assert roster.held(email) == before
     finally:
-        with engine.begin() as conn:
+        with roster.engine.begin() as conn:
             conn.execute(delete(IdentityGroup).where(IdentityGroup.id == group))
 
 
 def test_onboarding_approval_with_an_existing_accounts_address_provisions_nothing(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
+    roster: Roster,
 ) -> None:
     """The signup names a ministry officer's address as the representative's: approving it
     would have added a municipality admin's role to the officer's account."""
-    email, before = account(engine, usernames, "officer", Role.MINISTRY_OFFICER)
+    email, before = roster.account("officer", Role.MINISTRY_OFFICER)
     signup = {
         "municipality_code": SIGNUP,
         "body_type": "municipality",
@@ -325,19 +320,19 @@ def test_onboarding_approval_with_an_existing_accounts_address_provisions_nothin
         "contact_phone": "2461 0 12345",
         "has_social_service": True,
     }
-    submitted = client.post("/api/v1/onboarding/requests", json=signup)
+    submitted = roster.client.post("/api/v1/onboarding/requests", json=signup)
     assert submitted.status_code == 201, submitted.get_json()
     request_id = submitted.get_json()["id"]
-    reviewer = tokens.headers(Role.MINISTRY_OFFICER)
+    reviewer = roster.tokens.headers(Role.MINISTRY_OFFICER)
     try:
-        approved = client.post(
+        approved = roster.client.post(
             f"/api/v1/onboarding/requests/{request_id}/approve", headers=reviewer, json={}
         )
         assert approved.status_code == 409, approved.get_json()
         assert "ανήκει ήδη σε λογαριασμό της πλατφόρμας" in approved.get_json()["detail"]
-        assert held(engine, email) == before
-        assert SIGNUP not in registry_codes(engine)
-        with engine.connect() as conn:
+        assert roster.held(email) == before
+        assert SIGNUP not in registry_codes(roster.engine)
+        with roster.engine.connect() as conn:
             assert (
                 conn.scalar(
                     select(IdentityOrganization.id).where(
@@ -346,73 +341,59 @@ def test_onboarding_approval_with_an_existing_accounts_address_provisions_nothin
                 )
                 is None
             )
-        opened = client.get(f"/api/v1/onboarding/requests/{request_id}", headers=reviewer)
+        opened = roster.client.get(f"/api/v1/onboarding/requests/{request_id}", headers=reviewer)
         assert opened.get_json()["status"] == "submitted"
-        assert refusals(engine, SIGNUP) == [
+        assert roster.refusals(SIGNUP) == [
             (
                 "onboarding.admin_account_refused",
                 {"request_id": request_id, "reason": "foreign_account"},
             )
         ]
     finally:
-        with engine.begin() as conn:
+        with roster.engine.begin() as conn:
             conn.execute(delete(OnboardingRequest).where(OnboardingRequest.id == request_id))
 
 
 # --- paths that touch an account after the invitation --------------------------------------------
 
 
-def invited_then_promoted(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    units: dict[str, int],
-    usernames: list[str],
-) -> tuple[dict[str, Any], str]:
+def invited_then_promoted(roster: Roster) -> tuple[dict[str, Any], str]:
     """A member invited honestly, whose account the platform later gives a ministry role (the
     person moved to the ministry): from then on it is not the municipality's to manage."""
-    email = address(usernames, "promoted")
-    member = add_member(client, tokens, units, email)
-    assert invite(client, tokens, member).status_code == 200
-    EmbeddedIdentityAdmin(engine).ensure_user(
+    email = roster.address("promoted")
+    member = roster.add(email)
+    assert roster.invite(member).status_code == 200
+    EmbeddedIdentityAdmin(roster.engine).ensure_user(
         UserSpec(username=email, email=email, role=Role.MINISTRY_OFFICER)
     )
-    return roster_row(client, tokens, member["id"]), email
+    return roster.row(member["id"]), email
 
 
 def test_re_scoping_an_account_that_is_no_longer_the_municipalitys_is_refused(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
+    roster: Roster,
 ) -> None:
-    member, email = invited_then_promoted(client, engine, tokens, municipalities, usernames)
-    before = held(engine, email)
+    member, email = invited_then_promoted(roster)
+    before = roster.held(email)
 
-    moved = change(client, tokens, member["id"], unit_id=municipalities["centre"], is_head=True)
+    moved = roster.change(member["id"], unit_id=roster.units["centre"], is_head=True)
 
     assert_refused_without_naming_anyone(moved)
-    assert held(engine, email) == before
-    assert roster_row(client, tokens, member["id"]) == member  # nothing saved
+    assert roster.held(email) == before
+    assert roster.row(member["id"]) == member  # nothing saved
 
 
 def test_ending_the_contract_leaves_an_account_that_is_no_longer_the_municipalitys(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
+    roster: Roster,
 ) -> None:
-    member, email = invited_then_promoted(client, engine, tokens, municipalities, usernames)
-    before = held(engine, email)
+    member, email = invited_then_promoted(roster)
+    before = roster.held(email)
 
-    ended = change(client, tokens, member["id"], end_date=local_today().isoformat())
+    ended = roster.change(member["id"], end_date=local_today().isoformat())
 
     assert ended.status_code == 200, ended.get_json()
-    assert held(engine, email) == before  # still enabled: the ministry's account now
+    assert roster.held(email) == before  # still enabled: the ministry's account now
     assert ended.get_json()["identity_user_id"] is None  # no longer linked to the roster
-    assert refusals(engine) == [
+    assert roster.refusals() == [
         (
             "staff.account_refused",
             {"staff_id": member["id"], "reason": "foreign_account_not_disabled"},
@@ -421,27 +402,23 @@ def test_ending_the_contract_leaves_an_account_that_is_no_longer_the_municipalit
 
 
 def test_the_daily_offboarding_leaves_an_account_that_is_no_longer_the_municipalitys(
-    client: FlaskClient,
-    engine: Engine,
-    settings: Settings,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
+    settings: Settings, roster: Roster
 ) -> None:
-    member, email = invited_then_promoted(client, engine, tokens, municipalities, usernames)
-    before = held(engine, email)
-    with tenant_session(engine, parse_municipality_code(INVITING)) as session:  # ended yesterday
+    member, email = invited_then_promoted(roster)
+    before = roster.held(email)
+    # The contract ended yesterday.
+    with tenant_session(roster.engine, parse_municipality_code(INVITING)) as session:
         session.execute(
             update(StaffMember)
             .where(StaffMember.id == member["id"])
             .values(end_date=local_today() - timedelta(days=1))
         )
 
-    staff_tasks.offboard_all(engine, settings)
+    staff_tasks.offboard_all(roster.engine, settings)
 
-    assert held(engine, email) == before
-    assert roster_row(client, tokens, member["id"])["identity_user_id"] is None
-    assert [reason for _a, reason in refusals(engine)] == [
+    assert roster.held(email) == before
+    assert roster.row(member["id"])["identity_user_id"] is None
+    assert [reason for _a, reason in roster.refusals()] == [
         {"staff_id": member["id"], "reason": "foreign_account_not_disabled"}
     ]
 
@@ -449,77 +426,57 @@ def test_the_daily_offboarding_leaves_an_account_that_is_no_longer_the_municipal
 # --- neighbouring cases ----------------------------------------------------------------------------
 
 
-def test_an_address_already_linked_to_another_current_member_is_refused(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
-) -> None:
+def test_an_address_already_linked_to_another_current_member_is_refused(roster: Roster) -> None:
     """Same municipality: inviting would hand the first member's account to the second."""
-    email = address(usernames, "shared")
-    first = add_member(client, tokens, municipalities, email)
-    assert invite(client, tokens, first).status_code == 200
-    before = held(engine, email)
-    second = add_member(client, tokens, municipalities, email, unit_id=municipalities["centre"])
+    email = roster.address("shared")
+    first = roster.add(email)
+    assert roster.invite(first).status_code == 200
+    before = roster.held(email)
+    second = roster.add(email, unit_id=roster.units["centre"])
 
-    refused = invite(client, tokens, second)
+    refused = roster.invite(second)
 
     assert refused.status_code == 409
     assert refused.get_json()["detail"] == ACCOUNT_OF_ANOTHER_MEMBER
-    assert held(engine, email) == before
-    assert roster_row(client, tokens, second["id"])["identity_user_id"] is None
-    assert [reason for _a, reason in refusals(engine)] == [
+    assert roster.held(email) == before
+    assert roster.row(second["id"])["identity_user_id"] is None
+    assert [reason for _a, reason in roster.refusals()] == [
         {"staff_id": second["id"], "reason": "account_of_another_member"}
     ]
     # Once the first contract has ended (a renewal, say), the second member may have it.
     yesterday = (local_today() - timedelta(days=1)).isoformat()
-    assert change(client, tokens, first["id"], end_date=yesterday).status_code == 200
-    assert invite(client, tokens, second).status_code == 200
-    assert held(engine, email)["groups"] == {str(CENTRE)}
+    assert roster.change(first["id"], end_date=yesterday).status_code == 200
+    assert roster.invite(second).status_code == 200
+    assert roster.held(email)["groups"] == {str(CENTRE)}
 
 
-def test_a_changed_address_that_matches_another_account_cannot_be_invited(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
-) -> None:
-    target, before = account(
-        engine, usernames, "target", Role.MUNICIPALITY_ADMIN, municipality_code=OTHER
-    )
-    own = address(usernames, "own")
-    member = add_member(client, tokens, municipalities, own)
-    assert invite(client, tokens, member).status_code == 200
+def test_a_changed_address_that_matches_another_account_cannot_be_invited(roster: Roster) -> None:
+    target, before = roster.account("target", Role.MUNICIPALITY_ADMIN, municipality_code=OTHER)
+    own = roster.address("own")
+    member = roster.add(own)
+    assert roster.invite(member).status_code == 200
 
-    changed = change(client, tokens, member["id"], email=target)
+    changed = roster.change(member["id"], email=target)
     assert changed.status_code == 200, changed.get_json()
-    assert held(engine, own)["enabled"] is False  # the old address's account, as before
+    assert roster.held(own)["enabled"] is False  # the old address's account, as before
 
-    assert_refused_without_naming_anyone(invite(client, tokens, member))
-    assert held(engine, target) == before
+    assert_refused_without_naming_anyone(roster.invite(member))
+    assert roster.held(target) == before
 
 
-def test_a_person_working_for_two_municipalities_has_an_account_in_each(
-    client: FlaskClient,
-    engine: Engine,
-    tokens: TokenFactory,
-    municipalities: dict[str, int],
-    usernames: list[str],
-) -> None:
+def test_a_person_working_for_two_municipalities_has_an_account_in_each(roster: Roster) -> None:
     """docs/adr/0016: no silent merge. The second municipality is refused under the address the
     first one uses, and invites the person under another (their address there)."""
-    shared, before = account(engine, usernames, "two-jobs", Role.STAFF, unit=OTHER_CENTRE)
-    member = add_member(client, tokens, municipalities, shared)
-    assert_refused_without_naming_anyone(invite(client, tokens, member))
+    shared, before = roster.account("two-jobs", Role.STAFF, unit=OTHER_CENTRE)
+    member = roster.add(shared)
+    assert_refused_without_naming_anyone(roster.invite(member))
 
-    second = address(usernames, "two-jobs-keratsini")
-    assert change(client, tokens, member["id"], email=second).status_code == 200
-    assert invite(client, tokens, member).status_code == 200
+    second = roster.address("two-jobs-keratsini")
+    assert roster.change(member["id"], email=second).status_code == 200
+    assert roster.invite(member).status_code == 200
 
-    assert held(engine, shared) == before
-    here = held(engine, second)
+    assert roster.held(shared) == before
+    here = roster.held(second)
     assert (here["roles"], here["organizations"], here["groups"]) == (
         {Role.STAFF},
         {organization_alias(INVITING)},

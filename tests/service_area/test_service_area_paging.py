@@ -9,19 +9,23 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kentra.auth.roles import Role
-from kentra.platform.core.paging import BAD_CURSOR
 from kentra.platform.service_area.models import ServiceAreaException
-from tests.api.test_paging import links, walk
+from tests.api.test_paging import (
+    assert_a_bad_cursor_is_refused,
+    links,
+    walk,
+    whole_and_paged_ids,
+)
 from tests.factories import ServiceAreaExceptionFactory
+from tests.helpers import remove_rows
 from tests.tokens import TokenFactory
 
 URL = "/api/v1/service-area/exceptions"
 HOMES = ("2206", "2207")
-BAD = "cursor=Zm9vCmJhcg"
 
 
 @pytest.fixture
@@ -42,19 +46,14 @@ def exceptions(engine: Engine) -> Iterator[list[int]]:
         session.flush()
         ids = [m.id for m in made]
     yield ids
-    with engine.begin() as conn:
-        conn.execute(
-            delete(ServiceAreaException).where(ServiceAreaException.municipality_code.in_(HOMES))
-        )
+    remove_rows(engine, ServiceAreaException.municipality_code, HOMES)
 
 
 def test_the_exceptions_pages_hold_each_once_in_order(
     client: FlaskClient, tokens: TokenFactory, exceptions: list[int]
 ) -> None:
     headers = tokens.headers(Role.MINISTRY_OFFICER)
-    whole = [e["id"] for e in client.get(f"{URL}?per_page=200", headers=headers).get_json()]
-    pages = walk(client, f"{URL}?per_page=2", headers)
-    ids = [e["id"] for page in pages for e in page.get_json()]
+    whole, ids = whole_and_paged_ids(client, URL, headers, per_page=2)
     assert ids == whole
     assert len(ids) == len(set(ids))
     assert set(exceptions) <= set(ids)
@@ -66,8 +65,4 @@ def test_the_exceptions_pages_hold_each_once_in_order(
         "2201",  # Λαρισαίων
     ]
     assert "municipality_code=2206" in links(one[0])["next"]
-    bad = client.get(f"{URL}?{BAD}", headers=headers)
-    assert (bad.status_code, bad.get_json()["code"]) == (422, "core.bad_cursor")
-    shown = client.get(f"/ministry/service-area?{BAD}", headers=headers)
-    assert shown.status_code == 200
-    assert str(BAD_CURSOR) in shown.get_data(as_text=True)
+    assert_a_bad_cursor_is_refused(client, headers, api=URL, page="/ministry/service-area")

@@ -35,7 +35,7 @@ from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
 from tests.conftest import drop_tenant
-from tests.helpers import csrf_token_of
+from tests.helpers import assert_contains_all, assert_labelled, csrf_token_of
 from tests.tokens import TokenFactory
 
 # Builds the new-member form's fields (``form`` with the test's units and e-mails).
@@ -195,16 +195,22 @@ def test_the_roster_shows_units_profiles_dates_fte_head_and_invitations(
     text = page(response)
     assert '<html lang="el">' in text
     assert text.count("<h1>") == 1
-    assert '<a href="/municipalities/3702/staff" aria-current="page">Προσωπικό</a>' in text
-    assert f'<a href="{NEW}">Προσθήκη μέλους προσωπικού</a>' in text
-    assert "<caption>Μέλη του προσωπικού (2)</caption>" in text
+    assert_contains_all(
+        text,
+        '<a href="/municipalities/3702/staff" aria-current="page">Προσωπικό</a>',
+        f'<a href="{NEW}">Προσθήκη μέλους προσωπικού</a>',
+        "<caption>Μέλη του προσωπικού (2)</caption>",
+    )
     assert text.count('<th scope="col">') == 8
-    assert "Παράρτημα Ρομά (Παράρτημα)" in text
-    assert "ΚΚ Αιγίου (Κέντρο)" in text
-    assert "Πτυχιούχος Κοινωνικών Επιστημών" in text
-    assert "Κοινωνικός Λειτουργός" in text
-    assert "15/01/2024" in text
-    assert "31/12/2023" in text
+    assert_contains_all(
+        text,
+        "Παράρτημα Ρομά (Παράρτημα)",
+        "ΚΚ Αιγίου (Κέντρο)",
+        "Πτυχιούχος Κοινωνικών Επιστημών",
+        "Κοινωνικός Λειτουργός",
+        "15/01/2024",
+        "31/12/2023",
+    )
     assert "<td>75 %</td>" in text  # the share of a full-time post, as people say it
     assert "<td>100 %</td>" in text
     assert "(η σύμβαση έληξε)" in text
@@ -302,15 +308,17 @@ def test_the_form_labels_every_field_and_hints_the_social_worker_head(
         "fte",
         "is_head",
     ]
-    for element_id in ids:
-        assert f'<label for="{element_id}">' in text
-    assert 'type="email" id="email"' in text
-    assert 'type="date" id="start_date"' in text
-    assert 'inputmode="decimal"' in text
-    assert f'<option value="{units["annex"]}">Παράρτημα Ρομά (Παράρτημα)</option>' in text
-    assert '<option value="social_worker">Κοινωνικός Λειτουργός</option>' in text
-    assert "Η πολιτική στελέχωσης ορίζει ότι ο/η Υπεύθυνος/η είναι Κοινωνικός Λειτουργός." in text
-    assert 'aria-describedby="is_head-hint"' in text
+    assert_labelled(text, *ids)
+    assert_contains_all(
+        text,
+        'type="email" id="email"',
+        'type="date" id="start_date"',
+        'inputmode="decimal"',
+        f'<option value="{units["annex"]}">Παράρτημα Ρομά (Παράρτημα)</option>',
+        '<option value="social_worker">Κοινωνικός Λειτουργός</option>',
+        "Η πολιτική στελέχωσης ορίζει ότι ο/η Υπεύθυνος/η είναι Κοινωνικός Λειτουργός.",
+        'aria-describedby="is_head-hint"',
+    )
 
 
 def test_a_valid_member_is_added_and_the_page_says_so(
@@ -324,10 +332,13 @@ def test_a_valid_member_is_added_and_the_page_says_so(
     assert member.end_date is None
     assert member.is_head is False
     shown = page(client.get(response.headers["Location"], headers=admin))
-    assert "Το μέλος προστέθηκε στο προσωπικό." in shown
-    assert "<h1>Γιώργος Αντωνίου</h1>" in shown
-    assert f'name="version" value="{member.version}"' in shown
-    assert "Αποστολή πρόσκλησης" in shown
+    assert_contains_all(
+        shown,
+        "Το μέλος προστέθηκε στο προσωπικό.",
+        "<h1>Γιώργος Αντωνίου</h1>",
+        f'name="version" value="{member.version}"',
+        "Αποστολή πρόσκλησης",
+    )
 
 
 def test_invalid_fields_are_a_422_with_a_summary_every_value_kept_and_nothing_saved(

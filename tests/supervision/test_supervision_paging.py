@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from kentra.auth.roles import Role
-from tests.api.test_paging import links, walk
+from tests.api.test_paging import assert_a_bad_cursor_is_refused, links, walk
 from tests.supervision.test_supervision import (  # noqa: F401 - fixtures
     NO_SERVICE,
     SEAT,
@@ -16,8 +16,6 @@ from tests.supervision.test_supervision import (  # noqa: F401 - fixtures
     tenants,
 )
 from tests.tokens import TokenFactory
-
-BAD = "cursor=Zm9vCmJhcg"
 
 
 @pytest.mark.usefixtures("tenants")
@@ -32,8 +30,7 @@ def test_the_supervised_pages_hold_each_once_by_code(
         [NO_SERVICE],
     ]
     assert client.get(links(pages[1])["prev"], headers=headers).get_json() == pages[0].get_json()
-    bad = client.get(f"{url}?{BAD}", headers=headers)
-    assert (bad.status_code, bad.get_json()["code"]) == (422, "core.bad_cursor")
+    assert_a_bad_cursor_is_refused(client, headers, api=url)
 
 
 def test_the_unknown_seats_pages_hold_each_once_by_code(
@@ -47,5 +44,4 @@ def test_the_unknown_seats_pages_hold_each_once_by_code(
         ["63"],
     ]
     assert pages[1].get_json()[0]["municipalities"][0]["name_el"] == "Δήμος Κέας"
-    bad = client.get(f"{url}?{BAD}", headers=headers)
-    assert (bad.status_code, bad.get_json()["code"]) == (422, "core.bad_cursor")
+    assert_a_bad_cursor_is_refused(client, headers, api=url)

@@ -26,7 +26,7 @@ from kentra.platform.units import views as unit_views
 from kentra.platform.units.models import Unit, UnitServedMunicipality
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from tests.helpers import csrf_token_of
+from tests.helpers import assert_contains_all, assert_labelled, csrf_token_of
 from tests.identity import FailingIdentityAdmin, provider
 from tests.tokens import TokenFactory
 
@@ -133,16 +133,22 @@ def register(browser: Browser) -> int:
 
 def test_the_list_page_before_and_after_the_centre(browser: Browser) -> None:
     page = text(browser.get())
-    assert '<html lang="el">' in page
-    assert "<h1>Κέντρο και μονάδες</h1>" in page
-    assert 'aria-current="page">Κέντρο και μονάδες</a>' in page
-    assert "Ο Δήμος δεν έχει ακόμη ανοιχτό Κέντρο Κοινότητας." in page
-    assert f'href="/municipalities/{BIG}/units/new-centre"' in page
+    assert_contains_all(
+        page,
+        '<html lang="el">',
+        "<h1>Κέντρο και μονάδες</h1>",
+        'aria-current="page">Κέντρο και μονάδες</a>',
+        "Ο Δήμος δεν έχει ακόμη ανοιχτό Κέντρο Κοινότητας.",
+        f'href="/municipalities/{BIG}/units/new-centre"',
+    )
     centre_id = register(browser)
     page = text(browser.get())
-    assert "Κέντρο Κοινότητας Βόλου" in page
-    assert f'href="/municipalities/{BIG}/units/{centre_id}/annexes/new"' in page
-    assert f'href="/municipalities/{BIG}/units/{centre_id}/mobile-units/new"' in page
+    assert_contains_all(
+        page,
+        "Κέντρο Κοινότητας Βόλου",
+        f'href="/municipalities/{BIG}/units/{centre_id}/annexes/new"',
+        f'href="/municipalities/{BIG}/units/{centre_id}/mobile-units/new"',
+    )
 
 
 def test_the_centre_form_labels_every_field_and_says_accessibility_is_mandatory(
@@ -155,13 +161,15 @@ def test_the_centre_form_labels_every_field_and_says_accessibility_is_mandatory(
     assert 'role="alert"' not in page
     ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page)
     assert len(ids) >= 4 + 7 + 4 + 2 + 7
-    for element_id in ids:
-        assert f'<label for="{element_id}">' in page
-    assert "<legend>Ομάδες στις οποίες εστιάζει το Κέντρο" in page
-    assert "<legend>Φορέας υλοποίησης" in page
-    assert "<legend>Στέγαση: ο χώρος του Κέντρου</legend>" in page
-    assert "είναι υποχρεωτική για τη συμμόρφωση του Κέντρου" in page
-    assert 'name="csrf_token"' in page
+    assert_labelled(page, *ids)
+    assert_contains_all(
+        page,
+        "<legend>Ομάδες στις οποίες εστιάζει το Κέντρο",
+        "<legend>Φορέας υλοποίησης",
+        "<legend>Στέγαση: ο χώρος του Κέντρου</legend>",
+        "είναι υποχρεωτική για τη συμμόρφωση του Κέντρου",
+        'name="csrf_token"',
+    )
 
 
 def test_a_registered_centre_is_shown_with_what_happened(browser: Browser, engine: Engine) -> None:
@@ -170,10 +178,13 @@ def test_a_registered_centre_is_shown_with_what_happened(browser: Browser, engin
     assert "Το Κέντρο Κοινότητας καταχωρίστηκε." in page
     # The identity provider's group path is an internal name: never on the page.
     assert f"/m-{BIG}/" not in page
-    assert 'name="version" value="1"' in page
-    assert 'value="38221"' in page
-    assert 'id="premises_accessible" name="premises_accessible" value="true" checked' in page
-    assert 'value="poverty" checked' in page
+    assert_contains_all(
+        page,
+        'name="version" value="1"',
+        'value="38221"',
+        'id="premises_accessible" name="premises_accessible" value="true" checked',
+        'value="poverty" checked',
+    )
     assert units_of(engine)[0][1] == "centre"
 
 
@@ -191,13 +202,14 @@ def test_a_refused_centre_keeps_every_typed_value_and_links_each_message(
     assert 'href="#postal_code"' in box
     assert "Ο ταχυδρομικός κώδικας έχει 5 ψηφία, από 10000 έως 85999 (π.χ. 10431)." in box
     assert "A postal code" not in page  # only the Greek part
-    assert 'href="#body_vat"' in box
-    assert "Ο ΑΦΜ δεν είναι έγκυρος." in box
-    assert 'href="#name"' in box
-    assert 'value="9999"' in page
-    assert 'value="123456789"' in page
-    assert 'value="Ιάσονος 20"' in page
-    assert 'value="roma" checked' in page
+    assert_contains_all(box, 'href="#body_vat"', "Ο ΑΦΜ δεν είναι έγκυρος.", 'href="#name"')
+    assert_contains_all(
+        page,
+        'value="9999"',
+        'value="123456789"',
+        'value="Ιάσονος 20"',
+        'value="roma" checked',
+    )
     assert 'value="poverty" checked' not in page
     assert 'id="premises_accessible" name="premises_accessible" value="true" checked' in page
     assert 'aria-invalid="true"' in page
