@@ -54,7 +54,7 @@ from kentra.platform.onboarding.models import (
     RequestStatus,
 )
 from kentra.platform.policy.api import PolicyVersion, policy_in_force, staffing_requirement
-from kentra.platform.reference.api import Municipality
+from kentra.platform.reference.api import NO_SUCH_MUNICIPALITY, Municipality
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import parse_municipality_code
 from kentra.tenants.models import Tenant, TenantStatus
@@ -65,7 +65,6 @@ ANONYMOUS_ACTOR = "anonymous"
 # The tenant setting the supervision rule reads (domain.md rule 3).
 HAS_SOCIAL_SERVICE = "has_social_service"
 # Refusals (DomainError): Greek, translated when shown.
-UNKNOWN_MUNICIPALITY = _l("Δεν υπάρχει Δήμος με αυτόν τον κωδικό.")
 _ALREADY_ON_PLATFORM = _l("Ο Δήμος είναι ήδη στην πλατφόρμα.")
 _ALREADY_SUBMITTED = _l("Υπάρχει ήδη αίτηση του Δήμου που περιμένει απόφαση.")
 
@@ -132,7 +131,7 @@ def submit_request(session: Session, data: Mapping[str, Any]) -> OnboardingReque
         raise DomainError(
             "onboarding.unknown_municipality",
             422,
-            UNKNOWN_MUNICIPALITY,
+            NO_SUCH_MUNICIPALITY,
             field="municipality_code",
         )
     check_eligibility(session, municipality)

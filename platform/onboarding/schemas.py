@@ -26,8 +26,7 @@ from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.core import inputs
 from kentra.platform.core.database import request_session
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
-from kentra.platform.onboarding.operations import UNKNOWN_MUNICIPALITY
-from kentra.platform.reference.api import access_municipality_by_code
+from kentra.platform.reference.api import NO_SUCH_MUNICIPALITY, access_municipality_by_code
 
 
 class OnboardingRequestCreateSchema(Schema):
@@ -76,7 +75,7 @@ class OnboardingRequestCreateSchema(Schema):
     @ma.validates("municipality_code")
     def _municipality_exists(self, value: str, **_kwargs: Any) -> None:
         if access_municipality_by_code(request_session(), current_reader(), value) is None:
-            raise ma.ValidationError(str(UNKNOWN_MUNICIPALITY))
+            raise ma.ValidationError(str(NO_SUCH_MUNICIPALITY))
 
 
 class OnboardingRequestSchema(Schema):

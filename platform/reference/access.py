@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import lazy_gettext
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,10 @@ from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.policy.api import access_policy_in_force, staffing_requirement
 from kentra.platform.reference.models import Municipality, RegionalUnit
 from kentra.platform.reference.text import fold
+
+# What a module says when a municipality code names none of the 332 (onboarding's request,
+# a service-area exception): one message, translated when shown.
+NO_SUCH_MUNICIPALITY = lazy_gettext("Δεν υπάρχει Δήμος με αυτόν τον κωδικό.")
 
 
 def _municipalities(

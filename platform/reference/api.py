@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from kentra.platform.reference.access import access_municipality_by_code, search_municipalities
+from kentra.platform.reference.access import (
+    NO_SUCH_MUNICIPALITY,
+    access_municipality_by_code,
+    search_municipalities,
+)
 from kentra.platform.reference.models import Municipality, Region, RegionalUnit, municipality_ref
 from kentra.platform.reference.text import fold
 
 __all__ = [
+    "NO_SUCH_MUNICIPALITY",
     "Municipality",
     "Region",
     "RegionalUnit",

@@ -23,7 +23,7 @@ from kentra.platform.audit.api import record_platform_event
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.policy.api import ServiceArea, policy_in_force
-from kentra.platform.reference.api import Municipality
+from kentra.platform.reference.api import NO_SUCH_MUNICIPALITY, Municipality
 from kentra.platform.service_area.models import ServiceAreaException
 
 EXCEPTION_RECORDED = "service_area.exception_recorded"
@@ -35,7 +35,6 @@ AREA_TEXT: dict[ServiceArea, LazyString] = {
 }
 
 
-NO_MUNICIPALITY = _l("Δεν υπάρχει Δήμος με αυτόν τον κωδικό.")
 SAME_MUNICIPALITY = _l(
     "Ο Δήμος εξυπηρετείται ήδη από το δικό του Κέντρο· η εξαίρεση αφορά άλλον Δήμο."
 )
@@ -113,7 +112,7 @@ def record_exception(
     ):
         if session.get(Municipality, code) is None:
             raise DomainError(
-                "service_area.no_such_municipality", 422, NO_MUNICIPALITY, field=field
+                "service_area.no_such_municipality", 422, NO_SUCH_MUNICIPALITY, field=field
             )
     if municipality_code == served_municipality_code:
         raise DomainError(

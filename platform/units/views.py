@@ -53,6 +53,7 @@ from kentra.platform.units.models import (
     UnitKind,
 )
 from kentra.platform.units.operations import (
+    REQUIRED_BODY,
     add_annex,
     add_mobile_unit,
     body_defaults,
@@ -566,8 +567,7 @@ def _changes_of(unit: Unit, typed: Typed) -> dict[str, Any]:
         return changes
     missing = [n for n in ("body_type", "body_legal_name", "body_vat") if n not in changes]
     if missing:
-        required = _("Το πεδίο είναι υποχρεωτικό.")
-        raise ma.ValidationError({n: [required] for n in missing})
+        raise ma.ValidationError({n: [str(REQUIRED_BODY)] for n in missing})
     return changes
 
 
