@@ -63,12 +63,15 @@ def test_the_roster_page_follows_a_cursor_and_a_bad_one_shows_the_first_page(
     url = f"/municipalities/{CODE}/staff"
     first = client.get(url, headers=headers).get_data(as_text=True)
     assert 'rel="next"' not in first  # seven members: one page of 50
+    assert "<caption>Μέλη του προσωπικού (7)</caption>" in first  # the roster's count
     assert all(f'/staff/{member}"' in first for member in roster)
     api = client.get(f"/api/v1{url}?per_page=3", headers=headers)
     later = client.get(links(api)["next"].removeprefix("/api/v1"), headers=headers)
     shown = later.get_data(as_text=True)
     assert [f'/staff/{m}"' in shown for m in roster] == [False] * 3 + [True] * 4
     assert 'rel="prev"' in shown
+    # A page's rows are not the roster's count: the caption of a paged roster names none.
+    assert "<caption>Μέλη του προσωπικού</caption>" in shown
     bad = client.get(f"{url}?cursor=Zm9vCmJhcg", headers=headers)
     assert bad.status_code == 200
     text = bad.get_data(as_text=True)
