@@ -51,6 +51,9 @@ class TenantTask(Task):  # type: ignore[type-arg]
     """Base for tasks that work inside one tenant's schema. Use ``self.session`` in the body."""
 
     abstract = True
+    # A fan-out sends its tenants' tasks without a result (the run's record holds it); what
+    # failed is still kept: TenantTaskFailed with the error's type.
+    store_errors_even_if_ignored = True
 
     @property
     def session(self) -> Session:

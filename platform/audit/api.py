@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from kentra.platform.audit.access import access_audit_event_count
-from kentra.platform.audit.operations import (
-    record_platform_event,
-    record_platform_event_at_once,
-    record_tenant_event,
-    tenant_event,
-)
+from typing import TYPE_CHECKING
+
+from kentra.platform.core.interfaces import lazy_interface
+
+if TYPE_CHECKING:
+    from kentra.platform.audit.access import access_audit_event_count
+    from kentra.platform.audit.operations import (
+        record_platform_event,
+        record_platform_event_at_once,
+        record_tenant_event,
+        tenant_event,
+    )
 
 __all__ = [
     "access_audit_event_count",
@@ -17,3 +22,4 @@ __all__ = [
     "record_tenant_event",
     "tenant_event",
 ]
+__getattr__ = lazy_interface(__name__, __file__, __all__)

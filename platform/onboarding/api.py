@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
-from kentra.platform.onboarding.operations import ineligibility_reason, own_centre_threshold
+from typing import TYPE_CHECKING
+
+from kentra.platform.core.interfaces import lazy_interface
+
+if TYPE_CHECKING:
+    from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus
+    from kentra.platform.onboarding.operations import ineligibility_reason, own_centre_threshold
 
 __all__ = [
     "BodyType",
@@ -12,3 +17,4 @@ __all__ = [
     "ineligibility_reason",
     "own_centre_threshold",
 ]
+__getattr__ = lazy_interface(__name__, __file__, __all__)

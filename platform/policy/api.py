@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from kentra.platform.policy.access import access_policy_in_force
-from kentra.platform.policy.models import PolicyVersion, ServiceArea
-from kentra.platform.policy.operations import policy_in_force, staffing_requirement
-from kentra.platform.policy.recompute import (
-    RECOMPUTE_TASK_NAME,
-    create_recompute_job,
-    recompute_job,
-)
-from kentra.platform.policy.schemas import SERVICE_AREA_DESCRIPTION, SERVICE_AREAS
+from typing import TYPE_CHECKING
+
+from kentra.platform.core.interfaces import lazy_interface
+
+if TYPE_CHECKING:
+    from kentra.platform.policy.access import access_policy_in_force
+    from kentra.platform.policy.models import PolicyVersion, ServiceArea
+    from kentra.platform.policy.operations import policy_in_force, staffing_requirement
+    from kentra.platform.policy.recompute import (
+        RECOMPUTE_TASK_NAME,
+        create_recompute_job,
+        recompute_job,
+    )
+    from kentra.platform.policy.schemas import SERVICE_AREA_DESCRIPTION, SERVICE_AREAS
 
 __all__ = [
     "RECOMPUTE_TASK_NAME",
@@ -24,3 +29,4 @@ __all__ = [
     "recompute_job",
     "staffing_requirement",
 ]
+__getattr__ = lazy_interface(__name__, __file__, __all__)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from kentra.platform.reference.access import (
-    NO_SUCH_MUNICIPALITY,
-    access_municipality_by_code,
-    search_municipalities,
-)
-from kentra.platform.reference.models import Municipality, Region, RegionalUnit, municipality_ref
-from kentra.platform.reference.text import fold
+from typing import TYPE_CHECKING
+
+from kentra.platform.core.interfaces import lazy_interface
+
+if TYPE_CHECKING:
+    from kentra.platform.reference.access import (
+        NO_SUCH_MUNICIPALITY,
+        access_municipality_by_code,
+        search_municipalities,
+    )
+    from kentra.platform.reference.models import (
+        Municipality,
+        Region,
+        RegionalUnit,
+        municipality_ref,
+    )
+    from kentra.platform.reference.text import fold
 
 __all__ = [
     "NO_SUCH_MUNICIPALITY",
@@ -20,3 +30,4 @@ __all__ = [
     "municipality_ref",
     "search_municipalities",
 ]
+__getattr__ = lazy_interface(__name__, __file__, __all__)

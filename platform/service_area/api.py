@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from kentra.platform.service_area.operations import beyond_area, outside_area_message
+from typing import TYPE_CHECKING
+
+from kentra.platform.core.interfaces import lazy_interface
+
+if TYPE_CHECKING:
+    from kentra.platform.service_area.operations import beyond_area, outside_area_message
 
 __all__ = [
     "beyond_area",
     "outside_area_message",
 ]
+__getattr__ = lazy_interface(__name__, __file__, __all__)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from kentra.platform.units.access import access_open_centre, access_units_of_centre
-from kentra.platform.units.events import UnitChanged
-from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
-from kentra.platform.units.operations import own_centre_refusal
+from typing import TYPE_CHECKING
+
+from kentra.platform.core.interfaces import lazy_interface
+
+if TYPE_CHECKING:
+    from kentra.platform.units.access import access_open_centre, access_units_of_centre
+    from kentra.platform.units.events import UnitChanged
+    from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
+    from kentra.platform.units.operations import own_centre_refusal
 
 __all__ = [
     "PREMISES_ITEMS",
@@ -16,3 +21,4 @@ __all__ = [
     "access_units_of_centre",
     "own_centre_refusal",
 ]
+__getattr__ = lazy_interface(__name__, __file__, __all__)

@@ -288,6 +288,16 @@ def _save_new(
     """Save a new unit, audit it (``details``: ids only), and create its group in the identity
     provider; a provider failure rolls the request back (see the module docstring)."""
     session.add(unit)
+    _changed(session, unit, action, actor=actor, details=details or None)
+    _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
+    return unit
+
+
+def _changed(
+    session: Session, unit: Unit, action: str, *, actor: str, details: dict[str, Any] | None
+) -> None:
+    """What every write of a unit ends with: flushed, ``UnitChanged`` for its listeners (sent
+    after the commit) and the tenant audit's entry, by the unit's id (ids in ``details``)."""
     session.flush()
     publish(session, UnitChanged(unit.id))
     record_tenant_event(
@@ -296,10 +306,8 @@ def _save_new(
         action=action,
         object_type="unit",
         object_id=str(unit.id),
-        **({"details": details} if details else {}),
+        details=details,
     )
-    _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
-    return unit
 
 
 def register_centre(
@@ -504,18 +512,9 @@ def update_unit(
             changed.append(name)
     if not changed:
         return unit
-    session.flush()
-    publish(session, UnitChanged(unit.id))
+    _changed(session, unit, "unit.updated", actor=actor, details={"fields": sorted(changed)})
     if "name" in changed and identity is not None:
         _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
-    record_tenant_event(
-        session,
-        actor=actor,
-        action="unit.updated",
-        object_type="unit",
-        object_id=str(unit.id),
-        details={"fields": sorted(changed)},
-    )
     return unit
 
 
@@ -537,11 +536,7 @@ def close_unit(session: Session, unit: Unit, closed_on: date, *, actor: str) -> 
         if open_units is not None:
             raise DomainError("units.centre_has_open_units", 409, CENTRE_HAS_OPEN_UNITS)
     unit.closed_on = closed_on
-    session.flush()
-    publish(session, UnitChanged(unit.id))
-    record_tenant_event(
-        session, actor=actor, action="unit.closed", object_type="unit", object_id=str(unit.id)
-    )
+    _changed(session, unit, "unit.closed", actor=actor, details=None)
     return unit
 
 

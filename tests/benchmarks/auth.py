@@ -39,7 +39,7 @@ from sqlalchemy import text
 from kentra.auth.roles import Role
 from kentra.auth.tokens import DEFAULT_CACHE_SIZE, JwksCache, TokenValidator
 from kentra.platform.core.config import Settings
-from tests.benchmarks.auth_app import CPU_HEADER, JWKS_ENV, VARIANTS
+from tests.benchmarks.auth_app import CLAIMS_ENV, CPU_HEADER, JWKS_ENV, VARIANTS
 from tests.benchmarks.database import BenchDatabase
 from tests.benchmarks.httpload import Client, get_request
 from tests.benchmarks.results import BenchmarkFailure, BenchOutcome, Figure, p50, p95, rounded
@@ -190,12 +190,15 @@ def run(db: BenchDatabase, outcome: BenchOutcome) -> None:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     jwks_path = WORK_DIR / "b3-jwks.json"
     jwks_path.write_text(json.dumps(tokens.jwks()))
+    claims_path = WORK_DIR / "b3-claims.json"
+    claims_path.write_text(json.dumps(tokens.claims(Role.STAFF, municipality=TENANT)))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **db.subprocess_env(),
         "KENTRA_BIND": f"127.0.0.1:{port}",
         JWKS_ENV: str(jwks_path),
+        CLAIMS_ENV: str(claims_path),
         "KENTRA_LOG_LEVEL": "WARNING",  # no request log lines: the same for all, but noise
     }
     command = [
