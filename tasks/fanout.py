@@ -204,8 +204,8 @@ def refill(engine: Engine, run_id: int) -> int:
 
 def _count(session: Session, run_id: int, **increments: int) -> None:
     """Add to the run's counts and close it when this was its last tenant (one row lock,
-    so exactly one tenant closes the run)."""
-    session.execute(
+    so exactly one tenant closes the run; the closing statement only for that one)."""
+    done, failed, total = session.execute(
         update(FanoutRun)
         .where(FanoutRun.id == run_id)
         .values(
@@ -214,7 +214,10 @@ def _count(session: Session, run_id: int, **increments: int) -> None:
                 for name, n in increments.items()
             }
         )
-    )
+        .returning(FanoutRun.done, FanoutRun.failed, FanoutRun.total)
+    ).one()
+    if done + failed < total:
+        return
     session.execute(
         update(FanoutRun)
         .where(
@@ -291,11 +294,13 @@ def run_here(engine: Engine, run_id: int) -> FanoutRun:
     from kentra.tasks.base import TENANT_HEADER  # noqa: PLC0415 - base imports us
 
     while True:
+        # A batch claimed at a time (one transaction for it), run one tenant after another.
         with Session(engine) as session, session.begin():
-            codes = _claim(session, run_id, 1)
+            codes = _claim(session, run_id, BATCH_SIZE)
         if not codes:
             break
-        # Failures are in the record (and logged by type); the run goes on.
-        task.apply(headers={TENANT_HEADER: codes[0], FANOUT_HEADER: str(run_id)})
+        for code in codes:
+            # Failures are in the record (and logged by type); the run goes on.
+            task.apply(headers={TENANT_HEADER: code, FANOUT_HEADER: str(run_id)})
     with Session(engine, expire_on_commit=False) as session:
         return session.get_one(FanoutRun, run_id)
