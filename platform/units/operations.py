@@ -23,7 +23,7 @@ the uniqueness of the segments hold under concurrent requests.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -373,23 +373,54 @@ def add_annex(
     identity: IdentityAdmin,
 ) -> Unit:
     """Add an annex to the open centre ``centre_id`` (validated by ``AnnexCreateSchema``)."""
+    return _add_to_centre(
+        session,
+        municipality_code,
+        centre_id,
+        UnitKind.ANNEX,
+        data,
+        own_fields=lambda: {
+            "annex_reason": AnnexReason(data["annex_reason"]),
+            "street_address": data["street_address"],
+            "postal_code": data["postal_code"],
+        },
+        action="unit.annex_added",
+        actor=actor,
+        identity=identity,
+    )
+
+
+def _add_to_centre(
+    session: Session,
+    municipality_code: str,
+    centre_id: int,
+    kind: UnitKind,
+    data: Mapping[str, Any],
+    *,
+    own_fields: Callable[[], dict[str, Any]],
+    action: str,
+    actor: str,
+    identity: IdentityAdmin,
+) -> Unit:
+    """A new annex or mobile unit of the open centre ``centre_id``: its segment under the
+    centre, its name and opening date, and the fields of its ``kind`` (``own_fields``, checked
+    after the centre is: a refusal names the centre first); saved as :func:`_save_new`."""
     _lock_tenant(session)
     centre = _reference_centre(session, centre_id)
-    annex = Unit(
-        kind=UnitKind.ANNEX,
+    fields = own_fields()
+    unit = Unit(
+        kind=kind,
         centre=centre.centre,
-        unit=_unit_segment(session, centre, UnitKind.ANNEX, data["name"]),
+        unit=_unit_segment(session, centre, kind, data["name"]),
         name=data["name"],
-        annex_reason=AnnexReason(data["annex_reason"]),
-        street_address=data["street_address"],
-        postal_code=data["postal_code"],
         opening_date=data.get("opening_date"),
+        **fields,
     )
     return _save_new(
         session,
         municipality_code,
-        annex,
-        action="unit.annex_added",
+        unit,
+        action=action,
         actor=actor,
         identity=identity,
         centre_id=centre.id,
@@ -443,25 +474,23 @@ def add_mobile_unit(
     identity: IdentityAdmin,
 ) -> Unit:
     """Add a mobile unit to the open centre ``centre_id`` (``MobileUnitCreateSchema``)."""
-    _lock_tenant(session)
-    centre = _reference_centre(session, centre_id)
-    served = check_served(session, municipality_code, data["served_municipalities"])
-    mobile = Unit(
-        kind=UnitKind.MOBILE_UNIT,
-        centre=centre.centre,
-        unit=_unit_segment(session, centre, UnitKind.MOBILE_UNIT, data["name"]),
-        name=data["name"],
-        opening_date=data.get("opening_date"),
-        served_municipalities=[UnitServedMunicipality(municipality_code=c) for c in served],
-    )
-    return _save_new(
+
+    def served() -> dict[str, Any]:
+        codes = check_served(session, municipality_code, data["served_municipalities"])
+        return {
+            "served_municipalities": [UnitServedMunicipality(municipality_code=c) for c in codes]
+        }
+
+    return _add_to_centre(
         session,
         municipality_code,
-        mobile,
+        centre_id,
+        UnitKind.MOBILE_UNIT,
+        data,
+        own_fields=served,
         action="unit.mobile_unit_added",
         actor=actor,
         identity=identity,
-        centre_id=centre.id,
     )
 
 
