@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import abort
-
 from kentra.auth.flask import current_actor, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
-from kentra.platform.api import Blueprint
+from kentra.platform.api import Blueprint, found_or_404
 from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.core.models import local_today as today
@@ -89,8 +87,7 @@ def create_version(data: dict[str, Any]) -> dict[str, Any]:
 @blueprint.response(200, RecomputeJobSchema)
 def get_job(job_id: int) -> RecomputeJob:
     """A recompute job's progress: ``done`` and ``failed`` of ``total`` municipalities."""
-    job = access_recompute_job_by_id(request_session(), signed_in_principal(), job_id)
-    if job is None:
-        abort(404, message=JOB_NOT_FOUND)
-    assert job is not None  # abort() raises
-    return job
+    return found_or_404(
+        access_recompute_job_by_id(request_session(), signed_in_principal(), job_id),
+        JOB_NOT_FOUND,
+    )

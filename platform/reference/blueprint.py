@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import abort
-
 from kentra.auth.flask import current_reader, public
-from kentra.platform.api import Blueprint
+from kentra.platform.api import Blueprint, found_or_404
 from kentra.platform.api.paging import paged
 from kentra.platform.core.database import request_session
 from kentra.platform.reference.access import (
@@ -42,8 +40,8 @@ def list_municipalities(args: dict[str, Any]) -> tuple[Any, int, dict[str, str]]
 @blueprint.response(200, MunicipalitySchema)
 def get_municipality(code: str) -> Municipality:
     """One municipality by its ELSTAT code."""
-    municipality = access_municipality_by_code(request_session(), current_reader(), code)
-    if municipality is None:
-        abort(404, message="There is no municipality with this code in the reference data.")
-    assert municipality is not None  # abort() raises
+    municipality = found_or_404(
+        access_municipality_by_code(request_session(), current_reader(), code),
+        "There is no municipality with this code in the reference data.",
+    )
     return with_staffing(request_session(), current_reader(), [municipality])[0]
