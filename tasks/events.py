@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,20 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Event:
     """Base of domain events: subclass it with a frozen dataclass of ids."""
+
+
+@dataclass(frozen=True)
+class RecordChanged(Event):
+    """An event about one record of the tenant, by its id (the dataclass's one field): the
+    object that the change's audit entry names (``audit.record_change``), so a write cannot
+    announce one record and audit another."""
+
+    object_type: ClassVar[str]
+
+    @property
+    def object_id(self) -> str:
+        (only,) = fields(self)
+        return str(getattr(self, only.name))
 
 
 _subscribers: defaultdict[type[Event], list[TenantTask]] = defaultdict(list)

@@ -9,6 +9,7 @@ from kentra.platform.core.interfaces import lazy_interface
 if TYPE_CHECKING:
     from kentra.platform.audit.access import access_audit_event_count
     from kentra.platform.audit.operations import (
+        record_change,
         record_platform_event,
         record_platform_event_at_once,
         record_tenant_event,
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "access_audit_event_count",
+    "record_change",
     "record_platform_event",
     "record_platform_event_at_once",
     "record_tenant_event",

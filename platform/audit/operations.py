@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
 from kentra.platform.core.models import utcnow
+from kentra.tasks.events import RecordChanged, publish
 
 
 def tenant_event(
@@ -69,6 +70,29 @@ def record_tenant_event(
             object_id=object_id,
             details=details,
         )
+    )
+
+
+def record_change(
+    session: Session,
+    event: RecordChanged,
+    *,
+    actor: str,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """What every write of a tenant's record ends with, once the record is flushed (the event
+    holds its id): its event published (the listeners are sent after the commit, ADR 0035) and
+    the tenant audit's entry for the record the event names, by ids only (ids and codes in
+    ``details``)."""
+    publish(session, event)
+    record_tenant_event(
+        session,
+        actor=actor,
+        action=action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        details=details,
     )
 
 

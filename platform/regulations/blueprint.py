@@ -19,6 +19,7 @@ Ministry: ``GET /api/v1/regulations?region=&status=`` the current regulation of 
 from __future__ import annotations
 
 import io
+import keyword
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -211,13 +212,20 @@ class RegulationAction:
     """A state change of a version, declared once for the API's routes below and the pages'
     buttons (views.py): its URL segment, the permission its route requires, the state its
     operation accepts (any other is a 409; the pages offer the button only then) and the
-    operation, which both call alike with the request's principal (:meth:`run`)."""
+    operation, which both call alike with the request's principal (:meth:`run`). Each
+    action's route is made from it (:func:`_route_action`)."""
 
     name: str
     permission: Permission
     needed: RegulationStatus
     operation: Callable[..., RegulationVersion]
+    description: str  # the route's, in the API document
     takes_comment: bool = False  # the ministry's comment, required when returning
+
+    @property
+    def endpoint(self) -> str:
+        """The route's endpoint name (``return`` is a keyword: ``return_``)."""
+        return f"{self.name}_" if keyword.iskeyword(self.name) else self.name
 
     def run(
         self,
@@ -237,25 +245,40 @@ class RegulationAction:
 
 
 APPROVE = RegulationAction(
-    "approve", Permission.TENANT_REGULATIONS_APPROVE, RegulationStatus.DRAFT, approve_regulation
+    "approve",
+    Permission.TENANT_REGULATIONS_APPROVE,
+    RegulationStatus.DRAFT,
+    approve_regulation,
+    "The head of the version's centre approves a draft (another centre's head: 403).",
 )
 WITHDRAW = RegulationAction(
-    "withdraw", Permission.TENANT_REGULATIONS_WRITE, RegulationStatus.DRAFT, withdraw_regulation
+    "withdraw",
+    Permission.TENANT_REGULATIONS_WRITE,
+    RegulationStatus.DRAFT,
+    withdraw_regulation,
+    "Withdraw a draft before it is approved (another state: 409); it stays listed.",
 )
 SUBMIT = RegulationAction(
-    "submit", Permission.TENANT_REGULATIONS_WRITE, RegulationStatus.APPROVED, submit_regulation
+    "submit",
+    Permission.TENANT_REGULATIONS_WRITE,
+    RegulationStatus.APPROVED,
+    submit_regulation,
+    "Submit an approved version to the ministry (a draft or a submitted one: 409).",
 )
 ACKNOWLEDGE = RegulationAction(
     "acknowledge",
     Permission.NATIONAL_REGULATIONS_MANAGE,
     RegulationStatus.SUBMITTED,
     partial(decide_regulation, acknowledge=True),
+    "The ministry acknowledges a submitted version.",
 )
 RETURN = RegulationAction(
     "return",
     Permission.NATIONAL_REGULATIONS_MANAGE,
     RegulationStatus.SUBMITTED,
     partial(decide_regulation, acknowledge=False),
+    "The ministry returns a submitted version with comments (required); it stays returned "
+    "and the municipality uploads a new draft.",
     takes_comment=True,
 )
 ACTIONS = (APPROVE, WITHDRAW, SUBMIT, ACKNOWLEDGE, RETURN)
@@ -272,68 +295,30 @@ def _act(
     return _answer(action.run(version, municipality_code, comment))
 
 
-@blueprint.route(
-    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/approve",
-    methods=["POST"],
-)
-@requires(APPROVE.permission)
-@documents_if_match(blueprint)
-@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
-def approve(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
-    """The head of the version's centre approves a draft (another centre's head: 403)."""
-    return _act(APPROVE, municipality_code, regulation_id)
+def _route_action(action: RegulationAction) -> None:
+    """The action's route: ``POST …/regulations/<id>/<action>`` with If-Match, answering the
+    changed version (the action's own state only: another is a 409)."""
+
+    def act(
+        *body: dict[str, Any], municipality_code: MunicipalityCode, regulation_id: int
+    ) -> Response:
+        comment = body[0]["comment"] if action.takes_comment else None
+        return _act(action, municipality_code, regulation_id, comment)
+
+    act.__name__ = act.__qualname__ = action.endpoint
+    act.__doc__ = action.description
+    view = blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)(act)
+    if action.takes_comment:
+        view = blueprint.arguments(RegulationReturnSchema)(view)
+    view = requires(action.permission)(documents_if_match(blueprint)(view))
+    blueprint.route(
+        f"/municipalities/<municipality_code>/regulations/<int:regulation_id>/{action.name}",
+        methods=["POST"],
+    )(view)
 
 
-@blueprint.route(
-    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/withdraw",
-    methods=["POST"],
-)
-@requires(WITHDRAW.permission)
-@documents_if_match(blueprint)
-@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
-def withdraw(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
-    """Withdraw a draft before it is approved (another state: 409); it stays listed."""
-    return _act(WITHDRAW, municipality_code, regulation_id)
-
-
-@blueprint.route(
-    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/submit",
-    methods=["POST"],
-)
-@requires(SUBMIT.permission)
-@documents_if_match(blueprint)
-@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
-def submit(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
-    """Submit an approved version to the ministry (a draft or a submitted one: 409)."""
-    return _act(SUBMIT, municipality_code, regulation_id)
-
-
-@blueprint.route(
-    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/acknowledge",
-    methods=["POST"],
-)
-@requires(ACKNOWLEDGE.permission)
-@documents_if_match(blueprint)
-@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
-def acknowledge(municipality_code: MunicipalityCode, regulation_id: int) -> Response:
-    """The ministry acknowledges a submitted version."""
-    return _act(ACKNOWLEDGE, municipality_code, regulation_id)
-
-
-@blueprint.route(
-    "/municipalities/<municipality_code>/regulations/<int:regulation_id>/return",
-    methods=["POST"],
-)
-@requires(RETURN.permission)
-@documents_if_match(blueprint)
-@blueprint.arguments(RegulationReturnSchema)
-@blueprint.response(200, RegulationSchema, headers=ETAG_HEADER)
-def return_(
-    data: dict[str, Any], municipality_code: MunicipalityCode, regulation_id: int
-) -> Response:
-    """The ministry returns a submitted version with comments (required); it stays returned
-    and the municipality uploads a new draft."""
-    return _act(RETURN, municipality_code, regulation_id, data["comment"])
+for _action in ACTIONS:
+    _route_action(_action)
 
 
 def _filters(args: dict[str, Any]) -> tuple[str | None, RegulationStatus | None]:

@@ -4,12 +4,14 @@ which subscribers (compliance) run for the tenant once the transaction commits."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from kentra.tasks.events import Event
+from kentra.tasks.events import RecordChanged
 
 
 @dataclass(frozen=True)
-class RegulationChanged(Event):
+class RegulationChanged(RecordChanged):
     """A version of a centre's operating regulation was uploaded or changed state."""
 
+    object_type: ClassVar[str] = "regulation"
     version_id: int

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Role
-from kentra.platform.audit.api import record_tenant_event
+from kentra.platform.audit.api import record_change
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import utcnow
 from kentra.platform.regulations.events import RegulationChanged
@@ -40,7 +40,6 @@ from kentra.platform.regulations.models import (
 )
 from kentra.platform.regulations.pdf import active_content, not_a_pdf
 from kentra.platform.units.api import Unit, UnitKind
-from kentra.tasks.events import publish
 
 PDF_MAGIC = b"%PDF-"
 PDF_END = b"%%EOF"
@@ -275,14 +274,9 @@ def _changed(
     """What every change of a version ends with: flushed, announced (RegulationChanged) and
     audited in the tenant's log, by ids only."""
     session.flush()
-    publish(session, RegulationChanged(version.id))
-    record_tenant_event(
-        session,
-        actor=actor,
-        action=action,
-        object_type="regulation",
-        object_id=str(version.id),
-        details={"centre_id": version.centre_id, "status": str(version.status)},
+    details = {"centre_id": version.centre_id, "status": str(version.status)}
+    record_change(
+        session, RegulationChanged(version.id), actor=actor, action=action, details=details
     )
     return version
 

@@ -4,12 +4,14 @@ subscribers (compliance) run for the tenant once the transaction commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from kentra.tasks.events import Event
+from kentra.tasks.events import RecordChanged
 
 
 @dataclass(frozen=True)
-class StaffChanged(Event):
+class StaffChanged(RecordChanged):
     """A member of the roster was added or changed (dates, unit, profile, head, account)."""
 
+    object_type: ClassVar[str] = "staff_member"
     member_id: int

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from kentra.auth.identity import ForeignAccount, IdentityAdmin, UserSpec, split_full_name
 from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
-from kentra.platform.audit.api import record_platform_event_at_once, record_tenant_event
+from kentra.platform.audit.api import record_change, record_platform_event_at_once
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.api import policy_in_force
@@ -41,7 +41,7 @@ from kentra.tenants.binding import TenantSession
 
 log = logging.getLogger(__name__)
 
-OBJECT_TYPE = "staff_member"
+OBJECT_TYPE = StaffChanged.object_type  # a member, as the audit names it
 ONE_HEAD_INDEX = "uq_staff_members_one_current_head"
 UNKNOWN_UNIT = _l(
     "Η μονάδα δεν είναι ανοιχτή μονάδα του Δήμου (Κέντρο, Παράρτημα ή Κινητή Μονάδα)."
@@ -162,23 +162,6 @@ def _flush(session: Session) -> None:
         raise DomainError("staff.second_head", 409, SECOND_HEAD, field="is_head") from exc
 
 
-def _changed(
-    session: Session, member: StaffMember, action: str, *, actor: str, details: dict[str, Any]
-) -> None:
-    """What every roster write ends with: ``StaffChanged`` for its listeners (sent after the
-    commit) and the tenant audit's entry, by the member's id (ids and codes in ``details``, no
-    names or addresses)."""
-    publish(session, StaffChanged(member.id))
-    record_tenant_event(
-        session,
-        actor=actor,
-        action=action,
-        object_type=OBJECT_TYPE,
-        object_id=str(member.id),
-        details=details,
-    )
-
-
 def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str) -> StaffMember:
     """Add a member to the roster (validated by ``StaffMemberCreateSchema``)."""
     state = {"end_date": None, "is_head": False, **data}
@@ -195,10 +178,10 @@ def create_staff_member(session: Session, data: Mapping[str, Any], *, actor: str
     )
     session.add(member)
     _flush(session)
-    _changed(
+    record_change(
         session,
-        member,
-        "staff.created",
+        StaffChanged(member.id),
+        action="staff.created",
         actor=actor,
         details={"unit_id": member.unit_id, "is_head": member.is_head},
     )
@@ -289,9 +272,8 @@ def update_staff_member(
     if ended:
         details["account_disabled"] = disabled
     session.flush()
-    _changed(
-        session, member, "staff.ended" if ended else "staff.updated", actor=actor, details=details
-    )
+    action = "staff.ended" if ended else "staff.updated"
+    record_change(session, StaffChanged(member.id), actor=actor, action=action, details=details)
     return member
 
 
@@ -476,10 +458,10 @@ def invite_staff_member(
     member.identity_user_id = user_id
     member.invited_at = utcnow()
     session.flush()
-    _changed(
+    record_change(
         session,
-        member,
-        "staff.invited",
+        StaffChanged(member.id),
+        action="staff.invited",
         actor=actor,
         details={"identity_user_id": user_id, "role": role.value, "again": again},
     )
@@ -527,10 +509,10 @@ def disable_ended_accounts(
             continue
         member.account_disabled_at = utcnow()
         session.flush()
-        _changed(
+        record_change(
             session,
-            member,
-            "staff.account_disabled",
+            StaffChanged(member.id),
+            action="staff.account_disabled",
             actor=actor,
             details={"unit_id": member.unit_id},
         )

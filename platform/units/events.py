@@ -4,12 +4,14 @@ subscribers (compliance) run for the tenant once the transaction commits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from kentra.tasks.events import Event
+from kentra.tasks.events import RecordChanged
 
 
 @dataclass(frozen=True)
-class UnitChanged(Event):
+class UnitChanged(RecordChanged):
     """A unit of the tenant was registered, edited or closed."""
 
+    object_type: ClassVar[str] = "unit"
     unit_id: int

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.identity import IdentityAdmin
 from kentra.auth.principal import UnitPath
-from kentra.platform.audit.api import record_tenant_event
+from kentra.platform.audit.api import record_change
 from kentra.platform.core.errors import DomainError
 from kentra.platform.municipalities.api import TenantProfile
 from kentra.platform.onboarding.api import (
@@ -288,26 +288,12 @@ def _save_new(
     """Save a new unit, audit it (``details``: ids only), and create its group in the identity
     provider; a provider failure rolls the request back (see the module docstring)."""
     session.add(unit)
-    _changed(session, unit, action, actor=actor, details=details or None)
+    session.flush()
+    record_change(
+        session, UnitChanged(unit.id), actor=actor, action=action, details=details or None
+    )
     _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
     return unit
-
-
-def _changed(
-    session: Session, unit: Unit, action: str, *, actor: str, details: dict[str, Any] | None
-) -> None:
-    """What every write of a unit ends with: flushed, ``UnitChanged`` for its listeners (sent
-    after the commit) and the tenant audit's entry, by the unit's id (ids in ``details``)."""
-    session.flush()
-    publish(session, UnitChanged(unit.id))
-    record_tenant_event(
-        session,
-        actor=actor,
-        action=action,
-        object_type="unit",
-        object_id=str(unit.id),
-        details=details,
-    )
 
 
 def register_centre(
@@ -541,7 +527,8 @@ def update_unit(
             changed.append(name)
     if not changed:
         return unit
-    _changed(session, unit, "unit.updated", actor=actor, details={"fields": sorted(changed)})
+    fields = {"fields": sorted(changed)}
+    record_change(session, UnitChanged(unit.id), actor=actor, action="unit.updated", details=fields)
     if "name" in changed and identity is not None:
         _create_group(identity, UnitPath(municipality_code, unit.centre, unit.unit), unit.name)
     return unit
@@ -565,7 +552,7 @@ def close_unit(session: Session, unit: Unit, closed_on: date, *, actor: str) -> 
         if open_units is not None:
             raise DomainError("units.centre_has_open_units", 409, CENTRE_HAS_OPEN_UNITS)
     unit.closed_on = closed_on
-    _changed(session, unit, "unit.closed", actor=actor, details=None)
+    record_change(session, UnitChanged(unit.id), actor=actor, action="unit.closed")
     return unit
 
 
