@@ -35,14 +35,7 @@ from kentra.platform.policy.models import PolicyVersion, ServiceArea
 from kentra.platform.policy.operations import publish_policy_version
 from kentra.platform.policy.recompute import JobStatus
 from kentra.platform.policy.schemas import PolicyVersionCreateSchema
-from kentra.platform.web.forms import (
-    FormState,
-    form_page,
-    greek_part,
-    on_stale_form,
-    page_message,
-    refusal_state,
-)
+from kentra.platform.web import forms as web_forms
 from kentra.platform.web.paging import page_or_first
 
 blueprint = Blueprint("policy_pages", __name__, template_folder="templates")
@@ -175,13 +168,13 @@ def schema_errors(error: ma.ValidationError, rows: Mapping[str, list[int]]) -> d
             for position, fields in value.items():
                 row = rows[str(name)][int(position)]
                 for field, texts in fields.items():
-                    found[f"{name}-{row}-{field}"] = [page_message(str(t)) for t in texts]
+                    found[f"{name}-{row}-{field}"] = [web_forms.page_message(str(t)) for t in texts]
         else:
-            found[str(name)] = [page_message(str(t)) for t in value]
+            found[str(name)] = [web_forms.page_message(str(t)) for t in value]
     return found
 
 
-def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
+def render_page(state: web_forms.FormState, status: int = 200) -> ResponseReturnValue:
     session = request_session()
     in_force = access_policy_in_force(session, current_reader())
     versions, paging_errors = page_or_first(
@@ -194,7 +187,7 @@ def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
         labels.update({f"bands-{i}-{n}": _row_label("bands", i, n) for n in BAND_FIELDS})
     for i in range(profile_rows):
         labels.update({f"profiles-{i}-{n}": _row_label("profiles", i, n) for n in PROFILE_FIELDS})
-    return form_page(
+    return web_forms.form_page(
         "policy/policy.html",
         state,
         status,
@@ -217,16 +210,18 @@ def render_page(state: FormState, status: int = 200) -> ResponseReturnValue:
 def policy_page() -> ResponseReturnValue:
     """The policy in force, its history, and the form for a new version."""
     return render_page(
-        FormState(form_values(access_policy_in_force(request_session(), current_reader())))
+        web_forms.FormState(
+            form_values(access_policy_in_force(request_session(), current_reader()))
+        )
     )
 
 
 def _stale_version() -> ResponseReturnValue:
-    return render_page(FormState(posted_values(), notice=str(STALE_FORM)), 400)
+    return render_page(web_forms.FormState(posted_values(), notice=str(STALE_FORM)), 400)
 
 
 @blueprint.post(PAGE)
-@on_stale_form(_stale_version)
+@web_forms.on_stale_form(_stale_version)
 @requires(Permission.NATIONAL_POLICY_MANAGE)
 def create_version_page() -> ResponseReturnValue:
     """Record a new version as the API does, then show the recompute's progress."""
@@ -236,7 +231,7 @@ def create_version_page() -> ResponseReturnValue:
     try:
         loaded = PolicyVersionCreateSchema().load(data)
     except ma.ValidationError as error:
-        return render_page(FormState(values, errors=schema_errors(error, rows)), 422)
+        return render_page(web_forms.FormState(values, errors=schema_errors(error, rows)), 422)
     principal = current_principal()
     assert principal is not None  # @requires ran
     try:
@@ -244,7 +239,7 @@ def create_version_page() -> ResponseReturnValue:
             request_session(), loaded, actor=principal.subject, today=today()
         )
     except DomainError as refusal:
-        state, status = refusal_state(values, refusal)
+        state, status = web_forms.refusal_state(values, refusal)
         if status == 409:  # the date is taken
             state.notice = str(CONFLICT_NOTE)
         return render_page(state, status)
@@ -265,7 +260,7 @@ def job_page(job_id: int) -> ResponseReturnValue:
         job=job,
         running=running,
         status_text=JOB_STATUS,
-        error=greek_part(job.error) if job.error else None,
+        error=web_forms.greek_part(job.error) if job.error else None,
     )
     headers = {"Refresh": str(REFRESH_SECONDS)} if running else {}
     return page, 200, headers

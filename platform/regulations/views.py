@@ -71,16 +71,7 @@ from kentra.platform.regulations.schemas import (
     RegulationReturnSchema,
     RegulationUploadSchema,
 )
-from kentra.platform.web.forms import (
-    FormState,
-    Render,
-    filled,
-    form_values,
-    on_stale_form,
-    stale_form,
-    submit_form,
-    validation_messages,
-)
+from kentra.platform.web import forms as web_forms
 from kentra.platform.web.paging import page_or_first
 from kentra.tenants.codes import MunicipalityCode
 from kentra.tenants.routing import NOT_FOUND_DETAIL
@@ -170,7 +161,7 @@ def list_page(municipality_code: MunicipalityCode) -> str:
 
 
 def render_upload(
-    code: MunicipalityCode, state: FormState, status: int = 200
+    code: MunicipalityCode, state: web_forms.FormState, status: int = 200
 ) -> ResponseReturnValue:
     centres = open_centres(request_session())
     return (
@@ -193,19 +184,21 @@ def upload_form(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """The empty upload form; with one open centre it is already chosen."""
     centres = open_centres(request_session())
     values = {"centre_id": str(centres[0].id)} if len(centres) == 1 else {}
-    return render_upload(municipality_code, FormState(values))
+    return render_upload(municipality_code, web_forms.FormState(values))
 
 
 def _typed_upload() -> dict[str, str]:
-    return form_values(name for name in UPLOAD_FIELDS if name != "file")
+    return web_forms.form_values(name for name in UPLOAD_FIELDS if name != "file")
 
 
 def _stale_upload(municipality_code: MunicipalityCode) -> ResponseReturnValue:
-    return stale_form(_typed_upload(), partial(render_upload, municipality_code), STALE_FORM)
+    return web_forms.stale_form(
+        _typed_upload(), partial(render_upload, municipality_code), STALE_FORM
+    )
 
 
 @blueprint.post("/municipalities/<municipality_code>/regulations/new")
-@on_stale_form(_stale_upload)
+@web_forms.on_stale_form(_stale_upload)
 @requires(Permission.TENANT_REGULATIONS_WRITE)
 @accepts_upload
 def upload_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
@@ -215,19 +208,19 @@ def upload_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     loaded: dict[str, Any] = {}
     try:
-        loaded = RegulationUploadSchema().load(filled(values))
+        loaded = RegulationUploadSchema().load(web_forms.filled(values))
     except ma.ValidationError as error:
-        errors = validation_messages(error)
+        errors = web_forms.validation_messages(error)
     file = chosen_file()
     if file is None:
         errors["file"] = [_("Επιλέξτε το αρχείο PDF του κανονισμού.")]
     if errors:
-        return render_upload(municipality_code, FormState(values, errors, again), 422)
+        return render_upload(municipality_code, web_forms.FormState(values, errors, again), 422)
     assert file is not None
     try:
         version = upload_from_request(municipality_code, loaded, file)
     except DomainError as refusal:  # next to its field, the file's reminder kept as notice
-        state = FormState(values, refusal.field_messages(), again)
+        state = web_forms.FormState(values, refusal.field_messages(), again)
         return render_upload(municipality_code, state, refusal.status)
     flash(_("Η νέα έκδοση αναρτήθηκε ως σχέδιο."), "success")
     return redirect(f"{_base(municipality_code)}/{version.id}", 303)
@@ -264,12 +257,12 @@ def render_details(
     version: RegulationVersion,
     *,
     notice: str | None = None,
-    return_state: FormState | None = None,
+    return_state: web_forms.FormState | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     principal = signed_in_principal()
     permissions = principal.permissions
-    state = return_state or FormState()
+    state = return_state or web_forms.FormState()
     return (
         render_template(
             "regulations/detail.html",
@@ -307,12 +300,12 @@ def file_page(municipality_code: MunicipalityCode, regulation_id: int) -> Respon
     return pdf_response(regulation_id)
 
 
-def _details_again(code: MunicipalityCode, regulation_id: int) -> Render:
+def _details_again(code: MunicipalityCode, regulation_id: int) -> web_forms.Render:
     """The details shown again after a button's form was refused: the notice above them, the
     typed comments (the return form's) kept with their messages."""
 
-    def render(state: FormState, status: int) -> ResponseReturnValue:
-        kept = FormState(state.values, state.errors)
+    def render(state: web_forms.FormState, status: int) -> ResponseReturnValue:
+        kept = web_forms.FormState(state.values, state.errors)
         version = _version_or_404(regulation_id)
         return render_details(code, version, notice=state.notice, return_state=kept, status=status)
 
@@ -321,7 +314,7 @@ def _details_again(code: MunicipalityCode, regulation_id: int) -> Render:
 
 def _stale_action(municipality_code: MunicipalityCode, regulation_id: int) -> ResponseReturnValue:
     render = _details_again(municipality_code, regulation_id)
-    return stale_form(form_values(["comment"]), render, STALE_FORM)
+    return web_forms.stale_form(web_forms.form_values(["comment"]), render, STALE_FORM)
 
 
 def _act(
@@ -335,14 +328,14 @@ def _act(
         action.run(version, code, comment)
         return f"{_base(code)}/{regulation_id}"
 
-    return submit_form(
-        form_values(["comment"]),
+    return web_forms.submit_form(
+        web_forms.form_values(["comment"]),
         _details_again(code, regulation_id),
         changed_since=stale_form_version(request.form.get("version"), version.version),
         changed_notice=STALE_VERSION,
         # The comment is checked as the API's body is, next to its field.
         load=lambda: (
-            RegulationReturnSchema().load(filled({"comment": comment}))
+            RegulationReturnSchema().load(web_forms.filled({"comment": comment}))
             if action.takes_comment
             else None
         ),
@@ -363,7 +356,7 @@ def _action_page(action: RegulationAction, done: LazyString) -> None:
     blueprint.post(
         f"/municipalities/<municipality_code>/regulations/<int:regulation_id>/{action.name}",
         endpoint=name,
-    )(on_stale_form(_stale_action)(requires(action.permission)(page)))
+    )(web_forms.on_stale_form(_stale_action)(requires(action.permission)(page)))
 
 
 for _action in ACTIONS:
@@ -378,15 +371,15 @@ for _action in ACTIONS:
 def ministry_page() -> ResponseReturnValue:
     """The current regulation of every centre, filtered by region and status."""
     values = {name: request.args.get(name, "") for name in FILTER_LABELS}
-    state = FormState(values)
+    state = web_forms.FormState(values)
     regulations: list[Any] = []
     page: Page[Any] | None = None
     paging_errors: list[str] = []
     status_code = 200
     try:
-        loaded = CurrentRegulationQueryArgsSchema().load(filled(values))
+        loaded = CurrentRegulationQueryArgsSchema().load(web_forms.filled(values))
     except ma.ValidationError as error:
-        state.errors = validation_messages(error)
+        state.errors = web_forms.validation_messages(error)
         loaded = {}
     region = loaded.get("region")
     if region is not None and not region_exists(request_session(), signed_in_principal(), region):
@@ -405,7 +398,7 @@ def ministry_page() -> ResponseReturnValue:
             )
         )
         page, regulations = found, list(found.items)
-    query = urlencode(filled(values))
+    query = urlencode(web_forms.filled(values))
     return (
         render_template(
             "regulations/ministry.html",
@@ -437,7 +430,7 @@ def ministry_bundle() -> ResponseReturnValue:
     """The current regulations of the page's selection, as one zip with ``index.csv``."""
     values = {name: request.args.get(name, "") for name in FILTER_LABELS}
     try:
-        loaded = CurrentRegulationQueryArgsSchema().load(filled(values))
+        loaded = CurrentRegulationQueryArgsSchema().load(web_forms.filled(values))
     except ma.ValidationError:
         return redirect("/ministry/regulations", 303)
     region = loaded.get("region")

@@ -36,15 +36,7 @@ from kentra.platform.service_area.operations import (
     withdraw_exception,
 )
 from kentra.platform.service_area.schemas import ExceptionInputSchema
-from kentra.platform.web.forms import (
-    FormState,
-    filled,
-    form_page,
-    form_values,
-    on_stale_form,
-    stale_form,
-    submit_form,
-)
+from kentra.platform.web import forms as web_forms
 from kentra.platform.web.paging import page_or_first
 
 blueprint = Blueprint("service_area_pages", __name__, template_folder="templates")
@@ -72,13 +64,13 @@ STALE_WITHDRAWAL = lazy_gettext(
 )
 
 
-def render_page(state: FormState | None = None, status: int = 200) -> ResponseReturnValue:
+def render_page(state: web_forms.FormState | None = None, status: int = 200) -> ResponseReturnValue:
     session = request_session()
-    state = state or FormState()
+    state = state or web_forms.FormState()
     exceptions, paging_errors = page_or_first(
         partial(access_exceptions_page, session, signed_in_principal())
     )
-    return form_page(
+    return web_forms.form_page(
         "service_area/exceptions.html",
         state,
         status,
@@ -99,15 +91,15 @@ def exceptions_page() -> ResponseReturnValue:
 
 
 def _stale_exception() -> ResponseReturnValue:
-    return stale_form(form_values(FIELDS), render_page, STALE_FORM)
+    return web_forms.stale_form(web_forms.form_values(FIELDS), render_page, STALE_FORM)
 
 
 @blueprint.post(PAGE_URL)
-@on_stale_form(_stale_exception)
+@web_forms.on_stale_form(_stale_exception)
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
 def record_exception_page() -> ResponseReturnValue:
     """Record the exception as the API does; or show the page again, explained."""
-    values = form_values(FIELDS)
+    values = web_forms.form_values(FIELDS)
     session = request_session()
     recorded: list[int] = []
 
@@ -128,21 +120,21 @@ def record_exception_page() -> ResponseReturnValue:
             )
         )
 
-    return submit_form(
+    return web_forms.submit_form(
         values,
         render_page,
-        load=lambda: ExceptionInputSchema().load(filled(values)),
+        load=lambda: ExceptionInputSchema().load(web_forms.filled(values)),
         run=record,
         saved=saved,
     )
 
 
 def _stale_withdrawal(exception_id: int) -> ResponseReturnValue:
-    return render_page(FormState(notice=str(STALE_WITHDRAWAL)), 400)
+    return render_page(web_forms.FormState(notice=str(STALE_WITHDRAWAL)), 400)
 
 
 @blueprint.post(f"{PAGE_URL}/<int:exception_id>/withdraw")
-@on_stale_form(_stale_withdrawal)
+@web_forms.on_stale_form(_stale_withdrawal)
 @requires(Permission.NATIONAL_SERVICE_AREA_MANAGE)
 def withdraw_exception_page(exception_id: int) -> ResponseReturnValue:
     """Withdraw an exception, then back to the page."""

@@ -48,14 +48,7 @@ from kentra.platform.staff.operations import (
 )
 from kentra.platform.staff.schemas import FIELDS, StaffMemberCreateSchema
 from kentra.platform.units.api import Unit, UnitKind
-from kentra.platform.web.forms import (
-    FormState,
-    filled,
-    form_values,
-    on_stale_form,
-    stale_form,
-    submit_form,
-)
+from kentra.platform.web import forms as web_forms
 from kentra.platform.web.paging import page_or_first
 from kentra.tenants.codes import MunicipalityCode
 
@@ -107,13 +100,13 @@ def _values_of(member: StaffMember) -> dict[str, str]:
 
 
 def _typed() -> dict[str, str]:
-    return form_values(FIELDS)
+    return web_forms.form_values(FIELDS)
 
 
 def _data_of(values: dict[str, str]) -> dict[str, Any]:
     """The form as the API's schema reads it: an unchecked box is false, a decimal comma a
     point, a unit's id a number."""
-    data: dict[str, Any] = filled(values)
+    data: dict[str, Any] = web_forms.filled(values)
     data["is_head"] = values.get("is_head") in ("true", "on")
     if "fte" in data:
         data["fte"] = data["fte"].strip().replace(",", ".")
@@ -125,7 +118,7 @@ def _data_of(values: dict[str, str]) -> dict[str, Any]:
 
 def _render_form(
     code: MunicipalityCode,
-    state: FormState,
+    state: web_forms.FormState,
     status: int = 200,
     member: StaffMember | None = None,
 ) -> ResponseReturnValue:
@@ -216,15 +209,15 @@ def _greek_decimal(number: Decimal) -> str:
 def new_member_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """The empty form (today as the start date, full time)."""
     values = {"start_date": local_today().isoformat(), "fte": "1"}
-    return _render_form(municipality_code, FormState(values))
+    return _render_form(municipality_code, web_forms.FormState(values))
 
 
 def _stale_new_member(municipality_code: MunicipalityCode) -> ResponseReturnValue:
-    return stale_form(_typed(), partial(_render_form, municipality_code))
+    return web_forms.stale_form(_typed(), partial(_render_form, municipality_code))
 
 
 @blueprint.post("/municipalities/<municipality_code>/staff/new")
-@on_stale_form(_stale_new_member)
+@web_forms.on_stale_form(_stale_new_member)
 @requires(Permission.TENANT_STAFF_WRITE)
 def create_member_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Validate and add the member, as the API does; or show the form again, explained."""
@@ -234,7 +227,7 @@ def create_member_page(municipality_code: MunicipalityCode) -> ResponseReturnVal
         member = create_staff_member(request_session(), data, actor=current_actor())
         return _member_url(municipality_code, member.id)
 
-    return submit_form(
+    return web_forms.submit_form(
         values,
         partial(_render_form, municipality_code),
         load=lambda: StaffMemberCreateSchema().load(_data_of(values)),
@@ -270,7 +263,7 @@ def _member_for_change_or_404(staff_id: int) -> StaffMember:
 def member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     """A member: the edit form and the invitation, or the details for a reader."""
     member = _member_or_404(municipality_code, staff_id)
-    return _render_form(municipality_code, FormState(_values_of(member)), member=member)
+    return _render_form(municipality_code, web_forms.FormState(_values_of(member)), member=member)
 
 
 CHANGED_BEFORE_SAVE = lazy_gettext(
@@ -291,11 +284,11 @@ def _identity() -> IdentityAdmin:
 
 def _stale_edit(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     member = _member_for_change_or_404(staff_id)
-    return stale_form(_typed(), partial(_render_form, municipality_code, member=member))
+    return web_forms.stale_form(_typed(), partial(_render_form, municipality_code, member=member))
 
 
 @blueprint.post("/municipalities/<municipality_code>/staff/<int:staff_id>")
-@on_stale_form(_stale_edit)
+@web_forms.on_stale_form(_stale_edit)
 @requires(Permission.TENANT_STAFF_WRITE)
 def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     """Save the edit form, made on the version it carries."""
@@ -313,7 +306,7 @@ def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
         )
         return _member_url(municipality_code, member.id)
 
-    return submit_form(
+    return web_forms.submit_form(
         values,
         partial(_render_form, municipality_code, member=member),
         changed_since=stale_form_version(request.form.get("version"), member.version),
@@ -327,11 +320,11 @@ def update_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
 def _stale_invitation(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     member = _member_for_change_or_404(staff_id)
     render = partial(_render_form, municipality_code, member=member)
-    return stale_form(_values_of(member), render, STALE_INVITATION)
+    return web_forms.stale_form(_values_of(member), render, STALE_INVITATION)
 
 
 @blueprint.post("/municipalities/<municipality_code>/staff/<int:staff_id>/invite")
-@on_stale_form(_stale_invitation)
+@web_forms.on_stale_form(_stale_invitation)
 @requires(Permission.TENANT_STAFF_WRITE)
 def invite_member_page(municipality_code: MunicipalityCode, staff_id: int) -> ResponseReturnValue:
     """Invite the member as a user of the platform."""
@@ -347,7 +340,7 @@ def invite_member_page(municipality_code: MunicipalityCode, staff_id: int) -> Re
         )
         return _member_url(municipality_code, member.id)
 
-    return submit_form(
+    return web_forms.submit_form(
         _values_of(member),
         partial(_render_form, municipality_code, member=member),
         load=lambda: None,

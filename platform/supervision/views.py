@@ -26,15 +26,7 @@ from kentra.platform.supervision.operations import (
     set_regional_unit_seat,
 )
 from kentra.platform.supervision.schemas import SeatDecisionInputSchema
-from kentra.platform.web.forms import (
-    FormState,
-    Render,
-    filled,
-    form_values,
-    on_stale_form,
-    stale_form,
-    submit_form,
-)
+from kentra.platform.web import forms as web_forms
 
 blueprint = Blueprint("supervision_pages", __name__, template_folder="templates")
 
@@ -52,7 +44,7 @@ UNKNOWN_UNIT = lazy_gettext("Η Περιφερειακή Ενότητα δεν �
 
 
 def render_page(
-    states: dict[str, FormState] | None = None, status: int = 200
+    states: dict[str, web_forms.FormState] | None = None, status: int = 200
 ) -> ResponseReturnValue:
     states = states or {}
     units = access_unknown_seats(request_session(), signed_in_principal())
@@ -75,22 +67,22 @@ def seats_page() -> ResponseReturnValue:
     return render_page()
 
 
-def _seat_form(unit_code: str) -> Render:
+def _seat_form(unit_code: str) -> web_forms.Render:
     return lambda state, status: render_page({unit_code: state}, status)
 
 
 def _stale_seat() -> ResponseReturnValue:
     unit_code = request.form.get("regional_unit_code", "")
-    return stale_form(form_values(FIELDS), _seat_form(unit_code), STALE_FORM)
+    return web_forms.stale_form(web_forms.form_values(FIELDS), _seat_form(unit_code), STALE_FORM)
 
 
 @blueprint.post(PAGE_URL)
-@on_stale_form(_stale_seat)
+@web_forms.on_stale_form(_stale_seat)
 @requires(Permission.NATIONAL_SUPERVISION_MANAGE)
 def set_seat_page() -> ResponseReturnValue:
     """Record the decision as the API does; or show the page again, explained."""
     unit_code = request.form.get("regional_unit_code", "")
-    values = form_values(FIELDS)
+    values = web_forms.form_values(FIELDS)
     units = {
         unit.code: unit for unit in access_unknown_seats(request_session(), signed_in_principal())
     }
@@ -112,13 +104,13 @@ def set_seat_page() -> ResponseReturnValue:
         seat = dict(unit.municipalities).get(chosen[0], "")
         return str(_("Η έδρα ορίστηκε: %(unit)s — %(seat)s.", unit=unit.name_el, seat=seat))
 
-    return submit_form(
+    return web_forms.submit_form(
         values,
         _seat_form(unit_code),
         # Another reader set its seat meanwhile (or the form was edited): nothing to decide.
         changed_since=unit_code not in units,
         changed_notice=UNKNOWN_UNIT,
-        load=lambda: SeatDecisionInputSchema().load(filled(values)),
+        load=lambda: SeatDecisionInputSchema().load(web_forms.filled(values)),
         run=decide,
         saved=saved,
     )

@@ -68,14 +68,7 @@ from kentra.platform.units.schemas import (
     MobileUnitCreateSchema,
     UnitCloseSchema,
 )
-from kentra.platform.web.forms import (
-    FormState,
-    filled,
-    form_values,
-    on_stale_form,
-    stale_form,
-    submit_form,
-)
+from kentra.platform.web import forms as web_forms
 from kentra.tenants.codes import InvalidMunicipalityCode, MunicipalityCode, parse_municipality_code
 
 blueprint = Blueprint("unit_pages", __name__, template_folder="templates")
@@ -196,7 +189,7 @@ def _typed(kind: UnitKind) -> Typed:
 
 def _data_of(kind: UnitKind, typed: Typed) -> dict[str, Any]:
     """The form as the API's schema reads it: an unchecked box is false, lists are lists."""
-    data: dict[str, Any] = filled(typed.values)
+    data: dict[str, Any] = web_forms.filled(typed.values)
     for item in PREMISES_ITEMS:
         if item in typed.values:
             data[item] = typed.values[item] in ("true", "on")
@@ -278,7 +271,7 @@ def _choices() -> dict[str, Any]:
 def _render(
     template: str,
     code: MunicipalityCode,
-    state: FormState,
+    state: web_forms.FormState,
     status: int = 200,
     *,
     lists: Mapping[str, list[str]] | None = None,
@@ -342,7 +335,7 @@ def units_page(municipality_code: MunicipalityCode) -> str:
 
 
 def _render_new_centre(
-    code: MunicipalityCode, state: FormState, status: int = 200, lists: Any = None
+    code: MunicipalityCode, state: web_forms.FormState, status: int = 200, lists: Any = None
 ) -> ResponseReturnValue:
     session = request_session()
     return _render(
@@ -361,12 +354,12 @@ def _render_new_centre(
 def new_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """The centre's form, its body filled in from the approved onboarding request."""
     values = body_defaults(request_session(), municipality_code.value)
-    return _render_new_centre(municipality_code, FormState(values))
+    return _render_new_centre(municipality_code, web_forms.FormState(values))
 
 
 def _stale_new_centre(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     typed = _typed(UnitKind.CENTRE)
-    return stale_form(
+    return web_forms.stale_form(
         typed.values,
         lambda state, status: _render_new_centre(municipality_code, state, status, typed.lists),
     )
@@ -383,12 +376,12 @@ def _saved(code: MunicipalityCode, operation: Callable[..., Unit], *args: Any) -
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/new-centre")
-@on_stale_form(_stale_new_centre)
+@web_forms.on_stale_form(_stale_new_centre)
 @requires(Permission.TENANT_UNITS_WRITE)
 def create_centre_page(municipality_code: MunicipalityCode) -> ResponseReturnValue:
     """Validate and register the centre, as the API does; or show the form again, explained."""
     typed = _typed(UnitKind.CENTRE)
-    return submit_form(
+    return web_forms.submit_form(
         typed.values,
         lambda state, status: _render_new_centre(municipality_code, state, status, typed.lists),
         load=lambda: CentreCreateSchema().load(_data_of(UnitKind.CENTRE, typed)),
@@ -408,7 +401,7 @@ def _render_new_unit(
     code: MunicipalityCode,
     centre: Unit,
     kind: UnitKind,
-    state: FormState,
+    state: web_forms.FormState,
     *,
     status: int = 200,
     lists: Any = None,
@@ -434,7 +427,7 @@ def _stale_new_unit(
 ) -> ResponseReturnValue:
     typed = _typed(kind)
     centre = _unit_or_404(unit_id)
-    return stale_form(
+    return web_forms.stale_form(
         typed.values,
         lambda state, status: _render_new_unit(
             municipality_code, centre, kind, state, status=status, lists=typed.lists
@@ -449,7 +442,7 @@ def _create_unit_page(
     centre = _unit_or_404(unit_id)
     typed = _typed(kind)
     add = add_annex if kind == UnitKind.ANNEX else add_mobile_unit
-    return submit_form(
+    return web_forms.submit_form(
         typed.values,
         lambda state, status: _render_new_unit(
             municipality_code, centre, kind, state, status=status, lists=typed.lists
@@ -470,9 +463,9 @@ def _add_new_unit_pages(kind: UnitKind) -> None:
     @requires(Permission.TENANT_UNITS_WRITE)
     def new_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
         centre = _unit_or_404(unit_id)
-        return _render_new_unit(municipality_code, centre, kind, FormState())
+        return _render_new_unit(municipality_code, centre, kind, web_forms.FormState())
 
-    @on_stale_form(partial(_stale_new_unit, kind=kind))
+    @web_forms.on_stale_form(partial(_stale_new_unit, kind=kind))
     @requires(Permission.TENANT_UNITS_WRITE)
     def create_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
         return _create_unit_page(municipality_code, unit_id, kind)
@@ -492,11 +485,11 @@ for _kind in NEW_UNIT_SEGMENTS:
 def _render_unit(
     code: MunicipalityCode,
     unit: Unit,
-    state: FormState | None = None,
+    state: web_forms.FormState | None = None,
     *,
     status: int = 200,
     lists: Any = None,
-    close_state: FormState | None = None,
+    close_state: web_forms.FormState | None = None,
 ) -> ResponseReturnValue:
     session = request_session()
     current = _typed_of(unit)
@@ -522,7 +515,7 @@ def _render_unit(
     return _render(
         "units/unit.html",
         code,
-        state or FormState(current.values),
+        state or web_forms.FormState(current.values),
         status,
         lists=lists,
         unit=unit,
@@ -534,7 +527,7 @@ def _render_unit(
         served_groups=_served_groups(code, list(lists.get("served_municipalities", [])))
         if unit.kind == UnitKind.MOBILE_UNIT and unit.is_open
         else [],
-        close_state=close_state or FormState(),
+        close_state=close_state or web_forms.FormState(),
         focus_group_names=FOCUS_GROUP_NAMES,
         annex_reason_names=ANNEX_REASON_NAMES,
         body_type_names=BODY_TYPE_NAMES,
@@ -573,7 +566,7 @@ def _changes_of(unit: Unit, typed: Typed) -> dict[str, Any]:
 
 def _edit_form(
     code: MunicipalityCode, unit_id: int, typed: Typed
-) -> Callable[[FormState, int], ResponseReturnValue]:
+) -> Callable[[web_forms.FormState, int], ResponseReturnValue]:
     # Shown again from the unit as it is now (after a concurrent change, its new version).
     return lambda state, status: _render_unit(
         code, _unit_or_404(unit_id), state, status=status, lists=typed.lists
@@ -582,17 +575,17 @@ def _edit_form(
 
 def _stale_edit(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
     typed = _typed(_unit_or_404(unit_id).kind)
-    return stale_form(typed.values, _edit_form(municipality_code, unit_id, typed))
+    return web_forms.stale_form(typed.values, _edit_form(municipality_code, unit_id, typed))
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>")
-@on_stale_form(_stale_edit)
+@web_forms.on_stale_form(_stale_edit)
 @requires(Permission.TENANT_UNITS_WRITE)
 def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
     """Save the edit form, made on the version it carries."""
     unit = _unit_or_404(unit_id)
     typed = _typed(unit.kind)
-    return submit_form(
+    return web_forms.submit_form(
         typed.values,
         _edit_form(municipality_code, unit_id, typed),
         changed_since=stale_form_version(request.form.get("version"), unit.version),
@@ -605,34 +598,36 @@ def update_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> Respo
 
 def _close_form(
     code: MunicipalityCode, unit_id: int
-) -> Callable[[FormState, int], ResponseReturnValue]:
+) -> Callable[[web_forms.FormState, int], ResponseReturnValue]:
     return lambda state, status: _render_unit(
         code, _unit_or_404(unit_id), close_state=state, status=status
     )
 
 
 def _stale_close(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
-    return stale_form(form_values(["closed_on"]), _close_form(municipality_code, unit_id))
+    return web_forms.stale_form(
+        web_forms.form_values(["closed_on"]), _close_form(municipality_code, unit_id)
+    )
 
 
 @blueprint.post("/municipalities/<municipality_code>/units/<int:unit_id>/close")
-@on_stale_form(_stale_close)
+@web_forms.on_stale_form(_stale_close)
 @requires(Permission.TENANT_UNITS_WRITE)
 def close_unit_page(municipality_code: MunicipalityCode, unit_id: int) -> ResponseReturnValue:
     """Close the unit on the given date; it stays listed, as closed."""
     unit = _unit_or_404(unit_id)
-    values = form_values(["closed_on"])
+    values = web_forms.form_values(["closed_on"])
 
     def close(data: dict[str, Any]) -> str:
         close_unit(request_session(), unit, data["closed_on"], actor=current_actor())
         return _unit_url(municipality_code, unit.id)
 
-    return submit_form(
+    return web_forms.submit_form(
         values,
         _close_form(municipality_code, unit_id),
         changed_since=stale_form_version(request.form.get("version"), unit.version),
         changed_notice=CHANGED_BEFORE_CLOSING,
-        load=lambda: UnitCloseSchema().load(filled(values)),
+        load=lambda: UnitCloseSchema().load(web_forms.filled(values)),
         run=close,
         saved=_("Η μονάδα έκλεισε· παραμένει στο ιστορικό."),
     )
