@@ -9,21 +9,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from kentra.auth.claims import (
-    API_CLIENT,
-    CLAIM_GROUPS,
-    CLAIM_ORGANIZATION,
-    CLAIM_PROFESSION,
-    CLAIM_REGION,
-    CLAIM_ROLES,
-    CLAIM_USERNAME,
-    ORGANIZATION_PREFIX,
-)
+from kentra.auth import claims as contract
 from kentra.auth.permissions import ROLE_PERMISSIONS, Permission
 from kentra.auth.roles import ROLE_REACH, Profession, Reach, Role
 
 log = logging.getLogger(__name__)
-_ORGANIZATION = re.compile(re.escape(ORGANIZATION_PREFIX) + r"([0-9]{4})", re.ASCII)
+_ORGANIZATION = re.compile(re.escape(contract.ORGANIZATION_PREFIX) + r"([0-9]{4})", re.ASCII)
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
 _REGION = re.compile(r"EL[0-9]{2}", re.ASCII)
 
@@ -48,7 +39,7 @@ class UnitPath:
 
     def __str__(self) -> str:
         tail = f"/{self.unit}" if self.unit else ""
-        return f"/{ORGANIZATION_PREFIX}{self.municipality_code}/{self.centre}{tail}"
+        return f"/{contract.ORGANIZATION_PREFIX}{self.municipality_code}/{self.centre}{tail}"
 
     def contains(self, other: UnitPath) -> bool:
         """A centre contains itself and its annexes and mobile units; a unit only itself."""
@@ -80,17 +71,17 @@ class Principal:
         units = tuple(
             sorted(
                 unit
-                for unit in (UnitPath.parse(p) for p in _strings(claims.get(CLAIM_GROUPS)))
+                for unit in (UnitPath.parse(p) for p in _strings(claims.get(contract.CLAIM_GROUPS)))
                 # A unit counts only inside the principal's own municipality.
                 if unit is not None and unit.municipality_code == organization
             )
         )
-        region = claims.get(CLAIM_REGION)
-        profession = claims.get(CLAIM_PROFESSION)
+        region = claims.get(contract.CLAIM_REGION)
+        profession = claims.get(contract.CLAIM_PROFESSION)
         return cls(
             subject=str(claims["sub"]),
             client=str(claims.get("azp", "")),
-            username=claims.get(CLAIM_USERNAME),
+            username=claims.get(contract.CLAIM_USERNAME),
             roles=roles,
             organization=organization,
             region=region if isinstance(region, str) and _REGION.fullmatch(region) else None,
@@ -208,8 +199,8 @@ def _strings(value: Any) -> list[str]:
 
 
 def _roles(claims: Mapping[str, Any]) -> list[Role]:
-    access = claims.get(CLAIM_ROLES)
-    client = access.get(API_CLIENT) if isinstance(access, dict) else None
+    access = claims.get(contract.CLAIM_ROLES)
+    client = access.get(contract.API_CLIENT) if isinstance(access, dict) else None
     names = _strings(client.get("roles")) if isinstance(client, dict) else []
     known = {role.value for role in Role}
     unknown = [name for name in names if name not in known]
@@ -220,7 +211,7 @@ def _roles(claims: Mapping[str, Any]) -> list[Role]:
 
 def _organization(claims: Mapping[str, Any]) -> str | None:
     """The one municipality of the token; none when there are several (ambiguous) or none."""
-    value = claims.get(CLAIM_ORGANIZATION)
+    value = claims.get(contract.CLAIM_ORGANIZATION)
     aliases = list(value) if isinstance(value, dict) else _strings(value)
     codes = {m.group(1) for m in (_ORGANIZATION.fullmatch(a) for a in aliases) if m}
     return codes.pop() if len(codes) == 1 else None

@@ -11,15 +11,7 @@ from typing import Any
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
-from kentra.auth.claims import (
-    API_CLIENT,
-    CLAIM_GROUPS,
-    CLAIM_ORGANIZATION,
-    CLAIM_PROFESSION,
-    CLAIM_REGION,
-    CLAIM_ROLES,
-    CLAIM_USERNAME,
-)
+from kentra.auth import claims as contract
 from kentra.auth.issuer.accounts import Account
 from kentra.auth.issuer.keys import ALGORITHM, SigningKey
 
@@ -31,7 +23,7 @@ ID_TOKEN_TYPE = "ID"  # noqa: S105 - same
 
 
 def _profile_claims(account: Account, scopes: frozenset[str]) -> dict[str, Any]:
-    claims: dict[str, Any] = {CLAIM_USERNAME: account.username}
+    claims: dict[str, Any] = {contract.CLAIM_USERNAME: account.username}
     if "profile" in scopes:
         name = " ".join(p for p in (account.first_name, account.last_name) if p)
         if name:
@@ -84,7 +76,7 @@ def access_token_claims(
 ) -> dict[str, Any]:
     """The claims of an access token, in the order Keycloak writes them."""
     claims = _token_claims(
-        issuer, account, client_id, now, aud=[API_CLIENT], typ=ACCESS_TOKEN_TYPE, nbf=now
+        issuer, account, client_id, now, aud=[contract.API_CLIENT], typ=ACCESS_TOKEN_TYPE, nbf=now
     )
     if session_id is not None:
         claims["sid"] = str(session_id)
@@ -94,15 +86,17 @@ def access_token_claims(
     claims["scope"] = scope
     claims |= _profile_claims(account, frozenset(scope.split()))
     if account.roles:
-        claims[CLAIM_ROLES] = {API_CLIENT: {"roles": [str(role) for role in account.roles]}}
+        claims[contract.CLAIM_ROLES] = {
+            contract.API_CLIENT: {"roles": [str(role) for role in account.roles]}
+        }
     if account.organizations:
-        claims[CLAIM_ORGANIZATION] = list(account.organizations)
+        claims[contract.CLAIM_ORGANIZATION] = list(account.organizations)
     if account.groups:
-        claims[CLAIM_GROUPS] = list(account.groups)
+        claims[contract.CLAIM_GROUPS] = list(account.groups)
     if account.region:
-        claims[CLAIM_REGION] = account.region
+        claims[contract.CLAIM_REGION] = account.region
     if account.profession:
-        claims[CLAIM_PROFESSION] = str(account.profession)
+        claims[contract.CLAIM_PROFESSION] = str(account.profession)
     return claims
 
 
@@ -130,7 +124,7 @@ def id_token_claims(
     # The realm maps the organization into ID tokens too (its other kentra claims: access
     # tokens only), as Keycloak's ID tokens show.
     if account.organizations:
-        claims[CLAIM_ORGANIZATION] = list(account.organizations)
+        claims[contract.CLAIM_ORGANIZATION] = list(account.organizations)
     return claims
 
 
