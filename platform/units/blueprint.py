@@ -40,10 +40,9 @@ from kentra.platform.units.access import (
     access_unit_rows_page,
     access_unit_workspace_by_id,
 )
-from kentra.platform.units.models import PREMISES_ITEMS, Unit
+from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
 from kentra.platform.units.operations import (
-    add_annex,
-    add_mobile_unit,
+    add_to_centre,
     close_unit,
     register_centre,
     update_unit,
@@ -124,12 +123,14 @@ def _one(code: MunicipalityCode, unit: Unit) -> tuple[dict[str, Any], dict[str, 
 
 
 def _add_to_centre(
-    add: Callable[..., Unit], code: MunicipalityCode, unit_id: int, data: dict[str, Any]
+    kind: UnitKind, code: MunicipalityCode, unit_id: int, data: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """``add`` (an annex or a mobile unit) to the open centre ``unit_id``, as the answer."""
+    """An annex or a mobile unit (``kind``) added to the open centre ``unit_id``, as the
+    answer."""
     _unit_or_404(unit_id)
-    unit = add(
-        request_session(), code.value, unit_id, data, actor=current_actor(), identity=_identity()
+    session, actor = request_session(), current_actor()
+    unit = add_to_centre(
+        session, code.value, unit_id, kind, data, actor=actor, identity=_identity()
     )
     return _one(code, unit)
 
@@ -221,7 +222,7 @@ def create_annex(
     data: dict[str, Any], municipality_code: MunicipalityCode, unit_id: int
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Add an annex to the open centre ``unit_id`` (422 when it is not an open centre)."""
-    return _add_to_centre(add_annex, municipality_code, unit_id, data)
+    return _add_to_centre(UnitKind.ANNEX, municipality_code, unit_id, data)
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>/mobile-units", methods=["POST"])
@@ -233,7 +234,7 @@ def create_mobile_unit(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Add a mobile unit to the open centre ``unit_id``, serving municipalities without a
     centre of their own (422 naming one that has a centre or does not exist)."""
-    return _add_to_centre(add_mobile_unit, municipality_code, unit_id, data)
+    return _add_to_centre(UnitKind.MOBILE_UNIT, municipality_code, unit_id, data)
 
 
 @blueprint.route("/<municipality_code>/units/<int:unit_id>", methods=["PATCH"])

@@ -349,51 +349,24 @@ def _reference_centre(session: Session, centre_id: int) -> Unit:
     return centre
 
 
-def add_annex(
-    session: Session,
-    municipality_code: str,
-    centre_id: int,
-    data: Mapping[str, Any],
-    *,
-    actor: str,
-    identity: IdentityAdmin,
-) -> Unit:
-    """Add an annex to the open centre ``centre_id`` (validated by ``AnnexCreateSchema``)."""
-    return _add_to_centre(
-        session,
-        municipality_code,
-        centre_id,
-        UnitKind.ANNEX,
-        data,
-        own_fields=lambda: {
-            "annex_reason": AnnexReason(data["annex_reason"]),
-            "street_address": data["street_address"],
-            "postal_code": data["postal_code"],
-        },
-        action="unit.annex_added",
-        actor=actor,
-        identity=identity,
-    )
-
-
-def _add_to_centre(
+def add_to_centre(
     session: Session,
     municipality_code: str,
     centre_id: int,
     kind: UnitKind,
     data: Mapping[str, Any],
     *,
-    own_fields: Callable[[], dict[str, Any]],
-    action: str,
     actor: str,
     identity: IdentityAdmin,
 ) -> Unit:
-    """A new annex or mobile unit of the open centre ``centre_id``: its segment under the
-    centre, its name and opening date, and the fields of its ``kind`` (``own_fields``, checked
-    after the centre is: a refusal names the centre first); saved as :func:`_save_new`."""
+    """Add an annex (validated by ``AnnexCreateSchema``) or a mobile unit
+    (``MobileUnitCreateSchema``) to the open centre ``centre_id``: its segment under the
+    centre, its name and opening date, and the fields of its ``kind``, checked after the
+    centre is (a refusal names the centre first); saved as :func:`_save_new`."""
+    own_fields = _KIND_FIELDS[kind]  # a centre is registered (register_centre), not added
     _lock_tenant(session)
     centre = _reference_centre(session, centre_id)
-    fields = own_fields()
+    fields = own_fields(session, municipality_code, data)
     unit = Unit(
         kind=kind,
         centre=centre.centre,
@@ -406,11 +379,35 @@ def _add_to_centre(
         session,
         municipality_code,
         unit,
-        action=action,
+        action=f"unit.{kind.value}_added",
         actor=actor,
         identity=identity,
         centre_id=centre.id,
     )
+
+
+def _annex_fields(
+    session: Session, municipality_code: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "annex_reason": AnnexReason(data["annex_reason"]),
+        "street_address": data["street_address"],
+        "postal_code": data["postal_code"],
+    }
+
+
+def _mobile_unit_fields(
+    session: Session, municipality_code: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    codes = check_served(session, municipality_code, data["served_municipalities"])
+    return {"served_municipalities": [UnitServedMunicipality(municipality_code=c) for c in codes]}
+
+
+# What an annex and a mobile unit hold beyond what every unit does.
+_KIND_FIELDS: dict[UnitKind, Callable[[Session, str, Mapping[str, Any]], dict[str, Any]]] = {
+    UnitKind.ANNEX: _annex_fields,
+    UnitKind.MOBILE_UNIT: _mobile_unit_fields,
+}
 
 
 def check_served(session: Session, municipality_code: str, codes: Sequence[str]) -> list[str]:
@@ -448,36 +445,6 @@ def check_served(session: Session, municipality_code: str, codes: Sequence[str])
             field=SERVED,
         )
     return unique
-
-
-def add_mobile_unit(
-    session: Session,
-    municipality_code: str,
-    centre_id: int,
-    data: Mapping[str, Any],
-    *,
-    actor: str,
-    identity: IdentityAdmin,
-) -> Unit:
-    """Add a mobile unit to the open centre ``centre_id`` (``MobileUnitCreateSchema``)."""
-
-    def served() -> dict[str, Any]:
-        codes = check_served(session, municipality_code, data["served_municipalities"])
-        return {
-            "served_municipalities": [UnitServedMunicipality(municipality_code=c) for c in codes]
-        }
-
-    return _add_to_centre(
-        session,
-        municipality_code,
-        centre_id,
-        UnitKind.MOBILE_UNIT,
-        data,
-        own_fields=served,
-        action="unit.mobile_unit_added",
-        actor=actor,
-        identity=identity,
-    )
 
 
 # --- changing ---------------------------------------------------------------------------------

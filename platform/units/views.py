@@ -54,8 +54,7 @@ from kentra.platform.units.models import (
 )
 from kentra.platform.units.operations import (
     REQUIRED_BODY,
-    add_annex,
-    add_mobile_unit,
+    add_to_centre,
     body_defaults,
     close_unit,
     own_centre_refusal,
@@ -426,12 +425,17 @@ def _stale_new_unit(
     municipality_code: MunicipalityCode, unit_id: int, kind: UnitKind
 ) -> ResponseReturnValue:
     typed = _typed(kind)
-    centre = _unit_or_404(unit_id)
     return web_forms.stale_form(
-        typed.values,
-        lambda state, status: _render_new_unit(
-            municipality_code, centre, kind, state, status=status, lists=typed.lists
-        ),
+        typed.values, _new_unit_form(municipality_code, _unit_or_404(unit_id), kind, typed)
+    )
+
+
+def _new_unit_form(
+    code: MunicipalityCode, centre: Unit, kind: UnitKind, typed: Typed
+) -> Callable[[web_forms.FormState, int], ResponseReturnValue]:
+    """How the new unit's form is shown again, with what was typed (its lists too)."""
+    return lambda state, status: _render_new_unit(
+        code, centre, kind, state, status=status, lists=typed.lists
     )
 
 
@@ -441,14 +445,11 @@ def _create_unit_page(
     """Add the annex or mobile unit, as the API does; or show the form again, explained."""
     centre = _unit_or_404(unit_id)
     typed = _typed(kind)
-    add = add_annex if kind == UnitKind.ANNEX else add_mobile_unit
     return web_forms.submit_form(
         typed.values,
-        lambda state, status: _render_new_unit(
-            municipality_code, centre, kind, state, status=status, lists=typed.lists
-        ),
+        _new_unit_form(municipality_code, centre, kind, typed),
         load=lambda: SCHEMAS[kind]().load(_data_of(kind, typed)),
-        run=lambda data: _saved(municipality_code, add, centre.id, data),
+        run=lambda data: _saved(municipality_code, add_to_centre, centre.id, kind, data),
         saved=_("Το Παράρτημα προστέθηκε.")
         if kind == UnitKind.ANNEX
         else _("Η Κινητή Μονάδα προστέθηκε."),
