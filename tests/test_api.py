@@ -336,3 +336,15 @@ def test_reference_tables_hold_13_regions_and_74_regional_units(engine: Engine) 
             select(RegionalUnit.code).where(RegionalUnit.seat_municipality_code.is_(None))
         ).all()
     assert sorted(unknown_seats) == ["25", "52", "63"]
+
+
+def test_a_record_id_comes_first_in_its_schema(client: FlaskClient) -> None:
+    """Field groups are inherited before a schema's own fields; a record's id still leads."""
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    with_id = {
+        name: list(s["properties"])
+        for name, s in schemas.items()
+        if "id" in s.get("properties", {})
+    }
+    assert {"Run", "RecomputeJob", "Regulation", "Exception"} <= set(with_id)
+    assert {name: props[0] for name, props in with_id.items()} == dict.fromkeys(with_id, "id")

@@ -312,7 +312,23 @@ class SchemaOpts(ma.SchemaOpts):
         self.model = getattr(meta, "model", None)
 
 
-class Schema(ma.Schema):
+class SchemaMeta(ma.schema.SchemaMeta):
+    """Declared fields in marshmallow's order (inherited field groups first, then the schema's
+    own), except a record's ``id``, which leads, so the API document lists it first."""
+
+    @classmethod
+    def get_declared_fields(
+        mcs,  # noqa: N804 - marshmallow's name
+        klass: Any,
+        cls_fields: list[tuple[str, ma.fields.Field[Any]]],
+        inherited_fields: list[tuple[str, ma.fields.Field[Any]]],
+        dict_cls: type[dict[str, Any]] = dict,
+    ) -> dict[str, ma.fields.Field[Any]]:
+        fields = super().get_declared_fields(klass, cls_fields, inherited_fields, dict_cls)
+        return dict_cls({"id": fields["id"], **fields}) if "id" in fields else fields
+
+
+class Schema(ma.Schema, metaclass=SchemaMeta):
     """Base schema: unknown fields are rejected, so typos surface as 422 instead of vanishing;
     text arrives in NFC and every field is held to the input layer's rules."""
 
