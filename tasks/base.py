@@ -7,7 +7,8 @@ both, so nothing of one tenant survives into the next task on the same worker pr
 
 A tenant task sent by a fan-out (:mod:`kentra.tasks.fanout`, header ``kentra_fanout``) also
 keeps the run's record: done in the same transaction as its work; on failure, sent again
-(Celery's retry, bounded) or failed, and the next pending tenants of the run sent.
+(Celery's retry, bounded) or failed; and, every half batch, the next pending tenants of the
+run sent (:func:`~kentra.tasks.fanout.refill_due`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, NoReturn
 
 from celery import Task
 from celery.exceptions import Retry
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, bindparam, event, select
 from sqlalchemy.orm import Session
 
 from kentra.platform.core.database import get_engine
@@ -92,6 +93,7 @@ class TenantTask(Task):  # type: ignore[type-arg]
         raw_run = self._header(fanout.FANOUT_HEADER)
         run_id = int(raw_run) if raw_run is not None else None
         engine = get_engine(self.app.settings)  # type: ignore[attr-defined]
+        refill = False
         try:
             with tenant_session(engine, code) as session:
                 _check_active(session, code)
@@ -101,12 +103,12 @@ class TenantTask(Task):  # type: ignore[type-arg]
                 finally:
                     _task_session.reset(token)
                 if run_id is not None:
-                    fanout.record_done(session, run_id, code.value)  # with the work
+                    refill = fanout.record_done(session, run_id, code.value)  # with the work
         except Exception as exc:
             if run_id is None:
                 raise
             self._fanout_failed(engine, run_id, code, exc)
-        if run_id is not None and not self.request.is_eager:
+        if refill and run_id is not None and not self.request.is_eager:
             fanout.refill(engine, run_id)
         return result
 
@@ -123,9 +125,9 @@ class TenantTask(Task):  # type: ignore[type-arg]
         error_type = type(exc).__name__
         retries = int(self.request.retries or 0)
         final = isinstance(exc, TenantNotActive) or retries >= fanout.MAX_RETRIES
-        fanout.record_failure(engine, run_id, code.value, error_type, final=final)
+        refill = fanout.record_failure(engine, run_id, code.value, error_type, final=final)
         if final:
-            if not self.request.is_eager:
+            if refill and not self.request.is_eager:
                 fanout.refill(engine, run_id)
             raise TenantTaskFailed(error_type) from None
         raise self.retry(
@@ -135,8 +137,12 @@ class TenantTask(Task):  # type: ignore[type-arg]
         )
 
 
+# Built once: a task checks its tenant with a statement SQLAlchemy has already keyed.
+_TENANT_STATUS = select(Tenant.status).where(Tenant.code == bindparam("code"))
+
+
 def _check_active(session: Session, code: MunicipalityCode) -> None:
-    status = session.scalar(select(Tenant.status).where(Tenant.code == code.value))
+    status = session.scalar(_TENANT_STATUS, {"code": code.value})
     if status != TenantStatus.ACTIVE:
         raise TenantNotActive(f"tenant {code.value} is not active")
 

@@ -23,14 +23,15 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Integer, Table, and_, bindparam, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
 from kentra.platform.core.models import local_today, utcnow
-from kentra.platform.policy.api import PolicyVersion, policy_in_force, staffing_requirement
+from kentra.platform.policy.api import PolicyVersion, staffing_requirement, stored_policy_in_force
 from kentra.platform.reference.api import Municipality
 from kentra.platform.regulations.api import RegulationStatus, RegulationVersion
 from kentra.platform.staff.api import StaffMember
@@ -159,60 +160,101 @@ def today() -> date:
     return local_today()
 
 
+# compute_centres' and recompute_tenant's statements, built once (parameters named): a
+# recompute of every tenant runs them hundreds of times, and building and keying a statement
+# costs about as much as its round trip.
+_CURRENT_STAFF = and_(
+    StaffMember.start_date <= bindparam("on"),
+    or_(StaffMember.end_date.is_(None), StaffMember.end_date >= bindparam("on")),
+)
+_member_unit = aliased(Unit, name="member_unit")
+# Every open centre with what it is judged on, in one statement: the municipality's population;
+# the current staff of the centre's subtree (the centre, its open annexes and mobile units);
+# whether a current head of the policy's profile is the centre's own; whether a current
+# regulation of the centre is in force.
+_OPEN_CENTRES = (
+    select(
+        Unit.id,
+        Unit.centre,
+        Unit.name,
+        *(getattr(Unit, item) for item in PREMISES_ITEMS),
+        select(Municipality.population)
+        .where(Municipality.code == bindparam("code"))
+        .scalar_subquery()
+        .label("population"),
+        select(func.count(StaffMember.id))
+        .join(_member_unit, StaffMember.unit_id == _member_unit.id)
+        .where(_member_unit.centre == Unit.centre, _member_unit.closed_on.is_(None), _CURRENT_STAFF)
+        .scalar_subquery()
+        .label("staff_count"),
+        select(StaffMember.id)
+        .where(
+            StaffMember.unit_id == Unit.id,
+            StaffMember.is_head.is_(True),
+            StaffMember.profile_code == bindparam("head_profile_code"),
+            _CURRENT_STAFF,
+        )
+        .exists()
+        .label("headed"),
+        select(RegulationVersion.id)
+        .where(
+            RegulationVersion.centre_id == Unit.id,
+            RegulationVersion.status.in_(CURRENT_REGULATION),
+            RegulationVersion.effective_date <= bindparam("on"),
+        )
+        .exists()
+        .label("regulated"),
+    )
+    .where(Unit.kind == UnitKind.CENTRE, Unit.closed_on.is_(None))
+    .order_by(Unit.id)
+)
+_LOCK = select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, bindparam("tenant", type_=Integer)))
+_summaries = cast("Table", CentreCompliance.__table__)
+_inserted = insert(_summaries)
+_UPSERT = _inserted.on_conflict_do_update(
+    index_elements=[_summaries.c.municipality_code, _summaries.c.centre_id],
+    set_={
+        name: _inserted.excluded[name]
+        for name in (
+            "centre_name",
+            "status",
+            "unmet",
+            "staff_count",
+            "required_staff",
+            "policy_version_id",
+            "computed_at",
+        )
+    },
+)
+_DELETE_OTHERS = delete(_summaries).where(
+    _summaries.c.municipality_code == bindparam("code"),
+    _summaries.c.centre_id.not_in(bindparam("kept", expanding=True)),
+)
+
+
 def compute_centres(
     session: Session, municipality_code: str, policy: PolicyVersion, on: date
 ) -> list[CentreResult]:
     """The compliance of every open centre of the session's tenant, in centre id order."""
-    population = session.scalar(
-        select(Municipality.population).where(Municipality.code == municipality_code)
-    )
-    requirement = staffing_requirement(policy, population or 0)
-    centres = session.scalars(
-        select(Unit).where(Unit.kind == UnitKind.CENTRE, Unit.closed_on.is_(None)).order_by(Unit.id)
+    centres = session.execute(
+        _OPEN_CENTRES,
+        {"code": municipality_code, "on": on, "head_profile_code": policy.head_profile_code},
     ).all()
     if not centres:
         return []
-    current = and_(
-        StaffMember.start_date <= on,
-        or_(StaffMember.end_date.is_(None), StaffMember.end_date >= on),
-    )
-    staff_counts = dict(
-        session.execute(
-            select(Unit.centre, func.count(StaffMember.id))
-            .join(StaffMember, StaffMember.unit_id == Unit.id)
-            .where(Unit.closed_on.is_(None), current)
-            .group_by(Unit.centre)
-        ).all()
-    )
-    headed = set(
-        session.scalars(
-            select(StaffMember.unit_id).where(
-                StaffMember.is_head.is_(True),
-                StaffMember.profile_code == policy.head_profile_code,
-                current,
-            )
-        )
-    )
-    regulated = set(
-        session.scalars(
-            select(RegulationVersion.centre_id).where(
-                RegulationVersion.status.in_(CURRENT_REGULATION),
-                RegulationVersion.effective_date <= on,
-            )
-        )
-    )
+    requirement = staffing_requirement(policy, centres[0].population or 0)
     results = []
     for centre in centres:
-        staff_count = int(staff_counts.get(centre.centre, 0))
+        staff_count = int(centre.staff_count)
         unmet: list[str] = []
         if not requirement.own_centre_allowed:
             unmet.append(BELOW_THRESHOLD)
         if staff_count < requirement.minimum_staff:
             unmet.append(STAFF_BELOW_MINIMUM)
-        if centre.id not in headed:
+        if not centre.headed:
             unmet.append(HEAD_MISSING)
         unmet += [item for item in MANDATORY_PREMISES if not getattr(centre, item)]
-        if centre.id not in regulated:
+        if not centre.regulated:
             unmet.append(REGULATION_MISSING)
         results.append(
             CentreResult(
@@ -240,14 +282,16 @@ def recompute_tenant(
     per open centre (inserted or updated), none for closed or removed centres. ``session``
     must be bound to the tenant ``municipality_code``. Without a policy in force nothing is
     written (there is nothing to judge against)."""
-    policy = policy or policy_in_force(session)
+    on = on or today()
+    policy = policy or stored_policy_in_force(session, on)
     if policy is None:
         return []
-    session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, int(municipality_code))))
-    results = compute_centres(session, municipality_code, policy, on or today())
+    session.execute(_LOCK, {"tenant": int(municipality_code)})
+    results = compute_centres(session, municipality_code, policy, on)
     now = utcnow()
     if results:
-        statement = insert(CentreCompliance).values(
+        session.execute(
+            _UPSERT,
             [
                 {
                     "municipality_code": municipality_code,
@@ -261,30 +305,10 @@ def recompute_tenant(
                     "computed_at": now,
                 }
                 for r in results
-            ]
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[CentreCompliance.municipality_code, CentreCompliance.centre_id],
-                set_={
-                    name: statement.excluded[name]
-                    for name in (
-                        "centre_name",
-                        "status",
-                        "unmet",
-                        "staff_count",
-                        "required_staff",
-                        "policy_version_id",
-                        "computed_at",
-                    )
-                },
-            )
+            ],
         )
     session.execute(
-        delete(CentreCompliance).where(
-            CentreCompliance.municipality_code == municipality_code,
-            CentreCompliance.centre_id.not_in([r.centre_id for r in results]),
-        )
+        _DELETE_OTHERS, {"code": municipality_code, "kept": [r.centre_id for r in results]}
     )
     return results
 

@@ -9,7 +9,11 @@ from kentra.platform.core.interfaces import lazy_interface
 if TYPE_CHECKING:
     from kentra.platform.policy.access import access_policy_in_force
     from kentra.platform.policy.models import PolicyVersion, ServiceArea
-    from kentra.platform.policy.operations import policy_in_force, staffing_requirement
+    from kentra.platform.policy.operations import (
+        policy_in_force,
+        staffing_requirement,
+        stored_policy_in_force,
+    )
     from kentra.platform.policy.recompute import (
         RECOMPUTE_TASK_NAME,
         create_recompute_job,
@@ -28,5 +32,6 @@ __all__ = [
     "policy_in_force",
     "recompute_job",
     "staffing_requirement",
+    "stored_policy_in_force",
 ]
 __getattr__ = lazy_interface(__name__, __file__, __all__)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from kentra.platform.core.errors import DomainError
@@ -68,16 +68,49 @@ class StaffingRequirement:
         return self.minimum_staff > 0
 
 
-def policy_in_force(session: Session, on: date | None = None) -> PolicyVersion | None:
-    """The version with the latest ``valid_from`` on or before ``on`` (default: today): for
-    operations, which read what they change under; readers use ``access_policy_in_force``."""
-    day = on or local_today()
-    return session.scalars(
-        select(PolicyVersion)
-        .where(PolicyVersion.valid_from <= day)
+def _in_force(*columns: Any) -> Select[Any]:
+    """The rule, once: the version in force on the day ``on`` is the one with the latest
+    ``valid_from`` on or before it."""
+    return (
+        select(*columns)
+        .where(PolicyVersion.valid_from <= bindparam("on"))
         .order_by(PolicyVersion.valid_from.desc())
         .limit(1)
-    ).one_or_none()
+    )
+
+
+_IN_FORCE = _in_force(PolicyVersion)
+# A version's key: its id with its created_at, which no other database's version shares (a
+# test process and a bench process each meet several databases).
+_IN_FORCE_KEY = _in_force(PolicyVersion.id, PolicyVersion.created_at)
+# Versions are never edited once stored (a change is a new version), so a version read once,
+# with its bands and profiles, serves every later read of this process. A handful of versions
+# a year: the cache is not bounded.
+_stored: dict[tuple[int, datetime], PolicyVersion] = {}
+
+
+def policy_in_force(session: Session, on: date | None = None) -> PolicyVersion | None:
+    """The version in force on ``on`` (default: today): for operations, which read what they
+    change under; readers use ``access_policy_in_force``."""
+    return session.scalars(_IN_FORCE, {"on": on or local_today()}).one_or_none()
+
+
+def stored_policy_in_force(session: Session, on: date) -> PolicyVersion | None:
+    """The version in force on ``on``, read once per version by this process and given
+    detached, fully loaded (not one of ``session``'s objects): for a recompute of every tenant,
+    which would otherwise load the same version, bands and profiles once per tenant."""
+    found = session.execute(_IN_FORCE_KEY, {"on": on}).one_or_none()
+    if found is None:
+        return None
+    key = (found.id, found.created_at)
+    policy = _stored.get(key)
+    if policy is None:
+        # A session of its own on the caller's connection (its transaction, not its objects):
+        # closing it detaches the version with its bands and profiles loaded (selectin).
+        with Session(bind=session.connection()) as loader:
+            policy = loader.get_one(PolicyVersion, found.id)
+        _stored[key] = policy
+    return policy
 
 
 def check_bands(bands: Sequence[tuple[int, int | None, int]]) -> None:

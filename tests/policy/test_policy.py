@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from functools import partial
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from kentra.platform.policy.models import PolicyVersion
@@ -16,7 +17,9 @@ from kentra.platform.policy.operations import (
     ensure_initial_policy,
     policy_in_force,
     staffing_requirement,
+    stored_policy_in_force,
 )
+from tests.factories import PolicyVersionFactory
 
 
 @pytest.fixture
@@ -106,3 +109,31 @@ def test_a_policy_without_a_band_for_the_population_is_an_error(policy: PolicyVe
     )
     with pytest.raises(ValueError, match="no band for population 200000"):
         staffing_requirement(truncated, 200_000)
+
+
+def test_a_policy_version_is_read_once_then_served_detached(db: Session) -> None:
+    """Versions are never edited: a recompute reads the one in force by key (one statement)
+    and loads it, with its bands, once per process, detached from every session."""
+    later = PolicyVersionFactory(session=db)  # in force from a day in 2100
+    statements: list[str] = []
+    listen = partial(event.listen, db.connection(), "before_cursor_execute")
+    listen(lambda *args: statements.append(args[2]))  # and the loader's savepoint, here
+
+    def selects() -> int:
+        return sum(statement.startswith("SELECT") for statement in statements)
+
+    first = stored_policy_in_force(db, later.valid_from)
+    assert first is not None
+    assert selects() == 4  # which version; then it, its bands and profiles
+    assert first is not later
+    assert inspect(first).detached
+    assert inspect(later).persistent  # the caller's own object is left alone
+    assert (first.id, first.head_profile_code) == (later.id, "social_worker")
+    assert [band.minimum_staff for band in first.bands] == [0, 2, 3]
+
+    statements.clear()
+    assert stored_policy_in_force(db, later.valid_from + timedelta(days=1)) is first
+    assert selects() == 1
+    before = stored_policy_in_force(db, later.valid_from - timedelta(days=1))
+    assert before is not None
+    assert before.id != later.id

@@ -1,9 +1,11 @@
 """The fan-out (ADR 0036): a tenant task over chosen or all active tenants in batches through
 the real worker, its record (done, failed, retried, duration) kept by each tenant's task, a
 failing tenant retried then failed by its error's type, the run closed by the last tenant;
-and the ministry's progress pages and API.
+the refill every half batch (never more than a batch in flight, never less than half while
+tenants wait); and the ministry's progress pages and API.
 
-Scratch municipalities: 6201 (Δήμος Καρπάθου) and 6202 (Δήμος Ηρωικής Νήσου Κάσου).
+Scratch municipalities: 6201 (Δήμος Καρπάθου), 6202 (Δήμος Ηρωικής Νήσου Κάσου), 6401 (Δήμος Κω)
+and 6402 (Δήμος Νισύρου); the record alone, without tenants: 9901–9911.
 """
 
 from __future__ import annotations
@@ -22,7 +24,19 @@ from sqlalchemy.orm import Session
 from kentra.auth.roles import Role
 from kentra.platform.policy.recompute import RECOMPUTE_TASK_NAME
 from kentra.platform.web.i18n import LANGUAGE_COOKIE
-from kentra.tasks.fanout import MAX_RETRIES, run_here, start_fanout
+from kentra.tasks import app as celery_app
+from kentra.tasks import fanout
+from kentra.tasks.fanout import (
+    MAX_RETRIES,
+    Counted,
+    record_done,
+    record_failure,
+    refill,
+    refill_due,
+    refill_step,
+    run_here,
+    start_fanout,
+)
 from kentra.tasks.models import FanoutRun, FanoutTenant, RunStatus, TenantState
 from kentra.tenants.codes import MunicipalityCode
 from tests.helpers import removed_afterwards
@@ -137,6 +151,93 @@ def test_run_here_keeps_the_same_record_without_a_worker(
         1 + MAX_RETRIES,
         "ProgrammingError",
     )
+
+
+def test_every_active_tenant_in_batches_of_four_refilled_every_two(
+    engine: Engine, worker: subprocess.Popen[bytes], scratch_tenants: Scratch, runs: list[int]
+) -> None:
+    scratch_tenants("6201", "6401", "6402")
+    run_id = start(engine, runs, batch_size=4)
+    run = wait_for_run(engine, run_id)
+    assert run.status is RunStatus.DONE
+    assert run.done == run.total >= 5  # 4501, 7101 and the three at least: refilled twice
+    states = tenant_rows(engine, run_id)
+    assert {state for state, _attempts, _error in states.values()} == {TenantState.DONE}
+    assert {attempts for _state, attempts, _error in states.values()} == {1}
+
+
+@pytest.mark.parametrize(("batch_size", "step"), [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2), (64, 32)])
+def test_a_run_is_refilled_every_half_batch(batch_size: int, step: int) -> None:
+    assert refill_step(batch_size) == step
+    due = [
+        finished
+        for finished in range(1, 11)
+        if refill_due(Counted(finished - 1, 1, 10, batch_size), "done")
+    ]
+    assert due == list(range(step, 10, step))  # not the 10th: it closes the run
+    assert refill_due(Counted(step, 0, 100, batch_size), "failed")
+    assert not refill_due(Counted(0, 0, 10, batch_size), "retried")  # it stays in flight
+    assert refill_due(None, "done")  # a redelivered message: as before, it refills
+
+
+def test_refilled_every_half_batch_never_more_than_a_batch_nor_less_than_half_in_flight(
+    engine: Engine, runs: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's steps by hand, in the order a queue serves them (codes of no tenant: the
+    record alone is exercised): one tenant retried, one failed for good, one redelivered."""
+    codes = [f"99{n:02d}" for n in range(1, 12)]  # 11 tenants, a batch of 4: refilled every 2
+    queue: list[str] = []
+    celery_app.loader.import_default_modules()
+    task = celery_app.tasks[RECOMPUTE_TASK_NAME]
+    monkeypatch.setattr(task, "apply_async", lambda tenant, **_options: queue.append(tenant.value))
+    run_id = start(engine, runs, send=False, tenants=codes, batch_size=4)
+    fanout._mark_started(engine, run_id)
+    assert refill(engine, run_id) == 4
+
+    def in_flight() -> int:
+        states = tenant_rows(engine, run_id).values()
+        return sum(state in (TenantState.QUEUED, TenantState.RETRYING) for state, _a, _e in states)
+
+    def pending() -> int:
+        states = tenant_rows(engine, run_id).values()
+        return sum(state is TenantState.PENDING for state, _a, _e in states)
+
+    served = 0
+    while queue:
+        code = queue.pop(0)
+        served += 1
+        if code == "9902" and served == 2:  # fails once, then is retried (still in flight)
+            assert not record_failure(engine, run_id, code, "OperationalError", final=False)
+            queue.append(code)
+            continue
+        if code == "9905":  # fails for good
+            due = record_failure(engine, run_id, code, "ProgrammingError", final=True)
+        else:
+            with Session(engine) as session, session.begin():
+                due = record_done(session, run_id, code)
+        if due:
+            refill(engine, run_id)
+        assert in_flight() <= 4
+        assert in_flight() >= 2 or pending() == 0
+    with Session(engine) as session, session.begin():
+        assert record_done(session, run_id, "9901")  # redelivered: nothing counted, refills
+    assert refill(engine, run_id) == 0
+    with Session(engine) as session:
+        run = session.get_one(FanoutRun, run_id)
+        assert (run.status, run.total, run.done, run.failed, run.retried) == (
+            RunStatus.FAILED,
+            11,
+            10,
+            1,
+            1,
+        )
+        assert run.finished_at is not None
+    rows = tenant_rows(engine, run_id)
+    assert rows["9902"] == (TenantState.DONE, 2, "OperationalError")
+    assert rows["9905"] == (TenantState.FAILED, 1, "ProgrammingError")
+    assert {rows[code][:2] for code in codes if code not in ("9902", "9905")} == {
+        (TenantState.DONE, 1)
+    }
 
 
 def page_text(response: object) -> str:
