@@ -7,14 +7,16 @@ batch it with other statements (provisioning does).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Insert, insert
 from sqlalchemy.orm import Session
 
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
 from kentra.platform.core.models import utcnow
-from kentra.tasks.events import RecordChanged, publish
+
+if TYPE_CHECKING:
+    from kentra.tasks.events import RecordChanged
 
 
 def tenant_event(
@@ -85,6 +87,9 @@ def record_change(
     holds its id): its event published (the listeners are sent after the commit, ADR 0035) and
     the tenant audit's entry for the record the event names, by ids only (ids and codes in
     ``details``)."""
+    # Here, not at the top: the CLI loads the audit without Celery, which a write brings.
+    from kentra.tasks.events import publish  # noqa: PLC0415
+
     publish(session, event)
     record_tenant_event(
         session,
