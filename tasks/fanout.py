@@ -298,12 +298,14 @@ _TENANT_VALUES: dict[Counter, dict[str, Any]] = {
 
 @cache
 def _record_statement(counter: Counter) -> Update:
-    """One statement (built once per counter; parameters ``fanout_run``, ``fanout_tenant`` and,
-    for a failure, ``error_type``: none named as a column, which an UPDATE would set): the tenant's attempt recorded unless the tenant is finished
-    already (a redelivered message: then nothing at all, and no row returned), the run's
-    ``counter`` + 1 and, when this was the run's last tenant, the run closed (finished time,
-    status ``failed`` if any tenant failed, else ``done``). The run's row lock makes exactly one
-    tenant the last. Returns the run's counts after it."""
+    """One statement, built once per counter: the tenant's attempt recorded unless the tenant
+    is finished already (a redelivered message: then nothing at all, and no row returned), the
+    run's ``counter`` + 1 and, when this was the run's last tenant, the run closed (finished
+    time, status ``failed`` if any tenant failed, else ``done``). The run's row lock makes
+    exactly one tenant the last. Returns the run's counts after it.
+
+    Its parameters are ``fanout_run``, ``fanout_tenant`` and, for a failure, ``error_type``;
+    none is named as a column, which an UPDATE would take as a value to set."""
     attempt = (
         update(_tenants)
         .where(
