@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import marshmallow as ma
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 
 from kentra.auth.flask import current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
@@ -41,6 +41,7 @@ from kentra.platform.compliance.operations import (
 from kentra.platform.compliance.schemas import ComplianceOverviewQueryArgsSchema
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.policy.api import access_policy_in_force
 from kentra.platform.reference.api import access_municipality_by_code
 from kentra.platform.units.api import access_open_centre

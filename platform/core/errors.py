@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_babel import LazyString
+from kentra.platform.core.i18n import LazyString
 
 
 class DomainError(Exception):

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from flask_babel import lazy_gettext as _l
 from sqlakeyset import (
     BadBookmark,
     InvalidPage,
@@ -31,6 +30,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext as _l
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200

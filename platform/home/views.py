@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import lazy_gettext as _l
 
 from kentra.auth.flask import (
     current_principal,
@@ -30,6 +29,7 @@ from kentra.auth.permissions import Permission
 from kentra.auth.principal import Principal
 from kentra.auth.roles import Role
 from kentra.platform.core.database import request_session
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.municipalities.api import access_profile
 from kentra.platform.reference.api import Municipality, access_municipality_by_code
 from kentra.platform.supervision.api import BASIS_TEXT, access_supervision

@@ -14,11 +14,11 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext
 
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.jobs.access import access_run, access_run_problems, access_runs_page
 from kentra.platform.policy.api import RECOMPUTE_TASK_NAME
 from kentra.platform.staff.api import OFFBOARDING_TASK_NAME

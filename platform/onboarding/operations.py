@@ -30,8 +30,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask_babel import LazyString, format_decimal
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +43,8 @@ from kentra.platform.audit.api import (
     record_tenant_event,
 )
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString, lazy_decimal
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.core.models import utcnow
 from kentra.platform.municipalities.api import TenantSetting
 from kentra.platform.onboarding.models import (
@@ -99,7 +99,7 @@ def ineligibility_reason(threshold: int) -> LazyString:
     return _l(
         "Ο Δήμος έχει λιγότερους από %(threshold)s κατοίκους: δεν μπορεί να έχει δικό του "
         "Κέντρο Κοινότητας· μπορεί να εξυπηρετείται από Κινητή Μονάδα γειτονικού Κέντρου.",
-        threshold=LazyString(format_decimal, threshold),
+        threshold=lazy_decimal(threshold),
     )
 
 

@@ -40,8 +40,7 @@ from flask import (
     request,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_number, gettext, lazy_gettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_number, gettext
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, current_reader, public, requires, signed_in_principal
@@ -49,6 +48,8 @@ from kentra.auth.keycloak_admin import KeycloakAdminError
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.onboarding.access import access_request_by_id, access_requests_page
 from kentra.platform.onboarding.blueprint import SUBMISSION_SCOPE
 from kentra.platform.onboarding.models import BodyType, OnboardingRequest, RequestStatus

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.core.models import local_today
 from kentra.platform.policy.models import (
     PolicyVersion,

@@ -19,12 +19,12 @@ import marshmallow as ma
 from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from kentra.auth.flask import current_principal, current_reader, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.core.models import local_today as today
 from kentra.platform.policy.access import (
     access_policy_in_force,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask_babel import lazy_gettext
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import PublicReader
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.policy.api import access_policy_in_force, staffing_requirement
 from kentra.platform.reference.models import Municipality, RegionalUnit

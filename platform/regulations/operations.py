@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import LazyString, format_decimal
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +28,8 @@ from kentra.auth.principal import Principal, UnitPath
 from kentra.auth.roles import Role
 from kentra.platform.audit.api import record_change
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString, lazy_decimal
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.core.models import utcnow
 from kentra.platform.regulations.events import RegulationChanged
 from kentra.platform.regulations.models import (
@@ -102,7 +102,7 @@ def too_large(limit: int) -> DomainError:
         413,
         TOO_LARGE,
         field="file",
-        size=LazyString(format_decimal, round(limit / (1024 * 1024), 1)),
+        size=lazy_decimal(round(limit / (1024 * 1024), 1)),
     )
 
 

@@ -37,12 +37,12 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString
+from kentra.platform.core.i18n import lazy_gettext as _l
 
 # pypdf reports repairs of malformed files through logging; for an upload they are the
 # uploader's problem, answered with a 422, and their text may quote the file's bytes.

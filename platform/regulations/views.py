@@ -27,7 +27,6 @@ from urllib.parse import urlencode
 import marshmallow as ma
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import LazyString, lazy_gettext
 from flask_babel import gettext as _
 
 from kentra.auth.flask import requires, signed_in_principal
@@ -35,6 +34,7 @@ from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString, lazy_gettext
 from kentra.platform.core.inputs import accepts_upload
 from kentra.platform.core.paging import Page
 from kentra.platform.regulations.access import (

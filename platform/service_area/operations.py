@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Row, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from kentra.platform.audit.api import record_platform_event
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.core.models import utcnow
 from kentra.platform.policy.api import ServiceArea, policy_in_force
 from kentra.platform.reference.api import NO_SUCH_MUNICIPALITY, Municipality

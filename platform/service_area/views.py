@@ -18,12 +18,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.policy.api import ServiceArea
 from kentra.platform.service_area.access import (
     access_exception,

@@ -20,8 +20,6 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -31,6 +29,8 @@ from kentra.auth.principal import UnitPath
 from kentra.auth.roles import Profession, Role
 from kentra.platform.audit.api import record_change, record_platform_event_at_once
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.policy.api import policy_in_force
 from kentra.platform.staff.events import StaffChanged

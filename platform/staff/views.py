@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from kentra.auth.adapters import identity_admin
@@ -30,6 +30,7 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.core.models import local_today
 from kentra.platform.staff.access import (
     access_roster_units,

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from flask_babel import lazy_gettext
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.reference.api import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision

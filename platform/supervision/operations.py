@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from kentra.platform.audit.api import record_platform_event
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.core.models import utcnow
 from kentra.platform.reference.api import Municipality, RegionalUnit
 from kentra.platform.supervision.models import RegionalUnitSeatDecision

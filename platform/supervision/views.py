@@ -16,11 +16,11 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from kentra.auth.flask import current_actor, requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.core.database import request_session
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.supervision.access import access_unknown_seats
 from kentra.platform.supervision.operations import (
     set_regional_unit_seat,

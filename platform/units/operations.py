@@ -27,8 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CHAR, column, select, table
 from sqlalchemy.orm import Session
 
@@ -36,6 +34,8 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.principal import UnitPath
 from kentra.platform.audit.api import record_change
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.municipalities.api import TenantProfile
 from kentra.platform.onboarding.api import (
     BodyType,

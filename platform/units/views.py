@@ -28,7 +28,6 @@ import marshmallow as ma
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from kentra.auth.adapters import identity_admin
 from kentra.auth.flask import current_actor, requires, signed_in_principal
@@ -36,6 +35,7 @@ from kentra.auth.identity import IdentityAdmin
 from kentra.auth.permissions import Permission
 from kentra.platform.api.etags import stale_form_version
 from kentra.platform.core.database import request_session
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.reference.api import access_municipality_by_code
 from kentra.platform.units.access import (
     access_municipality_names,

@@ -16,13 +16,13 @@ import marshmallow as ma
 from flask import Flask, current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 
 from kentra.platform.core import inputs
 from kentra.platform.core.database import request_session
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext as _l
 from kentra.platform.core.problems import http_exception_problem
 
 # Operations write their messages in Greek, then English: the pages show the Greek sentences.

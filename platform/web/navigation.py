@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale
 
 from kentra.auth.flask import current_principal
 from kentra.auth.permissions import Permission
+from kentra.platform.core.i18n import lazy_gettext
 from kentra.platform.web.i18n import LANGUAGES
 from kentra.platform.web.links import may_open
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask_babel import LazyString, force_locale
+from flask_babel import force_locale
 
 from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import LazyString
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ("platform", "tenants", "auth", "tasks")
