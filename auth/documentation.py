@@ -53,6 +53,8 @@ def render_permissions_page(app: Flask) -> str:
         "A tenant route (`<municipality_code>`) answers **404** when none of the caller's roles",
         "reaches that municipality (the same answer as for a municipality not on the platform),",
         "**403** when a role reaches it but lacks the permission, **401** without a valid token.",
+        "A route of people's records (a `unit:` permission) answers **404** instead of 403: to",
+        "a role that may not read them (oversight, the municipality admin) they do not exist.",
         "",
         "| method | path | requirement | roles allowed |",
         "|---|---|---|---|",

@@ -181,6 +181,10 @@ def authorize_tenant(
     if not principal.may_enter(tenant_code, tenant_region, tenant_supervisor):
         not_found()
     if not principal.allows(requirement, tenant_code, tenant_region, tenant_supervisor):
+        if requirement.personal_data:
+            # People's records: to a role without the permission (oversight, the municipality
+            # admin) they do not exist, as to another municipality (issue 13).
+            not_found()
         abort(403, "Your role does not allow this in this municipality.")
 
 

@@ -37,6 +37,13 @@ class Permission(enum.StrEnum):
     TENANT_REGULATIONS_WRITE = "tenant:regulations:write"
     TENANT_REGULATIONS_APPROVE = "tenant:regulation-approval:manage"
     UNIT_WORKSPACE_READ = "unit:workspace:read"
+    UNIT_BENEFICIARIES_READ = "unit:beneficiaries:read"
+    UNIT_BENEFICIARIES_WRITE = "unit:beneficiaries:write"
+
+    @property
+    def personal_data(self) -> bool:
+        """People's records ("unit" scope): held only inside the units that keep them."""
+        return self.value.startswith("unit:")
 
 
 PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
@@ -87,6 +94,13 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.UNIT_WORKSPACE_READ: (
         "Enter a unit's workspace, where its people's records live (personal data; own units only)."
     ),
+    Permission.UNIT_BENEFICIARIES_READ: (
+        "Find and read the people the user's units registered (personal data; every read and "
+        "search audited)."
+    ),
+    Permission.UNIT_BENEFICIARIES_WRITE: (
+        "Register people in the user's units and correct their records (personal data; audited)."
+    ),
 }
 
 # Structure, profile, compliance and documents: every role that reaches the municipality.
@@ -101,7 +115,11 @@ _OVERSIGHT = frozenset(
 # Looking across municipalities (each role within its reach).
 _OVERVIEW = _OVERSIGHT | {Permission.REGION_COMPLIANCE_READ}
 # People's records: only the staff of the unit (centre heads: their centre's subtree).
-_UNIT_WORK = _OVERSIGHT | {Permission.UNIT_WORKSPACE_READ}
+_UNIT_WORK = _OVERSIGHT | {
+    Permission.UNIT_WORKSPACE_READ,
+    Permission.UNIT_BENEFICIARIES_READ,
+    Permission.UNIT_BENEFICIARIES_WRITE,
+}
 # Deciding which municipalities join the platform: its operators and the ministry.
 _ONBOARDING = _OVERSIGHT | {Permission.PLATFORM_ONBOARDING_REVIEW}
 # The municipality's own set-up: structure, premises, roster, documents.
@@ -164,9 +182,9 @@ def check_permission_table(
             problems.append(f"{permission.value} is granted to no role")
     for role, granted in table.items():
         for permission in granted:
-            if permission.value.startswith("unit:") and role not in UNIT_ROLES:
+            if permission.personal_data and role not in UNIT_ROLES:
                 problems.append(f"{role} must not hold personal-data permission {permission.value}")
-            if permission.value.startswith("unit:") and ROLE_REACH.get(role) != Reach.ORGANIZATION:
+            if permission.personal_data and ROLE_REACH.get(role) != Reach.ORGANIZATION:
                 problems.append(f"{role} reaches beyond one municipality: no {permission.value}")
     if problems:
         raise PermissionTableError("; ".join(problems))

@@ -24,6 +24,8 @@ from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy.orm import Session
 
 from kentra.platform.audit.models import AuditEvent, PlatformAuditEvent
+from kentra.platform.beneficiaries.models import Beneficiary
+from kentra.platform.beneficiaries.operations import name_key_of
 from kentra.platform.compliance.models import CentreCompliance, ComplianceStatus
 from kentra.platform.core.models import TenantBase, local_today, utcnow
 from kentra.platform.municipalities.models import TenantProfile, TenantSetting
@@ -178,6 +180,29 @@ class StaffMemberFactory(Factory):
         ended = factory.Trait(
             start_date=date(2020, 1, 1), end_date=date(2020, 12, 31), fte=Decimal("0.50")
         )
+
+
+class BeneficiaryFactory(Factory):
+    """A person registered today by a centre (made unless ``unit_id`` is given), with the
+    names in Latin script and the matching key the registration would give them; no
+    identifiers unless given."""
+
+    class Meta:
+        model = Beneficiary
+        exclude = ("unit",)
+
+    unit = None
+    unit_id = factory.LazyAttribute(lambda o: _made(o, "unit", UnitFactory).id)
+    registered_on = factory.LazyFunction(local_today)
+    given_name = "Γεώργιος"
+    family_name = "Παπαδόπουλος"
+    given_name_latin = "Georgios"
+    family_name_latin = "Papadopoulos"
+    name_key = factory.LazyAttribute(
+        lambda o: name_key_of(o.given_name, o.family_name, o.given_name_latin, o.family_name_latin)
+    )
+    born_on = date(1985, 3, 15)
+    birth_year = factory.LazyAttribute(lambda o: o.born_on.year if o.born_on else None)
 
 
 class RegulationVersionFactory(Factory):

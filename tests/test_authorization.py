@@ -83,7 +83,10 @@ def expected(role: Role, permission: Permission, target: str) -> int:
     )
     if not reaches:
         return 404
-    return 200 if permission in ROLE_PERMISSIONS[role] else 403
+    if permission in ROLE_PERMISSIONS[role]:
+        return 200
+    # People's records do not exist for a role that may not read them.
+    return 404 if permission.personal_data else 403
 
 
 # Units of the matrix: the annex the centre head's and staff's groups name, another centre of
@@ -143,7 +146,7 @@ def samples(engine: Engine, unit_ids: dict[str, int], onboarding_request: int) -
 def unit_scoped(requirement: object) -> bool:
     """Routes with ``<unit_id>`` and a personal-data permission check unit scope; the others
     (structure, roster) treat the unit as an object of the municipality."""
-    return isinstance(requirement, Permission) and requirement.value.startswith("unit:")
+    return isinstance(requirement, Permission) and requirement.personal_data
 
 
 def url_for_rule(rule: Rule, tenant: str | None = None, unit_id: int | None = None) -> str:

@@ -42,6 +42,7 @@ TENANT_FACTORIES = [
     factories.SubUnitFactory,
     factories.UnitServedMunicipalityFactory,
     factories.StaffMemberFactory,
+    factories.BeneficiaryFactory,
     factories.RegulationVersionFactory,
     factories.AuditEventFactory,
     factories.TenantSettingFactory,

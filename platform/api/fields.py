@@ -1,7 +1,7 @@
 """Marshmallow fields and messages the modules' schemas share (moved from onboarding's schemas,
 ADR 0043, so that no module imports another's schemas for them): trimmed text, a text's length,
-a municipality's code, the Greek VAT number, a telephone number, and the Greek messages of a
-required field and a bad e-mail."""
+a municipality's code, the Greek VAT number and social security number, a telephone number, and
+the Greek messages of a required field and a bad e-mail."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import marshmallow as ma
 import phonenumbers
 from marshmallow import validate
 from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.gr import vat
+from stdnum.gr import amka, vat
 
 REQUIRED = {
     "required": "Το πεδίο είναι υποχρεωτικό.",
@@ -19,6 +19,7 @@ REQUIRED = {
 }
 TEXT = {**REQUIRED, "invalid": "Το πεδίο πρέπει να είναι κείμενο."}
 INVALID_VAT = "Ο ΑΦΜ δεν είναι έγκυρος."
+INVALID_AMKA = "Ο ΑΜΚΑ δεν είναι έγκυρος: 11 ψηφία, τα 6 πρώτα η ημερομηνία γέννησης (ΗΗΜΜΕΕ)."
 INVALID_PHONE = "Ο αριθμός τηλεφώνου δεν είναι έγκυρος."
 INVALID_EMAIL = "Η διεύθυνση ηλεκτρονικού ταχυδρομείου δεν είναι έγκυρη."
 INVALID_MUNICIPALITY_CODE = "Ο κωδικός Δήμου είναι τετραψήφιος (ΕΛΣΤΑΤ), π.χ. 4501."
@@ -80,6 +81,31 @@ class Vat(Text):
             number: str = vat.validate(raw)
         except StdnumValidationError as exc:
             raise ma.ValidationError(INVALID_VAT) from exc
+        return number
+
+
+class Amka(Text):
+    """A Greek social security number (ΑΜΚΑ): eleven digits, the first six the date of birth
+    (DDMMYY) and the last a Luhn check digit; spaces and dashes are accepted. Whether it agrees
+    with a person's date of birth is the person's module's to check."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            **_documented(
+                kwargs,
+                pattern=r"^[0-9]{11}$",
+                description="ΑΜΚΑ: 11 digits, the first six a date (DDMMYY), a valid check "
+                "digit (spaces and dashes are accepted and removed)",
+                example="15038501233",
+            )
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            number: str = amka.validate(raw)
+        except StdnumValidationError as exc:
+            raise ma.ValidationError(INVALID_AMKA) from exc
         return number
 
 

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 from kentra.platform.core.interfaces import lazy_interface
 
 if TYPE_CHECKING:
-    from kentra.platform.units.access import access_open_centre, access_units_of_centre
+    from kentra.platform.units.access import (
+        access_open_centre,
+        access_unit_workspace_by_id,
+        access_units_of_centre,
+        unit_path,
+    )
     from kentra.platform.units.events import UnitChanged
     from kentra.platform.units.models import PREMISES_ITEMS, Unit, UnitKind
     from kentra.platform.units.operations import own_centre_refusal
@@ -18,7 +23,9 @@ __all__ = [
     "UnitChanged",
     "UnitKind",
     "access_open_centre",
+    "access_unit_workspace_by_id",
     "access_units_of_centre",
     "own_centre_refusal",
+    "unit_path",
 ]
 __getattr__ = lazy_interface(__name__, __file__, __all__)

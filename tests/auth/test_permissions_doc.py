@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 import pytest
@@ -45,21 +44,19 @@ def test_an_undescribed_permission_is_refused() -> None:
         check_permission_table(descriptions={})
 
 
-class FuturePermission(enum.StrEnum):
-    BENEFICIARIES_READ = "unit:beneficiaries:read"
-
-
 def test_personal_data_never_goes_to_oversight_roles() -> None:
     # A personal-data ("unit:") permission granted to the ministry must stop the app.
     table: dict[Role, frozenset[Any]] = dict(ROLE_PERMISSIONS)
     table[Role.MINISTRY_OFFICER] = table[Role.MINISTRY_OFFICER] | {
-        FuturePermission.BENEFICIARIES_READ
+        Permission.UNIT_BENEFICIARIES_READ
     }
     with pytest.raises(PermissionTableError, match="ministry-officer must not hold personal-data"):
         check_permission_table(table)
 
 
-def test_personal_data_is_fine_for_unit_roles() -> None:
-    table: dict[Role, frozenset[Any]] = dict(ROLE_PERMISSIONS)
-    table[Role.STAFF] = table[Role.STAFF] | {FuturePermission.BENEFICIARIES_READ}
-    check_permission_table(table)
+def test_personal_data_is_for_the_unit_roles_alone() -> None:
+    personal = {p for p in Permission if p.personal_data}
+    assert Permission.UNIT_BENEFICIARIES_READ in personal
+    holders = {role for role, granted in ROLE_PERMISSIONS.items() if granted & personal}
+    assert holders == {Role.CENTRE_HEAD, Role.STAFF}
+    check_permission_table()

@@ -56,6 +56,7 @@ def test_create_builds_schema_tables_stamp_registry_and_defaults(
             "unit_served_municipalities",
             "staff_members",
             "regulation_versions",
+            "beneficiaries",
         }
         assert current_revision(conn, "m_0714") == default_stream("tenant").head
     with tenant_session(engine, code) as session:

@@ -1,0 +1,129 @@
+"""Loaders of the Beneficiaries Registry.
+
+Who sees a person is decided by the unit that registered them: staff see the people of the
+units they belong to, a centre head those of the centre, its annexes and mobile units
+(``Principal.reaches_unit``); system work sees everyone. "Absent" and "out of reach" are the
+same ``None``, so the API answers 404 to both. Oversight roles (the municipality admin,
+supervisors, regions, the ministry) hold no ``unit:`` permission and never reach these.
+
+Every read of a person and every search is access to personal data: each is written to the
+tenant's audit trail here, in the caller's transaction, as the reader's (ids, the search's
+terms and its count; a search's terms are kept only there, never logged).
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from kentra.auth.principal import Reader, SystemPrincipal
+from kentra.platform.audit.api import record_tenant_event
+from kentra.platform.beneficiaries.events import BeneficiaryChanged
+from kentra.platform.beneficiaries.models import Beneficiary
+from kentra.platform.beneficiaries.names import match_key
+from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
+from kentra.platform.units.api import Unit, unit_path
+
+READ_ACTION = "beneficiaries.read"
+SEARCH_ACTION = "beneficiaries.search"
+# The registry's order (newest registration first) as its cursors name it (ADR 0040).
+NEWEST_FIRST = "newest"
+_DIGITS = re.compile(r"[0-9]+")
+_SEPARATORS = re.compile(r"[\s.\-/()]+")
+
+
+def reachable_unit_ids(session: Session, reader: Reader, municipality_code: str) -> set[int] | None:
+    """The units whose people the reader may see; None for system work (all of them)."""
+    if isinstance(reader, SystemPrincipal):
+        return None
+    return {
+        unit.id
+        for unit in session.scalars(select(Unit))
+        if reader.reaches_unit(unit_path(municipality_code, unit))
+    }
+
+
+def _matching(terms: str) -> Select[Beneficiary]:
+    """People matching one search box: an ΑΜΚΑ (11 digits), an ΑΦΜ (9), a telephone number, a
+    document number, or names in either script (every word, in any order, accents, case and
+    Greeklish spellings folded as ``names.match_key`` folds them)."""
+    query = select(Beneficiary)
+    compact = _SEPARATORS.sub("", terms)
+    if _DIGITS.fullmatch(compact) and len(compact) == 11:
+        return query.where(Beneficiary.amka == compact)
+    if _DIGITS.fullmatch(compact) and len(compact) == 9:
+        return query.where(Beneficiary.vat == compact)
+    phone = _phone(terms)
+    if phone is not None:
+        return query.where(Beneficiary.phone == phone)
+    words = match_key(terms).split()
+    by_document = Beneficiary.document_number == compact.upper()
+    if not words:
+        return query.where(by_document)
+    by_name = [Beneficiary.name_key.contains(word, autoescape=True) for word in words]
+    return query.where(or_(by_document, and_(*by_name)))
+
+
+def _phone(terms: str) -> str | None:
+    try:
+        number = phonenumbers.parse(terms, "GR")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def access_beneficiaries_page(
+    session: Session,
+    reader: Reader,
+    *,
+    municipality_code: str,
+    terms: str | None = None,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Page[Beneficiary]:
+    """A page of the people the reader may see, newest registration first, those matching
+    ``terms`` when given (see ``_matching``); audited as a search (terms and count) or as a
+    read of the page's people."""
+    query = _matching(terms) if terms else select(Beneficiary)
+    reachable = reachable_unit_ids(session, reader, municipality_code)
+    if reachable is not None:
+        query = query.where(Beneficiary.unit_id.in_(reachable))
+    query = query.order_by(Beneficiary.id.desc())
+    page = page_of(session, query, cursor=cursor, order=NEWEST_FIRST, per_page=per_page)
+    people: list[Beneficiary] = [row[0] for row in page.items]
+    details: dict[str, object] = {"beneficiary_ids": [p.id for p in people], "count": len(people)}
+    if terms:
+        details["terms"] = terms
+    record_tenant_event(
+        session,
+        actor=reader.actor,
+        action=SEARCH_ACTION if terms else READ_ACTION,
+        object_type=BeneficiaryChanged.object_type,
+        details=details,
+    )
+    return Page(people, page.next_cursor, page.previous_cursor)
+
+
+def access_beneficiary_by_id(
+    session: Session, reader: Reader, beneficiary_id: int, *, municipality_code: str
+) -> Beneficiary | None:
+    """One person the reader may see, or None (absent and out of reach alike); a found
+    person's read is audited as the reader's."""
+    found = session.get(Beneficiary, beneficiary_id)
+    reachable = reachable_unit_ids(session, reader, municipality_code)
+    if found is None or (reachable is not None and found.unit_id not in reachable):
+        return None
+    record_tenant_event(
+        session,
+        actor=reader.actor,
+        action=READ_ACTION,
+        object_type=BeneficiaryChanged.object_type,
+        object_id=str(found.id),
+        details={"beneficiary_ids": [found.id], "count": 1},
+    )
+    return found

@@ -1,0 +1,82 @@
+"""Beneficiaries API: ``/api/v1/municipalities/<code>/beneficiaries``.
+
+Personal data: the routes need ``unit:beneficiaries:…``, which only the people who work in the
+municipality's units hold (centre heads, staff), and each answers only about the people of the
+units the caller works in: anyone else's person is a 404, as is a person of another
+municipality. Every read and search is audited (``access.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kentra.auth.flask import requires, signed_in_principal
+from kentra.auth.permissions import Permission
+from kentra.platform.api import Blueprint, found_or_404
+from kentra.platform.api.paging import paged
+from kentra.platform.beneficiaries.access import (
+    access_beneficiaries_page,
+    access_beneficiary_by_id,
+)
+from kentra.platform.beneficiaries.models import Beneficiary
+from kentra.platform.beneficiaries.operations import register_beneficiary
+from kentra.platform.beneficiaries.schemas import (
+    BeneficiaryCreateSchema,
+    BeneficiaryQueryArgsSchema,
+    BeneficiarySchema,
+)
+from kentra.platform.core.database import request_session
+from kentra.tenants.codes import MunicipalityCode
+
+blueprint = Blueprint(
+    "beneficiaries",
+    __name__,
+    url_prefix="/municipalities",
+    description="The Beneficiaries Registry: the people the municipality's units register",
+)
+PERSON_NOT_FOUND = "There is no such person, or not in one of your units."
+
+
+@blueprint.route("/<municipality_code>/beneficiaries", methods=["GET"])
+@requires(Permission.UNIT_BENEFICIARIES_READ)
+@blueprint.paged_list(BeneficiaryQueryArgsSchema, BeneficiarySchema(many=True))
+def list_beneficiaries(
+    args: dict[str, Any], municipality_code: MunicipalityCode
+) -> tuple[Any, int, dict[str, str]]:
+    """The people of the caller's units, newest registration first, or those matching ``q``;
+    a page at a time. Audited (a search with its terms and count)."""
+    page = access_beneficiaries_page(
+        request_session(),
+        signed_in_principal(),
+        municipality_code=municipality_code.value,
+        terms=args.get("q"),
+        cursor=args.get("cursor"),
+        per_page=args["per_page"],
+    )
+    return paged(page.items, page)
+
+
+@blueprint.route("/<municipality_code>/beneficiaries", methods=["POST"])
+@requires(Permission.UNIT_BENEFICIARIES_WRITE)
+@blueprint.arguments(BeneficiaryCreateSchema)
+@blueprint.response(201, BeneficiarySchema)
+def create_beneficiary(data: dict[str, Any], municipality_code: MunicipalityCode) -> Beneficiary:
+    """Register a person in one of the caller's open units. An identifier another person
+    already holds is a 409 naming it; an ΑΜΚΑ that disagrees with the date of birth a 422."""
+    return register_beneficiary(
+        request_session(), signed_in_principal(), municipality_code.value, data
+    )
+
+
+@blueprint.route("/<municipality_code>/beneficiaries/<int:beneficiary_id>", methods=["GET"])
+@requires(Permission.UNIT_BENEFICIARIES_READ)
+@blueprint.response(200, BeneficiarySchema)
+def get_beneficiary(municipality_code: MunicipalityCode, beneficiary_id: int) -> Beneficiary:
+    """One person of the caller's units (audited)."""
+    person = access_beneficiary_by_id(
+        request_session(),
+        signed_in_principal(),
+        beneficiary_id,
+        municipality_code=municipality_code.value,
+    )
+    return found_or_404(person, PERSON_NOT_FOUND)

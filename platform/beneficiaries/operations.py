@@ -1,0 +1,174 @@
+"""Registering a person in the Beneficiaries Registry.
+
+The fields' own rules (an ΑΜΚΑ's check digit, a telephone number, lengths) are the schema's;
+here, what needs the database or several fields at once: the unit is one the user works in
+and open, the date of birth is not in the future and agrees with the ΑΜΚΑ, the municipality
+of residence exists, and no person already holds one of the identifiers. Every refusal names
+its field, so a form keeps everything else that was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kentra.auth.principal import Reader
+from kentra.platform.audit.api import record_change
+from kentra.platform.beneficiaries.events import BeneficiaryChanged
+from kentra.platform.beneficiaries.identifiers import check_amka_against_birth
+from kentra.platform.beneficiaries.models import Beneficiary
+from kentra.platform.beneficiaries.names import match_key, to_latin
+from kentra.platform.core.errors import DomainError
+from kentra.platform.core.i18n import lazy_gettext as _l
+from kentra.platform.core.models import local_today
+from kentra.platform.reference.api import NO_SUCH_MUNICIPALITY, access_municipality_by_code
+from kentra.platform.units.api import access_unit_workspace_by_id
+
+REGISTER_ACTION = "beneficiaries.register"
+
+# Refusals (DomainError): Greek, translated when shown.
+NOT_YOUR_UNIT = _l("Καταγράφετε ωφελούμενους μόνο σε ανοιχτή μονάδα όπου εργάζεστε.")
+BORN_IN_THE_FUTURE = _l("Η ημερομηνία γέννησης δεν μπορεί να είναι μελλοντική.")
+YEAR_NOT_OF_BIRTH_DATE = _l("Το έτος γέννησης δεν συμφωνεί με την ημερομηνία γέννησης.")
+ALREADY_REGISTERED = _l(
+    "Το στοιχείο «%(identifier)s» ανήκει ήδη σε καταγεγραμμένο ωφελούμενο: αναζητήστε τον "
+    "αντί να τον καταγράψετε ξανά."
+)
+# The identifiers, as the refusal names them (translated when shown).
+_IDENTIFIERS = {
+    "amka": _l("ΑΜΚΑ"),
+    "vat": _l("ΑΦΜ"),
+    "document_number": _l("έγγραφο ταυτότητας"),
+}
+
+
+def _birth(data: Mapping[str, Any], today: date) -> tuple[date | None, int | None]:
+    """The date of birth and its year (the year alone when only the year is known)."""
+    born_on: date | None = data.get("born_on")
+    birth_year: int | None = data.get("birth_year")
+    if born_on is None:
+        if birth_year is not None and birth_year > today.year:
+            raise DomainError(
+                "beneficiaries.born_in_the_future", 422, BORN_IN_THE_FUTURE, field="birth_year"
+            )
+        return None, birth_year
+    if born_on > today:
+        raise DomainError(
+            "beneficiaries.born_in_the_future", 422, BORN_IN_THE_FUTURE, field="born_on"
+        )
+    if birth_year is not None and birth_year != born_on.year:
+        raise DomainError(
+            "beneficiaries.year_not_of_birth_date", 422, YEAR_NOT_OF_BIRTH_DATE, field="birth_year"
+        )
+    return born_on, born_on.year
+
+
+def _holder_of_an_identifier(session: Session, person: Beneficiary) -> str | None:
+    """The field of the first identifier of ``person`` another person already holds."""
+    checks = {
+        "amka": Beneficiary.amka == person.amka if person.amka else None,
+        "vat": Beneficiary.vat == person.vat if person.vat else None,
+        "document_number": (
+            (Beneficiary.document_type == person.document_type)
+            & (Beneficiary.document_number == person.document_number)
+            if person.document_number
+            else None
+        ),
+    }
+    for field, condition in checks.items():
+        if condition is not None and session.scalar(select(Beneficiary.id).where(condition)):
+            return field
+    return None
+
+
+def _already_registered(field: str) -> DomainError:
+    return DomainError(
+        "beneficiaries.already_registered",
+        409,
+        ALREADY_REGISTERED,
+        field=field,
+        identifier=_IDENTIFIERS[field],
+    )
+
+
+def name_key_of(*names: str | None) -> str:
+    """The words of every name given, in either script, folded (``names.match_key``)."""
+    words = {word for name in names if name for word in match_key(name).split()}
+    return " ".join(sorted(words))
+
+
+def register_beneficiary(
+    session: Session,
+    principal: Reader,
+    municipality_code: str,
+    data: Mapping[str, Any],
+    *,
+    today: date | None = None,
+) -> Beneficiary:
+    """Register a person in one of ``principal``'s open units (see the module); audited, flushed,
+    never committed. The names in Latin script are ELOT 743's unless typed."""
+    today = today or local_today()
+    unit = access_unit_workspace_by_id(session, principal, municipality_code, data["unit_id"])
+    if unit is None or not unit.is_open:
+        raise DomainError("beneficiaries.not_your_unit", 422, NOT_YOUR_UNIT, field="unit_id")
+    born_on, birth_year = _birth(data, today)
+    if data.get("amka"):
+        check_amka_against_birth(data["amka"], born_on=born_on, birth_year=birth_year)
+    residence = data.get("residence_municipality_code")
+    if residence and access_municipality_by_code(session, principal, residence) is None:
+        raise DomainError(
+            "beneficiaries.no_such_municipality",
+            422,
+            NO_SUCH_MUNICIPALITY,
+            field="residence_municipality_code",
+        )
+    given_latin = data.get("given_name_latin") or to_latin(data["given_name"])
+    family_latin = data.get("family_name_latin") or to_latin(data["family_name"])
+    person = Beneficiary(
+        unit_id=unit.id,
+        registered_on=today,
+        given_name=data["given_name"],
+        family_name=data["family_name"],
+        father_name=data.get("father_name"),
+        mother_name=data.get("mother_name"),
+        given_name_latin=given_latin,
+        family_name_latin=family_latin,
+        name_key=name_key_of(data["given_name"], data["family_name"], given_latin, family_latin),
+        born_on=born_on,
+        birth_year=birth_year,
+        sex=data.get("sex"),
+        nationality=data.get("nationality"),
+        interpreter_needed=data.get("interpreter_needed", False),
+        residence_municipality_code=residence,
+        address=data.get("address"),
+        phone=data.get("phone"),
+        email=data.get("email"),
+        amka=data.get("amka"),
+        vat=data.get("vat"),
+        document_type=data.get("document_type") if data.get("document_number") else None,
+        document_number=data.get("document_number"),
+    )
+    holder = _holder_of_an_identifier(session, person)
+    if holder is not None:
+        raise _already_registered(holder)
+    try:
+        with session.begin_nested():  # a registration racing this one: the same refusal
+            session.add(person)
+    except IntegrityError as error:
+        raced = _holder_of_an_identifier(session, person)
+        if raced is None:
+            raise
+        raise _already_registered(raced) from error
+    record_change(
+        session,
+        BeneficiaryChanged(person.id),
+        actor=principal.actor,
+        action=REGISTER_ACTION,
+        details={"unit_id": unit.id},
+    )
+    return person
