@@ -8,6 +8,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -25,6 +26,8 @@ from kentra.auth.issuer.models import (
 )
 from kentra.platform.audit.models import AuditEvent
 from kentra.platform.onboarding.models import OnboardingRequest
+from kentra.platform.units.models import Unit, UnitKind
+from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from kentra.tenants.provisioning import create_tenant
@@ -160,6 +163,30 @@ def module_tenant(engine: Engine, code: str) -> Iterator[MunicipalityCode]:
     finally:
         drop_tenant(engine, parsed)
         remove_organizations(engine, code)
+
+
+def centre_with_units(
+    engine: Engine, tenant: MunicipalityCode, centre: str, other_centre: str
+) -> dict[str, int]:
+    """A module's units, made in ``tenant`` unless they exist, by key: the ``centre`` with an
+    annex, a mobile unit and an annex closed in 2023 ("annex", "mobile", "closed"), and a
+    second centre ("centre 2")."""
+    layout = {
+        "centre": (centre, None, UnitKind.CENTRE),
+        "annex": (centre, "parartima-1", UnitKind.ANNEX),
+        "mobile": (centre, "kinhth-1", UnitKind.MOBILE_UNIT),
+        "closed": (centre, "parartima-2", UnitKind.ANNEX),
+        "centre 2": (other_centre, None, UnitKind.CENTRE),
+    }
+    ids = {}
+    with tenant_session(engine, tenant) as session:
+        for key, (centre_segment, unit, kind) in layout.items():
+            made = ensure_unit(session, centre=centre_segment, unit=unit, kind=kind, name=key)
+            ids[key] = made.id
+        closed = session.get(Unit, ids["closed"])
+        assert closed is not None
+        closed.closed_on = date(2023, 6, 30)
+    return ids
 
 
 def failing_step(message: str) -> Callable[[Connection, MunicipalityCode, str], None]:

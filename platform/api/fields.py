@@ -5,7 +5,7 @@ the Greek messages of a required field and a bad e-mail."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import marshmallow as ma
 import phonenumbers
@@ -60,53 +60,54 @@ def _documented(kwargs: dict[str, Any], **rules: Any) -> dict[str, Any]:
     return {**kwargs, "metadata": {**rules, **kwargs.get("metadata", {})}}
 
 
-class Vat(Text):
-    """A Greek VAT number (ΑΦΜ): "EL"/"GR" prefix, spaces and dots are accepted; the nine
-    digits are kept."""
+class _CheckedNumber(Text):
+    """A number python-stdnum checks (``checker.validate`` answers it without separators or
+    refuses it), documented by ``rules`` (pattern, description, example); ``invalid`` is
+    the refusal's message."""
+
+    checker: ClassVar[Any]
+    invalid: ClassVar[str]
+    rules: ClassVar[dict[str, str]]
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            **_documented(
-                kwargs,
-                pattern=r"^[0-9]{9}$",
-                description="ΑΦΜ: 9 digits with a valid check digit (an EL or GR prefix, "
-                "spaces and dots are accepted and removed)",
-                example="094014201",
-            )
-        )
+        super().__init__(**_documented(kwargs, **self.rules))
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs)
         try:
-            number: str = vat.validate(raw)
+            number: str = self.checker.validate(raw)
         except StdnumValidationError as exc:
-            raise ma.ValidationError(INVALID_VAT) from exc
+            raise ma.ValidationError(self.invalid) from exc
         return number
 
 
-class Amka(Text):
+class Vat(_CheckedNumber):
+    """A Greek VAT number (ΑΦΜ): "EL"/"GR" prefix, spaces and dots are accepted; the nine
+    digits are kept."""
+
+    checker: ClassVar[Any] = vat
+    invalid: ClassVar[str] = INVALID_VAT
+    rules: ClassVar[dict[str, str]] = {
+        "pattern": r"^[0-9]{9}$",
+        "description": "ΑΦΜ: 9 digits with a valid check digit (an EL or GR prefix, spaces and "
+        "dots are accepted and removed)",
+        "example": "094014201",
+    }
+
+
+class Amka(_CheckedNumber):
     """A Greek social security number (ΑΜΚΑ): eleven digits, the first six the date of birth
     (DDMMYY) and the last a Luhn check digit; spaces and dashes are accepted. Whether it agrees
     with a person's date of birth is the person's module's to check."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            **_documented(
-                kwargs,
-                pattern=r"^[0-9]{11}$",
-                description="ΑΜΚΑ: 11 digits, the first six a date (DDMMYY), a valid check "
-                "digit (spaces and dashes are accepted and removed)",
-                example="15038501233",
-            )
-        )
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            number: str = amka.validate(raw)
-        except StdnumValidationError as exc:
-            raise ma.ValidationError(INVALID_AMKA) from exc
-        return number
+    checker: ClassVar[Any] = amka
+    invalid: ClassVar[str] = INVALID_AMKA
+    rules: ClassVar[dict[str, str]] = {
+        "pattern": r"^[0-9]{11}$",
+        "description": "ΑΜΚΑ: 11 digits, the first six a date (DDMMYY), a valid check digit "
+        "(spaces and dashes are accepted and removed)",
+        "example": "15038501233",
+    }
 
 
 class Phone(Text):

@@ -138,6 +138,7 @@ def path_samples(objects: Objects) -> dict[str, str]:
         "municipality_code": OWN,
         "unit_id": str(objects.annex_id),
         "staff_id": str(objects.member_id),
+        "beneficiary_id": str(MISSING_ID),
         "regulation_id": str(MISSING_ID),
         "run_id": str(MISSING_ID),
         "request_id": str(DECIDED_REQUEST_ID),
@@ -182,6 +183,27 @@ MEMBER = {  # a unit that does not exist: refused once the input is accepted
     "fte": "0.5",
     "is_head": False,
 }
+PERSON = {  # a unit that does not exist: refused once the input is accepted
+    "unit_id": MISSING_ID,
+    "given_name": "Ευάγγελος",
+    "family_name": "Σαρώσεως",
+    "father_name": "Νικόλαος",
+    "mother_name": "Μαρία",
+    "given_name_latin": "Evangelos",
+    "family_name_latin": "Saroseos",
+    "born_on": "1985-03-15",
+    "sex": "male",
+    "nationality": "GR",
+    "interpreter_needed": False,
+    "residence_municipality_code": OWN,
+    "address": "Οδός Σάρωσης 3",
+    "phone": "+306912345678",
+    "email": "sweep@example.gr",
+    "amka": "15038501233",
+    "vat": "090025537",
+    "document_type": "passport",
+    "document_number": "AB1234567",
+}
 CENTRE = {  # 4501 has an open centre
     "name": "Κέντρο Σάρωσης",
     "street_address": "Οδός Σάρωσης 2",
@@ -213,6 +235,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "reason": "Πλησιέστερο Κέντρο.",
     },
     "POST /api/v1/municipalities/{municipality_code}/staff": MEMBER,
+    "POST /api/v1/municipalities/{municipality_code}/beneficiaries": PERSON,
     # Changes and closing need If-Match, which the sweep never sends (428 after the input).
     "PATCH /api/v1/municipalities/{municipality_code}/staff/{staff_id}": MEMBER,
     "PUT /api/v1/supervision/seats/{regional_unit_code}": {

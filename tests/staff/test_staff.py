@@ -48,7 +48,7 @@ from kentra.platform.units.operations import ensure_unit
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
 from tests.factories import StaffMemberFactory
-from tests.helpers import identity_account, module_tenant
+from tests.helpers import centre_with_units, identity_account, module_tenant
 from tests.tokens import TokenFactory
 
 CODE = "3701"
@@ -74,21 +74,7 @@ def tenant(engine: Engine) -> Iterator[MunicipalityCode]:
 @pytest.fixture(scope="module")
 def units(engine: Engine, tenant: MunicipalityCode) -> dict[str, int]:
     """A centre with an annex, a mobile unit and a closed annex; a second centre."""
-    layout = {
-        "centre": ("kk-patras", None, UnitKind.CENTRE),
-        "annex": ("kk-patras", "parartima-1", UnitKind.ANNEX),
-        "mobile": ("kk-patras", "kinhth-1", UnitKind.MOBILE_UNIT),
-        "closed": ("kk-patras", "parartima-2", UnitKind.ANNEX),
-        "centre 2": ("kk-riou", None, UnitKind.CENTRE),
-    }
-    ids = {}
-    with tenant_session(engine, tenant) as session:
-        for key, (centre, unit, kind) in layout.items():
-            ids[key] = ensure_unit(session, centre=centre, unit=unit, kind=kind, name=key).id
-        closed = session.get(Unit, ids["closed"])
-        assert closed is not None
-        closed.closed_on = date(2023, 6, 30)
-    return ids
+    return centre_with_units(engine, tenant, "kk-patras", "kk-riou")
 
 
 def admin(tokens: TokenFactory, code: str = CODE, **kwargs: Any) -> dict[str, str]:
