@@ -14,8 +14,10 @@ terms and its count; a search's terms are kept only there, never logged).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import phonenumbers
+from rapidfuzz import fuzz
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -29,6 +31,12 @@ from kentra.platform.units.api import Unit, unit_path
 
 READ_ACTION = "beneficiaries.read"
 SEARCH_ACTION = "beneficiaries.search"
+MATCH_ACTION = "beneficiaries.match"
+# How alike two names must be (rapidfuzz's token_sort_ratio of their keys, 0-100) for two
+# people born the same year to be "likely the same": "Γιώργος"/"Georgios" score 92, "Νίκος"
+# and "Γιώργος" of one family 83.
+LIKELY_SIMILARITY = 85
+LIKELY_AT_MOST = 10
 # The registry's order (newest registration first) as its cursors name it (ADR 0040).
 NEWEST_FIRST = "newest"
 _DIGITS = re.compile(r"[0-9]+")
@@ -127,3 +135,56 @@ def access_beneficiary_by_id(
         details={"beneficiary_ids": [found.id], "count": 1},
     )
     return found
+
+
+@dataclass(frozen=True)
+class LikelyMatch:
+    person: Beneficiary
+    similarity: int  # 0-100
+
+
+def _similarity(key: str, person: Beneficiary) -> float:
+    """How alike ``key`` is to the person's names, in whichever script is closer."""
+    greek = match_key(f"{person.given_name} {person.family_name}")
+    latin = match_key(f"{person.given_name_latin} {person.family_name_latin}")
+    return max(fuzz.token_sort_ratio(key, greek), fuzz.token_sort_ratio(key, latin))
+
+
+def access_likely_matches(
+    session: Session,
+    reader: Reader,
+    *,
+    municipality_code: str,
+    given_name: str,
+    family_name: str,
+    birth_year: int,
+) -> list[LikelyMatch]:
+    """The people the reader may see who are likely the person described: born the same year,
+    with names alike (see ``LIKELY_SIMILARITY``), the most alike first; audited as a search
+    (the names and the year as its terms)."""
+    query = select(Beneficiary).where(Beneficiary.birth_year == birth_year)
+    reachable = reachable_unit_ids(session, reader, municipality_code)
+    if reachable is not None:
+        query = query.where(Beneficiary.unit_id.in_(reachable))
+    key = match_key(f"{given_name} {family_name}")
+    scored = ((_similarity(key, person), person) for person in session.scalars(query))
+    likely = sorted(
+        (
+            LikelyMatch(person, round(score))
+            for score, person in scored
+            if score >= LIKELY_SIMILARITY
+        ),
+        key=lambda match: (-match.similarity, -match.person.id),
+    )[:LIKELY_AT_MOST]
+    record_tenant_event(
+        session,
+        actor=reader.actor,
+        action=MATCH_ACTION,
+        object_type=BeneficiaryChanged.object_type,
+        details={
+            "terms": f"{given_name} {family_name} {birth_year}",
+            "beneficiary_ids": [match.person.id for match in likely],
+            "count": len(likely),
+        },
+    )
+    return likely

@@ -15,8 +15,10 @@ from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint, found_or_404
 from kentra.platform.api.paging import paged
 from kentra.platform.beneficiaries.access import (
+    LikelyMatch,
     access_beneficiaries_page,
     access_beneficiary_by_id,
+    access_likely_matches,
 )
 from kentra.platform.beneficiaries.models import Beneficiary
 from kentra.platform.beneficiaries.operations import register_beneficiary
@@ -24,6 +26,8 @@ from kentra.platform.beneficiaries.schemas import (
     BeneficiaryCreateSchema,
     BeneficiaryQueryArgsSchema,
     BeneficiarySchema,
+    LikelyMatchSchema,
+    MatchQueryArgsSchema,
 )
 from kentra.platform.core.database import request_session
 from kentra.tenants.codes import MunicipalityCode
@@ -62,9 +66,35 @@ def list_beneficiaries(
 @blueprint.response(201, BeneficiarySchema)
 def create_beneficiary(data: dict[str, Any], municipality_code: MunicipalityCode) -> Beneficiary:
     """Register a person in one of the caller's open units. An identifier another person
-    already holds is a 409 naming it; an ΑΜΚΑ that disagrees with the date of birth a 422."""
+    already holds is a 409 naming it; an ΑΜΚΑ that disagrees with the date of birth a 422;
+    a person likely one the caller already sees (…/matches) a 409, unless
+    ``duplicate_reason`` says why not (kept in the audit trail)."""
     return register_beneficiary(
         request_session(), signed_in_principal(), municipality_code.value, data
+    )
+
+
+@blueprint.route("/<municipality_code>/beneficiaries/matches", methods=["GET"])
+@requires(Permission.UNIT_BENEFICIARIES_READ)
+@blueprint.arguments(MatchQueryArgsSchema, location="query")
+@blueprint.response(200, LikelyMatchSchema(many=True))
+def list_likely_matches(
+    args: dict[str, Any], municipality_code: MunicipalityCode
+) -> list[LikelyMatch]:
+    """Before registering: the caller's people likely the same as the one described (born the
+    same year, names alike in either script), the most alike first. Needs both names and the
+    date or year of birth; without them, none. Audited as a search."""
+    born_on = args.get("born_on")
+    birth_year = born_on.year if born_on else args.get("birth_year")
+    if not (args.get("given_name") and args.get("family_name") and birth_year):
+        return []
+    return access_likely_matches(
+        request_session(),
+        signed_in_principal(),
+        municipality_code=municipality_code.value,
+        given_name=args["given_name"],
+        family_name=args["family_name"],
+        birth_year=birth_year,
     )
 
 

@@ -70,6 +70,8 @@ class Beneficiary(TenantBase):
         ),
         # The registry's lists: a unit's people, newest first.
         Index("ix_beneficiaries_unit_id_id", "unit_id", "id"),
+        # Likely duplicates are looked for among the people born the same year.
+        Index("ix_beneficiaries_birth_year", "birth_year"),
     )
 
     id: Mapped[IdentityKey]

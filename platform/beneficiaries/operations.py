@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader
 from kentra.platform.audit.api import record_change
+from kentra.platform.beneficiaries.access import access_likely_matches
 from kentra.platform.beneficiaries.events import BeneficiaryChanged
 from kentra.platform.beneficiaries.identifiers import check_amka_against_birth
 from kentra.platform.beneficiaries.models import Beneficiary
@@ -38,6 +39,10 @@ YEAR_NOT_OF_BIRTH_DATE = _l("Το έτος γέννησης δεν συμφων�
 ALREADY_REGISTERED = _l(
     "Το στοιχείο «%(identifier)s» ανήκει ήδη σε καταγεγραμμένο ωφελούμενο: αναζητήστε τον "
     "αντί να τον καταγράψετε ξανά."
+)
+LIKELY_DUPLICATE = _l(
+    "Βρέθηκαν %(count)s πιθανώς ίδια πρόσωπα (ίδιο έτος γέννησης, παρόμοιο όνομα): ανοίξτε "
+    "ένα από αυτά, ή καταγράψτε το νέο πρόσωπο γράφοντας γιατί δεν είναι το ίδιο."
 )
 # The identifiers, as the refusal names them (translated when shown).
 _IDENTIFIERS = {
@@ -94,6 +99,38 @@ def _already_registered(field: str) -> DomainError:
         field=field,
         identifier=_IDENTIFIERS[field],
     )
+
+
+def _not_a_likely_duplicate(
+    session: Session,
+    principal: Reader,
+    municipality_code: str,
+    data: Mapping[str, Any],
+    *,
+    birth_year: int,
+) -> dict[str, Any]:
+    """Refuse a person who is likely one the registrar can already see (same year of birth,
+    names alike), unless the registrar says why they are not; what the audit keeps of it."""
+    likely = access_likely_matches(
+        session,
+        principal,
+        municipality_code=municipality_code,
+        given_name=data["given_name"],
+        family_name=data["family_name"],
+        birth_year=birth_year,
+    )
+    if not likely:
+        return {}
+    reason = data.get("duplicate_reason")
+    if not reason:
+        raise DomainError(
+            "beneficiaries.likely_duplicate",
+            409,
+            LIKELY_DUPLICATE,
+            field="duplicate_reason",
+            count=len(likely),
+        )
+    return {"likely_duplicates": [match.person.id for match in likely], "duplicate_reason": reason}
 
 
 def name_key_of(*names: str | None) -> str:
@@ -156,6 +193,11 @@ def register_beneficiary(
     holder = _holder_of_an_identifier(session, person)
     if holder is not None:
         raise _already_registered(holder)
+    details: dict[str, Any] = {"unit_id": unit.id}
+    if birth_year is not None:
+        details |= _not_a_likely_duplicate(
+            session, principal, municipality_code, data, birth_year=birth_year
+        )
     try:
         with session.begin_nested():  # a registration racing this one: the same refusal
             session.add(person)
@@ -169,6 +211,6 @@ def register_beneficiary(
         BeneficiaryChanged(person.id),
         actor=principal.actor,
         action=REGISTER_ACTION,
-        details={"unit_id": unit.id},
+        details=details,
     )
     return person

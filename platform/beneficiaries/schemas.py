@@ -110,6 +110,14 @@ class BeneficiaryCreateSchema(Schema):
         validate=ma.validate.Regexp(r"^[A-Za-z0-9]{1,32}$", error=INVALID_DOCUMENT)
     )
 
+    duplicate_reason = Text(
+        validate=length(5, 500),
+        metadata={
+            "description": "why the person is not one of the likely matches "
+            "(…/beneficiaries/matches) the registration would otherwise be refused for"
+        },
+    )
+
     @ma.post_load
     def _document_in_capitals(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         if data.get("document_number"):
@@ -159,3 +167,20 @@ class BeneficiaryQueryArgsSchema(PageArgsSchema):
             "a name, Greeklish spellings), ΑΜΚΑ, ΑΦΜ, document or telephone number"
         },
     )
+
+
+class MatchQueryArgsSchema(Schema):
+    """The person about to be registered, as far as the likely-match check reads them."""
+
+    given_name = Text(validate=length(1, 100))
+    family_name = Text(validate=length(1, 100))
+    born_on = ma.fields.Date(error_messages={"invalid": INVALID_DATE, "format": INVALID_DATE})
+    birth_year = ma.fields.Integer(
+        validate=ma.validate.Range(1900, 2100, error=INVALID_YEAR),
+        error_messages={"invalid": INVALID_YEAR},
+    )
+
+
+class LikelyMatchSchema(Schema):
+    similarity = ma.fields.Integer(metadata={"description": "how alike the names are, 0-100"})
+    person = ma.fields.Nested(BeneficiarySchema)

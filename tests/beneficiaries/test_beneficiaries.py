@@ -142,7 +142,11 @@ def test_a_person_is_registered_with_the_latin_names_proposed_and_audited_by_id(
     assert body["phone"] == "+306912345678"
     assert body["registered_on"] == local_today().isoformat()
     assert body["unit_id"] == desk.units["annex"]
-    ((action, actor, object_id, details),) = desk.audit()
+    # The likely-duplicate check read no one; the registration is audited by id.
+    (match, register) = [(a, actor, o, d) for a, actor, o, d in desk.audit()]
+    assert match[0::2] == ("beneficiaries.match", None)
+    assert (match[3]["count"], match[3]["beneficiary_ids"]) == (0, [])
+    action, actor, object_id, details = register
     assert (action, object_id, details) == (
         "beneficiaries.register",
         str(body["id"]),
@@ -276,10 +280,10 @@ def test_an_identifier_already_registered_is_a_conflict_naming_it(
 
 
 def test_the_same_number_on_another_kind_of_document_is_another_document(desk: Desk) -> None:
-    for kind in ("passport", "residence_permit"):
+    for name, kind in (("Άννα", "passport"), ("Σοφία", "residence_permit")):
         desk.registered(
             desk.staff(),
-            desk.person(amka=None, document_type=kind, document_number="X1234567"),
+            desk.person(given_name=name, amka=None, document_type=kind, document_number="X1234567"),
         )
 
 
@@ -292,11 +296,15 @@ def test_staff_register_only_in_their_own_open_unit(desk: Desk, unit: str) -> No
 
 
 def test_a_centre_head_registers_in_the_centres_annexes_and_mobile_units(desk: Desk) -> None:
-    for unit, serial in (("centre", "0001"), ("annex", "0002"), ("mobile", "0003")):
-        desk.registered(
-            desk.head(),
-            desk.person(unit_id=desk.units[unit], amka=amka_of("150385", serial)),
+    for unit, name, serial in (
+        ("centre", "Άννα", "0001"),
+        ("annex", "Σοφία", "0002"),
+        ("mobile", "Ελένη", "0003"),
+    ):
+        body = desk.person(
+            unit_id=desk.units[unit], given_name=name, amka=amka_of("150385", serial)
         )
+        assert desk.registered(desk.head(), body)["unit_id"] == desk.units[unit]
 
 
 # --- reading and searching -------------------------------------------------------------------
@@ -471,3 +479,73 @@ def test_another_municipalitys_staff_find_nothing_here(
 def test_without_a_token_nothing_is_said(desk: Desk) -> None:
     assert desk.client.get(URL).status_code == 401
     assert desk.client.post(URL, json={}).status_code == 401
+
+
+# --- likely the same person -------------------------------------------------------------------
+
+
+def likely(desk: Desk, headers: dict[str, str], **person: Any) -> list[tuple[int, int]]:
+    response = desk.client.get(f"{URL}/matches", headers=headers, query_string=person)
+    assert response.status_code == 200, response.get_json()
+    return [(match["person"]["id"], match["similarity"]) for match in response.get_json()]
+
+
+def test_a_likely_same_person_is_refused_until_the_registrar_says_why_not(desk: Desk) -> None:
+    first = desk.registered(desk.staff(), desk.person(given_name="Γιώργος", amka=None))
+    # Another spelling, another day of the same year, no identifier to tell them apart.
+    second = desk.person(
+        given_name="Giorgos", family_name="Papadopoulos", born_on="1985-07-01", amka=None
+    )
+    refused = desk.register(desk.staff(), second)
+    assert refused.status_code == 409, refused.get_json()
+    problem = refused.get_json()
+    assert problem["code"] == "beneficiaries.likely_duplicate"
+    assert "duplicate_reason" in problem["errors"]["json"]
+    assert "1 πιθανώς ίδια" in problem["detail"]
+    assert desk.people() == 1
+
+    reason = "Άλλος πατέρας και άλλη διεύθυνση: δεν είναι το ίδιο πρόσωπο."
+    kept = desk.registered(desk.staff(), {**second, "duplicate_reason": reason})
+    (*_, (action, _, object_id, details)) = desk.audit()
+    assert (action, object_id) == ("beneficiaries.register", str(kept["id"]))
+    assert details["likely_duplicates"] == [first["id"]]
+    assert details["duplicate_reason"] == reason
+
+
+def test_only_the_registrars_own_people_make_a_registration_a_likely_duplicate(
+    desk: Desk,
+) -> None:
+    desk.registered(desk.staff(), desk.person(amka=None))
+    # The mobile unit's staff do not see the annex's person: the head's review finds such pairs.
+    desk.registered(desk.staff("kinhth-1"), desk.person(unit_id=desk.units["mobile"], amka=None))
+
+
+def test_likely_matches_are_the_callers_people_born_that_year_with_names_alike(
+    desk: Desk,
+) -> None:
+    cousin = "Ξάδερφος του Γεωργίου, άλλος πατέρας."
+    georgios = desk.registered(desk.head(), desk.person(given_name="Γεώργιος", amka=None))
+    giorgos = desk.person(given_name="Γιώργος", amka=None, duplicate_reason=cousin)
+    giorgos_id = desk.registered(desk.head(), giorgos)["id"]
+    desk.registered(desk.head(), desk.person(given_name="Νικόλαος", amka=None))  # his brother
+    desk.registered(desk.head(), desk.person(given_name="Γιώργος", born_on="1986-03-15", amka=None))
+
+    found = likely(
+        desk, desk.head(), given_name="Giwrgos", family_name="Papadopoulos", birth_year=1985
+    )
+    assert [person_id for person_id, _ in found] == [giorgos_id, georgios["id"]]
+    assert found[0][1] == 100  # the same spelling once folded
+    assert 85 <= found[1][1] < 100
+    (search,) = [
+        details
+        for action, _, _, details in desk.audit()
+        if action == "beneficiaries.match" and details["terms"] == "Giwrgos Papadopoulos 1985"
+    ]
+    assert (search["count"], search["beneficiary_ids"]) == (2, [giorgos_id, georgios["id"]])
+    # Another unit's staff see none of them; without a year there is nothing to match.
+    other_unit = desk.staff("kinhth-1")
+    assert (
+        likely(desk, other_unit, given_name="Γιώργος", family_name="Παπαδόπουλος", birth_year=1985)
+        == []
+    )
+    assert likely(desk, desk.head(), given_name="Γιώργος", family_name="Παπαδόπουλος") == []
