@@ -14,6 +14,7 @@ terms and its count; a search's terms are kept only there, never logged).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -52,6 +53,30 @@ def reachable_unit_ids(session: Session, reader: Reader, municipality_code: str)
         for unit in session.scalars(select(Unit))
         if reader.reaches_unit(unit_path(municipality_code, unit))
     }
+
+
+def _audit_access(
+    session: Session,
+    reader: Reader,
+    action: str,
+    people: Sequence[Beneficiary],
+    *,
+    terms: str | None = None,
+    one: bool = False,
+) -> None:
+    """A read, search or match of people, as the reader's: their ids and count, the terms of
+    a search, and the person's id when one was read."""
+    details: dict[str, object] = {"beneficiary_ids": [p.id for p in people], "count": len(people)}
+    if terms is not None:
+        details["terms"] = terms
+    record_tenant_event(
+        session,
+        actor=reader.actor,
+        action=action,
+        object_type=BeneficiaryChanged.object_type,
+        object_id=str(people[0].id) if one else None,
+        details=details,
+    )
 
 
 def _matching(terms: str) -> Select[Beneficiary]:
@@ -104,16 +129,7 @@ def access_beneficiaries_page(
     query = query.order_by(Beneficiary.id.desc())
     page = page_of(session, query, cursor=cursor, order=NEWEST_FIRST, per_page=per_page)
     people: list[Beneficiary] = [row[0] for row in page.items]
-    details: dict[str, object] = {"beneficiary_ids": [p.id for p in people], "count": len(people)}
-    if terms:
-        details["terms"] = terms
-    record_tenant_event(
-        session,
-        actor=reader.actor,
-        action=SEARCH_ACTION if terms else READ_ACTION,
-        object_type=BeneficiaryChanged.object_type,
-        details=details,
-    )
+    _audit_access(session, reader, SEARCH_ACTION if terms else READ_ACTION, people, terms=terms)
     return Page(people, page.next_cursor, page.previous_cursor)
 
 
@@ -126,14 +142,7 @@ def access_beneficiary_by_id(
     reachable = reachable_unit_ids(session, reader, municipality_code)
     if found is None or (reachable is not None and found.unit_id not in reachable):
         return None
-    record_tenant_event(
-        session,
-        actor=reader.actor,
-        action=READ_ACTION,
-        object_type=BeneficiaryChanged.object_type,
-        object_id=str(found.id),
-        details={"beneficiary_ids": [found.id], "count": 1},
-    )
+    _audit_access(session, reader, READ_ACTION, [found], one=True)
     return found
 
 
@@ -176,15 +185,8 @@ def access_likely_matches(
         ),
         key=lambda match: (-match.similarity, -match.person.id),
     )[:LIKELY_AT_MOST]
-    record_tenant_event(
-        session,
-        actor=reader.actor,
-        action=MATCH_ACTION,
-        object_type=BeneficiaryChanged.object_type,
-        details={
-            "terms": f"{given_name} {family_name} {birth_year}",
-            "beneficiary_ids": [match.person.id for match in likely],
-            "count": len(likely),
-        },
+    people = [match.person for match in likely]
+    _audit_access(
+        session, reader, MATCH_ACTION, people, terms=f"{given_name} {family_name} {birth_year}"
     )
     return likely
