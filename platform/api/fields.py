@@ -110,6 +110,18 @@ class Amka(_CheckedNumber):
     }
 
 
+def e164(raw: str) -> str | None:
+    """``raw`` as a telephone number in E.164 (+302101234567), read as Greek unless it says
+    otherwise; None unless it exists in its numbering plan."""
+    try:
+        number = phonenumbers.parse(raw, "GR")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class Phone(Text):
     """A telephone number, national (Greek) or international; kept in E.164 (+302101234567)."""
 
@@ -126,11 +138,7 @@ class Phone(Text):
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            number = phonenumbers.parse(raw, "GR")
-        except phonenumbers.NumberParseException as exc:
-            raise ma.ValidationError(INVALID_PHONE) from exc
-        if not phonenumbers.is_valid_number(number):
+        number = e164(super()._deserialize(value, attr, data, **kwargs))
+        if number is None:
             raise ma.ValidationError(INVALID_PHONE)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return number

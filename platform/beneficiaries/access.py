@@ -17,12 +17,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import phonenumbers
 from rapidfuzz import fuzz
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader, SystemPrincipal
+from kentra.platform.api.fields import e164
 from kentra.platform.audit.api import record_tenant_event
 from kentra.platform.beneficiaries.events import BeneficiaryChanged
 from kentra.platform.beneficiaries.models import Beneficiary
@@ -89,7 +89,7 @@ def _matching(terms: str) -> Select[Beneficiary]:
         return query.where(Beneficiary.amka == compact)
     if _DIGITS.fullmatch(compact) and len(compact) == 9:
         return query.where(Beneficiary.vat == compact)
-    phone = _phone(terms)
+    phone = e164(terms)
     if phone is not None:
         return query.where(Beneficiary.phone == phone)
     words = match_key(terms).split()
@@ -98,16 +98,6 @@ def _matching(terms: str) -> Select[Beneficiary]:
         return query.where(by_document)
     by_name = [Beneficiary.name_key.contains(word, autoescape=True) for word in words]
     return query.where(or_(by_document, and_(*by_name)))
-
-
-def _phone(terms: str) -> str | None:
-    try:
-        number = phonenumbers.parse(terms, "GR")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def access_beneficiaries_page(
