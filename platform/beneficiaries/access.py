@@ -136,6 +136,19 @@ def access_beneficiary_by_id(
     return found
 
 
+def access_beneficiary_for_change(
+    session: Session, reader: Reader, beneficiary_id: int, *, municipality_code: str
+) -> Beneficiary | None:
+    """One person the reader may correct, locked until the transaction ends (corrections
+    queue), or None (absent and out of reach alike). Not a read of its own: the change is
+    audited."""
+    found = session.get(Beneficiary, beneficiary_id, with_for_update=True, populate_existing=True)
+    reachable = reachable_unit_ids(session, reader, municipality_code)
+    if found is None or (reachable is not None and found.unit_id not in reachable):
+        return None
+    return found
+
+
 @dataclass(frozen=True)
 class LikelyMatch:
     person: Beneficiary

@@ -10,22 +10,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_smorest import abort
+from sqlalchemy.orm.exc import StaleDataError
+
 from kentra.auth.flask import requires, signed_in_principal
 from kentra.auth.permissions import Permission
 from kentra.platform.api import Blueprint, found_or_404
+from kentra.platform.api.etags import (
+    ETAG_HEADER,
+    PRECONDITION_FAILED,
+    documents_if_match,
+    etag,
+    require_if_match,
+)
 from kentra.platform.api.paging import paged
 from kentra.platform.beneficiaries.access import (
     LikelyMatch,
     access_beneficiaries_page,
     access_beneficiary_by_id,
+    access_beneficiary_for_change,
     access_likely_matches,
 )
 from kentra.platform.beneficiaries.models import Beneficiary
-from kentra.platform.beneficiaries.operations import register_beneficiary
+from kentra.platform.beneficiaries.operations import register_beneficiary, update_beneficiary
 from kentra.platform.beneficiaries.schemas import (
     BeneficiaryCreateSchema,
     BeneficiaryQueryArgsSchema,
     BeneficiarySchema,
+    BeneficiaryUpdateSchema,
     LikelyMatchSchema,
     MatchQueryArgsSchema,
 )
@@ -39,6 +51,12 @@ blueprint = Blueprint(
     description="The Beneficiaries Registry: the people the municipality's units register",
 )
 PERSON_NOT_FOUND = "There is no such person, or not in one of your units."
+# A person and the version their ETag names (send it in If-Match to correct them).
+Answer = tuple[Beneficiary, dict[str, str]]
+
+
+def _answer(person: Beneficiary) -> Answer:
+    return person, {"ETag": etag(person.version)}
 
 
 @blueprint.route("/<municipality_code>/beneficiaries", methods=["GET"])
@@ -63,15 +81,16 @@ def list_beneficiaries(
 @blueprint.route("/<municipality_code>/beneficiaries", methods=["POST"])
 @requires(Permission.UNIT_BENEFICIARIES_WRITE)
 @blueprint.arguments(BeneficiaryCreateSchema)
-@blueprint.response(201, BeneficiarySchema)
-def create_beneficiary(data: dict[str, Any], municipality_code: MunicipalityCode) -> Beneficiary:
+@blueprint.response(201, BeneficiarySchema, headers=ETAG_HEADER)
+def create_beneficiary(data: dict[str, Any], municipality_code: MunicipalityCode) -> Answer:
     """Register a person in one of the caller's open units. An identifier another person
     already holds is a 409 naming it; an ΑΜΚΑ that disagrees with the date of birth a 422;
     a person likely one the caller already sees (…/matches) a 409, unless
     ``duplicate_reason`` says why not (kept in the audit trail)."""
-    return register_beneficiary(
+    person = register_beneficiary(
         request_session(), signed_in_principal(), municipality_code.value, data
     )
+    return _answer(person)
 
 
 @blueprint.route("/<municipality_code>/beneficiaries/matches", methods=["GET"])
@@ -100,13 +119,37 @@ def list_likely_matches(
 
 @blueprint.route("/<municipality_code>/beneficiaries/<int:beneficiary_id>", methods=["GET"])
 @requires(Permission.UNIT_BENEFICIARIES_READ)
-@blueprint.response(200, BeneficiarySchema)
-def get_beneficiary(municipality_code: MunicipalityCode, beneficiary_id: int) -> Beneficiary:
-    """One person of the caller's units (audited)."""
+@blueprint.response(200, BeneficiarySchema, headers=ETAG_HEADER)
+def get_beneficiary(municipality_code: MunicipalityCode, beneficiary_id: int) -> Answer:
+    """One person of the caller's units (audited), with the ETag to correct them with."""
     person = access_beneficiary_by_id(
         request_session(),
         signed_in_principal(),
         beneficiary_id,
         municipality_code=municipality_code.value,
     )
-    return found_or_404(person, PERSON_NOT_FOUND)
+    return _answer(found_or_404(person, PERSON_NOT_FOUND))
+
+
+@blueprint.route("/<municipality_code>/beneficiaries/<int:beneficiary_id>", methods=["PATCH"])
+@requires(Permission.UNIT_BENEFICIARIES_WRITE)
+@documents_if_match(blueprint)
+@blueprint.arguments(BeneficiaryUpdateSchema)
+@blueprint.response(200, BeneficiarySchema, headers=ETAG_HEADER)
+def correct_beneficiary(
+    changes: dict[str, Any], municipality_code: MunicipalityCode, beneficiary_id: int
+) -> Answer:
+    """Correct a person's record (GDPR Art. 16; If-Match required), checked as a registration
+    is; null clears an optional field. Audited by the names of the fields changed."""
+    session = request_session()
+    principal = signed_in_principal()
+    person = access_beneficiary_for_change(
+        session, principal, beneficiary_id, municipality_code=municipality_code.value
+    )
+    person = found_or_404(person, PERSON_NOT_FOUND)
+    require_if_match(person.version)
+    try:
+        update_beneficiary(session, principal, municipality_code.value, person, changes)
+    except StaleDataError:
+        abort(412, message=PRECONDITION_FAILED)
+    return _answer(person)

@@ -1,4 +1,4 @@
-"""Registering a person in the Beneficiaries Registry.
+"""Registering a person in the Beneficiaries Registry, and correcting their record.
 
 The fields' own rules (an ΑΜΚΑ's check digit, a telephone number, lengths) are the schema's;
 here, what needs the database or several fields at once: the unit is one the user works in
@@ -31,11 +31,36 @@ from kentra.platform.reference.api import NO_SUCH_MUNICIPALITY, access_municipal
 from kentra.platform.units.api import access_unit_workspace_by_id
 
 REGISTER_ACTION = "beneficiaries.register"
+UPDATE_ACTION = "beneficiaries.update"
+# The fields a registrar types, and may correct later (the schemas' names, the columns').
+FIELDS = (
+    "unit_id",
+    "given_name",
+    "family_name",
+    "father_name",
+    "mother_name",
+    "given_name_latin",
+    "family_name_latin",
+    "born_on",
+    "birth_year",
+    "sex",
+    "nationality",
+    "interpreter_needed",
+    "residence_municipality_code",
+    "address",
+    "phone",
+    "email",
+    "amka",
+    "vat",
+    "document_type",
+    "document_number",
+)
 
 # Refusals (DomainError): Greek, translated when shown.
 NOT_YOUR_UNIT = _l("Καταγράφετε ωφελούμενους μόνο σε ανοιχτή μονάδα όπου εργάζεστε.")
 BORN_IN_THE_FUTURE = _l("Η ημερομηνία γέννησης δεν μπορεί να είναι μελλοντική.")
 YEAR_NOT_OF_BIRTH_DATE = _l("Το έτος γέννησης δεν συμφωνεί με την ημερομηνία γέννησης.")
+DOCUMENT_WITHOUT_TYPE = _l("Επιλέξτε το είδος του εγγράφου για τον αριθμό του.")
 ALREADY_REGISTERED = _l(
     "Το στοιχείο «%(identifier)s» ανήκει ήδη σε καταγεγραμμένο ωφελούμενο: αναζητήστε τον "
     "αντί να τον καταγράψετε ξανά."
@@ -73,20 +98,27 @@ def _birth(data: Mapping[str, Any], today: date) -> tuple[date | None, int | Non
     return born_on, born_on.year
 
 
-def _holder_of_an_identifier(session: Session, person: Beneficiary) -> str | None:
-    """The field of the first identifier of ``person`` another person already holds."""
+def _holder_of_an_identifier(
+    session: Session, columns: Mapping[str, Any], person_id: int | None = None
+) -> str | None:
+    """The field of the first identifier in ``columns`` that another person already holds."""
     checks = {
-        "amka": Beneficiary.amka == person.amka if person.amka else None,
-        "vat": Beneficiary.vat == person.vat if person.vat else None,
+        "amka": Beneficiary.amka == columns["amka"] if columns["amka"] else None,
+        "vat": Beneficiary.vat == columns["vat"] if columns["vat"] else None,
         "document_number": (
-            (Beneficiary.document_type == person.document_type)
-            & (Beneficiary.document_number == person.document_number)
-            if person.document_number
+            (Beneficiary.document_type == columns["document_type"])
+            & (Beneficiary.document_number == columns["document_number"])
+            if columns["document_number"]
             else None
         ),
     }
     for field, condition in checks.items():
-        if condition is not None and session.scalar(select(Beneficiary.id).where(condition)):
+        if condition is None:
+            continue
+        query = select(Beneficiary.id).where(condition)
+        if person_id is not None:
+            query = query.where(Beneficiary.id != person_id)
+        if session.scalar(query) is not None:
             return field
     return None
 
@@ -139,6 +171,71 @@ def name_key_of(*names: str | None) -> str:
     return " ".join(sorted(words))
 
 
+def _columns(
+    session: Session,
+    principal: Reader,
+    municipality_code: str,
+    state: Mapping[str, Any],
+    *,
+    today: date,
+    unit_changes: bool,
+) -> dict[str, Any]:
+    """The person's columns from ``state`` (every field as it will be), checked as the module
+    says, with the year of birth, the Latin names (ELOT 743's unless typed) and the matching
+    key worked out. The unit is checked when it is chosen (registered, or moved)."""
+    if unit_changes:
+        unit = access_unit_workspace_by_id(session, principal, municipality_code, state["unit_id"])
+        if unit is None or not unit.is_open:
+            raise DomainError("beneficiaries.not_your_unit", 422, NOT_YOUR_UNIT, field="unit_id")
+    born_on, birth_year = _birth(state, today)
+    if state.get("amka"):
+        check_amka_against_birth(state["amka"], born_on=born_on, birth_year=birth_year)
+    residence = state.get("residence_municipality_code")
+    if residence and access_municipality_by_code(session, principal, residence) is None:
+        raise DomainError(
+            "beneficiaries.no_such_municipality",
+            422,
+            NO_SUCH_MUNICIPALITY,
+            field="residence_municipality_code",
+        )
+    columns = {name: state.get(name) for name in FIELDS}
+    columns["given_name_latin"] = state.get("given_name_latin") or to_latin(state["given_name"])
+    columns["family_name_latin"] = state.get("family_name_latin") or to_latin(state["family_name"])
+    columns["name_key"] = name_key_of(
+        state["given_name"],
+        state["family_name"],
+        columns["given_name_latin"],
+        columns["family_name_latin"],
+    )
+    columns["born_on"], columns["birth_year"] = born_on, birth_year
+    columns["interpreter_needed"] = bool(state.get("interpreter_needed"))
+    if not state.get("document_number"):
+        columns["document_type"] = None
+    elif not state.get("document_type"):
+        raise DomainError(
+            "beneficiaries.document_without_type", 422, DOCUMENT_WITHOUT_TYPE, field="document_type"
+        )
+    return columns
+
+
+def _written(session: Session, person: Beneficiary, columns: Mapping[str, Any]) -> None:
+    """``person`` with ``columns``, refused if another person holds one of its identifiers,
+    flushed; one that another request gave someone meanwhile is the same 409."""
+    holder = _holder_of_an_identifier(session, columns, person.id)
+    if holder is not None:
+        raise _already_registered(holder)
+    try:
+        with session.begin_nested():  # the change inside it: a refused one leaves the rest
+            for name, value in columns.items():
+                setattr(person, name, value)
+            session.add(person)
+    except IntegrityError as error:
+        raced = _holder_of_an_identifier(session, columns, person.id)
+        if raced is None:
+            raise
+        raise _already_registered(raced) from error
+
+
 def register_beneficiary(
     session: Session,
     principal: Reader,
@@ -150,67 +247,65 @@ def register_beneficiary(
     """Register a person in one of ``principal``'s open units (see the module); audited, flushed,
     never committed. The names in Latin script are ELOT 743's unless typed."""
     today = today or local_today()
-    unit = access_unit_workspace_by_id(session, principal, municipality_code, data["unit_id"])
-    if unit is None or not unit.is_open:
-        raise DomainError("beneficiaries.not_your_unit", 422, NOT_YOUR_UNIT, field="unit_id")
-    born_on, birth_year = _birth(data, today)
-    if data.get("amka"):
-        check_amka_against_birth(data["amka"], born_on=born_on, birth_year=birth_year)
-    residence = data.get("residence_municipality_code")
-    if residence and access_municipality_by_code(session, principal, residence) is None:
-        raise DomainError(
-            "beneficiaries.no_such_municipality",
-            422,
-            NO_SUCH_MUNICIPALITY,
-            field="residence_municipality_code",
-        )
-    given_latin = data.get("given_name_latin") or to_latin(data["given_name"])
-    family_latin = data.get("family_name_latin") or to_latin(data["family_name"])
-    person = Beneficiary(
-        unit_id=unit.id,
-        registered_on=today,
-        given_name=data["given_name"],
-        family_name=data["family_name"],
-        father_name=data.get("father_name"),
-        mother_name=data.get("mother_name"),
-        given_name_latin=given_latin,
-        family_name_latin=family_latin,
-        name_key=name_key_of(data["given_name"], data["family_name"], given_latin, family_latin),
-        born_on=born_on,
-        birth_year=birth_year,
-        sex=data.get("sex"),
-        nationality=data.get("nationality"),
-        interpreter_needed=data.get("interpreter_needed", False),
-        residence_municipality_code=residence,
-        address=data.get("address"),
-        phone=data.get("phone"),
-        email=data.get("email"),
-        amka=data.get("amka"),
-        vat=data.get("vat"),
-        document_type=data.get("document_type") if data.get("document_number") else None,
-        document_number=data.get("document_number"),
-    )
-    holder = _holder_of_an_identifier(session, person)
+    columns = _columns(session, principal, municipality_code, data, today=today, unit_changes=True)
+    holder = _holder_of_an_identifier(session, columns)
     if holder is not None:
         raise _already_registered(holder)
-    details: dict[str, Any] = {"unit_id": unit.id}
-    if birth_year is not None:
+    details: dict[str, Any] = {"unit_id": columns["unit_id"]}
+    if columns["birth_year"] is not None:
         details |= _not_a_likely_duplicate(
-            session, principal, municipality_code, data, birth_year=birth_year
+            session, principal, municipality_code, data, birth_year=columns["birth_year"]
         )
-    try:
-        with session.begin_nested():  # a registration racing this one: the same refusal
-            session.add(person)
-    except IntegrityError as error:
-        raced = _holder_of_an_identifier(session, person)
-        if raced is None:
-            raise
-        raise _already_registered(raced) from error
+    person = Beneficiary(registered_on=today)
+    _written(session, person, columns)
     record_change(
         session,
         BeneficiaryChanged(person.id),
         actor=principal.actor,
         action=REGISTER_ACTION,
         details=details,
+    )
+    return person
+
+
+def update_beneficiary(
+    session: Session,
+    principal: Reader,
+    municipality_code: str,
+    person: Beneficiary,
+    changes: Mapping[str, Any],
+    *,
+    today: date | None = None,
+) -> Beneficiary:
+    """Correct a person's record (rectification, GDPR Art. 16): ``changes`` checked as a
+    registration is, with the other fields as they are; the caller has checked the version
+    the change was made on. A Greek name changed without its Latin one gets ELOT 743's again;
+    a date of birth changed brings its year. Audited by the names of the fields changed, never
+    their values; flushed, never committed."""
+    current = {name: getattr(person, name) for name in FIELDS}
+    state = {**current, **changes}
+    for greek, latin in (("given_name", "given_name_latin"), ("family_name", "family_name_latin")):
+        if latin not in changes and changes.get(greek, current[greek]) != current[greek]:
+            state[latin] = None
+    if "born_on" in changes and "birth_year" not in changes:
+        state["birth_year"] = None
+    columns = _columns(
+        session,
+        principal,
+        municipality_code,
+        state,
+        today=today or local_today(),
+        unit_changes=state["unit_id"] != current["unit_id"],
+    )
+    changed = sorted(name for name in FIELDS if columns[name] != current[name])
+    if not changed:
+        return person
+    _written(session, person, columns)
+    record_change(
+        session,
+        BeneficiaryChanged(person.id),
+        actor=principal.actor,
+        action=UPDATE_ACTION,
+        details={"fields": changed, "unit_id": person.unit_id},
     )
     return person

@@ -35,7 +35,7 @@ INVALID_CHOICE = "Επιλέξτε μία από τις τιμές της λίσ
 INVALID_COUNTRY = "Η υπηκοότητα είναι κωδικός χώρας δύο γραμμάτων (ISO 3166), π.χ. GR."
 INVALID_LATIN = "Το όνομα με λατινικούς χαρακτήρες έχει μόνο γράμματα A-Z, κενά, - και '."
 INVALID_DOCUMENT = "Ο αριθμός εγγράφου έχει μόνο λατινικά γράμματα και ψηφία (έως 32)."
-DOCUMENT_WITHOUT_TYPE = "Επιλέξτε το είδος του εγγράφου για τον αριθμό του."
+NO_CHANGE = "Δεν δόθηκε καμία αλλαγή."
 # ISO 3166-1 alpha-2, as Babel's CLDR data names the territories (two letters; regions are digits).
 COUNTRIES = sorted(
     code for code in map(str, Locale("en").territories) if len(code) == 2 and code.isalpha()
@@ -124,10 +124,50 @@ class BeneficiaryCreateSchema(Schema):
             data["document_number"] = data["document_number"].upper()
         return data
 
+
+class BeneficiaryUpdateSchema(BeneficiaryCreateSchema):
+    """A correction: any of the fields, at least one; null clears one the record may lack."""
+
+    class Meta(BeneficiaryCreateSchema.Meta):
+        exclude = ("duplicate_reason",)
+
+    CLEARABLE = frozenset(
+        {
+            "father_name",
+            "mother_name",
+            "born_on",
+            "birth_year",
+            "sex",
+            "nationality",
+            "residence_municipality_code",
+            "address",
+            "phone",
+            "email",
+            "amka",
+            "vat",
+            "document_type",
+            "document_number",
+        }
+    )
+
+    unit_id = ma.fields.Integer(
+        strict=True,
+        error_messages={**REQUIRED, "invalid": INVALID_UNIT},
+        metadata={"description": "moves the person to another of the caller's open units"},
+    )
+    given_name = Text(validate=[length(1, 100), inputs.NAME])
+    family_name = Text(validate=[length(1, 100), inputs.NAME])
+    interpreter_needed = ma.fields.Boolean()
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field[Any]) -> None:
+        super().on_bind_field(field_name, field_obj)
+        if field_name in self.CLEARABLE:
+            field_obj.allow_none = True
+
     @ma.validates_schema
-    def _document_has_a_type(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("document_number") and not data.get("document_type"):
-            raise ma.ValidationError(DOCUMENT_WITHOUT_TYPE, field_name="document_type")
+    def _something_changes(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError(NO_CHANGE)
 
 
 class BeneficiarySchema(Schema):

@@ -26,7 +26,7 @@ from kentra.platform.beneficiaries.models import Beneficiary
 from kentra.platform.core.models import local_today
 from kentra.tenants.binding import tenant_session
 from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
-from tests.factories import VALID_VAT
+from tests.factories import VALID_VAT, BeneficiaryFactory
 from tests.helpers import centre_with_units, module_tenant
 from tests.tokens import TokenFactory
 
@@ -549,3 +549,93 @@ def test_likely_matches_are_the_callers_people_born_that_year_with_names_alike(
         == []
     )
     assert likely(desk, desk.head(), given_name="Γιώργος", family_name="Παπαδόπουλος") == []
+
+
+# --- correcting a record ----------------------------------------------------------------------
+
+
+def correct(
+    desk: Desk, url: str, etag: str | None, change: dict[str, Any], **kw: Any
+) -> TestResponse:
+    headers = {**kw.get("headers", desk.staff()), **({"If-Match": etag} if etag else {})}
+    return desk.client.patch(url, headers=headers, json=change)
+
+
+def test_a_record_is_corrected_with_its_etag_and_audited_by_field_names(desk: Desk) -> None:
+    created = desk.client.post(URL, headers=desk.staff(), json=desk.person())
+    assert created.headers["ETag"] == '"1"'
+    url = f"{URL}/{created.get_json()['id']}"
+    assert desk.client.get(url, headers=desk.staff()).headers["ETag"] == '"1"'
+
+    response = correct(desk, url, '"1"', {"family_name": "Παππάς", "phone": None, "sex": "male"})
+    assert response.status_code == 200, response.get_json()
+    assert response.headers["ETag"] == '"2"'
+    body = response.get_json()
+    # The Latin name follows the Greek one it was proposed from; the cleared phone is gone.
+    assert (body["family_name"], body["family_name_latin"], body["phone"]) == (
+        "Παππάς",
+        "Pappas",
+        None,
+    )
+    assert desk.found(desk.staff(), "Pappas") == [body["id"]]
+    ((object_id, details),) = [(o, d) for a, _, o, d in desk.audit() if a == "beneficiaries.update"]
+    assert object_id == str(body["id"])
+    assert details == {
+        "fields": ["family_name", "family_name_latin", "phone"],
+        "unit_id": desk.units["annex"],
+    }
+
+
+def test_a_correction_needs_the_current_etag(desk: Desk) -> None:
+    url = f"{URL}/{desk.registered(desk.staff(), desk.person())['id']}"
+    assert correct(desk, url, None, {"sex": "female"}).status_code == 428
+    assert correct(desk, url, '"7"', {"sex": "female"}).status_code == 412
+    assert correct(desk, url, '"1"', {}).status_code == 422  # nothing to change
+
+
+def test_a_corrected_date_of_birth_brings_its_year_and_is_checked_against_the_amka(
+    desk: Desk,
+) -> None:
+    url = f"{URL}/{desk.registered(desk.staff(), desk.person())['id']}"
+    refused = correct(desk, url, '"1"', {"born_on": "1986-03-15"})
+    assert refused.get_json()["code"] == "beneficiaries.amka_not_birth_date"
+    moved = correct(desk, url, '"1"', {"born_on": "1986-03-15", "amka": amka_of("150386")})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["birth_year"] == 1986
+
+
+def test_an_identifier_another_person_holds_is_not_taken_by_a_correction(desk: Desk) -> None:
+    desk.registered(desk.staff(), desk.person(given_name="Άννα", vat=VALID_VAT))
+    other = desk.registered(desk.staff(), desk.person(given_name="Σοφία", amka=None))
+    response = correct(desk, f"{URL}/{other['id']}", '"1"', {"vat": VALID_VAT})
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "beneficiaries.already_registered"
+    # A number without its type's kind is refused by name, as at registration.
+    typeless = correct(desk, f"{URL}/{other['id']}", '"1"', {"document_number": "ZZ123"})
+    assert typeless.status_code == 422
+    assert "document_type" in typeless.get_json()["errors"]["json"]
+
+
+def test_a_person_of_a_closed_unit_can_still_be_corrected_but_not_moved_there(
+    desk: Desk,
+) -> None:
+    with tenant_session(desk.engine, parse_municipality_code(CODE)) as session:
+        closed_unit_person = BeneficiaryFactory(session=session, unit_id=desk.units["closed"]).id
+    url = f"{URL}/{closed_unit_person}"
+    assert correct(desk, url, '"1"', {"sex": "female"}, headers=desk.head()).status_code == 200
+    annex_person = desk.registered(desk.staff(), desk.person())["id"]
+    moved = correct(
+        desk, f"{URL}/{annex_person}", '"1"', {"unit_id": desk.units["closed"]}, headers=desk.head()
+    )
+    assert moved.get_json()["code"] == "beneficiaries.not_your_unit"
+
+
+def test_no_one_outside_the_persons_units_corrects_them(desk: Desk) -> None:
+    url = f"{URL}/{desk.registered(desk.staff(), desk.person())['id']}"
+    for headers in (
+        desk.staff("kinhth-1"),
+        desk.head("kk-messinis"),
+        desk.tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=CODE),
+        desk.staff(code=OTHER),
+    ):
+        assert correct(desk, url, '"1"', {"sex": "female"}, headers=headers).status_code == 404

@@ -236,6 +236,10 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "POST /api/v1/municipalities/{municipality_code}/staff": MEMBER,
     "POST /api/v1/municipalities/{municipality_code}/beneficiaries": PERSON,
+    # A person who does not exist: 404 once the input is accepted.
+    "PATCH /api/v1/municipalities/{municipality_code}/beneficiaries/{beneficiary_id}": {
+        key: value for key, value in PERSON.items() if key != "unit_id"
+    },
     # Changes and closing need If-Match, which the sweep never sends (428 after the input).
     "PATCH /api/v1/municipalities/{municipality_code}/staff/{staff_id}": MEMBER,
     "PUT /api/v1/supervision/seats/{regional_unit_code}": {
