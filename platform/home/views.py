@@ -68,6 +68,11 @@ class Place:
 def _municipality_places(code: str) -> list[Place]:
     base = f"/municipalities/{code}"
     return [
+        Place(
+            f"{base}/beneficiaries",
+            _l("Ωφελούμενοι"),
+            _l("Βρείτε και καταγράψτε τα πρόσωπα που εξυπηρετούν οι μονάδες σας."),
+        ),
         Place(base, _l("Ο Δήμος σας"), _l("Το Κέντρο, οι μονάδες και η εποπτεία του Δήμου.")),
         Place(
             f"{base}/units",

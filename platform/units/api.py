@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from kentra.platform.units.access import (
         access_open_centre,
         access_unit_workspace_by_id,
+        access_units,
         access_units_of_centre,
         unit_path,
     )
@@ -24,6 +25,7 @@ __all__ = [
     "UnitKind",
     "access_open_centre",
     "access_unit_workspace_by_id",
+    "access_units",
     "access_units_of_centre",
     "own_centre_refusal",
     "unit_path",

@@ -1,134 +1,22 @@
 """The Beneficiaries Registry API: registering a person (validation that keeps nothing half
-saved, the ΑΜΚΑ against the date of birth, identifiers registered once), reading and searching
-only inside the caller's units, 404 to everyone else, and every access audited.
-
-Municipality used here and nowhere else: 4401 (Καλαμάτας), a tenant of this module, with a
-centre, its annex and mobile unit, a closed annex and a second centre; 7101 (a session tenant)
-is the other municipality.
-"""
+saved, the ΑΜΚΑ against the date of birth, identifiers registered once, likely duplicates),
+reading, searching and correcting only inside the caller's units, 404 to everyone else, and
+every access audited (the municipality and units: ``desk.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, func, select
-from stdnum import luhn
 from werkzeug.test import TestResponse
 
 from kentra.auth.roles import Role
-from kentra.platform.audit.models import AuditEvent
-from kentra.platform.beneficiaries.models import Beneficiary
 from kentra.platform.core.models import local_today
 from kentra.tenants.binding import tenant_session
-from kentra.tenants.codes import MunicipalityCode, parse_municipality_code
+from kentra.tenants.codes import parse_municipality_code
+from tests.beneficiaries.desk import CODE, OTHER, URL, Desk, amka_of
 from tests.factories import VALID_VAT, BeneficiaryFactory
-from tests.helpers import centre_with_units, module_tenant
-from tests.tokens import TokenFactory
-
-CODE = "4401"
-URL = f"/api/v1/municipalities/{CODE}/beneficiaries"
-OTHER = "7101"
-CENTRE = "kk-kalamatas"
-
-
-def amka_of(birth: str, serial: str = "0123") -> str:
-    body = birth + serial
-    return body + luhn.calc_check_digit(body)
-
-
-@pytest.fixture(scope="module")
-def tenant(engine: Engine) -> Iterator[MunicipalityCode]:
-    with module_tenant(engine, CODE) as code:
-        yield code
-
-
-@pytest.fixture(scope="module")
-def units(engine: Engine, tenant: MunicipalityCode) -> dict[str, int]:
-    return centre_with_units(engine, tenant, CENTRE, "kk-messinis")
-
-
-@pytest.fixture(autouse=True)
-def registry_emptied(engine: Engine, tenant: MunicipalityCode) -> Iterator[None]:
-    yield
-    with tenant_session(engine, tenant) as session:
-        session.execute(delete(Beneficiary))
-        session.execute(delete(AuditEvent).where(AuditEvent.action.startswith("beneficiaries.")))
-
-
-@dataclass
-class Desk:
-    """The module tenant's registry as the people of its units reach it over the API: one
-    fixture rather than the same four threaded through every test and helper."""
-
-    client: FlaskClient
-    engine: Engine
-    tokens: TokenFactory
-    units: dict[str, int]
-
-    def staff(self, unit: str = "parartima-1", code: str = CODE) -> dict[str, str]:
-        groups = [f"/m-{code}/{CENTRE}/{unit}"]
-        return self.tokens.headers(Role.STAFF, municipality=code, groups=groups)
-
-    def head(self, centre: str = CENTRE) -> dict[str, str]:
-        groups = [f"/m-{CODE}/{centre}"]
-        return self.tokens.headers(Role.CENTRE_HEAD, municipality=CODE, groups=groups)
-
-    def person(self, **overrides: Any) -> dict[str, Any]:
-        """A valid person of the annex; ``overrides`` replace fields (None leaves one out)."""
-        body: dict[str, Any] = {
-            "unit_id": self.units["annex"],
-            "given_name": "Ευάγγελος",
-            "family_name": "Παπαδόπουλος",
-            "father_name": "Νικόλαος",
-            "born_on": "1985-03-15",
-            "sex": "male",
-            "nationality": "GR",
-            "residence_municipality_code": "4402",
-            "phone": "6912345678",
-            "amka": amka_of("150385"),
-        }
-        body.update(overrides)
-        return {key: value for key, value in body.items() if value is not None}
-
-    def register(self, headers: dict[str, str], body: dict[str, Any]) -> TestResponse:
-        return self.client.post(URL, headers=headers, json=body)
-
-    def registered(self, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        response = self.register(headers, body)
-        assert response.status_code == 201, response.get_json()
-        created: dict[str, Any] = response.get_json()
-        return created
-
-    def found(self, headers: dict[str, str], q: str | None = None) -> list[int]:
-        response = self.client.get(URL, headers=headers, query_string={"q": q} if q else {})
-        assert response.status_code == 200, response.get_json()
-        return [p["id"] for p in response.get_json()]
-
-    def people(self) -> int:
-        with tenant_session(self.engine, parse_municipality_code(CODE)) as session:
-            return session.scalar(select(func.count()).select_from(Beneficiary)) or 0
-
-    def audit(self) -> list[tuple[str, str, str | None, dict[str, Any]]]:
-        with tenant_session(self.engine, parse_municipality_code(CODE)) as session:
-            rows = session.execute(
-                select(
-                    AuditEvent.action, AuditEvent.actor, AuditEvent.object_id, AuditEvent.details
-                )
-                .where(AuditEvent.action.startswith("beneficiaries."))
-                .order_by(AuditEvent.id)
-            )
-            return [(r.action, r.actor, r.object_id, r.details) for r in rows]
-
-
-@pytest.fixture
-def desk(client: FlaskClient, engine: Engine, tokens: TokenFactory, units: dict[str, int]) -> Desk:
-    return Desk(client, engine, tokens, units)
-
 
 # --- registering ------------------------------------------------------------------------------
 
@@ -339,12 +227,6 @@ def registry(
         ),
     }
     return {key: desk.registered(headers, body)["id"] for key, (headers, body) in made.items()}
-
-
-def found(client: FlaskClient, headers: dict[str, str], q: str | None = None) -> list[int]:
-    response = desk.client.get(URL, headers=headers, query_string={"q": q} if q else {})
-    assert response.status_code == 200, response.get_json()
-    return [p["id"] for p in response.get_json()]
 
 
 def test_each_reads_the_people_of_their_units_only_newest_first(
