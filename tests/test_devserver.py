@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from kentra.auth.issuer.demo import DEMO_ORGANIZATIONS
-from kentra.platform.app.devserver import DEMO_STAFF, DEMO_TENANTS, seed_demo
+from kentra.platform.app.devserver import DEMO_PEOPLE, DEMO_STAFF, DEMO_TENANTS, seed_demo
+from kentra.platform.beneficiaries.models import Beneficiary
 from kentra.platform.core.config import Settings
 from kentra.platform.core.database import make_engine, recreate_database, sibling_database_url
 from kentra.platform.reference.models import Municipality
@@ -50,6 +51,11 @@ def test_demo_data_is_seeded_once_with_a_centre_roster_and_supervision(
         assert session.scalar(select(func.count()).select_from(StaffMember)) == len(DEMO_STAFF)
         heads = session.scalars(select(StaffMember).where(StaffMember.is_head)).all()
         assert [h.unit_id for h in heads] == [centre.id]
+        # The registry's people, registered as a registrar would: once, with ELOT 743 names.
+        people = session.scalars(select(Beneficiary).order_by(Beneficiary.id)).all()
+        assert len(people) == len(DEMO_PEOPLE)
+        assert (people[2].given_name_latin, people[2].family_name_latin) == ("Achmet", "Chasan")
+        assert all(p.amka for p in people if p.born_on)
 
 
 def test_the_demo_organizations_are_named_as_in_the_reference_data(engine: Engine) -> None:

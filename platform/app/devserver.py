@@ -145,6 +145,55 @@ def seed_demo_content(engine: Engine) -> Iterator[str]:
         # Written directly (not through the operations that publish): its summary too.
         recompute_tenant(session, "4501")
     yield "demo centre of 4501: details, premises and a roster of three (its band needs four)"
+    yield from _seed_demo_people(engine)
+
+
+# Fictitious people of the Athens centre and its annex, for the registry's pages: (unit, given
+# name, family name, date of birth or year, nationality, interpreter needed).
+DEMO_PEOPLE = (
+    (None, "Γιώργος", "Παπαδόπουλος", date(1985, 3, 15), "GR", False),
+    (None, "Ελένη", "Σταθοπούλου", date(1972, 11, 2), "GR", False),
+    ("parartima-1", "Αχμέτ", "Χασάν", date(1990, 6, 21), "SY", True),
+    ("parartima-1", "Μαρία", "Νικολάου", 1948, "GR", False),
+)
+
+
+def _seed_demo_people(engine: Engine) -> Iterator[str]:
+    """The demo people, registered as a registrar would (ΑΜΚΑ from the date of birth, Latin
+    names by ELOT 743), once: only an empty registry is filled."""
+    from stdnum import luhn  # noqa: PLC0415
+
+    from kentra.auth.principal import SystemPrincipal  # noqa: PLC0415
+    from kentra.platform.beneficiaries.access import access_beneficiaries_page  # noqa: PLC0415
+    from kentra.platform.beneficiaries.operations import register_beneficiary  # noqa: PLC0415
+    from kentra.platform.units.access import access_units  # noqa: PLC0415
+    from kentra.tenants.binding import tenant_session  # noqa: PLC0415
+    from kentra.tenants.codes import parse_municipality_code  # noqa: PLC0415
+
+    seed = SystemPrincipal(reason="demo seed")
+    with tenant_session(engine, parse_municipality_code("4501")) as session:
+        if access_beneficiaries_page(session, seed, municipality_code="4501").items:
+            yield f"demo registry of 4501: {len(DEMO_PEOPLE)} people (fictitious)"
+            return
+        units = {u.unit: u for u in access_units(session, seed) if u.centre == "kk-athinon"}
+        for number, (unit, given, family, born, nationality, interpreter) in enumerate(
+            DEMO_PEOPLE, start=1
+        ):
+            person: dict[str, object] = {
+                "unit_id": units[unit].id,
+                "given_name": given,
+                "family_name": family,
+                "nationality": nationality,
+                "interpreter_needed": interpreter,
+                "residence_municipality_code": "4501",
+            }
+            if isinstance(born, date):
+                body = born.strftime("%d%m%y") + f"{number:04d}"
+                person |= {"born_on": born, "amka": body + luhn.calc_check_digit(body)}
+            else:
+                person["birth_year"] = born
+            register_beneficiary(session, seed, "4501", person)
+    yield f"demo registry of 4501: {len(DEMO_PEOPLE)} people (fictitious)"
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
