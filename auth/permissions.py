@@ -39,6 +39,7 @@ class Permission(enum.StrEnum):
     UNIT_WORKSPACE_READ = "unit:workspace:read"
     UNIT_BENEFICIARIES_READ = "unit:beneficiaries:read"
     UNIT_BENEFICIARIES_WRITE = "unit:beneficiaries:write"
+    UNIT_BENEFICIARY_RIGHTS_MANAGE = "unit:beneficiary-rights:manage"
 
     @property
     def personal_data(self) -> bool:
@@ -101,6 +102,10 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.UNIT_BENEFICIARIES_WRITE: (
         "Register people in the user's units and correct their records (personal data; audited)."
     ),
+    Permission.UNIT_BENEFICIARY_RIGHTS_MANAGE: (
+        "Answer a person's data-protection rights for the centre's people: the right of access "
+        "(everything held and who accessed it; GDPR Art. 15) (centre head; audited)."
+    ),
 }
 
 # Structure, profile, compliance and documents: every role that reaches the municipality.
@@ -130,6 +135,7 @@ _MUNICIPALITY_ADMIN = _OVERSIGHT | {
     Permission.TENANT_REGULATIONS_WRITE,
 }
 _CENTRE_HEAD = _UNIT_WORK | {
+    Permission.UNIT_BENEFICIARY_RIGHTS_MANAGE,
     Permission.TENANT_STAFF_READ,
     Permission.TENANT_REGULATIONS_WRITE,
     Permission.TENANT_REGULATIONS_APPROVE,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from kentra.platform.core.interfaces import lazy_interface
 
 if TYPE_CHECKING:
-    from kentra.platform.audit.access import access_audit_event_count
+    from kentra.platform.audit.access import access_accesses_to, access_audit_event_count
     from kentra.platform.audit.operations import (
         record_change,
         record_platform_event,
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "access_accesses_to",
     "access_audit_event_count",
     "record_change",
     "record_platform_event",

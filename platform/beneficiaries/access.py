@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from rapidfuzz import fuzz
 from sqlalchemy import Select, and_, or_, select
@@ -23,16 +24,18 @@ from sqlalchemy.orm import Session
 
 from kentra.auth.principal import Reader, SystemPrincipal
 from kentra.platform.api.fields import e164
-from kentra.platform.audit.api import record_tenant_event
+from kentra.platform.audit.api import access_accesses_to, record_tenant_event
 from kentra.platform.beneficiaries.events import BeneficiaryChanged
 from kentra.platform.beneficiaries.models import Beneficiary
 from kentra.platform.beneficiaries.names import match_key
+from kentra.platform.core.models import utcnow
 from kentra.platform.core.paging import DEFAULT_PER_PAGE, Page, page_of
 from kentra.platform.units.api import Unit, unit_path
 
 READ_ACTION = "beneficiaries.read"
 SEARCH_ACTION = "beneficiaries.search"
 MATCH_ACTION = "beneficiaries.match"
+ACCESS_REPORT_ACTION = "beneficiaries.access_report"
 # How alike two names must be (rapidfuzz's token_sort_ratio of their keys, 0-100) for two
 # people born the same year to be "likely the same": "Γιώργος"/"Georgios" score 92, "Νίκος"
 # and "Γιώργος" of one family 83.
@@ -193,3 +196,43 @@ def access_likely_matches(
         session, reader, MATCH_ACTION, people, terms=f"{given_name} {family_name} {birth_year}"
     )
     return likely
+
+
+@dataclass(frozen=True)
+class Access:
+    at: datetime
+    actor: str
+    action: str
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """What the registry holds about a person and who accessed it (GDPR Art. 15)."""
+
+    person: Beneficiary
+    accesses: list[Access]
+    produced_at: datetime
+
+
+def access_report(
+    session: Session, reader: Reader, beneficiary_id: int, *, municipality_code: str
+) -> AccessReport | None:
+    """A person's record with every write, read, list and search that showed it (when, by
+    whom, what), for their right of access; None for a person out of the reader's reach.
+    Producing it is audited, so the next report shows it too."""
+    person = session.get(Beneficiary, beneficiary_id)
+    reachable = reachable_unit_ids(session, reader, municipality_code)
+    if person is None or (reachable is not None and person.unit_id not in reachable):
+        return None
+    accesses = [
+        Access(row.occurred_at, row.actor, row.action)
+        for row in access_accesses_to(
+            session,
+            reader,
+            object_type=BeneficiaryChanged.object_type,
+            object_id=person.id,
+            ids_key="beneficiary_ids",
+        )
+    ]
+    _audit_access(session, reader, ACCESS_REPORT_ACTION, [person], one=True)
+    return AccessReport(person, accesses, utcnow())

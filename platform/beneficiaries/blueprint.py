@@ -25,15 +25,18 @@ from kentra.platform.api.etags import (
 )
 from kentra.platform.api.paging import paged
 from kentra.platform.beneficiaries.access import (
+    AccessReport,
     LikelyMatch,
     access_beneficiaries_page,
     access_beneficiary_by_id,
     access_beneficiary_for_change,
     access_likely_matches,
+    access_report,
 )
 from kentra.platform.beneficiaries.models import Beneficiary
 from kentra.platform.beneficiaries.operations import register_beneficiary, update_beneficiary
 from kentra.platform.beneficiaries.schemas import (
+    AccessReportSchema,
     BeneficiaryCreateSchema,
     BeneficiaryQueryArgsSchema,
     BeneficiarySchema,
@@ -153,3 +156,21 @@ def correct_beneficiary(
     except StaleDataError:
         abort(412, message=PRECONDITION_FAILED)
     return _answer(person)
+
+
+@blueprint.route(
+    "/<municipality_code>/beneficiaries/<int:beneficiary_id>/access-report", methods=["GET"]
+)
+@requires(Permission.UNIT_BENEFICIARY_RIGHTS_MANAGE)
+@blueprint.response(200, AccessReportSchema)
+def get_access_report(municipality_code: MunicipalityCode, beneficiary_id: int) -> AccessReport:
+    """A person's right of access (GDPR Art. 15; the centre head): everything the registry
+    holds about them and every access to it (when, by whom, what), oldest first. Producing it
+    is audited."""
+    report = access_report(
+        request_session(),
+        signed_in_principal(),
+        beneficiary_id,
+        municipality_code=municipality_code.value,
+    )
+    return found_or_404(report, PERSON_NOT_FOUND)

@@ -224,3 +224,19 @@ class MatchQueryArgsSchema(Schema):
 class LikelyMatchSchema(Schema):
     similarity = ma.fields.Integer(metadata={"description": "how alike the names are, 0-100"})
     person = ma.fields.Nested(BeneficiarySchema)
+
+
+class AccessSchema(Schema):
+    at = ma.fields.DateTime()
+    actor = ma.fields.String(metadata={"description": "who: the token subject of the user"})
+    action = ma.fields.String(
+        metadata={"description": "beneficiaries.register, .update, .read, .search, .match…"}
+    )
+
+
+class AccessReportSchema(Schema):
+    """A person's right of access (GDPR Art. 15): their record and every access to it."""
+
+    person = ma.fields.Nested(BeneficiarySchema)
+    accesses = ma.fields.List(ma.fields.Nested(AccessSchema))
+    produced_at = ma.fields.DateTime()

@@ -521,3 +521,43 @@ def test_no_one_outside_the_persons_units_corrects_them(desk: Desk) -> None:
         desk.staff(code=OTHER),
     ):
         assert correct(desk, url, '"1"', {"sex": "female"}, headers=headers).status_code == 404
+
+
+# --- the right of access (GDPR Art. 15) -------------------------------------------------------
+
+
+def test_the_access_report_holds_the_record_and_every_access_to_it(desk: Desk) -> None:
+    person = desk.registered(desk.staff(), desk.person())
+    other = desk.registered(desk.staff(), desk.person(given_name="Σοφία", amka=None))
+    url = f"{URL}/{person['id']}"
+    desk.client.get(url, headers=desk.staff())  # a read of this person
+    desk.found(desk.staff(), "Παπαδόπουλος")  # a search that showed both
+    desk.found(desk.staff(), "Σοφία")  # a search that showed only the other
+    desk.client.get(f"{URL}/{other['id']}", headers=desk.staff())
+
+    response = desk.client.get(f"{url}/access-report", headers=desk.head())
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert report["person"]["amka"] == person["amka"]
+    actions = [access["action"] for access in report["accesses"]]
+    # Not the registration's check for likely duplicates (it showed no one), nor the other
+    # person's search and read.
+    assert actions == ["beneficiaries.register", "beneficiaries.read", "beneficiaries.search"]
+    assert all(access["actor"] and access["at"] for access in report["accesses"])
+    assert "terms" not in str(report)  # a search's terms may name other people
+    # Producing it is an access too: the next report shows it.
+    again = desk.client.get(f"{url}/access-report", headers=desk.head()).get_json()
+    assert again["accesses"][-1]["action"] == "beneficiaries.access_report"
+
+
+@pytest.mark.parametrize("who", ["staff", "other centre's head", "admin", "other municipality"])
+def test_only_the_centre_head_produces_the_access_report(desk: Desk, who: str) -> None:
+    person = desk.registered(desk.staff(), desk.person())
+    headers = {
+        "staff": desk.staff(),
+        "other centre's head": desk.head("kk-messinis"),
+        "admin": desk.tokens.headers(Role.MUNICIPALITY_ADMIN, municipality=CODE),
+        "other municipality": desk.staff(code=OTHER),
+    }[who]
+    url = f"{URL}/{person['id']}/access-report"
+    assert desk.client.get(url, headers=headers).status_code == 404
