@@ -44,6 +44,9 @@ LIKELY_AT_MOST = 10
 # The registry's order (newest registration first) as its cursors name it (ADR 0040).
 NEWEST_FIRST = "newest"
 _DIGITS = re.compile(r"[0-9]+")
+# People whose processing is not restricted (GDPR Art. 18): only they are listed, searched and
+# matched; a restricted person is read by their id alone.
+_processed = Beneficiary.restricted_at.is_(None)
 _SEPARATORS = re.compile(r"[\s.\-/()]+")
 
 
@@ -115,7 +118,7 @@ def access_beneficiaries_page(
     """A page of the people the reader may see, newest registration first, those matching
     ``terms`` when given (see ``_matching``); audited as a search (terms and count) or as a
     read of the page's people."""
-    query = _matching(terms) if terms else select(Beneficiary)
+    query = (_matching(terms) if terms else select(Beneficiary)).where(_processed)
     reachable = reachable_unit_ids(session, reader, municipality_code)
     if reachable is not None:
         query = query.where(Beneficiary.unit_id.in_(reachable))
@@ -177,7 +180,7 @@ def access_likely_matches(
     """The people the reader may see who are likely the person described: born the same year,
     with names alike (see ``LIKELY_SIMILARITY``), the most alike first; audited as a search
     (the names and the year as its terms)."""
-    query = select(Beneficiary).where(Beneficiary.birth_year == birth_year)
+    query = select(Beneficiary).where(Beneficiary.birth_year == birth_year, _processed)
     reachable = reachable_unit_ids(session, reader, municipality_code)
     if reachable is not None:
         query = query.where(Beneficiary.unit_id.in_(reachable))

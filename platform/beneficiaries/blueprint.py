@@ -34,7 +34,12 @@ from kentra.platform.beneficiaries.access import (
     access_report,
 )
 from kentra.platform.beneficiaries.models import Beneficiary
-from kentra.platform.beneficiaries.operations import register_beneficiary, update_beneficiary
+from kentra.platform.beneficiaries.operations import (
+    lift_restriction,
+    register_beneficiary,
+    restrict_beneficiary,
+    update_beneficiary,
+)
 from kentra.platform.beneficiaries.schemas import (
     AccessReportSchema,
     BeneficiaryCreateSchema,
@@ -43,6 +48,7 @@ from kentra.platform.beneficiaries.schemas import (
     BeneficiaryUpdateSchema,
     LikelyMatchSchema,
     MatchQueryArgsSchema,
+    RestrictionSchema,
 )
 from kentra.platform.core.database import request_session
 from kentra.tenants.codes import MunicipalityCode
@@ -60,6 +66,16 @@ Answer = tuple[Beneficiary, dict[str, str]]
 
 def _answer(person: Beneficiary) -> Answer:
     return person, {"ETag": etag(person.version)}
+
+
+def _for_change(code: MunicipalityCode, beneficiary_id: int) -> Beneficiary:
+    """The person to change, locked, whose ETag the request carries in If-Match."""
+    person = access_beneficiary_for_change(
+        request_session(), signed_in_principal(), beneficiary_id, municipality_code=code.value
+    )
+    person = found_or_404(person, PERSON_NOT_FOUND)
+    require_if_match(person.version)
+    return person
 
 
 @blueprint.route("/<municipality_code>/beneficiaries", methods=["GET"])
@@ -144,15 +160,11 @@ def correct_beneficiary(
 ) -> Answer:
     """Correct a person's record (GDPR Art. 16; If-Match required), checked as a registration
     is; null clears an optional field. Audited by the names of the fields changed."""
-    session = request_session()
-    principal = signed_in_principal()
-    person = access_beneficiary_for_change(
-        session, principal, beneficiary_id, municipality_code=municipality_code.value
-    )
-    person = found_or_404(person, PERSON_NOT_FOUND)
-    require_if_match(person.version)
+    person = _for_change(municipality_code, beneficiary_id)
     try:
-        update_beneficiary(session, principal, municipality_code.value, person, changes)
+        update_beneficiary(
+            request_session(), signed_in_principal(), municipality_code.value, person, changes
+        )
     except StaleDataError:
         abort(412, message=PRECONDITION_FAILED)
     return _answer(person)
@@ -174,3 +186,34 @@ def get_access_report(municipality_code: MunicipalityCode, beneficiary_id: int) 
         municipality_code=municipality_code.value,
     )
     return found_or_404(report, PERSON_NOT_FOUND)
+
+
+RESTRICTION = "/<municipality_code>/beneficiaries/<int:beneficiary_id>/restriction"
+
+
+@blueprint.route(RESTRICTION, methods=["PUT"])
+@requires(Permission.UNIT_BENEFICIARY_RIGHTS_MANAGE)
+@documents_if_match(blueprint)
+@blueprint.arguments(RestrictionSchema)
+@blueprint.response(200, BeneficiarySchema, headers=ETAG_HEADER)
+def restrict(
+    data: dict[str, Any], municipality_code: MunicipalityCode, beneficiary_id: int
+) -> Answer:
+    """Restrict the processing of a person's data (GDPR Art. 18; the centre head; If-Match):
+    kept and read by id, never changed, listed, searched or matched until lifted. Already
+    restricted: 409."""
+    person = _for_change(municipality_code, beneficiary_id)
+    restrict_beneficiary(request_session(), signed_in_principal(), person, data["reason"])
+    return _answer(person)
+
+
+@blueprint.route(RESTRICTION, methods=["DELETE"])
+@requires(Permission.UNIT_BENEFICIARY_RIGHTS_MANAGE)
+@documents_if_match(blueprint)
+@blueprint.response(200, BeneficiarySchema, headers=ETAG_HEADER)
+def lift(municipality_code: MunicipalityCode, beneficiary_id: int) -> Answer:
+    """Lift the restriction (the centre head; If-Match): the record is processed again. Not
+    restricted: 409."""
+    person = _for_change(municipality_code, beneficiary_id)
+    lift_restriction(request_session(), signed_in_principal(), person)
+    return _answer(person)

@@ -14,13 +14,14 @@ code checked first.
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     CHAR,
     Boolean,
     CheckConstraint,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     SmallInteger,
@@ -62,6 +63,9 @@ class Beneficiary(TenantBase):
             "(document_type IS NULL) = (document_number IS NULL)", name="document_type_and_number"
         ),
         CheckConstraint("amka ~ '^[0-9]{11}$'", name="amka_digits"),
+        CheckConstraint(
+            "(restricted_at IS NULL) = (restriction_reason IS NULL)", name="restriction_has_reason"
+        ),
         CheckConstraint("vat ~ '^[0-9]{9}$'", name="vat_digits"),
         UniqueConstraint("amka", name="uq_beneficiaries_amka"),
         UniqueConstraint("vat", name="uq_beneficiaries_vat"),
@@ -103,6 +107,11 @@ class Beneficiary(TenantBase):
         string_enum(DocumentType, "beneficiary_document_type", 32)
     )
     document_number: Mapped[str | None] = mapped_column(String(32))
+
+    # Restriction of processing (GDPR Art. 18): kept, read only by id, never changed, listed,
+    # searched or matched until it is lifted.
+    restricted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    restriction_reason: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[CreatedAt]
     version: Mapped[RowVersion] = mapped_column()

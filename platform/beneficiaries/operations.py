@@ -26,12 +26,14 @@ from kentra.platform.beneficiaries.models import Beneficiary
 from kentra.platform.beneficiaries.names import match_key, to_latin
 from kentra.platform.core.errors import DomainError
 from kentra.platform.core.i18n import lazy_gettext as _l
-from kentra.platform.core.models import local_today
+from kentra.platform.core.models import local_today, utcnow
 from kentra.platform.reference.api import NO_SUCH_MUNICIPALITY, access_municipality_by_code
 from kentra.platform.units.api import access_unit_workspace_by_id
 
 REGISTER_ACTION = "beneficiaries.register"
 UPDATE_ACTION = "beneficiaries.update"
+RESTRICT_ACTION = "beneficiaries.restrict"
+LIFT_ACTION = "beneficiaries.lift_restriction"
 # The fields a registrar types, and may correct later (the schemas' names, the columns').
 FIELDS = (
     "unit_id",
@@ -61,6 +63,12 @@ NOT_YOUR_UNIT = _l("Καταγράφετε ωφελούμενους μόνο σ�
 BORN_IN_THE_FUTURE = _l("Η ημερομηνία γέννησης δεν μπορεί να είναι μελλοντική.")
 YEAR_NOT_OF_BIRTH_DATE = _l("Το έτος γέννησης δεν συμφωνεί με την ημερομηνία γέννησης.")
 DOCUMENT_WITHOUT_TYPE = _l("Επιλέξτε το είδος του εγγράφου για τον αριθμό του.")
+RESTRICTED = _l(
+    "Η επεξεργασία των στοιχείων του προσώπου έχει περιοριστεί (ΓΚΠΔ, άρθρο 18): ο φάκελος "
+    "δεν αλλάζει μέχρι να αρθεί ο περιορισμός."
+)
+ALREADY_RESTRICTED = _l("Η επεξεργασία των στοιχείων του προσώπου έχει ήδη περιοριστεί.")
+NOT_RESTRICTED = _l("Η επεξεργασία των στοιχείων του προσώπου δεν είναι περιορισμένη.")
 ALREADY_REGISTERED = _l(
     "Το στοιχείο «%(identifier)s» ανήκει ήδη σε καταγεγραμμένο ωφελούμενο: αναζητήστε τον "
     "αντί να τον καταγράψετε ξανά."
@@ -282,6 +290,8 @@ def update_beneficiary(
     the change was made on. A Greek name changed without its Latin one gets ELOT 743's again;
     a date of birth changed brings its year. Audited by the names of the fields changed, never
     their values; flushed, never committed."""
+    if person.restricted_at is not None:
+        raise DomainError("beneficiaries.restricted", 409, RESTRICTED)
     current = {name: getattr(person, name) for name in FIELDS}
     state = {**current, **changes}
     for greek, latin in (("given_name", "given_name_latin"), ("family_name", "family_name_latin")):
@@ -308,4 +318,31 @@ def update_beneficiary(
         action=UPDATE_ACTION,
         details={"fields": changed, "unit_id": person.unit_id},
     )
+    return person
+
+
+def restrict_beneficiary(
+    session: Session, principal: Reader, person: Beneficiary, reason: str
+) -> Beneficiary:
+    """Restrict the processing of a person's data (GDPR Art. 18) for ``reason`` (e.g. the
+    accuracy they contest, while it is checked): the record is kept and read by its id only;
+    it is not changed, listed, searched or matched until the restriction is lifted. The reason
+    stays with the record, not in the audit trail."""
+    if person.restricted_at is not None:
+        raise DomainError("beneficiaries.already_restricted", 409, ALREADY_RESTRICTED)
+    person.restricted_at, person.restriction_reason = utcnow(), reason
+    session.flush()
+    record_change(
+        session, BeneficiaryChanged(person.id), actor=principal.actor, action=RESTRICT_ACTION
+    )
+    return person
+
+
+def lift_restriction(session: Session, principal: Reader, person: Beneficiary) -> Beneficiary:
+    """Lift the restriction of a person's data: their record is processed again."""
+    if person.restricted_at is None:
+        raise DomainError("beneficiaries.not_restricted", 409, NOT_RESTRICTED)
+    person.restricted_at, person.restriction_reason = None, None
+    session.flush()
+    record_change(session, BeneficiaryChanged(person.id), actor=principal.actor, action=LIFT_ACTION)
     return person

@@ -26,6 +26,7 @@ from kentra.platform.api.fields import (
 )
 from kentra.platform.api.paging import PageArgsSchema
 from kentra.platform.beneficiaries.models import Beneficiary, DocumentType, Sex
+from kentra.platform.beneficiaries.operations import FIELDS
 from kentra.platform.core import inputs
 
 INVALID_DATE = "Η ημερομηνία δεν είναι έγκυρη (ΕΕΕΕ-ΜΜ-ΗΗ)."
@@ -131,24 +132,15 @@ class BeneficiaryUpdateSchema(BeneficiaryCreateSchema):
     class Meta(BeneficiaryCreateSchema.Meta):
         exclude = ("duplicate_reason",)
 
-    CLEARABLE = frozenset(
-        {
-            "father_name",
-            "mother_name",
-            "born_on",
-            "birth_year",
-            "sex",
-            "nationality",
-            "residence_municipality_code",
-            "address",
-            "phone",
-            "email",
-            "amka",
-            "vat",
-            "document_type",
-            "document_number",
-        }
-    )
+    # Every field but the unit and the names, which a record always has.
+    CLEARABLE = frozenset(FIELDS) - {
+        "unit_id",
+        "given_name",
+        "family_name",
+        "given_name_latin",
+        "family_name_latin",
+        "interpreter_needed",
+    }
 
     unit_id = ma.fields.Integer(
         strict=True,
@@ -197,6 +189,19 @@ class BeneficiarySchema(Schema):
         allow_none=True, metadata={"enum": [d.value for d in DocumentType]}
     )
     document_number = ma.fields.String(allow_none=True)
+    restricted_at = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "since when processing is restricted (GDPR Art. 18), if it is"},
+    )
+    restriction_reason = ma.fields.String(allow_none=True)
+
+
+class RestrictionSchema(Schema):
+    reason = Text(
+        required=True,
+        validate=length(5, 1000),
+        metadata={"description": "why processing is restricted (kept with the record)"},
+    )
 
 
 class BeneficiaryQueryArgsSchema(PageArgsSchema):

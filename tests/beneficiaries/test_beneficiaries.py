@@ -561,3 +561,52 @@ def test_only_the_centre_head_produces_the_access_report(desk: Desk, who: str) -
     }[who]
     url = f"{URL}/{person['id']}/access-report"
     assert desk.client.get(url, headers=headers).status_code == 404
+
+
+# --- restriction of processing (GDPR Art. 18) --------------------------------------------------
+
+
+def test_a_restricted_person_is_kept_read_by_id_only_and_not_changed_until_lifted(
+    desk: Desk,
+) -> None:
+    person = desk.registered(desk.staff(), desk.person())
+    url = f"{URL}/{person['id']}"
+    restriction = f"{url}/restriction"
+    reason = "Αμφισβητεί την ακρίβεια της διεύθυνσης· ελέγχεται."
+    restricted = desk.client.put(
+        restriction, headers={**desk.head(), "If-Match": '"1"'}, json={"reason": reason}
+    )
+    assert restricted.status_code == 200, restricted.get_json()
+    assert restricted.get_json()["restriction_reason"] == reason
+    etag = restricted.headers["ETag"]
+    # Not listed, searched or matched; read by id; not changed.
+    assert desk.found(desk.head()) == []
+    assert desk.found(desk.head(), "Παπαδόπουλος") == []
+    read = desk.client.get(url, headers=desk.staff())
+    assert read.status_code == 200
+    assert read.get_json()["restricted_at"] is not None
+    refused = correct(desk, url, etag, {"sex": "female"})
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "beneficiaries.restricted"
+    again = desk.client.put(
+        restriction, headers={**desk.head(), "If-Match": etag}, json={"reason": reason}
+    )
+    assert again.get_json()["code"] == "beneficiaries.already_restricted"
+
+    lifted = desk.client.delete(restriction, headers={**desk.head(), "If-Match": etag})
+    assert lifted.status_code == 200, lifted.get_json()
+    assert lifted.get_json()["restricted_at"] is None
+    assert desk.found(desk.head()) == [person["id"]]
+    actions = [a for a, _, o, _ in desk.audit() if o == str(person["id"]) and "restrict" in a]
+    assert actions == ["beneficiaries.restrict", "beneficiaries.lift_restriction"]
+    assert reason not in str(desk.audit())  # the reason stays with the record
+
+
+def test_only_the_centre_head_restricts(desk: Desk) -> None:
+    person = desk.registered(desk.staff(), desk.person())
+    restriction = f"{URL}/{person['id']}/restriction"
+    for headers in (desk.staff(), desk.head("kk-messinis")):
+        response = desk.client.put(
+            restriction, headers={**headers, "If-Match": '"1"'}, json={"reason": "Έλεγχος."}
+        )
+        assert response.status_code == 404

@@ -11,7 +11,7 @@ import pytest
 from werkzeug.test import TestResponse
 
 from kentra.auth.roles import Role
-from tests.beneficiaries.desk import CODE, OTHER, PAGES, Desk, amka_of
+from tests.beneficiaries.desk import CODE, OTHER, PAGES, URL, Desk, amka_of
 from tests.helpers import assert_contains_all, csrf_token_of
 
 NEW = f"{PAGES}/new"
@@ -120,3 +120,18 @@ def test_no_one_else_opens_the_registry_or_a_person(desk: Desk, who: str) -> Non
     if who != "other unit":  # the mobile unit's staff have a registry of their own
         assert desk.client.get(PAGES, headers=headers).status_code == 404
         assert desk.client.get(NEW, headers=headers).status_code == 404
+
+
+def test_a_restricted_persons_page_says_so_and_the_registry_leaves_them_out(desk: Desk) -> None:
+    person = desk.registered(desk.staff(), desk.person())
+    reason = "Αμφισβητεί την ακρίβεια της διεύθυνσης."
+    restricted = desk.client.put(
+        f"{URL}/{person['id']}/restriction",
+        headers={**desk.head(), "If-Match": '"1"'},
+        json={"reason": reason},
+    )
+    assert restricted.status_code == 200
+    page = text(desk.client.get(f"{PAGES}/{person['id']}", headers=desk.staff()))
+    assert "ΓΚΠΔ, άρθρο 18" in page
+    assert reason in page
+    assert f'{PAGES}/{person["id"]}"' not in text(desk.client.get(PAGES, headers=desk.staff()))

@@ -236,6 +236,9 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "POST /api/v1/municipalities/{municipality_code}/staff": MEMBER,
     "POST /api/v1/municipalities/{municipality_code}/beneficiaries": PERSON,
+    "PUT /api/v1/municipalities/{municipality_code}/beneficiaries/{beneficiary_id}/restriction": {
+        "reason": "Αμφισβητεί την ακρίβεια των στοιχείων."
+    },
     # A person who does not exist: 404 once the input is accepted.
     "PATCH /api/v1/municipalities/{municipality_code}/beneficiaries/{beneficiary_id}": {
         key: value for key, value in PERSON.items() if key != "unit_id"

@@ -69,9 +69,15 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("document_number", sa.String(length=32), nullable=True),
+        sa.Column("restricted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("restriction_reason", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.CheckConstraint("amka ~ '^[0-9]{11}$'", name=op.f("ck_beneficiaries_amka_digits")),
+        sa.CheckConstraint(
+            "(restricted_at IS NULL) = (restriction_reason IS NULL)",
+            name=op.f("ck_beneficiaries_restriction_has_reason"),
+        ),
         sa.CheckConstraint("vat ~ '^[0-9]{9}$'", name=op.f("ck_beneficiaries_vat_digits")),
         sa.CheckConstraint(
             "(document_type IS NULL) = (document_number IS NULL)",
