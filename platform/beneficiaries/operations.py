@@ -256,6 +256,7 @@ def register_beneficiary(
     never committed. The names in Latin script are ELOT 743's unless typed."""
     today = today or local_today()
     columns = _columns(session, principal, municipality_code, data, today=today, unit_changes=True)
+    # Before the likely-duplicate check: an identifier already held is the surer answer.
     holder = _holder_of_an_identifier(session, columns)
     if holder is not None:
         raise _already_registered(holder)
