@@ -36,6 +36,7 @@ def test_a_text_is_a_string_where_one_is_expected() -> None:
     assert {text: 1}["Ο Δήμος 9999 <δοκιμή>"] == 1  # hashable as its text
     assert str(escape(text)) == "Ο Δήμος 9999 &lt;δοκιμή&gt;"  # escaped in a page
     assert "Δήμος" in text
+    assert repr(text) == "l'Ο Δήμος 9999 <δοκιμή>'"  # as Flask-Babel's, in a debugger
 
 
 def test_a_number_is_written_as_the_requests_language_writes_it(app: Flask) -> None:
